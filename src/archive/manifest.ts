@@ -1,0 +1,170 @@
+// The manifest: the bucket's own description of what it holds, so that a restore onto an empty
+// cluster needs nothing but the bucket. A list of chains; each chain is one base plus the oplog
+// chunks after it, every range contiguous with the one before, hash-linked by sha256.
+// Pure data and pure updates; backup/commit.ts is the only writer (conditional writes).
+import { IntegrityError } from '../errors.ts';
+import { compareTs, formatTs, tsEquals, type Ts } from '../timestamp.ts';
+
+/** Bumped when the format changes; every older version stays readable. */
+export const MANIFEST_FORMAT_VERSION = 1;
+
+/** Which replica set a chain belongs to; chunks never append across sources. */
+export interface SourceIdentity {
+  readonly setName: string;
+  /** settings.replicaSetId of the replica-set config; null where the server has none (FerretDB). */
+  readonly replicaSetId: string | null;
+}
+
+/** How the archived upper bound was chosen: the majority commit point, or the last written op. */
+export type CommitPointKind = 'majority' | 'lastWritten';
+
+export interface StoredObject {
+  readonly key: string;
+  /** Uncompressed bytes. */
+  readonly rawBytes: number;
+  /** Bytes in the store (gzip). */
+  readonly storedBytes: number;
+  /** sha256 of the stored bytes, hex. */
+  readonly sha256: string;
+}
+
+export interface OplogObject extends StoredObject {
+  readonly firstTs: Ts;
+  readonly lastTs: Ts;
+  /** Wall clocks of the first and last entry (ISO), where the entries carry one. */
+  readonly firstWall: string | null;
+  readonly lastWall: string | null;
+  readonly count: number;
+}
+
+export interface CollectionEntry {
+  readonly db: string;
+  readonly coll: string;
+  readonly type: 'collection' | 'view' | 'timeseries';
+  readonly docs: number;
+  /** Documents; null for views. */
+  readonly data: StoredObject | null;
+  readonly metadata: StoredObject;
+}
+
+export interface Base {
+  readonly id: string;
+  /** T0: the newest archivable op before the dump started. */
+  readonly startTs: Ts;
+  /** T1: the last op of the consistency oplog; the base restores to any cutoff after it. */
+  readonly endTs: Ts;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly collections: readonly CollectionEntry[];
+  /** The oplog [T0, T1] written while the dump ran. */
+  readonly oplog: OplogObject;
+  readonly commitPoint: CommitPointKind;
+}
+
+export interface ChunkStats {
+  /** Ops by namespace, then by op type. */
+  readonly byNs: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+export interface Chunk extends OplogObject {
+  /** Exclusive lower bound: the previous object's lastTs, which the source oplog showed adjacent. */
+  readonly afterTs: Ts;
+  /** sha256 of the previous object (the base's oplog for the first chunk): a hash chain. */
+  readonly prevSha256: string;
+  readonly sealedAt: string;
+  /** How far the sealed chunk lagged the source's commit point, in ms (null if unknown). */
+  readonly lagMs: number | null;
+  readonly commitPoint: CommitPointKind;
+  readonly stats: ChunkStats;
+}
+
+export interface Chain {
+  readonly id: string;
+  readonly source: SourceIdentity;
+  readonly base: Base;
+  readonly chunks: readonly Chunk[];
+}
+
+export interface Manifest {
+  readonly formatVersion: number;
+  readonly chains: readonly Chain[];
+}
+
+export function emptyManifest(): Manifest {
+  return { formatVersion: MANIFEST_FORMAT_VERSION, chains: [] };
+}
+
+export function parseManifest(bytes: Buffer | string): Manifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString());
+  } catch (error) {
+    throw new IntegrityError('manifest.json is not valid JSON', { cause: error });
+  }
+  if (!isRecord(value) || typeof value.formatVersion !== 'number' || !Array.isArray(value.chains)) {
+    throw new IntegrityError('manifest.json is not a mongo-pitr manifest');
+  }
+  if (value.formatVersion > MANIFEST_FORMAT_VERSION) {
+    throw new IntegrityError(
+      `manifest.json has format ${value.formatVersion}; this mongo-pitr reads up to ${MANIFEST_FORMAT_VERSION}`,
+      { hint: 'upgrade mongo-pitr' },
+    );
+  }
+  return value as unknown as Manifest;
+}
+
+export function serializeManifest(manifest: Manifest): Buffer {
+  return Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The end of what a chain covers: its last chunk's last op, or the base's T1. */
+export function chainEnd(chain: Chain): OplogObject {
+  return chain.chunks.at(-1) ?? chain.base.oplog;
+}
+
+/** Where the next chunk of this chain resumes from. */
+export function checkpointOf(chain: Chain): Ts {
+  return chainEnd(chain).lastTs;
+}
+
+/** The newest chain of one source, or undefined. */
+export function newestChainOf(manifest: Manifest, source: SourceIdentity): Chain | undefined {
+  return manifest.chains.filter((chain) => sameSource(chain.source, source)).at(-1);
+}
+
+export function sameSource(a: SourceIdentity, b: SourceIdentity): boolean {
+  return a.setName === b.setName && a.replicaSetId === b.replicaSetId;
+}
+
+export function addChain(manifest: Manifest, chain: Chain): Manifest {
+  if (manifest.chains.some((existing) => existing.id === chain.id)) {
+    throw new IntegrityError(`chain ${chain.id} is already in the manifest`);
+  }
+  return { ...manifest, chains: [...manifest.chains, chain] };
+}
+
+/**
+ * Appends a chunk to a chain, refusing anything that would break continuity: the chunk must
+ * start right after the chain's end and link to its sha256.
+ */
+export function addChunk(manifest: Manifest, chainId: string, chunk: Chunk): Manifest {
+  const chains = manifest.chains.map((chain) => {
+    if (chain.id !== chainId) return chain;
+    const end = chainEnd(chain);
+    if (!tsEquals(chunk.afterTs, end.lastTs) || chunk.prevSha256 !== end.sha256) {
+      throw new IntegrityError(
+        `chunk ${chunk.key} does not continue chain ${chainId} (it follows ${formatTs(chunk.afterTs)}, the chain ends at ${formatTs(end.lastTs)})`,
+      );
+    }
+    if (compareTs(chunk.firstTs, chunk.afterTs) <= 0) {
+      throw new IntegrityError(`chunk ${chunk.key} starts at or before its predecessor's end`);
+    }
+    return { ...chain, chunks: [...chain.chunks, chunk] };
+  });
+  if (!chains.some((chain) => chain.id === chainId)) throw new IntegrityError(`no chain ${chainId} in the manifest`);
+  return { ...manifest, chains };
+}

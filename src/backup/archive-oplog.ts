@@ -1,0 +1,76 @@
+// Archives new oplog once: from the chain's checkpoint up to the source's commit point, in
+// gzip'ed chunks, committing the manifest after each chunk so a killed run loses at most the
+// chunk it was writing and the next run resumes from the last committed one.
+import { Chunker, type ChunkLimits } from '../archive/chunker.ts';
+import { addChunk, chainEnd, type Chain, type Chunk } from '../archive/manifest.ts';
+import { chunkKey, newRunId } from '../archive/object-keys.ts';
+import { readCommitPoint } from '../source/commit-point.ts';
+import type { Source } from '../source/connect-source.ts';
+import { readOplog } from '../source/oplog-reader.ts';
+import type { Store } from '../store/store.ts';
+import { compareTs, type Ts } from '../timestamp.ts';
+import type { ManifestCommitter } from './commit.ts';
+import { writeOplogObject } from './write-oplog-object.ts';
+
+export interface ArchiveOplogResult {
+  readonly chainId: string;
+  readonly chunks: number;
+  readonly ops: number;
+  /** The chain's checkpoint after this run. */
+  readonly checkpoint: Ts;
+  readonly stoppedEarly: boolean;
+}
+
+export interface ArchiveOplogOptions {
+  readonly source: Source;
+  readonly store: Store;
+  readonly committer: ManifestCommitter;
+  readonly chain: Chain;
+  readonly limits: ChunkLimits;
+  readonly signal?: AbortSignal;
+  readonly onChunk?: (chunk: Chunk) => void;
+}
+
+export async function archiveOplog(options: ArchiveOplogOptions): Promise<ArchiveOplogResult> {
+  const { source, store, committer, limits, signal } = options;
+  let chain = options.chain;
+  const runId = newRunId();
+  const commitPoint = await readCommitPoint(source.client, source.readPreference);
+  const start = chainEnd(chain);
+  const result = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: start.lastTs, stoppedEarly: false };
+  if (!commitPoint.ts || compareTs(commitPoint.ts, start.lastTs) <= 0) return result;
+
+  const chunker = new Chunker(
+    readOplog(source, { from: start.lastTs, includeFrom: false, upTo: commitPoint }, signal),
+    limits,
+  );
+  try {
+    for (let first = await chunker.peek(); first; first = await chunker.peek()) {
+      if (signal?.aborted) return { ...result, stoppedEarly: true };
+      const previous = chainEnd(chain);
+      const key = chunkKey(chain.id, first.header.ts, runId);
+      const written = await writeOplogObject(store, key, chunker.nextChunk(), previous.lastTs, signal);
+      const chunk: Chunk = {
+        ...written.object,
+        afterTs: previous.lastTs,
+        prevSha256: previous.sha256,
+        sealedAt: new Date().toISOString(),
+        lagMs: commitPoint.wall && written.object.lastWall ? commitPoint.wall.getTime() - Date.parse(written.object.lastWall) : null,
+        commitPoint: commitPoint.kind,
+        stats: { byNs: written.byNs },
+      };
+      const manifest = await committer.commit((current) => addChunk(current, chain.id, chunk));
+      chain = manifest.chains.find((candidate) => candidate.id === chain.id) ?? chain;
+      result.chunks++;
+      result.ops += chunk.count;
+      result.checkpoint = chunk.lastTs;
+      options.onChunk?.(chunk);
+    }
+  } catch (error) {
+    if (signal?.aborted) return { ...result, stoppedEarly: true };
+    throw error;
+  } finally {
+    await chunker.close();
+  }
+  return result;
+}

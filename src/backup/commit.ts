@@ -1,0 +1,58 @@
+// The only manifest writer. Objects first, manifest last, and only through conditional writes:
+// each commit names the manifest version it read, so two runs at once cannot fork or overwrite
+// the chain. The loser gets ConflictError, and the objects it wrote stay unreferenced (restore
+// ignores them, prune removes them).
+import { ConflictError, StoreError } from '../errors.ts';
+import { MANIFEST_KEY } from '../archive/object-keys.ts';
+import { emptyManifest, parseManifest, serializeManifest, type Manifest } from '../archive/manifest.ts';
+import type { Store } from '../store/store.ts';
+
+export class ManifestCommitter {
+  readonly #store: Store;
+  #manifest: Manifest;
+  #etag: string | null;
+
+  private constructor(store: Store, manifest: Manifest, etag: string | null) {
+    this.#store = store;
+    this.#manifest = manifest;
+    this.#etag = etag;
+  }
+
+  /** Reads the current manifest (an empty one when the store is new). */
+  static async open(store: Store): Promise<ManifestCommitter> {
+    const { manifest, etag } = await readManifest(store);
+    return new ManifestCommitter(store, manifest, etag);
+  }
+
+  get manifest(): Manifest {
+    return this.#manifest;
+  }
+
+  /** Applies a pure update and writes it only if nobody else wrote since we read. */
+  async commit(update: (manifest: Manifest) => Manifest): Promise<Manifest> {
+    const next = update(this.#manifest);
+    try {
+      const { etag } = await this.#store.putIfMatch(MANIFEST_KEY, serializeManifest(next), this.#etag);
+      this.#manifest = next;
+      this.#etag = etag;
+      return next;
+    } catch (error) {
+      if (error instanceof StoreError && error.kind === 'precondition-failed') {
+        throw new ConflictError('another mongo-pitr run changed the manifest first; this run\'s objects were not recorded', {
+          cause: error,
+          hint: 'run one backup per store at a time; the next scheduled run continues from the other one\'s checkpoint',
+        });
+      }
+      throw error;
+    }
+  }
+}
+
+export async function readManifest(store: Store): Promise<{ manifest: Manifest; etag: string | null }> {
+  const info = await store.stat(MANIFEST_KEY);
+  if (!info) return { manifest: emptyManifest(), etag: null };
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(MANIFEST_KEY)) chunks.push(chunk as Buffer);
+  const manifest = parseManifest(Buffer.concat(chunks));
+  return { manifest, etag: info.etag };
+}

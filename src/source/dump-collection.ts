@@ -1,0 +1,27 @@
+// Streams one collection's documents as raw BSON, never decoded: the driver's raw mode hands
+// over each document's bytes, which go straight into the gzip stream.
+import type { MongoClient } from 'mongodb';
+
+/** Documents per getMore: large enough to keep the pipe full, small enough to bound memory. */
+const DUMP_BATCH_SIZE = 1000;
+
+export async function* dumpCollection(
+  client: MongoClient,
+  db: string,
+  coll: string,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const cursor = client.db(db).collection(coll).find({}, { raw: true, batchSize: DUMP_BATCH_SIZE });
+  const abort = (): void => void cursor.close();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    for await (const document of cursor) {
+      signal?.throwIfAborted();
+      const bytes = document as unknown as Uint8Array;
+      yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+  } finally {
+    signal?.removeEventListener('abort', abort);
+    await cursor.close();
+  }
+}
