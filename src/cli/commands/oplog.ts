@@ -1,0 +1,30 @@
+// mongo-pitr oplog: archive the oplog written since the checkpoint, once.
+import type { Command } from 'commander';
+import { backupOplog } from '../../backup/run-due.ts';
+import { formatTs } from '../../timestamp.ts';
+import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
+import { limitsOf, addChunkOptions, type ChunkFlags } from '../chunk-options.ts';
+
+export function registerOplog(program: Command): void {
+  addChunkOptions(
+    program
+      .command('oplog')
+      .description('archive the oplog written since the last checkpoint, once')
+      .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)'),
+  ).action(async (flags: ChunkFlags & { uri?: string }, command: Command) => {
+    const context = contextOf(command);
+    const limits = limitsOf(flags);
+    const result = await withSourceAndStore(context, flags.uri, (source, store) =>
+      backupOplog({
+        source,
+        store,
+        limits,
+        signal: stopSignal(),
+      }),
+    );
+    context.output.result({ type: 'oplog', ...result, checkpoint: formatTs(result.checkpoint) }, [
+      `${result.ops} oplog entries in ${result.chunks} chunks; checkpoint ${formatTs(result.checkpoint)}` +
+        (result.stoppedEarly ? ' (stopped early)' : ''),
+    ]);
+  });
+}

@@ -1,0 +1,33 @@
+// mongo-pitr run: whatever is due — a base when there is none, after an oplog gap, or when the
+// newest is older than --base-every; otherwise the new oplog. What a scheduler calls.
+import type { Command } from 'commander';
+import { runDue } from '../../backup/run-due.ts';
+import { parseDuration } from '../../config.ts';
+import { formatTs } from '../../timestamp.ts';
+import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
+import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
+
+export function registerRun(program: Command): void {
+  addChunkOptions(
+    program
+      .command('run')
+      .description('do what is due: a base backup when needed, otherwise archive new oplog')
+      .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
+      .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)'),
+  ).action(async (flags: ChunkFlags & { uri?: string; baseEvery?: string }, command: Command) => {
+    const context = contextOf(command);
+    const limits = limitsOf(flags);
+    const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
+    const result = await withSourceAndStore(context, flags.uri, (source, store) =>
+      runDue({ source, store, limits, baseEveryMs, signal: stopSignal() }),
+    );
+    const lines: string[] = [];
+    if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
+    if (result.base) lines.push(`base ${result.base.chainId} (${result.baseReason}): ${result.base.documents} documents`);
+    if (result.oplog) lines.push(`${result.oplog.ops} oplog entries in ${result.oplog.chunks} chunks; checkpoint ${formatTs(result.oplog.checkpoint)}`);
+    context.output.result(
+      { type: 'run', ...result, oplog: result.oplog && { ...result.oplog, checkpoint: formatTs(result.oplog.checkpoint) } },
+      lines,
+    );
+  });
+}

@@ -1,0 +1,52 @@
+// mongo-pitr list / status: the chains in the store, what each restores to, and the newest
+// checkpoint; with --uri, also how far the archive lags the source.
+import type { Command } from 'commander';
+import { formatWindow, windowOf } from '../../archive/chain-window.ts';
+import { checkpointOf, type Chain } from '../../archive/manifest.ts';
+import { readManifest } from '../../backup/commit.ts';
+import { readCommitPoint } from '../../source/commit-point.ts';
+import { connectSource } from '../../source/connect-source.ts';
+import { formatTs } from '../../timestamp.ts';
+import { contextOf, sourceUriOf, withStore } from '../context.ts';
+
+export function registerStatus(program: Command): void {
+  for (const name of ['list', 'status']) {
+    program
+      .command(name)
+      .description(name === 'list' ? 'list chains and their restorable windows' : 'chains, windows, newest checkpoint, and lag behind the source (with --uri)')
+      .option('--uri <uri>', 'source connection string, to report the lag (env MONGODB_URI)')
+      .action(async (flags: { uri?: string }, command: Command) => {
+        const context = contextOf(command);
+        const { manifest } = await withStore(context, (store) => readManifest(store));
+        const chains = manifest.chains.map(describeChain);
+        let lagSeconds: number | undefined;
+        const newest = manifest.chains.at(-1);
+        if (name === 'status' && newest && (flags.uri || process.env.MONGODB_URI)) {
+          const source = await connectSource(sourceUriOf(context, flags.uri));
+          try {
+            const point = await readCommitPoint(source.client, source.readPreference);
+            if (point.ts) lagSeconds = Math.max(0, point.ts.t - checkpointOf(newest).t);
+          } finally {
+            await source.client.close();
+          }
+        }
+        const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.map((chain) =>
+          `${chain.id}  ${chain.setName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}`);
+        if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
+        context.output.result({ type: name, chains, lagSeconds }, lines);
+      });
+  }
+}
+
+function describeChain(chain: Chain) {
+  return {
+    id: chain.id,
+    setName: chain.source.setName,
+    replicaSetId: chain.source.replicaSetId,
+    documents: chain.base.collections.reduce((sum, entry) => sum + entry.docs, 0),
+    chunks: chain.chunks.length,
+    ops: chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0),
+    window: formatWindow(windowOf(chain)),
+    checkpoint: formatTs(checkpointOf(chain)),
+  };
+}

@@ -1,0 +1,43 @@
+// The mongo-pitr command line: a thin shell over the library's use cases. Flag names follow
+// mongodump/mongorestore where the concept is the same (--uri, --nsInclude, --drop, ...).
+import { Command, CommanderError } from 'commander';
+import { addGlobalOptions } from './context.ts';
+import { reportError } from './output.ts';
+import { registerBackup } from './commands/backup.ts';
+import { registerOplog } from './commands/oplog.ts';
+import { registerRun } from './commands/run.ts';
+import { registerRestore } from './commands/restore.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerVerify } from './commands/verify.ts';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = addGlobalOptions(
+    new Command('mongo-pitr')
+      .description('continuous MongoDB backup to object storage with point-in-time restore')
+      .version(VERSION)
+      .exitOverride()
+      .showHelpAfterError(false),
+  );
+  registerBackup(program);
+  registerOplog(program);
+  registerRun(program);
+  registerRestore(program);
+  registerStatus(program);
+  registerVerify(program);
+  // Subcommands inherit the override so their usage errors reach runCli too.
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError && error.exitCode === 0) return 0;
+    return reportError(error, argv.includes('--json'));
+  }
+}

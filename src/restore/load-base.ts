@@ -1,0 +1,178 @@
+// Loads a base into the target: each collection created with its recorded options, documents
+// inserted in parallel unordered batches, indexes built after the data (cheaper than
+// maintaining them per insert), views last (they may read any collection). Streamed: a batch
+// is the most a collection holds in memory.
+import { readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { MongoBulkWriteError, MongoServerError, type Document, type MongoClient } from 'mongodb';
+import pLimit from 'p-limit';
+import { TargetError } from '../errors.ts';
+import { parseMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
+import { readBsonFile } from '../archive/bson-frames.ts';
+import { decodeDocument } from '../archive/bson-decode.ts';
+import type { Base, CollectionEntry } from '../archive/manifest.ts';
+import { joinNs, splitNs } from '../namespace.ts';
+import type { NamespaceMapper } from './namespace-mapper.ts';
+
+const MiB = 1024 * 1024;
+export const DEFAULT_INSERT_BATCH_DOCS = 1000;
+export const DEFAULT_INSERT_BATCH_BYTES = 8 * MiB;
+export const DEFAULT_LOAD_CONCURRENCY = 4;
+const DUPLICATE_KEY = 11000;
+const NAMESPACE_EXISTS = 48;
+
+export interface LoadBaseOptions {
+  readonly client: MongoClient;
+  readonly base: Base;
+  /** Local files by object key (restore/download-chain.ts). */
+  readonly files: ReadonlyMap<string, string>;
+  readonly namespaces: NamespaceMapper;
+  readonly drop: boolean;
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly onCollection?: (ns: string, docs: number) => void;
+}
+
+export interface LoadBaseResult {
+  readonly collections: number;
+  readonly documents: number;
+  /** Documents already present in the target (duplicate _id), left as they were. */
+  readonly duplicates: number;
+}
+
+export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult> {
+  const limit = pLimit(options.concurrency ?? DEFAULT_LOAD_CONCURRENCY);
+  const result = { collections: 0, documents: 0, duplicates: 0 };
+  const selected = options.base.collections.flatMap((entry) => {
+    const target = options.namespaces.map(joinNs(entry.db, entry.coll));
+    return target ? [{ entry, target }] : [];
+  });
+  const views = selected.filter(({ entry }) => entry.type === 'view');
+  const collections = selected.filter(({ entry }) => entry.type !== 'view');
+  await Promise.all(
+    collections.map(({ entry, target }) =>
+      loadCollection(options, entry, target, limit).then((loaded) => {
+        result.collections++;
+        result.documents += loaded.documents;
+        result.duplicates += loaded.duplicates;
+        options.onCollection?.(target, loaded.documents);
+      }),
+    ),
+  );
+  for (const { entry, target } of views) {
+    await createCollection(options, target, await readMetadata(options, entry), entry.db);
+    result.collections++;
+  }
+  return result;
+}
+
+async function readMetadata(options: LoadBaseOptions, entry: CollectionEntry): Promise<CollectionMetadata> {
+  const file = options.files.get(entry.metadata.key);
+  if (!file) throw new TargetError(`no local copy of ${entry.metadata.key}`);
+  // Metadata files are a few KiB: options and index specs.
+  return parseMetadata(gunzipSync(await readFile(file)), entry.coll);
+}
+
+async function loadCollection(
+  options: LoadBaseOptions,
+  entry: CollectionEntry,
+  target: string,
+  limit: ReturnType<typeof pLimit>,
+): Promise<{ documents: number; duplicates: number }> {
+  const metadata = await readMetadata(options, entry);
+  await createCollection(options, target, metadata, entry.db);
+  const { db, coll } = splitNs(target);
+  const collection = options.client.db(db).collection(coll);
+  const counts = { documents: 0, duplicates: 0 };
+  const dataFile = entry.data ? options.files.get(entry.data.key) : undefined;
+  if (dataFile) {
+    const inFlight: Promise<void>[] = [];
+    let batch: Document[] = [];
+    let batchBytes = 0;
+    const send = (documents: Document[]): void => {
+      inFlight.push(limit(() => insertBatch(collection, documents, counts, target)));
+    };
+    for await (const raw of readBsonFile(dataFile)) {
+      options.signal?.throwIfAborted();
+      batch.push(decodeDocument(raw));
+      batchBytes += raw.length;
+      if (batch.length >= DEFAULT_INSERT_BATCH_DOCS || batchBytes >= DEFAULT_INSERT_BATCH_BYTES) {
+        send(batch);
+        batch = [];
+        batchBytes = 0;
+        // Bound memory: never more queued batches than the limit can run at once.
+        if (inFlight.length >= (options.concurrency ?? DEFAULT_LOAD_CONCURRENCY) * 2) await Promise.all(inFlight.splice(0));
+      }
+    }
+    if (batch.length > 0) send(batch);
+    await Promise.all(inFlight);
+  }
+  await createIndexes(options.client, target, metadata.indexes);
+  return counts;
+}
+
+async function insertBatch(
+  collection: ReturnType<ReturnType<MongoClient['db']>['collection']>,
+  documents: Document[],
+  counts: { documents: number; duplicates: number },
+  target: string,
+): Promise<void> {
+  try {
+    const result = await collection.insertMany(documents, { ordered: false, bypassDocumentValidation: true });
+    counts.documents += result.insertedCount;
+  } catch (error) {
+    // Documents already there (no --drop, or a re-run) stay; anything else is a failure.
+    if (error instanceof MongoBulkWriteError && error.writeErrors && allDuplicates(error)) {
+      counts.documents += error.result.insertedCount;
+      counts.duplicates += documents.length - error.result.insertedCount;
+      return;
+    }
+    throw new TargetError(`inserting into ${target} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function allDuplicates(error: MongoBulkWriteError): boolean {
+  const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  return errors.every((writeError) => writeError.code === DUPLICATE_KEY);
+}
+
+/** Options listCollections reports that create does not accept. */
+const NOT_CREATE_OPTIONS = new Set(['uuid']);
+
+async function createCollection(
+  options: LoadBaseOptions,
+  target: string,
+  metadata: CollectionMetadata,
+  sourceDb: string,
+): Promise<void> {
+  const { db, coll } = splitNs(target);
+  if (options.drop) await options.client.db(db).collection(coll).drop().catch(() => false);
+  const createOptions: Document = {};
+  for (const [key, value] of Object.entries(metadata.options)) if (!NOT_CREATE_OPTIONS.has(key)) createOptions[key] = value;
+  if (typeof createOptions.viewOn === 'string') {
+    const source = options.namespaces.map(joinNs(sourceDb, createOptions.viewOn));
+    if (source) createOptions.viewOn = splitNs(source).coll;
+  }
+  try {
+    await options.client.db(db).command({ create: coll, ...createOptions });
+  } catch (error) {
+    if (error instanceof MongoServerError && error.code === NAMESPACE_EXISTS) return;
+    throw new TargetError(`creating ${target} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Index spec fields that describe the index's history rather than what to build. */
+const NOT_BUILD_FIELDS = new Set(['v', 'ns', 'background']);
+
+async function createIndexes(client: MongoClient, target: string, specs: readonly Document[]): Promise<void> {
+  const indexes = specs
+    .filter((spec) => spec.name !== '_id_')
+    .map((spec) => Object.fromEntries(Object.entries(spec).filter(([key]) => !NOT_BUILD_FIELDS.has(key))));
+  if (indexes.length === 0) return;
+  const { db, coll } = splitNs(target);
+  try {
+    await client.db(db).command({ createIndexes: coll, indexes });
+  } catch (error) {
+    throw new TargetError(`building indexes on ${target} failed: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,78 @@
+// Which namespaces a restore writes, and under which names: the server's internal namespaces
+// never, then the user's --nsInclude/--nsExclude/--nsFrom/--nsTo rules (namespace-rules.ts),
+// applied alike to base collections and to oplog entries (commands included, before they are
+// planned, so a command and the CRUD around it always agree on the name).
+import { isInternalNs, joinNs, splitNs } from '../namespace.ts';
+import type { OplogEntry } from '../oplog-entry.ts';
+import {
+  compileNamespaceRules,
+  dropDatabaseAsDrops,
+  mapEntry,
+  SKIP_EXCLUDED,
+  type NamespaceRules,
+} from './namespace-rules.ts';
+
+export interface NamespaceOptions {
+  readonly include?: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly from?: readonly string[];
+  readonly to?: readonly string[];
+}
+
+export const SKIP_INTERNAL = 'internal namespace';
+
+/** What becomes of one oplog entry: entries to apply (renamed), or the reason it is skipped. */
+export type EntryMapping = { readonly apply: readonly OplogEntry[] } | { readonly skip: string };
+
+export class NamespaceMapper {
+  readonly #rules: NamespaceRules;
+  /** Source collections known per database, so a filtered dropDatabase can become drops. */
+  readonly #known = new Map<string, Set<string>>();
+
+  constructor(options: NamespaceOptions) {
+    this.#rules = compileNamespaceRules({
+      include: [...(options.include ?? [])],
+      exclude: [...(options.exclude ?? [])],
+      from: [...(options.from ?? [])],
+      to: [...(options.to ?? [])],
+    });
+  }
+
+  /** The target namespace for a source collection, or undefined when it is not restored. */
+  map(ns: string): string | undefined {
+    this.#remember(ns);
+    if (isInternalNs(ns) || !this.#rules.accepts(ns)) return undefined;
+    return this.#rules.rename(ns);
+  }
+
+  /** Maps one CRUD or command entry. */
+  mapEntry(entry: OplogEntry): EntryMapping {
+    if (entry.op !== 'c') {
+      if (isInternalNs(entry.ns)) return { skip: SKIP_INTERNAL };
+      this.#remember(entry.ns);
+    } else if (typeof entry.o.create === 'string') {
+      this.#remember(joinNs(splitNs(entry.ns).db, entry.o.create));
+    }
+    const mapped = mapEntry(this.#rules, entry);
+    if (mapped.kind === 'skip') return { skip: mapped.reason };
+    if (mapped.kind === 'apply') return { apply: [mapped.entry] };
+    // dropDatabase under rules: only the collections the rules restore may go, by name.
+    const drops = dropDatabaseAsDrops(entry, this.#known.get(mapped.db) ?? []).flatMap((drop) => {
+      const each = mapEntry(this.#rules, drop);
+      return each.kind === 'apply' ? [each.entry] : [];
+    });
+    return drops.length > 0 ? { apply: drops } : { skip: SKIP_EXCLUDED };
+  }
+
+  #remember(ns: string): void {
+    const { db, coll } = splitNs(ns);
+    if (!coll || coll.startsWith('$cmd')) return;
+    let known = this.#known.get(db);
+    if (!known) this.#known.set(db, (known = new Set()));
+    known.add(coll);
+  }
+}
+
+export function compileNamespaceMapper(options: NamespaceOptions): NamespaceMapper {
+  return new NamespaceMapper(options);
+}

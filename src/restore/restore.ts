@@ -1,0 +1,95 @@
+// The restore use case: read the manifest, plan (chain, window, objects), download and verify
+// every object before touching the target, load the base, replay the oplog to the cutoff, and
+// return a receipt.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { planRestore, formatWindow, type RestorePlan } from '../archive/chain-window.ts';
+import { readManifest } from '../backup/commit.ts';
+import type { Store } from '../store/store.ts';
+import type { Cutoff } from '../timestamp.ts';
+import { openTarget, type ApplyMode } from '../target/open-target.ts';
+import type { ApplyStats } from '../target/applier.ts';
+import { downloadChain, objectsOf } from './download-chain.ts';
+import { loadBase, type LoadBaseResult } from './load-base.ts';
+import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
+import { replay, type ReplayReceipt } from './replay.ts';
+
+export interface RestoreOptions {
+  readonly store: Store;
+  readonly targetUri: string;
+  readonly cutoff?: Cutoff;
+  readonly drop?: boolean;
+  readonly dryRun?: boolean;
+  readonly applyMode?: ApplyMode;
+  readonly namespaces?: NamespaceOptions;
+  readonly concurrency?: number;
+  readonly workDir?: string;
+  readonly signal?: AbortSignal;
+  readonly onStage?: (stage: string, detail: string) => void;
+}
+
+export interface RestoreResult {
+  readonly chainId: string;
+  readonly window: string;
+  readonly objects: number;
+  readonly chunks: number;
+  readonly storedBytes: number;
+  readonly dryRun: boolean;
+  readonly applyMode?: string;
+  readonly base?: LoadBaseResult;
+  readonly receipt?: ReplayReceipt;
+  readonly stats?: ApplyStats;
+}
+
+export async function restore(options: RestoreOptions): Promise<RestoreResult> {
+  const namespaces = compileNamespaceMapper(options.namespaces ?? {});
+  const { manifest } = await readManifest(options.store);
+  const plan = planRestore(manifest, options.cutoff);
+  const summary = describePlan(plan);
+  options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${summary.objects} objects (${summary.chunks} chunks)`);
+  if (options.dryRun) return { ...summary, dryRun: true };
+
+  const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'mongo-pitr-restore-'));
+  try {
+    const files = await downloadChain(options.store, plan, dir, { concurrency: options.concurrency, signal: options.signal });
+    options.onStage?.('verified', `${files.size} objects downloaded and verified`);
+    const target = await openTarget(options.targetUri, options.applyMode);
+    try {
+      const base = await loadBase({
+        client: target.client,
+        base: plan.base,
+        files,
+        namespaces,
+        drop: options.drop ?? false,
+        concurrency: options.concurrency,
+        signal: options.signal,
+      });
+      options.onStage?.('base', `${base.documents} documents in ${base.collections} collections`);
+      const oplogFiles = [plan.base.oplog, ...plan.chunks].map((object) => files.get(object.key) ?? '');
+      const receipt = await replay({
+        applier: target.applier,
+        files: oplogFiles,
+        cutoff: options.cutoff,
+        namespaces,
+        signal: options.signal,
+      });
+      return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats };
+    } finally {
+      await target.client.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function describePlan(plan: RestorePlan) {
+  const objects = objectsOf(plan);
+  return {
+    chainId: plan.chain.id,
+    window: formatWindow(plan.window),
+    objects: objects.length,
+    chunks: plan.chunks.length,
+    storedBytes: objects.reduce((sum, object) => sum + object.storedBytes, 0),
+  };
+}
