@@ -44,6 +44,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  watchParent(child);
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {
     stderr = (stderr + data.toString()).slice(-4000);
@@ -60,6 +61,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   await stop();
   throw new Error(`${options.name} did not start on 127.0.0.1:${port}: ${stderr.trim().split('\n').pop() ?? ''}`);
+}
+
+/**
+ * A server must not outlive the test process that started it, even when that process is
+ * SIGKILLed (a test timeout): a detached shell polls for the parent and kills the server.
+ */
+function watchParent(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 ${child.pid} 2>/dev/null`;
+  spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
 async function kill(child: ChildProcess): Promise<void> {
