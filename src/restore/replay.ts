@@ -32,6 +32,8 @@ export interface ReplayReceipt {
   readonly skipped: Record<string, number>;
   /** Transactions whose commit was not archived (or is past the cutoff). */
   readonly pendingTransactions: number;
+  /** Transactions that began before the first replayed entry: applied from there on. */
+  readonly transactionsStartedBefore: number;
 }
 
 export interface ReplayOptions {
@@ -55,6 +57,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     applied: 0,
     skipped: {} as Record<string, number>,
     pendingTransactions: 0,
+    transactionsStartedBefore: 0,
   };
   const skip = (reason: string, count = 1): void => void (receipt.skipped[reason] = (receipt.skipped[reason] ?? 0) + count);
   const applied = (entry: OplogEntry, ns: string): void => {
@@ -119,6 +122,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   if (!stopped) for (const unit of buffer.end()) if (!(await handle(unit))) break;
   await lanes.drain();
   receipt.pendingTransactions = stopped ? 0 : buffer.pending().length;
+  receipt.transactionsStartedBefore = buffer.startedBefore();
   return receipt;
 }
 

@@ -21,10 +21,13 @@
 //   - `applyOps` with `multiOpType: 1` (kApplyOpsAppliedSeparately, 8.0+): a retryable write's
 //     vectored insert, whose ops the server applies one by one (oplog_entry.cpp,
 //     applyOpsIsLinkedTransactionally; change streams treat it the same way).
-// Applying part of a transaction would be silently wrong, so a broken chain is an
-// IntegrityError: an entry whose prevOpTime names an entry not seen (the input starts inside a
-// transaction: replay must start at or before the first entry of every transaction open at
-// its start), or not the last one seen (an entry is missing).
+// Applying part of a transaction would be silently wrong, so a broken chain inside the input is
+// an IntegrityError: an entry whose prevOpTime names an entry that should be in the input but
+// was not seen, or not the last one seen (an entry is missing). The one exception is a
+// transaction that began before the input did (a base's oplog starting at T0 inside one):
+// what the input holds of it is applied on its commit, and `startedBefore()` counts them, so
+// the receipt can say so. Backup avoids this by starting a base's oplog at the first entry of
+// a transaction chain that crosses T0.
 //
 // Memory bound: only open transactions are held, i.e. the inner ops of every transaction whose
 // last entry (commit or abort) has not arrived yet. Unprepared transactions are written
@@ -91,9 +94,13 @@ type EntryKind = 'plain' | 'expand' | 'txn-data' | 'txn-commit-data' | 'commit' 
 export class TransactionBuffer {
   readonly #open = new Map<string, OpenTransaction>();
   #ended = false;
+  /** The ts of the first entry pushed: chains that link to before it began before the input. */
+  #inputStart: Ts | undefined;
+  #startedBefore = 0;
 
   push(entry: OplogEntry): ReplayUnit[] {
     if (this.#ended) throw new PitrError('TransactionBuffer.push called after end()');
+    this.#inputStart ??= tsFromBson(entry.ts);
     switch (kindOf(entry)) {
       case 'plain':
         return [{ kind: 'op', entry }];
@@ -120,6 +127,16 @@ export class TransactionBuffer {
     return [];
   }
 
+  /** Transactions that began before the first entry of the input (applied from there on). */
+  startedBefore(): number {
+    return this.#startedBefore;
+  }
+
+  /** True when `prev` lies before the input: the chain began before we could see it. */
+  #beforeInput(prev: Ts): boolean {
+    return this.#inputStart !== undefined && compareTs(prev, this.#inputStart) < 0;
+  }
+
   /** Transactions seen in part and not yet committed or aborted, oldest first. */
   pending(): PendingTransaction[] {
     return [...this.#open.values()]
@@ -139,7 +156,8 @@ export class TransactionBuffer {
     const prev = prevTs(entry);
     let txn = this.#open.get(id);
     if (!txn) {
-      if (prev) throw missingStart(entry, prev);
+      if (prev && !this.#beforeInput(prev)) throw missingStart(entry, prev);
+      if (prev) this.#startedBefore++;
       txn = { id, firstTs: ts, lastTs: ts, prepared: false, ops: [] };
       this.#open.set(id, txn);
     } else if (!prev || !tsEquals(prev, txn.lastTs)) {
@@ -154,7 +172,11 @@ export class TransactionBuffer {
     const id = transactionId(entry);
     const txn = this.#open.get(id);
     const prev = prevTs(entry);
-    if (!txn) throw missingStart(entry, prev ?? tsFromBson(entry.ts));
+    if (!txn) {
+      // Prepared before the input began: its operations are not in the input to apply.
+      if (prev && this.#beforeInput(prev)) return void this.#startedBefore++, [];
+      throw missingStart(entry, prev ?? tsFromBson(entry.ts));
+    }
     if (prev && !tsEquals(prev, txn.lastTs)) throw brokenChain(id, entry, prev, txn.lastTs);
     return this.#finish(entry);
   }

@@ -319,18 +319,39 @@ describe('TransactionBuffer: end of input and broken chains', () => {
     assert.throws(() => buffer.push(insert(1, 1)), PitrError);
   });
 
-  it('refuses a chain whose first entries are missing', () => {
+  it('refuses a chain whose first entries are missing from inside the input', () => {
+    const buffer = new TransactionBuffer();
+    buffer.push(insert(88, 1));
     const orphan = applyOps(90, [inner('i', 1)], { o: { partialTxn: true }, prevOpTime: prev(89) });
-    assert.throws(() => new TransactionBuffer().push(orphan), (error: unknown) => {
+    assert.throws(() => buffer.push(orphan), (error: unknown) => {
       assert.ok(error instanceof IntegrityError);
       assert.match(error.message, /earlier entries \(from \d+:89 or before\) are not in the input/);
       return true;
     });
   });
 
-  it('refuses a commitTransaction whose prepared entries are missing', () => {
+  it('refuses a commitTransaction whose prepared entries are missing from inside the input', () => {
+    const buffer = new TransactionBuffer();
+    buffer.push(insert(89, 1));
     const commit = txnCommand(91, { commitTransaction: 1, commitTimestamp: ts(90) }, 90);
-    assert.throws(() => new TransactionBuffer().push(commit), IntegrityError);
+    assert.throws(() => buffer.push(commit), IntegrityError);
+  });
+
+  it('applies what it has of a transaction that began before the input, and counts it', () => {
+    const buffer = new TransactionBuffer();
+    const tail = applyOps(90, [inner('i', 1)], { o: { partialTxn: true }, prevOpTime: prev(89) });
+    assert.deepEqual(buffer.push(tail), []);
+    const units = buffer.push(applyOps(91, [inner('i', 2)], { prevOpTime: prev(90) }));
+    assert.equal(units.length, 1);
+    assert.equal(units[0]?.kind === 'txn' ? units[0].entries.length : 0, 2);
+    assert.equal(buffer.startedBefore(), 1);
+  });
+
+  it('skips the commit of a transaction prepared before the input, and counts it', () => {
+    const buffer = new TransactionBuffer();
+    const commit = txnCommand(91, { commitTransaction: 1, commitTimestamp: ts(90) }, 90);
+    assert.deepEqual(buffer.push(commit), []);
+    assert.equal(buffer.startedBefore(), 1);
   });
 
   it('refuses a chain with a hole', () => {
