@@ -1,0 +1,505 @@
+// The applier for targets without `applyOps` (FerretDB, DocumentDB, shared Atlas tiers): CRUD
+// is folded in memory into each document's final state, and the final states of a namespace are
+// written together; commands run through their own verbs.
+//
+// Why fold instead of replaying op by op: a batch often touches the same document many times,
+// and one round trip per entry is what makes portable replay slow. Per namespace a batch costs
+// one `find` (only for documents whose first entry in the batch is a modifier update, the only
+// case where the stored state matters) and unordered `bulkWrite`s: deletes, then inserts (of
+// documents the find showed absent), then upserts (`replaceOne`, upsert: true), each one command
+// per 100,000 writes or 48 MB as the driver splits them.
+// Memory bound: the batch itself plus the fetched documents of the ids it updates.
+//
+// FerretDB 1.x (SQLite backend, measured on 1.24) needs two detours, both detected by buildInfo:
+//   - an `update` command hangs for good once about 100 of its statements, summed over the
+//     update commands in flight, match existing documents: upserts go in commands of
+//     FERRETDB_UPDATES_PER_COMMAND, one command in flight per client;
+//   - an upsert that matches nothing scans the collection (~40 ms each at 3,000 documents) where
+//     an insert does not: one more `find` (ids only) tells which documents are new, and those
+//     are inserted (a duplicate key, if another writer got there first, falls back to upsert).
+import { BSON, Binary, BSONRegExp, Decimal128, Double, Int32, Long, MaxKey, MinKey, MongoBulkWriteError,
+  MongoServerError, ObjectId, Timestamp } from 'mongodb';
+import type { AnyBulkWriteOperation, ClientSession, Collection, Document, FindOptions, MongoClient } from 'mongodb';
+import { TargetError } from '../errors.ts';
+import { splitNs } from '../namespace.ts';
+import type { OplogEntry } from '../oplog-entry.ts';
+import { formatTs, tsFromBson } from '../timestamp.ts';
+import { emptyApplyStats } from './applier.ts';
+import type { Applier, ApplyStats, CommandPlan } from './applier.ts';
+import { asSubDocument } from './delta-v2.ts';
+import { applyUpdate, classifyUpdate } from './modifiers-v1.ts';
+
+/** Ids per `find({_id: {$in}})`, and their encoded size, well under the 16 MiB command limit. */
+export const DEFAULT_IDS_PER_FIND = 10_000;
+const MAX_IN_LIST_BYTES = 8 * 1024 * 1024;
+
+/** Far enough below FerretDB 1.x's ~100 to leave room for another writer; see the top. */
+export const FERRETDB_UPDATES_PER_COMMAND = 50;
+
+const DUPLICATE_KEY = 11000;
+/** Server answers meaning "this deployment runs no multi-document transactions". */
+const NO_TRANSACTIONS = new Set([20 /* IllegalOperation */, 59 /* CommandNotFound */, 115 /* CommandNotSupported */]);
+
+/**
+ * Read options that keep BSON types exact through the read-modify-write: without them an int64
+ * or a whole double comes back as a JS number and is written back as int32.
+ */
+const EXACT_READ = { promoteValues: false, bsonRegExp: true } as const;
+
+export interface PortableApplierOptions {
+  /** Whether the target runs multi-document transactions; detected once when absent. */
+  transactions?: boolean;
+  /** Most ids in one `find({_id: {$in}})`. */
+  idsPerFind?: number;
+  /**
+   * Most upserts in one `update` command, one command in flight per client; detected when
+   * absent (FERRETDB_UPDATES_PER_COMMAND on FerretDB, no limit elsewhere).
+   */
+  updatesPerCommand?: number;
+  /** Ask which written documents exist, to insert the new ones; detected (FerretDB) when absent. */
+  probeExistence?: boolean;
+}
+
+/** What this applier needs to know of the target, asked once. */
+interface TargetTraits {
+  readonly transactions: boolean;
+  /** Upserts per `update` command, serialized per client; undefined: the driver's batching. */
+  readonly updatesPerCommand: number | undefined;
+  readonly probeExistence: boolean;
+}
+
+export class PortableApplier implements Applier {
+  readonly mode = 'portable' as const;
+  readonly stats: ApplyStats = emptyApplyStats();
+  readonly #client: MongoClient;
+  readonly #idsPerFind: number;
+  readonly #options: PortableApplierOptions;
+  #traits: Promise<TargetTraits> | undefined;
+
+  constructor(client: MongoClient, options: PortableApplierOptions = {}) {
+    this.#client = client;
+    this.#idsPerFind = options.idsPerFind ?? DEFAULT_IDS_PER_FIND;
+    this.#options = options;
+  }
+
+  async applyCrud(batch: readonly OplogEntry[], signal?: AbortSignal): Promise<void> {
+    for (const [ns, entries] of groupByNamespace(batch)) {
+      signal?.throwIfAborted();
+      addStats(this.stats, await this.#applyNamespace(ns, entries, undefined, signal));
+    }
+  }
+
+  async applyCommand(plan: CommandPlan, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    try {
+      await this.#client.db(plan.db).command(plan.command);
+    } catch (error) {
+      if (!(error instanceof MongoServerError && plan.ignoreCodes.includes(Number(error.code)))) {
+        const name = Object.keys(plan.command)[0] ?? 'command';
+        throw new TargetError(`${describeEntry(plan.entry)}: ${name} failed: ${oneLine(error)}`, {
+          cause: error,
+          hint: 'fix the target (permissions, conflicting collection or index) or exclude the namespace',
+        });
+      }
+      // An ignored code means "already so": the command ran in an earlier replay.
+    }
+    this.stats.commands++;
+  }
+
+  async applyTransaction(entries: readonly OplogEntry[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const groups = groupByNamespace(entries);
+    let applied: ApplyStats | undefined;
+    if ((await this.#target()).transactions) applied = await this.#inTransaction(groups, signal);
+    if (applied === undefined) {
+      applied = emptyApplyStats();
+      for (const [ns, group] of groups) {
+        signal?.throwIfAborted();
+        addStats(applied, await this.#applyNamespace(ns, group, undefined, signal));
+      }
+    }
+    addStats(this.stats, applied);
+    this.stats.transactions++;
+  }
+
+  /** The transaction's stats once committed, or undefined when the target refused transactions. */
+  async #inTransaction(groups: Map<string, OplogEntry[]>, signal?: AbortSignal): Promise<ApplyStats | undefined> {
+    const session = this.#client.startSession();
+    try {
+      // The callback may run again on a transient error, so each attempt counts afresh.
+      return await session.withTransaction(async () => {
+        const attempt = emptyApplyStats();
+        for (const [ns, group] of groups) {
+          signal?.throwIfAborted();
+          addStats(attempt, await this.#applyNamespace(ns, group, session, signal));
+        }
+        return attempt;
+      });
+    } catch (error) {
+      const code = error instanceof TargetError ? serverCode(error.cause) : serverCode(error);
+      if (code === undefined || !NO_TRANSACTIONS.has(code)) throw error;
+      // Nothing committed; remember and apply in order instead.
+      const traits = await this.#target();
+      this.#traits = Promise.resolve({ ...traits, transactions: false });
+      return undefined;
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  #target(): Promise<TargetTraits> {
+    if (this.#traits === undefined) {
+      const probe = detectTraits(this.#client, this.#options);
+      this.#traits = probe;
+      // A failed probe is not remembered: the next call asks again.
+      probe.catch(() => {
+        if (this.#traits === probe) this.#traits = undefined;
+      });
+    }
+    return this.#traits;
+  }
+
+  async #applyNamespace(ns: string, entries: readonly OplogEntry[], session: ClientSession | undefined,
+    signal: AbortSignal | undefined): Promise<ApplyStats> {
+    const { db, coll } = splitNs(ns);
+    const collection = this.#client.db(db).collection(coll);
+    const traits = await this.#target();
+    const documents = planDocuments(entries);
+    const needed = [...documents.values()].filter((plan) => plan.needsFetch).map((plan) => plan.id);
+    const stored = await this.#find(collection, ns, needed, EXACT_READ, session, signal);
+    const stats = emptyApplyStats();
+    const writes: PendingWrite[] = [];
+    for (const [key, plan] of documents) {
+      const initial = plan.needsFetch ? (stored.get(key) ?? null) : undefined;
+      const doc = foldDocument(initial ?? null, plan.entries, stats);
+      const source = plan.entries.at(-1);
+      // Absent before and after (only updates of a missing document): nothing to write.
+      if (source === undefined || (doc === null && initial === null)) continue;
+      writes.push({ id: plan.id, key, doc, source, absent: initial === null });
+    }
+    if (traits.probeExistence) {
+      const unknown = writes.filter((w) => w.doc !== null && !(documents.get(w.key)?.needsFetch ?? false));
+      const existing = await this.#find(collection, ns, unknown.map((w) => w.id), { projection: { _id: 1 } }, session, signal);
+      for (const write of unknown) write.absent = !existing.has(write.key);
+    }
+    await this.#write(collection, ns, writes, session);
+    return stats;
+  }
+
+  /** Deletes, then inserts, then upserts; then once more, as upserts, what a unique index refused. */
+  async #write(collection: Collection, ns: string, writes: readonly PendingWrite[], session: ClientSession | undefined): Promise<void> {
+    // Deletes first, so that a unique value they free is free for the writes after them.
+    const refused = [
+      ...await writeBulk(collection, ns, writes.filter((w) => w.doc === null), false, session),
+      ...await writeBulk(collection, ns, writes.filter((w) => w.doc !== null && w.absent), false, session),
+      ...await this.#upsert(collection, ns, writes.filter((w) => w.doc !== null && !w.absent), false, session),
+    ];
+    // A duplicate key: a unique value was still held by a document this batch changes, or an
+    // insert found its _id taken. Both are settled once everything else has landed.
+    const still = await this.#upsert(collection, ns, refused, true, session);
+    const first = still[0];
+    if (first !== undefined) {
+      throw new TargetError(`${describeEntry(first.source)}: writing the replayed document failed twice on a duplicate key`, {
+        hint: 'check the target for unique indexes the source did not have',
+      });
+    }
+  }
+
+  /** Upserts in the target's command size, one command in flight per client where it has one. */
+  async #upsert(collection: Collection, ns: string, writes: readonly PendingWrite[], retry: boolean,
+    session: ClientSession | undefined): Promise<PendingWrite[]> {
+    const perCommand = (await this.#target()).updatesPerCommand;
+    if (perCommand === undefined) return writeBulk(collection, ns, writes, retry, session);
+    const refused: PendingWrite[] = [];
+    for (let start = 0; start < writes.length; start += perCommand) {
+      const chunk = writes.slice(start, start + perCommand);
+      refused.push(...await oneAtATime(this.#client, () => writeBulk(collection, ns, chunk, retry, session)));
+    }
+    return refused;
+  }
+
+  /** The stored documents of `ids` (as `options` project them), by idKey, in chunked `$in` reads. */
+  async #find(collection: Collection, ns: string, ids: readonly unknown[], options: FindOptions,
+    session: ClientSession | undefined, signal: AbortSignal | undefined): Promise<Map<string, Document>> {
+    const found = new Map<string, Document>();
+    for (const chunk of chunkIds(ids, this.#idsPerFind)) {
+      signal?.throwIfAborted();
+      try {
+        const docs = await collection.find(byId({ $in: chunk }), { ...options, session, signal }).toArray();
+        for (const doc of docs) found.set(idKey(doc._id), doc);
+      } catch (error) {
+        throw new TargetError(`${ns}: reading ${chunk.length} documents to update failed: ${oneLine(error)}`, { cause: error });
+      }
+    }
+    return found;
+  }
+}
+
+/**
+ * A filter on `_id`. Typed as a plain Document because the driver's Filter type assumes an
+ * ObjectId `_id`, while a replayed `_id` can be any BSON value.
+ */
+function byId(condition: unknown): Document {
+  return { _id: condition };
+}
+
+interface DocumentPlan {
+  readonly id: unknown;
+  readonly entries: OplogEntry[];
+  /** Its first entry is a modifier update: the stored document is needed. */
+  readonly needsFetch: boolean;
+}
+
+function planDocuments(entries: readonly OplogEntry[]): Map<string, DocumentPlan> {
+  const plans = new Map<string, DocumentPlan>();
+  for (const entry of entries) {
+    if (entry.op === 'n') continue;
+    const id = documentId(entry);
+    const key = idKey(id);
+    const plan = plans.get(key);
+    if (plan !== undefined) {
+      plan.entries.push(entry);
+    } else {
+      const needsFetch = entry.op === 'u' && classifyUpdate(entry.o) !== 'replacement';
+      plans.set(key, { id, entries: [entry], needsFetch });
+    }
+  }
+  return plans;
+}
+
+/** One document's entries in oplog order, from its state before the batch (null: absent). */
+function foldDocument(initial: Document | null, entries: readonly OplogEntry[], stats: ApplyStats): Document | null {
+  let doc = initial;
+  for (const entry of entries) {
+    if (entry.op === 'i') {
+      // An insert replayed over an existing document acts as an upsert (the Applier contract).
+      doc = entry.o;
+      stats.inserted++;
+    } else if (entry.op === 'u') {
+      const next = applyUpdate(doc, entry);
+      if (next === null) stats.missing++;
+      else stats.updated++;
+      doc = next;
+    } else {
+      doc = null;
+      stats.deleted++;
+    }
+  }
+  return doc;
+}
+
+function documentId(entry: OplogEntry): unknown {
+  if (entry.op !== 'i' && entry.op !== 'u' && entry.op !== 'd') {
+    throw new TargetError(`${describeEntry(entry)}: op "${entry.op}" is not a CRUD entry`);
+  }
+  const id: unknown = entry.op === 'u' ? entry.o2?._id : entry.o._id;
+  if (id === undefined) throw new TargetError(`${describeEntry(entry)}: ${entry.op} entry has no _id`);
+  return id;
+}
+
+/** One document's final state, to be written. */
+interface PendingWrite {
+  readonly id: unknown;
+  readonly key: string;
+  /** null: delete it. */
+  readonly doc: Document | null;
+  /** The entry that decided the state, named in errors. */
+  readonly source: OplogEntry;
+  /** Known not to be stored: an insert will do. */
+  absent: boolean;
+}
+
+function writeOperation(write: PendingWrite, retry: boolean): AnyBulkWriteOperation {
+  if (write.doc === null) return { deleteOne: { filter: byId(write.id) } };
+  if (write.absent && !retry) return { insertOne: { document: write.doc } };
+  return { replaceOne: { filter: byId(write.id), replacement: write.doc, upsert: true } };
+}
+
+/**
+ * One unordered bulkWrite (`retry`: every write as an upsert or a delete). Returns the writes
+ * refused with a duplicate key, for the caller to retry once; any other refusal, and any inside
+ * a transaction (which it aborts), is an error naming the entry that decided the document.
+ */
+async function writeBulk(collection: Collection, ns: string, writes: readonly PendingWrite[], retry: boolean,
+  session: ClientSession | undefined): Promise<PendingWrite[]> {
+  if (writes.length === 0) return [];
+  try {
+    await collection.bulkWrite(writes.map((w) => writeOperation(w, retry)), { ordered: false, session });
+    return [];
+  } catch (error) {
+    const failed = writeErrorsOf(error);
+    const fatal = failed.find((e) => e.code !== DUPLICATE_KEY) ?? (session === undefined ? undefined : failed[0]);
+    if (failed.length === 0 || fatal !== undefined) throw writeFailed(ns, writes[fatal?.index ?? -1]?.source, error);
+    return failed.map((e) => writes[e.index]).filter((w) => w !== undefined);
+  }
+}
+
+/** The tail of each client's chain of FerretDB update commands. */
+const updateChains = new WeakMap<MongoClient, Promise<unknown>>();
+
+/** Runs `task` after every task queued before it for the same client has settled. */
+function oneAtATime<T>(client: MongoClient, task: () => Promise<T>): Promise<T> {
+  const previous = updateChains.get(client) ?? Promise.resolve();
+  const run = previous.then(task, task);
+  updateChains.set(client, run.catch(() => undefined));
+  return run;
+}
+
+function writeErrorsOf(error: unknown): Array<{ index: number; code: number }> {
+  if (!(error instanceof MongoBulkWriteError)) return [];
+  const list = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  return list.map((e) => ({ index: e.index, code: e.code }));
+}
+
+function writeFailed(ns: string, source: OplogEntry | undefined, error: unknown): TargetError {
+  const where = source === undefined ? ns : describeEntry(source);
+  return new TargetError(`${where}: writing the replayed documents failed: ${oneLine(error)}`, {
+    cause: error,
+    hint: 'check the target for permissions and for unique indexes the source did not have',
+  });
+}
+
+/** Splits ids so that one `$in` list stays far below the maximum command size. */
+function chunkIds(ids: readonly unknown[], perFind: number): unknown[][] {
+  const chunks: unknown[][] = [];
+  let current: unknown[] = [];
+  let bytes = 0;
+  for (const id of ids) {
+    const size = BSON.calculateObjectSize({ _id: id });
+    if (current.length > 0 && (current.length >= perFind || bytes + size > MAX_IN_LIST_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(id);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function groupByNamespace(entries: readonly OplogEntry[]): Map<string, OplogEntry[]> {
+  const groups = new Map<string, OplogEntry[]>();
+  for (const entry of entries) {
+    const group = groups.get(entry.ns);
+    if (group === undefined) groups.set(entry.ns, [entry]);
+    else group.push(entry);
+  }
+  return groups;
+}
+
+async function detectTraits(client: MongoClient, options: PortableApplierOptions): Promise<TargetTraits> {
+  const { transactions: givenTransactions, updatesPerCommand, probeExistence } = options;
+  if (givenTransactions !== undefined && updatesPerCommand !== undefined && probeExistence !== undefined) {
+    return { transactions: givenTransactions, updatesPerCommand, probeExistence };
+  }
+  const admin = client.db('admin');
+  const hello = await admin.command({ hello: 1 });
+  // FerretDB answers hello like a replica set with sessions, but runs no transactions.
+  const ferretdb = Object.hasOwn(await admin.command({ buildInfo: 1 }), 'ferretdbVersion');
+  const mongos = hello.msg === 'isdbgrid';
+  // Transactions need sessions and a replica set (wire version 7, MongoDB 4.0) or mongos (8, 4.2).
+  const transactions = !ferretdb && (mongos || typeof hello.setName === 'string') &&
+    hello.logicalSessionTimeoutMinutes != null && Number(hello.maxWireVersion ?? 0) >= (mongos ? 8 : 7);
+  return {
+    transactions: givenTransactions ?? transactions,
+    updatesPerCommand: updatesPerCommand ?? (ferretdb ? FERRETDB_UPDATES_PER_COMMAND : undefined),
+    probeExistence: probeExistence ?? ferretdb,
+  };
+}
+
+function addStats(into: ApplyStats, from: ApplyStats): void {
+  into.inserted += from.inserted;
+  into.updated += from.updated;
+  into.deleted += from.deleted;
+  into.missing += from.missing;
+  into.commands += from.commands;
+  into.transactions += from.transactions;
+}
+
+function serverCode(error: unknown): number | undefined {
+  return error instanceof MongoServerError && typeof error.code === 'number' ? error.code : undefined;
+}
+
+function describeEntry(entry: OplogEntry): string {
+  return `${entry.ns} @ ${formatTs(tsFromBson(entry.ts))}`;
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+/**
+ * A key equal for two `_id` values exactly when MongoDB's `_id` index (simple collation) holds
+ * them equal: type-tagged and recursive, with every number (int32, int64, double, decimal128)
+ * reduced to its exact value, since 1, NumberLong(1), 1.0 and NumberDecimal("1.00") are one
+ * `_id` (BSON comparison order, https://www.mongodb.com/docs/manual/reference/bson-type-comparison-order/).
+ * Embedded documents compare field by field in order, so their keys keep field order.
+ */
+export function idKey(value: unknown): string {
+  const number = exactNumber(value);
+  if (number !== undefined) return `n${number}`;
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return `s${JSON.stringify(value)}`;
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value instanceof ObjectId) return `o${value.toHexString()}`;
+  if (value instanceof Date) return `d${value.getTime()}`;
+  if (value instanceof Binary) return `b${value.sub_type}:${value.toString('base64')}`;
+  if (value instanceof Timestamp) return `t${value.t}:${value.i}`;
+  if (value instanceof MinKey) return 'minKey';
+  if (value instanceof MaxKey) return 'maxKey';
+  if (value instanceof RegExp) return `r${JSON.stringify([value.source, [...value.flags].sort().join('')])}`;
+  if (value instanceof BSONRegExp) return `r${JSON.stringify([value.pattern, [...value.options].sort().join('')])}`;
+  if (Array.isArray(value)) return `[${value.map(idKey).join(',')}]`;
+  const doc = asSubDocument(value);
+  if (doc !== undefined) {
+    return `{${Object.entries(doc).map(([name, field]) => `${JSON.stringify(name)}:${idKey(field)}`).join(',')}}`;
+  }
+  return `x${BSON.EJSON.stringify(value as Document, { relaxed: false })}`;
+}
+
+/**
+ * The exact value of a BSON number as "sign digits e exponent" with no trailing zeros in the
+ * digits, or undefined when `value` is not a number. Doubles are expanded exactly (every
+ * finite double is a finite decimal), so 0.1 and NumberDecimal("0.1") differ, as in MongoDB.
+ */
+function exactNumber(value: unknown): string | undefined {
+  if (typeof value === 'number') return doubleKey(value);
+  if (value instanceof Int32 || value instanceof Double) return doubleKey(value.valueOf());
+  if (typeof value === 'bigint') return decimalKey(value < 0n, (value < 0n ? -value : value).toString(), 0);
+  if (value instanceof Long) return exactNumber(BigInt(value.toString()));
+  if (value instanceof Decimal128) return decimal128Key(value.toString());
+  return undefined;
+}
+
+function doubleKey(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? 'Inf' : '-Inf';
+  let mantissa = Math.abs(x);
+  let halvings = 0;
+  // Doubling is exact, and a non-integer double is below 2^53, so this ends within 1,074 steps.
+  while (!Number.isInteger(mantissa)) {
+    mantissa *= 2;
+    halvings++;
+  }
+  // m / 2^k = m * 5^k / 10^k
+  const digits = (BigInt(mantissa) * 5n ** BigInt(halvings)).toString();
+  return decimalKey(x < 0, digits, -halvings);
+}
+
+function decimal128Key(text: string): string {
+  if (/^-?NaN$/i.test(text)) return 'NaN';
+  if (/^-?Inf/i.test(text)) return text.startsWith('-') ? '-Inf' : 'Inf';
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:E([+-]?\d+))?$/i.exec(text);
+  if (match === null) return `decimal:${text}`;
+  const fraction = match[3] ?? '';
+  return decimalKey(match[1] === '-', (match[2] ?? '') + fraction, Number(match[4] ?? 0) - fraction.length);
+}
+
+function decimalKey(negative: boolean, digits: string, exponent: number): string {
+  const significant = digits.replace(/^0+/, '');
+  if (significant === '') return '0';
+  const trimmed = significant.replace(/0+$/, '');
+  return `${negative ? '-' : ''}${trimmed}e${exponent + significant.length - trimmed.length}`;
+}

@@ -1,0 +1,295 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BSON, Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, UUID } from 'mongodb';
+import type { CommandStartedEvent, Document } from 'mongodb';
+import { TargetError } from '../../src/errors.ts';
+import type { OplogEntry } from '../../src/oplog-entry.ts';
+import type { CommandPlan } from '../../src/target/applier.ts';
+import { FERRETDB_UPDATES_PER_COMMAND, PortableApplier, idKey } from '../../src/target/portable-applier.ts';
+import { NO_MONGO, isFerretDB, testMongoUri, uniqueName } from '../support/test-env.ts';
+
+let clock = 0;
+/** Oplog entries in increasing ts order, as the archive hands them to an applier. */
+function entry(op: OplogEntry['op'], ns: string, o: Document, o2?: Document): OplogEntry {
+  clock++;
+  const e: OplogEntry = { ts: new Timestamp({ t: 1_700_000_000 + Math.floor(clock / 1000), i: (clock % 1000) + 1 }), op, ns, o };
+  if (o2 !== undefined) e.o2 = o2;
+  return e;
+}
+
+/** Canonical Extended JSON keeps BSON types and field order: equal strings, identical documents. */
+function canonical(doc: Document): string {
+  return BSON.EJSON.stringify(doc, { relaxed: false });
+}
+
+async function snapshot(client: MongoClient, db: string, coll: string): Promise<Map<string, string>> {
+  const docs = await client.db(db).collection(coll).find({}, { promoteValues: false }).toArray();
+  return new Map(docs.map((doc) => [idKey(doc._id), canonical(doc)]));
+}
+
+describe('idKey', () => {
+  it('holds equal the numbers MongoDB holds equal as _id', () => {
+    const one = [1, new Int32(1), new Double(1), Long.fromNumber(1), new Decimal128('1'), new Decimal128('1.000'),
+      new Decimal128('0.1E1'), 1n];
+    for (const value of one) assert.equal(idKey(value), idKey(1), String(value));
+    assert.equal(idKey(0), idKey(-0));
+    assert.equal(idKey(new Decimal128('-0.00')), idKey(0));
+    assert.equal(idKey(Number.NaN), idKey(new Decimal128('NaN')));
+    assert.equal(idKey(2 ** 60), idKey(Long.fromString('1152921504606846976')));
+    assert.equal(idKey(0.5), idKey(new Decimal128('0.50')));
+  });
+
+  it('tells apart values MongoDB tells apart', () => {
+    const distinct = [1, 2, 0.1, new Decimal128('0.1'), '1', true, null, new ObjectId('64b7f0000000000000000001'),
+      new ObjectId('64b7f0000000000000000002'), new Date(1), { a: 1, b: 2 }, { b: 2, a: 1 }, { a: '1' },
+      new Binary(Buffer.from('ab'), 0), new Binary(Buffer.from('ab'), 5), new UUID('0b0a0e1c-0000-4000-8000-000000000001'),
+      Long.fromString('9007199254740993'), new Timestamp({ t: 1, i: 2 }), [1, 2]];
+    const keys = distinct.map(idKey);
+    assert.equal(new Set(keys).size, keys.length, keys.join('\n'));
+    // 2^53 + 1 is not a double: a Long beyond 2^53 must not collide with its rounded neighbour.
+    assert.notEqual(idKey(Long.fromString('9007199254740993')), idKey(9007199254740992));
+  });
+
+  it('compares embedded documents by value, numbers included', () => {
+    assert.equal(idKey({ a: 1, b: 'x' }), idKey({ a: new Double(1), b: 'x' }));
+    assert.equal(idKey(new UUID('0b0a0e1c-0000-4000-8000-000000000001')),
+      idKey(new Binary(new UUID('0b0a0e1c-0000-4000-8000-000000000001').buffer, 4)));
+  });
+});
+
+describe('PortableApplier', { skip: NO_MONGO }, () => {
+  let client: MongoClient;
+  const commands: CommandStartedEvent[] = [];
+
+  before(async () => {
+    client = new MongoClient(testMongoUri() ?? '', { monitorCommands: true });
+    client.on('commandStarted', (event) => commands.push(event));
+    await client.connect();
+  });
+
+  after(async () => {
+    await client?.close();
+  });
+
+  it('applies i/u/d once and again to the same final documents, for mixed _id types', async () => {
+    const db = uniqueName('pa');
+    const ns = `${db}.docs`;
+    const coll = client.db(db).collection('docs');
+    const oid = new ObjectId();
+    const uuid = new UUID();
+    const when = new Date('2024-01-02T03:04:05Z');
+    // The state a base would have left: documents the batch updates or deletes.
+    await coll.insertMany([
+      { _id: 'str' as never, a: { b: 1, keep: true }, list: [1, 2, 3] },
+      { _id: 42 as never, old: 'shape', n: new Double(1) },
+      { _id: Long.fromNumber(7) as never, gone: true },
+      { _id: uuid as never, count: 1, tags: ['a'] },
+      { _id: when as never, at: 1 },
+    ]);
+    const batch: OplogEntry[] = [
+      entry('i', ns, { _id: oid, n: 1, tags: ['x'], sub: { k: 1 } }),
+      entry('u', ns, { $v: 2, diff: { u: { n: 2 }, stags: { a: true, u1: 'y' }, ssub: { i: { j: 2 } } } }, { _id: oid }),
+      entry('u', ns, { $v: 1, $set: { 'a.c': 2, 'list.4': 5 }, $unset: { 'a.b': true } }, { _id: 'str' }),
+      entry('u', ns, { _id: 42, whole: 'new', price: new Double(9.5) }, { _id: 42 }),
+      entry('d', ns, { _id: Long.fromNumber(7) }),
+      entry('u', ns, { $v: 2, diff: { u: { count: 2 }, stags: { a: true, l: 0 } } }, { _id: uuid }),
+      entry('u', ns, { $v: 2, diff: { i: { late: true } } }, { _id: uuid }),
+      entry('i', ns, { _id: { region: 'eu', seq: 1 }, v: 1 }),
+      entry('u', ns, { $set: { v: 2 } }, { _id: { region: 'eu', seq: 1 } }),
+      entry('u', ns, { $v: 2, diff: { u: { never: 1 } } }, { _id: 'missing' }),
+      entry('u', ns, { _id: 'ghost', from: 'replacement' }, { _id: 'ghost' }),
+      entry('d', ns, { _id: when }),
+      // int 5 and double 5.0 are one _id: the update and the delete reach the inserted document.
+      entry('i', ns, { _id: 5, five: true }),
+      entry('u', ns, { $v: 1, $set: { five: 'yes' } }, { _id: new Double(5) }),
+      entry('i', ns, { _id: 'tmp', t: 1 }),
+      entry('d', ns, { _id: new Double(0.5) }),
+      entry('d', ns, { _id: 'tmp' }),
+    ];
+    const expected = new Map<unknown, Document>([
+      [oid, { _id: oid, n: 2, tags: ['x', 'y'], sub: { k: 1, j: 2 } }],
+      ['str', { _id: 'str', a: { keep: true, c: 2 }, list: [1, 2, 3, null, 5] }],
+      [42, { _id: 42, whole: 'new', price: new Double(9.5) }],
+      [uuid, { _id: uuid, count: 2, tags: [], late: true }],
+      [{ region: 'eu', seq: 1 }, { _id: { region: 'eu', seq: 1 }, v: 2 }],
+      ['ghost', { _id: 'ghost', from: 'replacement' }],
+      [5, { _id: 5, five: 'yes' }],
+    ]);
+
+    const applier = new PortableApplier(client);
+    await applier.applyCrud(batch);
+    const first = await snapshot(client, db, 'docs');
+    assert.deepEqual(applier.stats, { inserted: 4, updated: 8, deleted: 4, missing: 1, commands: 0, transactions: 0 });
+
+    await applier.applyCrud(batch);
+    const second = await snapshot(client, db, 'docs');
+    assert.deepEqual(applier.stats, { inserted: 8, updated: 16, deleted: 8, missing: 2, commands: 0, transactions: 0 });
+
+    for (const state of [first, second]) {
+      assert.deepEqual([...state.keys()].sort(), [...expected.keys()].map(idKey).sort());
+      for (const [id, doc] of expected) assert.equal(state.get(idKey(id)), canonical(doc), `document ${idKey(id)}`);
+    }
+    // A Double stayed a Double through the read-modify-write (no promotion to int32).
+    const n = await coll.findOne({ _id: 'str' as never }, { promoteValues: false });
+    assert.ok(n);
+    await client.db(db).dropDatabase();
+  });
+
+  it('batches a large batch: few finds, one delete, one insert, few update commands', async () => {
+    const db = uniqueName('pa');
+    const ns = `${db}.big`;
+    const coll = client.db(db).collection('big');
+    await coll.insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: i as never, n: 0 })));
+    const batch: OplogEntry[] = [];
+    for (let i = 0; i < 1000; i++) batch.push(entry('u', ns, { $v: 2, diff: { u: { n: 1 } } }, { _id: i }));
+    for (let i = 0; i < 500; i++) batch.push(entry('d', ns, { _id: i }));
+    for (let i = 1000; i < 4000; i++) batch.push(entry('i', ns, { _id: i, n: 2 }));
+    for (let i = 1000; i < 1500; i++) batch.push(entry('u', ns, { $v: 1, $set: { n: 3 } }, { _id: i }));
+    assert.equal(batch.length, 5000);
+
+    commands.length = 0;
+    const applier = new PortableApplier(client);
+    await applier.applyCrud(batch);
+    const count = (name: string): number => commands.filter((c) => c.commandName === name).length;
+    // mongod: one find (the 1,000 ids updated first), one delete command, and one update command
+    // for the 3,500 upserts. FerretDB 1.x (see portable-applier.ts): one more find to tell the
+    // 3,000 new documents, which go in one insert command; the 500 others in updates of 50.
+    const ferret = isFerretDB();
+    assert.equal(count('find'), ferret ? 2 : 1);
+    assert.equal(count('delete'), 1);
+    assert.equal(count('insert'), ferret ? 1 : 0);
+    assert.equal(count('update'), ferret ? 500 / FERRETDB_UPDATES_PER_COMMAND : 1);
+    assert.deepEqual(applier.stats, { inserted: 3000, updated: 1500, deleted: 500, missing: 0, commands: 0, transactions: 0 });
+
+    assert.equal(await coll.countDocuments({}), 3500);
+    assert.equal(await coll.countDocuments({ n: 1 }), 500);
+    assert.equal(await coll.countDocuments({ n: 2 }), 2500);
+    assert.equal(await coll.countDocuments({ n: 3 }), 500);
+    assert.equal(await coll.countDocuments({ _id: { $lt: 500 } as never }), 0);
+    await client.db(db).dropDatabase();
+  });
+
+  it('chunks the $in list of a big fetch', async () => {
+    const db = uniqueName('pa');
+    const ns = `${db}.chunks`;
+    await client.db(db).collection('chunks').insertMany(Array.from({ length: 25 }, (_, i) => ({ _id: i as never, n: 0 })));
+    const batch = Array.from({ length: 25 }, (_, i) => entry('u', ns, { $set: { n: i } }, { _id: i }));
+    commands.length = 0;
+    await new PortableApplier(client, { idsPerFind: 10 }).applyCrud(batch);
+    assert.equal(commands.filter((c) => c.commandName === 'find').length, 3);
+    const docs = await client.db(db).collection('chunks').find({}).toArray();
+    assert.equal(docs.filter((doc) => doc._id === doc.n).length, 25);
+    await client.db(db).dropDatabase();
+  });
+
+  it('lands writes that a unique index refuses until another write of the batch has landed', async () => {
+    const db = uniqueName('pa');
+    const ns = `${db}.users`;
+    const coll = client.db(db).collection('users');
+    await coll.createIndex({ email: 1 }, { unique: true });
+    await coll.insertMany([{ _id: 'gone' as never, email: 'a@x' }, { _id: 'moves' as never, email: 'b@x' }]);
+    // Valid in oplog order; written unordered, "taker" may arrive while "gone" or "moves" still
+    // hold its address (deletes go first; the rest is retried once after the others landed).
+    const batch = [
+      entry('d', ns, { _id: 'gone' }),
+      entry('i', ns, { _id: 'new', email: 'a@x' }),
+      entry('u', ns, { $v: 2, diff: { u: { email: 'c@x' } } }, { _id: 'moves' }),
+      entry('i', ns, { _id: 'taker', email: 'b@x' }),
+    ];
+    await new PortableApplier(client).applyCrud(batch);
+    const docs = await coll.find({}).toArray();
+    assert.deepEqual(docs.map((d) => [d._id, d.email]).sort(), [['moves', 'c@x'], ['new', 'a@x'], ['taker', 'b@x']]);
+    await client.db(db).dropDatabase();
+  });
+
+  it('reports a write that stays refused, naming its entry', async () => {
+    const db = uniqueName('pa');
+    const ns = `${db}.users`;
+    const coll = client.db(db).collection('users');
+    await coll.createIndex({ email: 1 }, { unique: true });
+    await coll.insertOne({ _id: 'other' as never, email: 'a@x' });
+    const clash = entry('i', ns, { _id: 'new', email: 'a@x' });
+    await assert.rejects(new PortableApplier(client).applyCrud([clash]), (error: unknown) => {
+      assert.ok(error instanceof TargetError);
+      assert.ok(error.message.startsWith(`${ns} @ ${clash.ts.high}:${clash.ts.low}: `), error.message);
+      return true;
+    });
+    await client.db(db).dropDatabase();
+  });
+
+  it('applies a transaction across namespaces, in one or in order', async () => {
+    const db = uniqueName('pa');
+    const applier = new PortableApplier(client);
+    await applier.applyTransaction([
+      entry('i', `${db}.a`, { _id: 1, x: 1 }),
+      entry('i', `${db}.b`, { _id: 1, y: 1 }),
+      entry('u', `${db}.a`, { $v: 2, diff: { u: { x: 2 } } }, { _id: 1 }),
+    ]);
+    assert.deepEqual(await client.db(db).collection('a').find({}).toArray(), [{ _id: 1, x: 2 }]);
+    assert.deepEqual(await client.db(db).collection('b').find({}).toArray(), [{ _id: 1, y: 1 }]);
+    assert.equal(applier.stats.transactions, 1);
+    assert.equal(applier.stats.inserted, 2);
+    assert.equal(applier.stats.updated, 1);
+    await client.db(db).dropDatabase();
+  });
+
+  it('runs command plans, ignoring the listed codes when replayed twice', async () => {
+    const db = uniqueName('pa');
+    const cmd = (o: Document, ignoreCodes: number[]): CommandPlan => ({
+      db,
+      command: o,
+      entry: entry('c', `${db}.$cmd`, o),
+      ignoreCodes,
+    });
+    const plans = [
+      cmd({ create: 'made' }, [48]),
+      cmd({ createIndexes: 'made', indexes: [{ key: { k: 1 }, name: 'k_1' }] }, []),
+      cmd({ drop: 'made' }, [26]),
+    ];
+    const applier = new PortableApplier(client);
+    for (const plan of plans) {
+      await applier.applyCommand(plan);
+      await applier.applyCommand(plan);
+      if (plan.command.createIndexes !== undefined) {
+        const indexes = await client.db(db).collection('made').listIndexes().toArray();
+        assert.deepEqual(indexes.map((i) => i.name).sort(), ['_id_', 'k_1']);
+      }
+    }
+    assert.equal(applier.stats.commands, 6);
+    const names = (await client.db(db).listCollections().toArray()).map((c) => c.name);
+    assert.ok(!names.includes('made'));
+  });
+
+  it('reports a failing command in one line naming its ns and ts', async () => {
+    const db = uniqueName('pa');
+    const applier = new PortableApplier(client);
+    // Renaming a collection that does not exist fails everywhere (NamespaceNotFound).
+    const command = { renameCollection: `${db}.nope`, to: `${db}.other` };
+    const plan: CommandPlan = { db: 'admin', command, entry: entry('c', 'admin.$cmd', command), ignoreCodes: [] };
+    await assert.rejects(applier.applyCommand(plan), (error: unknown) => {
+      assert.ok(error instanceof TargetError);
+      assert.ok(error.message.startsWith(`admin.$cmd @ ${plan.entry.ts.high}:${plan.entry.ts.low}: renameCollection failed:`),
+        error.message);
+      assert.ok(!error.message.includes('\n'));
+      return true;
+    });
+    assert.equal(applier.stats.commands, 0);
+  });
+
+  it('stops before writing when the signal is aborted', async () => {
+    const db = uniqueName('pa');
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(new PortableApplier(client).applyCrud([entry('i', `${db}.x`, { _id: 1 })], controller.signal));
+    assert.equal(await client.db(db).collection('x').countDocuments({}), 0);
+  });
+
+  it('detects that FerretDB runs no transactions and applies in order', { skip: !isFerretDB() && 'FerretDB only' }, async () => {
+    const db = uniqueName('pa');
+    commands.length = 0;
+    await new PortableApplier(client).applyTransaction([entry('i', `${db}.t`, { _id: 1 })]);
+    assert.ok(commands.every((c) => c.command.startTransaction === undefined));
+    assert.equal(await client.db(db).collection('t').countDocuments({}), 1);
+    await client.db(db).dropDatabase();
+  });
+});
