@@ -175,10 +175,15 @@ export class PortableApplier implements Applier {
       const source = plan.entries.at(-1);
       // Absent before and after (only updates of a missing document): nothing to write.
       if (source === undefined || (doc === null && initial === null)) continue;
-      writes.push({ id: plan.id, key, doc, source, absent: initial === null });
+      // A document whose batch starts with its insert is most likely new: insert it, and let a
+      // duplicate key send it to the upsert retry. Inserts are far cheaper than upserts, and on
+      // a fresh restore nearly every replayed insert is new. Not inside a transaction, where a
+      // refused write aborts it.
+      const likelyNew = initial === undefined && session === undefined && plan.entries[0]?.op === 'i';
+      writes.push({ id: plan.id, key, doc, source, absent: initial === null || likelyNew });
     }
     if (traits.probeExistence) {
-      const unknown = writes.filter((w) => w.doc !== null && !(documents.get(w.key)?.needsFetch ?? false));
+      const unknown = writes.filter((w) => w.doc !== null && !w.absent && !(documents.get(w.key)?.needsFetch ?? false));
       const existing = await this.#find(collection, ns, unknown.map((w) => w.id), { projection: { _id: 1 } }, session, signal);
       for (const write of unknown) write.absent = !existing.has(write.key);
     }
