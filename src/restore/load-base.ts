@@ -38,11 +38,19 @@ export interface LoadBaseResult {
   readonly documents: number;
   /** Documents already present in the target (duplicate _id), left as they were. */
   readonly duplicates: number;
+  /** Unique indexes the base's documents violate until replay resolves them (buildDeferredIndexes). */
+  readonly deferredIndexes: readonly DeferredIndexes[];
+}
+
+/** Index specs of one target collection to build after replay. */
+export interface DeferredIndexes {
+  readonly target: string;
+  readonly specs: readonly Document[];
 }
 
 export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult> {
   const limit = pLimit(options.concurrency ?? DEFAULT_LOAD_CONCURRENCY);
-  const result = { collections: 0, documents: 0, duplicates: 0 };
+  const result = { collections: 0, documents: 0, duplicates: 0, deferredIndexes: [] as DeferredIndexes[] };
   const selected = options.base.collections.flatMap((entry) => {
     const target = options.namespaces.map(joinNs(entry.db, entry.coll));
     return target ? [{ entry, target }] : [];
@@ -55,6 +63,7 @@ export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult
         result.collections++;
         result.documents += loaded.documents;
         result.duplicates += loaded.duplicates;
+        if (loaded.deferred.length > 0) result.deferredIndexes.push({ target, specs: loaded.deferred });
         options.onCollection?.(target, loaded.documents);
       }),
     ),
@@ -78,7 +87,7 @@ async function loadCollection(
   entry: CollectionEntry,
   target: string,
   limit: ReturnType<typeof pLimit>,
-): Promise<{ documents: number; duplicates: number }> {
+): Promise<{ documents: number; duplicates: number; deferred: Document[] }> {
   const metadata = await readMetadata(options, entry);
   await createCollection(options, target, metadata, entry.db);
   const { db, coll } = splitNs(target);
@@ -107,8 +116,8 @@ async function loadCollection(
     if (batch.length > 0) send(batch);
     await Promise.all(inFlight);
   }
-  await createIndexes(options.client, target, metadata.indexes);
-  return counts;
+  const deferred = await createIndexes(options.client, target, metadata.indexes);
+  return { ...counts, deferred };
 }
 
 async function insertBatch(
@@ -164,15 +173,51 @@ async function createCollection(
 /** Index spec fields that describe the index's history rather than what to build. */
 const NOT_BUILD_FIELDS = new Set(['v', 'ns', 'background']);
 
-async function createIndexes(client: MongoClient, target: string, specs: readonly Document[]): Promise<void> {
+/**
+ * Builds a collection's indexes and returns the unique ones its documents violate. A base is a
+ * fuzzy copy: a document dumped before the oplog deleted it may share a unique key with one
+ * dumped after the oplog inserted it (mongo-tools' duplicate_index_key_with_oplog), and only
+ * replay resolves that, so such an index is built after replay (buildDeferredIndexes), as
+ * mongorestore --oplogReplay builds indexes after the oplog.
+ */
+async function createIndexes(client: MongoClient, target: string, specs: readonly Document[]): Promise<Document[]> {
   const indexes = specs
     .filter((spec) => spec.name !== '_id_')
     .map((spec) => Object.fromEntries(Object.entries(spec).filter(([key]) => !NOT_BUILD_FIELDS.has(key))));
-  if (indexes.length === 0) return;
+  if (indexes.length === 0) return [];
   const { db, coll } = splitNs(target);
+  const build = (list: Document[]) => client.db(db).command({ createIndexes: coll, indexes: list });
   try {
-    await client.db(db).command({ createIndexes: coll, indexes });
+    await build(indexes);
+    return [];
   } catch (error) {
-    throw new TargetError(`building indexes on ${target} failed: ${(error as Error).message}`, { cause: error });
+    const unique = indexes.filter((spec) => Boolean(spec.unique) && Number(spec.unique) !== 0);
+    if (unique.length === 0) throw new TargetError(`building indexes on ${target} failed: ${(error as Error).message}`, { cause: error });
+    const others = indexes.filter((spec) => !unique.includes(spec));
+    if (others.length > 0) {
+      await build(others).catch((cause: unknown) => {
+        throw new TargetError(`building indexes on ${target} failed: ${(cause as Error).message}`, { cause });
+      });
+    }
+    const deferred: Document[] = [];
+    for (const spec of unique) await build([spec]).catch(() => deferred.push(spec));
+    return deferred;
+  }
+}
+
+/** Builds the unique indexes loadBase deferred, on the collections replay left in place. */
+export async function buildDeferredIndexes(client: MongoClient, deferred: readonly DeferredIndexes[]): Promise<void> {
+  for (const { target, specs } of deferred) {
+    const { db, coll } = splitNs(target);
+    const exists = await client.db(db).listCollections({ name: coll }, { nameOnly: true }).hasNext();
+    if (!exists) continue;
+    try {
+      await client.db(db).command({ createIndexes: coll, indexes: specs });
+    } catch (error) {
+      throw new TargetError(`building ${specs.map((spec) => String(spec.name)).join(', ')} on ${target} after replay failed: ${(error as Error).message}`, {
+        cause: error,
+        hint: 'the restored documents still violate the unique index: restore to another cutoff, or exclude the namespace',
+      });
+    }
   }
 }

@@ -50,6 +50,9 @@ export class NamespaceMapper {
     if (entry.op !== 'c') {
       if (isInternalNs(entry.ns)) return { skip: SKIP_INTERNAL };
       this.#remember(entry.ns);
+    } else if (namesInternalNs(entry)) {
+      // Before renaming: a --nsFrom/--nsTo rule would otherwise turn config.$cmd into a user database.
+      return { skip: SKIP_INTERNAL };
     } else if (typeof entry.o.create === 'string') {
       this.#remember(joinNs(splitNs(entry.ns).db, entry.o.create));
     }
@@ -71,6 +74,21 @@ export class NamespaceMapper {
     if (!known) this.#known.set(db, (known = new Set()));
     known.add(coll);
   }
+}
+
+/**
+ * True for a command on the server's own namespaces: any command of `local`/`config`, or one
+ * whose first field names an internal collection (renameCollection: either end).
+ */
+function namesInternalNs(entry: OplogEntry): boolean {
+  const { db } = splitNs(entry.ns);
+  if (isInternalNs(joinNs(db, 'x'))) return true;
+  const [name] = Object.keys(entry.o);
+  if (name === 'renameCollection') {
+    return [entry.o.renameCollection, entry.o.to].some((ns) => typeof ns === 'string' && isInternalNs(ns));
+  }
+  const coll = name === undefined ? undefined : entry.o[name];
+  return typeof coll === 'string' && coll !== '' && isInternalNs(joinNs(db, coll));
 }
 
 export function compileNamespaceMapper(options: NamespaceOptions): NamespaceMapper {

@@ -11,7 +11,7 @@ import type { Cutoff } from '../timestamp.ts';
 import { openTarget, type ApplyMode } from '../target/open-target.ts';
 import type { ApplyStats } from '../target/applier.ts';
 import { downloadChain, objectsOf } from './download-chain.ts';
-import { loadBase, type LoadBaseResult } from './load-base.ts';
+import { buildDeferredIndexes, loadBase, type LoadBaseResult } from './load-base.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
 import { replay, type ReplayReceipt } from './replay.ts';
 
@@ -74,6 +74,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         namespaces,
         signal: options.signal,
       });
+      await buildDeferredIndexes(target.client, base.deferredIndexes);
       return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats };
     } finally {
       await target.client.close();

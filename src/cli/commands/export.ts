@@ -1,0 +1,34 @@
+// mongo-pitr export: writes the state the chain restores to (at --until, or its end) as a
+// mongodump folder, for `mongorestore --oplogReplay <dir>`.
+import type { Command } from 'commander';
+import { exportDump } from '../../interop/export-dump.ts';
+import { parseCutoff } from '../../timestamp.ts';
+import { contextOf, stopSignal, withStore } from '../context.ts';
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write a mongodump folder (collections + oplog.bson) that mongorestore --oplogReplay restores to --until')
+    .argument('<dir>', 'the folder to create (new, or empty)')
+    .option('--until <time>', 'cutoff: ISO-8601 time, epoch seconds, or seconds:ordinal; ops at or after it are left out')
+    .action(async (dir: string, flags: { until?: string }, command: Command) => {
+      const context = contextOf(command);
+      const cutoff = flags.until ? parseCutoff(flags.until) : undefined;
+      const result = await withStore(context, (store) =>
+        exportDump({
+          store,
+          dir,
+          cutoff,
+          signal: stopSignal(),
+          onCollection: (ns, docs) => context.log.event('export.collection', `${ns}: ${docs} documents`),
+        }),
+      );
+      context.output.result({ type: 'export', ...result }, [
+        `exported chain ${result.chainId} (window ${result.window}) to ${result.dir}: ` +
+          `${result.documents} documents in ${result.collections} collections, ${result.oplogEntries} oplog entries` +
+          (result.lastEntry ? ` up to ${result.lastEntry}` : ''),
+        `first entry left out: ${result.firstLeftOut ?? 'none'}`,
+        `restore it with: mongorestore --oplogReplay ${result.dir}`,
+      ]);
+    });
+}

@@ -1,0 +1,182 @@
+// Writes the state a chain restores to as a mongodump folder, so leaving mongo-pitr is one
+// `mongorestore --oplogReplay <dir>` away:
+//   <db>/<coll>.bson            the base's documents (uncompressed, concatenated raw BSON)
+//   <db>/<coll>.metadata.json   options, indexes, uuid (mongodump's format, which bases use)
+//   oplog.bson                  the base's consistency oplog, then the chunks' entries before
+//                               the cutoff, in ts order
+// Collection file names are escaped as mongodump escapes them (import-dump.ts escapeDumpName);
+// a view has only its metadata, as in mongodump. A time-series base holds measurements, not
+// buckets, so its metadata is written without `type: "timeseries"`: mongorestore then creates
+// the collection from its `timeseries` options and inserts the measurements through it.
+// Every object is checked against the manifest (size and sha256) as it streams; the folder is
+// assembled beside the destination and renamed into place only once all of it verified.
+// Memory bound: one object's stream buffers at a time, plus one oplog entry; never decoded
+// except the oplog entries' headers (ts and wall, for the cutoff).
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { IntegrityError, StoreError, UsageError } from '../errors.ts';
+import { readBsonFrames } from '../archive/bson-frames.ts';
+import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
+import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
+import { DigestStream } from '../archive/digest.ts';
+import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
+import { readOplogHeader } from '../archive/oplog-header.ts';
+import { readManifest } from '../backup/commit.ts';
+import { checkDigest } from '../restore/download-chain.ts';
+import type { Store } from '../store/store.ts';
+import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
+import { escapeDumpName } from './import-dump.ts';
+
+export interface ExportDumpOptions {
+  readonly store: Store;
+  /** The folder to create; it must not exist, or be empty. */
+  readonly dir: string;
+  /** Entries at or after it are left out of oplog.bson; none: everything archived. */
+  readonly cutoff?: Cutoff;
+  readonly signal?: AbortSignal;
+  readonly onCollection?: (ns: string, docs: number) => void;
+}
+
+export interface ExportDumpResult {
+  readonly chainId: string;
+  readonly window: string;
+  readonly dir: string;
+  readonly collections: number;
+  readonly documents: number;
+  /** Entries written to oplog.bson. */
+  readonly oplogEntries: number;
+  /** ts of the last entry written, and of the first left out by the cutoff (secs:ordinal). */
+  readonly lastEntry: string | null;
+  readonly firstLeftOut: string | null;
+}
+
+export async function exportDump(options: ExportDumpOptions): Promise<ExportDumpResult> {
+  const { manifest } = await readManifest(options.store);
+  const plan = planRestore(manifest, options.cutoff);
+  verifyContinuity(plan.chain);
+  const dir = resolve(options.dir);
+  await checkDestination(dir);
+  const work = `${dir}.mongo-pitr-${randomBytes(4).toString('hex')}`;
+  await mkdir(work, { recursive: true });
+  try {
+    let documents = 0;
+    for (const entry of plan.base.collections) {
+      await exportCollection(options.store, entry, work, options.signal);
+      documents += entry.docs;
+      options.onCollection?.(`${entry.db}.${entry.coll}`, entry.docs);
+    }
+    const oplog = await exportOplog(options.store, plan, join(work, 'oplog.bson'), options.signal);
+    await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    await rename(work, dir);
+    return {
+      chainId: plan.chain.id,
+      window: formatWindow(plan.window),
+      dir,
+      collections: plan.base.collections.length,
+      documents,
+      ...oplog,
+    };
+  } catch (error) {
+    await rm(work, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** The destination must be new or an empty folder: an export never mixes with other files. */
+async function checkDestination(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) {
+    await mkdir(dirname(dir), { recursive: true });
+    return;
+  }
+  if (!info.isDirectory() || (await readdir(dir)).length > 0) {
+    throw new UsageError(`${dir} already exists and is not an empty folder`, { hint: 'name a new folder for the export' });
+  }
+}
+
+async function exportCollection(store: Store, entry: CollectionEntry, work: string, signal?: AbortSignal): Promise<void> {
+  const folder = join(work, entry.db);
+  await mkdir(folder, { recursive: true });
+  const name = escapeDumpName(entry.coll);
+  let metadata = await fetchSmall(store, entry.metadata, signal);
+  if (entry.type === 'timeseries') {
+    metadata = serializeMetadata({ ...parseMetadata(metadata, entry.coll), type: 'collection' });
+  }
+  await writeFile(join(folder, `${name}.metadata.json`), metadata, { flag: 'wx' });
+  if (!entry.data) return;
+  const digest = new DigestStream();
+  const body = await get(store, entry.data, signal);
+  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, `${name}.bson`), { flags: 'wx' }), { signal });
+  checkDigest(entry.data, digest);
+}
+
+/** A metadata object, gunzipped: a few KiB of options and index specs. */
+async function fetchSmall(store: Store, object: StoredObject, signal?: AbortSignal): Promise<Buffer> {
+  const digest = new DigestStream();
+  const chunks: Buffer[] = [];
+  await pipeline(await get(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) chunks.push(chunk);
+  }, { signal });
+  checkDigest(object, digest);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The base's oplog, then each chunk's, up to the first entry the cutoff leaves out. An object
+ * the cutoff ends inside is still read to its end, so its sha256 is checked like any other.
+ */
+async function exportOplog(
+  store: Store,
+  plan: RestorePlan,
+  file: string,
+  signal?: AbortSignal,
+): Promise<Pick<ExportDumpResult, 'oplogEntries' | 'lastEntry' | 'firstLeftOut'>> {
+  const out = createWriteStream(file, { flags: 'wx' });
+  const result = { oplogEntries: 0, lastEntry: null as string | null, firstLeftOut: null as string | null };
+  try {
+    for (const object of [plan.base.oplog, ...plan.chunks]) {
+      const digest = new DigestStream();
+      await pipeline(await get(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+        for await (const raw of readBsonFrames(source, { label: object.key })) {
+          if (result.firstLeftOut !== null) continue;
+          const header = readOplogHeader(raw);
+          if (!isBeforeCutoff(header.ts, header.wall, plan.cutoff)) {
+            result.firstLeftOut = formatTs(header.ts);
+            continue;
+          }
+          if (!out.write(raw)) await once(out, 'drain');
+          result.oplogEntries++;
+          result.lastEntry = formatTs(header.ts);
+        }
+      }, { signal });
+      checkDigest(object, digest);
+      if (result.firstLeftOut !== null) break;
+    }
+    out.end();
+    await once(out, 'finish');
+    // The plan holds only the chunks the cutoff reaches into: the next one starts after it.
+    const next = plan.chain.chunks[plan.chunks.length];
+    if (result.firstLeftOut === null && next) result.firstLeftOut = formatTs(next.firstTs);
+    return result;
+  } finally {
+    out.destroy();
+  }
+}
+
+async function get(store: Store, object: StoredObject, signal?: AbortSignal) {
+  try {
+    return await store.get(object.key, { signal });
+  } catch (error) {
+    if (error instanceof StoreError && error.kind === 'not-found') {
+      throw new IntegrityError(`${object.key} is named by the manifest but missing from the store`, { cause: error });
+    }
+    throw error;
+  }
+}
