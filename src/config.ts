@@ -52,6 +52,23 @@ export function parseDuration(text: string, flag: string): number {
   return Number(match[1]) * (UNITS_MS[match[2] ?? 's'] ?? 1000);
 }
 
+const MiB = 1024 * 1024;
+
+/**
+ * Chunk rotation limits from user text: a size in MiB and a duration (at least one second).
+ * Shared by the CLI's --chunk-size/--chunk-span and the Lambda's environment; `names` say which.
+ */
+export function parseChunkLimits(
+  sizeMiB: string,
+  span: string,
+  names: { size: string; span: string } = { size: '--chunk-size', span: '--chunk-span' },
+): { chunkBytes: number; chunkSpanSeconds: number } {
+  return {
+    chunkBytes: parsePositiveInt(sizeMiB, names.size) * MiB,
+    chunkSpanSeconds: Math.max(1, Math.round(parseDuration(span, names.span) / 1000)),
+  };
+}
+
 export function parsePositiveInt(text: string, flag: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0) throw new UsageError(`${flag} ${text}: expected a positive whole number`);

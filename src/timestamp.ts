@@ -65,36 +65,37 @@ const MAX_UINT32 = 0xffffffff;
 
 /**
  * Parses --until: "secs:ordinal", epoch seconds (fractions allowed), or an ISO-8601 time.
+ * `flag` names the option in messages (find's --from takes the same forms).
  */
-export function parseCutoff(input: string): Cutoff {
+export function parseCutoff(input: string, flag = '--until'): Cutoff {
   const text = input.trim();
   const ordinal = /^(\d+):(\d+)$/.exec(text);
   if (ordinal) {
     const t = Number(ordinal[1]);
     const i = Number(ordinal[2]);
-    if (t > MAX_UINT32 || i > MAX_UINT32) throw new UsageError(`--until ${input}: out of range`);
+    if (t > MAX_UINT32 || i > MAX_UINT32) throw new UsageError(`${flag} ${input}: out of range`);
     return { ts: { t, i }, input };
   }
   const epoch = /^(\d+)(?:\.(\d{1,3})\d*)?$/.exec(text);
   if (epoch) {
     const t = Number(epoch[1]);
-    if (t > MAX_UINT32) throw new UsageError(`--until ${input}: out of range`);
+    if (t > MAX_UINT32) throw new UsageError(`${flag} ${input}: out of range`);
     if (epoch[2] === undefined) return { ts: { t, i: 0 }, input };
     const ms = Number(epoch[2].padEnd(3, '0'));
-    return cutoffFromMs(t * 1000 + ms, input);
+    return cutoffFromMs(t * 1000 + ms, input, flag);
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const ms = Date.parse(text);
-    if (Number.isNaN(ms)) throw new UsageError(`--until ${input}: not a valid ISO-8601 time`);
-    return cutoffFromMs(ms, input);
+    if (Number.isNaN(ms)) throw new UsageError(`${flag} ${input}: not a valid ISO-8601 time`);
+    return cutoffFromMs(ms, input, flag);
   }
   throw new UsageError(
-    `--until ${input}: expected an ISO-8601 time, epoch seconds, or seconds:ordinal`,
+    `${flag} ${input}: expected an ISO-8601 time, epoch seconds, or seconds:ordinal`,
   );
 }
 
-function cutoffFromMs(ms: number, input: string): Cutoff {
-  if (ms < 0) throw new UsageError(`--until ${input}: before 1970`);
+function cutoffFromMs(ms: number, input: string, flag: string): Cutoff {
+  if (ms < 0) throw new UsageError(`${flag} ${input}: before 1970`);
   const t = Math.floor(ms / 1000);
   if (ms % 1000 === 0) return { ts: { t, i: 0 }, input };
   return { ts: { t, i: 0 }, wallMs: ms, input };

@@ -108,7 +108,8 @@ export async function* readBsonFile(
   }
 }
 
-async function hasGzipMagic(path: string): Promise<boolean> {
+/** True when a file starts with gzip's magic bytes, whatever its name says. */
+export async function hasGzipMagic(path: string): Promise<boolean> {
   const handle = await open(path, 'r');
   try {
     const head = Buffer.alloc(2);

@@ -2,7 +2,7 @@
 // cluster needs nothing but the bucket. A list of chains; each chain is one base plus the oplog
 // chunks after it, every range contiguous with the one before, hash-linked by sha256.
 // Pure data and pure updates; backup/commit.ts is the only writer (conditional writes).
-import { IntegrityError } from '../errors.ts';
+import { ConflictError, IntegrityError } from '../errors.ts';
 import { compareTs, formatTs, tsEquals, type Ts } from '../timestamp.ts';
 
 /** Bumped when the format changes; every older version stays readable. */
@@ -85,9 +85,30 @@ export interface Chain {
   readonly chunks: readonly Chunk[];
 }
 
+/**
+ * A base still being dumped: T0 and the collections stored so far, committed after each one so
+ * that a run stopped by a deadline (a Lambda invocation) leaves work the next run resumes. It
+ * becomes a chain once every collection and the oplog [T0, T1] are stored. Restores ignore it.
+ */
+export interface PendingBase {
+  /** The id the finished base and its chain will have. */
+  readonly id: string;
+  readonly source: SourceIdentity;
+  /** T0 (the origin {0,0} when the oplog was empty). */
+  readonly startTs: Ts;
+  readonly startedAt: string;
+  /** Collections stored so far, in the order they finished. */
+  readonly collections: readonly CollectionEntry[];
+}
+
 export interface Manifest {
   readonly formatVersion: number;
   readonly chains: readonly Chain[];
+  /**
+   * Bases in progress, at most one per source. Optional and additive: manifests without it are
+   * read as having none, and readers that predate it ignore it (formatVersion stays 1).
+   */
+  readonly pendingBases?: readonly PendingBase[];
 }
 
 export function emptyManifest(): Manifest {
@@ -145,6 +166,48 @@ export function addChain(manifest: Manifest, chain: Chain): Manifest {
     throw new IntegrityError(`chain ${chain.id} is already in the manifest`);
   }
   return { ...manifest, chains: [...manifest.chains, chain] };
+}
+
+/** The base in progress for one source, or undefined. */
+export function pendingBaseOf(manifest: Manifest, source: SourceIdentity): PendingBase | undefined {
+  return manifest.pendingBases?.find((pending) => sameSource(pending.source, source));
+}
+
+/**
+ * Records one more stored collection of a pending base, creating the pending base on its first
+ * collection. Another base in progress for the same source means another run started one: a
+ * conflict this run must not paper over.
+ */
+export function addPendingCollection(manifest: Manifest, pending: Omit<PendingBase, 'collections'>, entry: CollectionEntry): Manifest {
+  const others = manifest.pendingBases ?? [];
+  const current = others.find((candidate) => candidate.id === pending.id);
+  const rival = others.find((candidate) => candidate.id !== pending.id && sameSource(candidate.source, pending.source));
+  if (rival) {
+    throw new ConflictError(`base ${rival.id} is already in progress for replica set ${pending.source.setName}`, {
+      hint: 'run one backup per store at a time; the next run resumes the base in progress',
+    });
+  }
+  const collections = [...(current?.collections ?? []).filter((done) => done.db !== entry.db || done.coll !== entry.coll), entry];
+  const updated: PendingBase = { ...(current ?? pending), collections };
+  return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), updated] };
+}
+
+/**
+ * Every key a pending base references so far. A resumed base's objects span several
+ * bases/<T0>-<run>/ folders (each run writes under its own run id), so these, not one folder,
+ * are what a pending base holds on to.
+ */
+export function pendingKeys(pending: PendingBase): string[] {
+  return pending.collections.flatMap((entry) => (entry.data ? [entry.data.key, entry.metadata.key] : [entry.metadata.key]));
+}
+
+/** Forgets a pending base (finished into a chain, or abandoned after an oplog gap). */
+export function removePendingBase(manifest: Manifest, id: string): Manifest {
+  if (!manifest.pendingBases) return manifest;
+  const pendingBases = manifest.pendingBases.filter((pending) => pending.id !== id);
+  if (pendingBases.length > 0) return { ...manifest, pendingBases };
+  const { pendingBases: _dropped, ...rest } = manifest;
+  return rest;
 }
 
 /**

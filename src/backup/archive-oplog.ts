@@ -28,6 +28,8 @@ export interface ArchiveOplogOptions {
   readonly chain: Chain;
   readonly limits: ChunkLimits;
   readonly signal?: AbortSignal;
+  /** A chunk's upload begins (its key); then `onChunk` once it is committed. */
+  readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;
 }
 
@@ -49,6 +51,7 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
       if (signal?.aborted) return { ...result, stoppedEarly: true };
       const previous = chainEnd(chain);
       const key = chunkKey(chain.id, first.header.ts, runId);
+      options.onChunkStart?.(key);
       const written = await writeOplogObject(store, key, chunker.nextChunk(), previous.lastTs, signal);
       const chunk: Chunk = {
         ...written.object,

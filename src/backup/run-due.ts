@@ -3,7 +3,7 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { newestChainOf, type Chain } from '../archive/manifest.ts';
+import { newestChainOf, pendingBaseOf, type Chain, type Chunk, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
@@ -18,6 +18,9 @@ export interface BackupRunOptions {
   readonly concurrency?: number;
   readonly includeAuth?: boolean;
   readonly signal?: AbortSignal;
+  /** Progress: a chunk's upload begins, then it is committed. */
+  readonly onChunkStart?: (key: string) => void;
+  readonly onChunk?: (chunk: Chunk) => void;
 }
 
 export const DEFAULT_LIMITS: ChunkLimits = { chunkBytes: DEFAULT_CHUNK_BYTES, chunkSpanSeconds: DEFAULT_CHUNK_SPAN_SECONDS };
@@ -32,10 +35,16 @@ export interface BaseSummary {
   readonly oplogOps: number;
 }
 
+/**
+ * Takes a base now (or finishes the one in progress). Stopped by the signal, it throws the
+ * signal's reason as before; what was stored stays committed as a pending base that the next
+ * backup or run resumes.
+ */
 export async function backupBase(options: BackupRunOptions): Promise<BaseSummary> {
   const committer = await ManifestCommitter.open(options.store);
-  const { chain } = await takeBase({ ...options, committer });
-  return summarizeBase(chain);
+  const taken = await takeBase({ ...options, committer });
+  if (taken.stoppedEarly) throw options.signal?.reason ?? new Error('base backup stopped early');
+  return summarizeBase(taken.chain);
 }
 
 export function summarizeBase(chain: Chain): BaseSummary {
@@ -48,6 +57,25 @@ export function summarizeBase(chain: Chain): BaseSummary {
     startTs: formatTs(base.startTs),
     endTs: formatTs(base.endTs),
     oplogOps: base.oplog.count,
+  };
+}
+
+/** A base still in progress: how far it got. */
+export interface PendingBaseSummary {
+  readonly baseId: string;
+  readonly startTs: string;
+  readonly startedAt: string;
+  readonly collections: number;
+  readonly documents: number;
+}
+
+export function summarizePending(pending: PendingBase): PendingBaseSummary {
+  return {
+    baseId: pending.id,
+    startTs: formatTs(pending.startTs),
+    startedAt: pending.startedAt,
+    collections: pending.collections.length,
+    documents: pending.collections.reduce((sum, entry) => sum + entry.docs, 0),
   };
 }
 
@@ -71,32 +99,84 @@ export interface RunDueOptions extends BackupRunOptions {
 
 export interface RunDueResult {
   readonly base?: BaseSummary;
-  /** Why a base was taken: none yet, the oplog rolled over past the checkpoint, or age. */
-  readonly baseReason?: 'no-base' | 'oplog-gap' | 'base-age';
+  /**
+   * Why a base was due (taken, worked on, or left for the next run when stopped early): none
+   * yet, the oplog rolled over past the checkpoint, age, or one in progress from an earlier run.
+   */
+  readonly baseReason?: 'no-base' | 'oplog-gap' | 'base-age' | 'resume';
+  /** The base still in progress when the run stopped early. */
+  readonly pendingBase?: PendingBaseSummary;
+  /** A pending base dropped because its T0 rolled out of the oplog (a new one was started). */
+  readonly abandonedBase?: string;
   readonly oplog?: ArchiveOplogResult;
   readonly gap?: { checkpoint: string; oldestAvailable: string | null };
   readonly stoppedEarly: boolean;
 }
 
-/** What a scheduled pass does: a base when one is due, otherwise the new oplog. */
+/**
+ * What a scheduled pass does: the new oplog onto the newest chain, then a base when one is due
+ * or in progress. The oplog goes first so the old chain stays current (and has no hole before
+ * the new base) while a base takes several runs.
+ */
 export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   const committer = await ManifestCommitter.open(options.store);
-  const chain = newestChainOf(committer.manifest, options.source.identity);
+  const identity = options.source.identity;
+  const chain = newestChainOf(committer.manifest, identity);
+  const pending = pendingBaseOf(committer.manifest, identity);
+  let oplog: ArchiveOplogResult | undefined;
+  let gap: RunDueResult['gap'];
+  if (chain) {
+    try {
+      oplog = await archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
+    } catch (error) {
+      if (!(error instanceof OplogGap)) throw error;
+      // Only a new base can continue; the old chain stays restorable up to its end.
+      gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
+    }
+  }
+  const reason = baseReason(chain, pending !== undefined, gap !== undefined, options);
+  const progress = { ...(oplog && { oplog }), ...(gap && { gap }), ...(reason && { baseReason: reason }) };
+  if (oplog?.stoppedEarly || options.signal?.aborted) {
+    return { ...progress, ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
+  }
+  if (!reason) return { ...progress, stoppedEarly: false };
+  const taken = await takeBase({ ...options, committer });
+  const abandoned = taken.abandoned ? { abandonedBase: taken.abandoned } : {};
+  if (taken.stoppedEarly) {
+    return { ...progress, ...abandoned, ...(taken.pending && { pendingBase: summarizePending(taken.pending) }), stoppedEarly: true };
+  }
+  return { ...progress, ...abandoned, base: summarizeBase(taken.chain), stoppedEarly: false };
+}
+
+function baseReason(chain: Chain | undefined, pending: boolean, gap: boolean, options: RunDueOptions): RunDueResult['baseReason'] {
+  if (pending) return 'resume';
+  if (!chain) return 'no-base';
+  if (gap) return 'oplog-gap';
   const now = options.now ?? new Date();
-  const aged = chain && options.baseEveryMs !== undefined && now.getTime() - Date.parse(chain.base.finishedAt) >= options.baseEveryMs;
-  if (!chain || aged) {
-    const { chain: fresh } = await takeBase({ ...options, committer });
-    return { base: summarizeBase(fresh), baseReason: chain ? 'base-age' : 'no-base', stoppedEarly: false };
+  const aged = options.baseEveryMs !== undefined && now.getTime() - Date.parse(chain.base.finishedAt) >= options.baseEveryMs;
+  return aged ? 'base-age' : undefined;
+}
+
+/** A run's result as readable lines, for the CLI and the Lambda's log. */
+export function describeRunDue(result: RunDueResult): string[] {
+  const lines: string[] = [];
+  if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
+  if (result.oplog) lines.push(`${result.oplog.ops} oplog entries in ${result.oplog.chunks} chunks; checkpoint ${formatTs(result.oplog.checkpoint)}`);
+  if (result.abandonedBase) lines.push(`base ${result.abandonedBase} abandoned: its start rolled out of the oplog`);
+  if (result.base) lines.push(`base ${result.base.chainId} (${result.baseReason}): ${result.base.documents} documents`);
+  if (result.pendingBase) {
+    lines.push(`base ${result.pendingBase.baseId} in progress: ${result.pendingBase.collections} collections stored; the next run resumes it`);
   }
-  try {
-    const oplog = await archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
-    return { oplog, stoppedEarly: oplog.stoppedEarly };
-  } catch (error) {
-    if (!(error instanceof OplogGap)) throw error;
-    // Only a new base can continue; the old chain stays restorable up to its end.
-    const gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
-    if (options.signal?.aborted) return { gap, stoppedEarly: true };
-    const { chain: fresh } = await takeBase({ ...options, committer });
-    return { base: summarizeBase(fresh), baseReason: 'oplog-gap', gap, stoppedEarly: false };
-  }
+  if (result.stoppedEarly) lines.push('stopped early: everything above is committed');
+  return lines;
+}
+
+/** A run's result as plain JSON (timestamps as "secs:ordinal"), for the CLI and the Lambda. */
+export function runDueReport(result: RunDueResult): Record<string, unknown> {
+  const checkpoint = result.base?.endTs ?? (result.oplog ? formatTs(result.oplog.checkpoint) : null);
+  return {
+    ...result,
+    oplog: result.oplog && { ...result.oplog, checkpoint: formatTs(result.oplog.checkpoint) },
+    checkpoint,
+  };
 }

@@ -2,14 +2,30 @@
 // options, indexes), note T1, and store the oplog [T0, T1] with it. Replaying that oplog over
 // the dump gives the state at T1, however the dump interleaved with writes, because oplog
 // entries are idempotent by _id.
+//
+// A base is resumable: each stored collection is committed to the manifest as part of a pending
+// base, so a run stopped by its signal (a Lambda deadline) leaves work that the next run for the
+// same source continues — skipping stored collections, re-dumping unfinished ones — however many
+// runs the dump takes. The result stays consistent because the oplog [T0, T1] still covers every
+// write since the first collection was read. If T0 has rolled out of the oplog meanwhile, that
+// cannot hold any more: the pending base is dropped and a new one starts.
+//
+// Each run writes only under its own run id (object-keys.ts), so a resumed base's objects may
+// sit in several bases/<T0>-<run>/ folders; the manifest lists every key. Two runs resuming the
+// same base at once therefore never overwrite each other's objects; the conditional commit lets
+// one of them win.
 import pLimit from 'p-limit';
 import { serializeMetadata } from '../archive/collection-metadata.ts';
 import {
   addChain,
+  addPendingCollection,
+  pendingBaseOf,
+  removePendingBase,
   type Base,
   type Chain,
   type CollectionEntry,
   type Manifest,
+  type PendingBase,
 } from '../archive/manifest.ts';
 import {
   baseId,
@@ -18,13 +34,14 @@ import {
   collectionMetadataKey,
   newRunId,
 } from '../archive/object-keys.ts';
+import { OplogGap } from '../errors.ts';
 import { readCatalog, type CatalogEntry } from '../source/catalog.ts';
 import { readCommitPoint } from '../source/commit-point.ts';
 import type { Source } from '../source/connect-source.ts';
 import { dumpCollection } from '../source/dump-collection.ts';
 import { readOplog } from '../source/oplog-reader.ts';
 import type { Store } from '../store/store.ts';
-import type { Ts } from '../timestamp.ts';
+import { tsEquals, type Ts } from '../timestamp.ts';
 import type { ManifestCommitter } from './commit.ts';
 import { storeGzipped } from './store-object.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
@@ -39,67 +56,173 @@ export interface TakeBaseOptions {
   readonly committer: ManifestCommitter;
   readonly concurrency?: number;
   readonly includeAuth?: boolean;
+  /** Stops the dump between commits; the base stays pending for the next run. */
   readonly signal?: AbortSignal;
   readonly onCollection?: (entry: CollectionEntry) => void;
 }
 
-export interface TakeBaseResult {
-  readonly chain: Chain;
+interface TakeBaseOutcome {
   readonly manifest: Manifest;
+  /** True when this run continued a base an earlier run had started. */
+  readonly resumed: boolean;
+  /** The id of a pending base dropped because its T0 rolled out of the oplog. */
+  readonly abandoned?: string;
 }
 
-export async function takeBase(options: TakeBaseOptions): Promise<TakeBaseResult> {
-  const { source, store, committer, signal } = options;
-  const startedAt = new Date().toISOString();
-  const t0 = await readCommitPoint(source.client, source.readPreference);
-  const runId = newRunId();
-  const id = baseId(t0.ts ?? ORIGIN, runId);
+export type TakeBaseResult =
+  | (TakeBaseOutcome & { readonly stoppedEarly: false; readonly chain: Chain })
+  /** Stopped by the signal: what is stored so far is committed as `pending` (if anything is). */
+  | (TakeBaseOutcome & { readonly stoppedEarly: true; readonly pending: PendingBase | undefined });
 
-  const catalog = await readCatalog(source.client, { includeAuth: options.includeAuth });
-  const limit = pLimit(options.concurrency ?? DEFAULT_DUMP_CONCURRENCY);
-  const collections = await Promise.all(
-    catalog.map((entry) =>
-      limit(async () => {
-        const dumped = await dumpOne(source, store, id, entry, signal);
-        options.onCollection?.(dumped);
-        return dumped;
-      }),
-    ),
-  );
+/** Takes a base, or finishes the one in progress for this source. */
+export async function takeBase(options: TakeBaseOptions): Promise<TakeBaseResult> {
+  const { committer, source } = options;
+  const pending = pendingBaseOf(committer.manifest, source.identity);
+  if (!pending) return dumpBase(options, await startBase(options), false);
+  try {
+    return await dumpBase(options, pending, true);
+  } catch (error) {
+    if (!(error instanceof OplogGap) || options.signal?.aborted) throw error;
+    await committer.commit((manifest) => removePendingBase(manifest, pending.id));
+    return { ...(await dumpBase(options, await startBase(options), false)), abandoned: pending.id };
+  }
+}
+
+async function startBase(options: TakeBaseOptions): Promise<PendingBase> {
+  const startedAt = new Date().toISOString();
+  const t0 = await readCommitPoint(options.source.client, options.source.readPreference);
+  const startTs = t0.ts ?? ORIGIN;
+  return { id: baseId(startTs, newRunId()), source: options.source.identity, startTs, startedAt, collections: [] };
+}
+
+async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed: boolean): Promise<TakeBaseResult> {
+  const { source, store, committer, signal } = options;
+  const from = tsEquals(pending.startTs, ORIGIN) ? null : pending.startTs;
+  // A resumed run writes under its own run id; a new base's first run under the base's id.
+  const folder = resumed ? baseId(pending.startTs, newRunId()) : pending.id;
+  const stopped = (): TakeBaseResult => ({
+    stoppedEarly: true,
+    pending: pendingBaseOf(committer.manifest, source.identity),
+    manifest: committer.manifest,
+    resumed,
+  });
+  if (resumed) await assertInOplog(source, from);
+
+  const { id, source: identity, startTs, startedAt } = pending;
+  const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
+  const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth }))
+    .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));
+  const failure = await dumpCollections(catalog, {
+    concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
+    signal,
+    dump: (entry) => dumpOne(source, store, folder, entry, signal),
+    record: async (dumped) => {
+      await committer.commit((manifest) => addPendingCollection(manifest, { id, source: identity, startTs, startedAt }, dumped));
+      options.onCollection?.(dumped);
+    },
+  });
+  if (signal?.aborted && !failure?.commit) return stopped();
+  if (failure) throw failure.error;
 
   const t1 = await readCommitPoint(source.client, source.readPreference);
-  const { object: oplog } = await writeOplogObject(
-    store,
-    baseOplogKey(id),
-    readOplog(source, { from: t0.ts, includeFrom: true, upTo: t1 }, signal),
-    t0.ts ?? ORIGIN,
-    signal,
-  );
+  let written;
+  try {
+    // The first entry is read before the upload starts: that is where a T0 that rolled out of
+    // the oplog shows, as OplogGap, with no object half-written.
+    const entries = readOplog(source, { from, includeFrom: true, upTo: t1 }, signal);
+    try {
+      const first = await entries.next();
+      const all = async function* () {
+        if (first.done) return;
+        yield first.value;
+        yield* entries;
+      };
+      written = await writeOplogObject(store, baseOplogKey(folder), all(), startTs, signal);
+    } finally {
+      await entries.return(undefined);
+    }
+  } catch (error) {
+    if (signal?.aborted) return stopped();
+    throw error;
+  }
+  const collections = [...(pendingBaseOf(committer.manifest, identity)?.collections ?? [])].sort(byNamespace);
   const base: Base = {
     id,
-    startTs: t0.ts ?? ORIGIN,
-    endTs: oplog.lastTs,
+    startTs,
+    endTs: written.object.lastTs,
     startedAt,
     finishedAt: new Date().toISOString(),
     collections,
-    oplog,
+    oplog: written.object,
     commitPoint: t1.kind,
   };
-  const chain: Chain = { id, source: source.identity, base, chunks: [] };
-  const manifest = await committer.commit((current) => addChain(current, chain));
-  return { chain, manifest };
+  const chain: Chain = { id, source: identity, base, chunks: [] };
+  const manifest = await committer.commit((current) => addChain(removePendingBase(current, id), chain));
+  return { stoppedEarly: false, chain, manifest, resumed };
+}
+
+/**
+ * Dumps collections `concurrency` at a time and records each one as it is stored, one record at
+ * a time (each is a conditional manifest write that must name the version before it). Starts
+ * no dump once the signal fired or something failed, and waits for every started one to settle,
+ * so no commit is still running when the caller goes on. Returns the first failure; a failed
+ * record is marked, since stopping never causes one.
+ */
+async function dumpCollections(
+  catalog: readonly CatalogEntry[],
+  work: {
+    concurrency: number;
+    signal: AbortSignal | undefined;
+    dump: (entry: CatalogEntry) => Promise<CollectionEntry>;
+    record: (entry: CollectionEntry) => Promise<void>;
+  },
+): Promise<{ error: unknown; commit: boolean } | undefined> {
+  const limit = pLimit(work.concurrency);
+  let failure: { error: unknown; commit: boolean } | undefined;
+  let records: Promise<void> = Promise.resolve();
+  await Promise.all(
+    catalog.map((entry) =>
+      limit(async () => {
+        if (work.signal?.aborted || failure) return;
+        let dumped: CollectionEntry;
+        try {
+          dumped = await work.dump(entry);
+        } catch (error) {
+          failure ??= { error, commit: false };
+          return;
+        }
+        records = records.then(() => (failure?.commit ? undefined : work.record(dumped)));
+        await records.catch((error: unknown) => {
+          failure = failure?.commit ? failure : { error, commit: true };
+        });
+      }),
+    ),
+  );
+  return failure;
+}
+
+/** Throws OplogGap when `from` is no longer the oldest entry at or after itself. */
+async function assertInOplog(source: Source, from: Ts | null): Promise<void> {
+  if (!from) return;
+  const entries = readOplog(source, { from, includeFrom: true, upTo: { ts: from, kind: 'lastWritten', wall: null } });
+  for await (const _ of entries) break;
+}
+
+function byNamespace(a: CollectionEntry, b: CollectionEntry): number {
+  return a.db !== b.db ? (a.db < b.db ? -1 : 1) : a.coll < b.coll ? -1 : a.coll > b.coll ? 1 : 0;
 }
 
 async function dumpOne(
   source: Source,
   store: Store,
-  id: string,
+  /** The base folder this run writes into. */
+  folder: string,
   entry: CatalogEntry,
   signal?: AbortSignal,
 ): Promise<CollectionEntry> {
   const metadata = await storeGzipped(
     store,
-    collectionMetadataKey(id, entry.db, entry.coll),
+    collectionMetadataKey(folder, entry.db, entry.coll),
     serializeMetadata({
       collectionName: entry.coll,
       type: entry.type,
@@ -114,7 +237,7 @@ async function dumpOne(
   const documents = dumpCollection(source.client, entry.db, entry.coll, signal);
   const data = await storeGzipped(
     store,
-    collectionDataKey(id, entry.db, entry.coll),
+    collectionDataKey(folder, entry.db, entry.coll),
     (async function* () {
       for await (const document of documents) {
         docs++;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { ChunkLimits } from '../archive/chunker.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS } from '../archive/chunker.ts';
-import { parseDuration, parsePositiveInt } from '../config.ts';
+import { parseChunkLimits } from '../config.ts';
 
 const MiB = 1024 * 1024;
 
@@ -18,8 +18,5 @@ export function addChunkOptions(command: Command): Command {
 }
 
 export function limitsOf(flags: ChunkFlags): ChunkLimits {
-  return {
-    chunkBytes: parsePositiveInt(flags.chunkSize, '--chunk-size') * MiB,
-    chunkSpanSeconds: Math.max(1, Math.round(parseDuration(flags.chunkSpan, '--chunk-span') / 1000)),
-  };
+  return parseChunkLimits(flags.chunkSize, flags.chunkSpan);
 }

@@ -1,7 +1,7 @@
 // What a command prints: a result object to stdout (JSON with --json, readable lines without)
 // and every failure as one line on stderr with its exit code.
 import { CommanderError } from 'commander';
-import { ExitCode, PitrError, exitCodeOf } from '../errors.ts';
+import { ExitCode, PitrError, StoreError, exitCodeOf } from '../errors.ts';
 import { redactText } from '../redact.ts';
 
 export interface Output {
@@ -31,7 +31,9 @@ export function reportError(error: unknown, json: boolean, err: NodeJS.WritableS
   const hint = error instanceof PitrError ? error.hint : undefined;
   const kind = error instanceof PitrError ? error.code : 'internal';
   if (json) {
-    err.write(`${redactText(JSON.stringify({ type: 'error', code: kind, exitCode: code, message, hint }))}\n`);
+    // A store error's kind (no-bucket, bad-credentials, ...) lets a script tell them apart.
+    const storeKind = error instanceof StoreError ? error.kind : undefined;
+    err.write(`${redactText(JSON.stringify({ type: 'error', code: kind, kind: storeKind, exitCode: code, message, hint }))}\n`);
   } else {
     const text = `mongo-pitr: ${kind} error: ${message}${hint ? ` (${hint})` : ''}`;
     err.write(`${redactText(text.replace(/\s*\n\s*/g, ' '))}\n`);

@@ -4,10 +4,16 @@ import { Command, CommanderError } from 'commander';
 import { addGlobalOptions } from './context.ts';
 import { reportError } from './output.ts';
 import { registerBackup } from './commands/backup.ts';
+import { registerExport } from './commands/export.ts';
+import { registerFind } from './commands/find.ts';
+import { registerImport } from './commands/import.ts';
 import { registerOplog } from './commands/oplog.ts';
+import { registerPrune } from './commands/prune.ts';
+import { registerReplay } from './commands/replay.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerStream } from './commands/stream.ts';
 import { registerVerify } from './commands/verify.ts';
 
 export const VERSION = '0.1.0';
@@ -21,11 +27,17 @@ export function buildProgram(): Command {
       .showHelpAfterError(false),
   );
   registerBackup(program);
+  registerFind(program);
   registerOplog(program);
+  registerPrune(program);
   registerRun(program);
   registerRestore(program);
   registerStatus(program);
+  registerStream(program);
   registerVerify(program);
+  registerImport(program);
+  registerExport(program);
+  registerReplay(program);
   // Subcommands inherit the override so their usage errors reach runCli too.
   for (const command of program.commands) command.exitOverride();
   return program;

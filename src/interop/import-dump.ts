@@ -22,7 +22,7 @@ import { basename, join } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import pLimit from 'p-limit';
 import { IntegrityError, UsageError } from '../errors.ts';
-import { readBsonFile } from '../archive/bson-frames.ts';
+import { hasGzipMagic, readBsonFile } from '../archive/bson-frames.ts';
 import { decodeDocument } from '../archive/bson-decode.ts';
 import { parseMetadata, serializeMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
 import { addChain, sameSource, type Base, type Chain, type CollectionEntry, type OplogObject, type SourceIdentity } from '../archive/manifest.ts';
@@ -524,17 +524,6 @@ function bigintOf(value: unknown): bigint {
     return (value as { toBigInt(): bigint }).toBigInt();
   }
   return BigInt(Number(value ?? 0));
-}
-
-async function hasGzipMagic(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Exact reads from a stream: the next n bytes, or undefined at a clean end of stream. */

@@ -4,6 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { IntegrityError, StoreError } from '../errors.ts';
@@ -45,17 +46,21 @@ export async function downloadChain(
   return files;
 }
 
-/** Streams one object to a file and checks it against the manifest; throws IntegrityError. */
-export async function fetchVerified(store: Store, object: StoredObject, file: string, signal?: AbortSignal): Promise<void> {
-  let body;
+/** Opens an object the manifest names: a missing one is an IntegrityError, not a store error. */
+export async function getRecorded(store: Store, object: StoredObject, signal?: AbortSignal): Promise<Readable> {
   try {
-    body = await store.get(object.key, { signal });
+    return await store.get(object.key, { signal });
   } catch (error) {
     if (error instanceof StoreError && error.kind === 'not-found') {
       throw new IntegrityError(`${object.key} is named by the manifest but missing from the store`, { cause: error });
     }
     throw error;
   }
+}
+
+/** Streams one object to a file and checks it against the manifest; throws IntegrityError. */
+export async function fetchVerified(store: Store, object: StoredObject, file: string, signal?: AbortSignal): Promise<void> {
+  const body = await getRecorded(store, object, signal);
   await mkdir(dirname(file), { recursive: true });
   const digest = new DigestStream();
   await pipeline(body, digest, createWriteStream(file), { signal });

@@ -20,10 +20,13 @@ export async function connectSource(uri: string, options: { serverSelectionTimeo
   if (!/^mongodb(\+srv)?:\/\//.test(uri)) {
     throw new UsageError(`source URI must start with mongodb:// or mongodb+srv:// (got ${redactUri(uri)})`);
   }
+  // Options given in code override the URI's, so the default applies only when the URI is silent.
+  const uriTimeout = /[?&]serverSelectionTimeoutMS=/i.test(uri);
+  const serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? (uriTimeout ? undefined : DEFAULT_SERVER_SELECTION_MS);
   let client: MongoClient;
   try {
     client = new MongoClient(uri, {
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_MS,
+      ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }),
       appName: 'mongo-pitr',
     });
   } catch (error) {

@@ -1,12 +1,14 @@
-// Reads archived-eligible oplog entries as raw BSON, from a checkpoint up to a commit point.
+// Reads archived-eligible oplog entries as raw BSON, from a checkpoint up to a commit point
+// (readOplog), or from a checkpoint on as they are written (tailOplog).
 // The checkpoint must still be the first entry at or after itself: if the oldest entry is newer,
 // the capped oplog rolled over past it and the ops in between are lost to us (OplogGap).
-import type { Document } from 'mongodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoServerError, type Document } from 'mongodb';
 import { OplogGap } from '../errors.ts';
 import { readOplogHeader, type RawOplogEntry } from '../archive/oplog-header.ts';
 import { compareTs, formatTs, tsEquals, tsFromBson, tsToBson, type Ts } from '../timestamp.ts';
 import type { Source } from './connect-source.ts';
-import type { CommitPoint } from './commit-point.ts';
+import { readCommitPoint, type CommitPoint } from './commit-point.ts';
 
 export interface OplogRange {
   /** The checkpoint: must be present in the oplog; null reads from the oplog's start. */
@@ -55,6 +57,94 @@ export async function* readOplog(source: Source, range: OplogRange, signal?: Abo
   } finally {
     signal?.removeEventListener('abort', abort);
     await cursor.close();
+  }
+}
+
+export interface TailOptions {
+  /** The checkpoint: the last archived entry, which must still be in the oplog. */
+  readonly from: Ts;
+  /**
+   * How long one wait for new entries lasts: the server's awaitData wait on a getMore, or the
+   * pause before re-opening a cursor the server closed.
+   */
+  readonly idleMs: number;
+}
+
+/** How often to re-read the majority commit point while an entry waits to become majority-committed. */
+const MAJORITY_POLL_MS = 50;
+/** getMore failures after which the cursor's position is gone but the oplog may not be. */
+const LOST_CURSOR_CODES: readonly number[] = [43 /* CursorNotFound */, 136 /* CappedPositionLost */];
+
+/**
+ * Yields the entries after `from` as they are written, each once and in ts order, and `null`
+ * each time a wait for new ones ended empty, so a caller can act on time passing (flush a chunk).
+ * Ends, without an error, when the signal fires. Reads with a tailable awaitData cursor; where
+ * the server closes it (FerretDB closes a tailable cursor whose first batch is short, MongoDB one
+ * that lost its position), re-opens from the last entry after `idleMs`, checking each time that
+ * the entry is still there; where it hands back an entry again, re-opens at once.
+ * On a server that reports a majority commit point, an entry waits until it is majority-committed
+ * (an op that could still roll back is never yielded). Memory: one driver batch.
+ */
+export async function* tailOplog(source: Source, options: TailOptions, signal?: AbortSignal): AsyncGenerator<RawOplogEntry | null> {
+  let last = options.from;
+  let committed = await readCommitPoint(source.client, source.readPreference);
+  const oplog = source.client.db('local').collection('oplog.rs');
+  while (!signal?.aborted) {
+    const cursor = oplog.find({ ts: { $gte: tsToBson(last) } }, {
+      raw: true,
+      tailable: true,
+      awaitData: true,
+      maxAwaitTimeMS: options.idleMs,
+      batchSize: OPLOG_BATCH_SIZE,
+      readPreference: source.readPreference,
+    });
+    const abort = (): void => void cursor.close();
+    signal?.addEventListener('abort', abort, { once: true });
+    let stale = false;
+    try {
+      let first = true;
+      while (!cursor.closed && !signal?.aborted) {
+        const document = await cursor.tryNext();
+        if (document === null) {
+          yield null;
+          continue;
+        }
+        const raw = asBuffer(document);
+        const header = readOplogHeader(raw);
+        if (first) {
+          first = false;
+          if (!tsEquals(header.ts, last)) throw new OplogGap(formatTs(last), formatTs(header.ts));
+          continue;
+        }
+        // An open tailable cursor can hand back entries it already returned (FerretDB replays
+        // older ones on getMore): a new query from the last entry is the reliable answer.
+        if (compareTs(header.ts, last) <= 0) {
+          stale = true;
+          break;
+        }
+        while (committed.kind === 'majority' && (!committed.ts || compareTs(header.ts, committed.ts) > 0)) {
+          yield null; // time passes while the entry waits; the caller may seal what it has
+          await sleep(MAJORITY_POLL_MS, undefined, { signal });
+          committed = await readCommitPoint(source.client, source.readPreference);
+        }
+        last = header.ts;
+        yield { raw, header };
+      }
+      if (first && !signal?.aborted) throw new OplogGap(formatTs(last), await oldestTs(source));
+    } catch (error) {
+      if (signal?.aborted) return;
+      if (!(error instanceof MongoServerError && LOST_CURSOR_CODES.includes(Number(error.code)))) throw error;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      await cursor.close();
+    }
+    if (stale) continue;
+    yield null;
+    try {
+      await sleep(options.idleMs, undefined, { signal });
+    } catch {
+      return; // aborted
+    }
   }
 }
 

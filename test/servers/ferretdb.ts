@@ -13,11 +13,18 @@ export interface FerretDB extends RunningServer {
   readonly uri: string;
 }
 
-export function ferretUri(port: number): string {
+export function ferretUri(port: number, standalone = false): string {
+  if (standalone) return `mongodb://127.0.0.1:${port}/?directConnection=true`;
   return `mongodb://127.0.0.1:${port}/?replicaSet=${FERRETDB_SET_NAME}&directConnection=true`;
 }
 
-export async function startFerretDB(bin: string, oplogBytes = DEFAULT_OPLOG_BYTES): Promise<FerretDB> {
+export interface FerretDBOptions {
+  /** No --repl-set-name and no oplog: the server reports itself as a standalone. */
+  readonly standalone?: boolean;
+}
+
+export async function startFerretDB(bin: string, oplogBytes = DEFAULT_OPLOG_BYTES, options: FerretDBOptions = {}): Promise<FerretDB> {
+  const standalone = options.standalone === true;
   const server = await startServer({
     name: 'ferretdb',
     bin,
@@ -27,12 +34,15 @@ export async function startFerretDB(bin: string, oplogBytes = DEFAULT_OPLOG_BYTE
       `--state-dir=${dataDir}`,
       `--listen-addr=127.0.0.1:${port}`,
       '--debug-addr=-',
-      `--repl-set-name=${FERRETDB_SET_NAME}`,
+      ...(standalone ? [] : [`--repl-set-name=${FERRETDB_SET_NAME}`]),
+      // FerretDB trims capped collections on a timer (default 1m): a test that asks for a small
+      // oplog wants to see it roll over within seconds.
+      ...(oplogBytes < DEFAULT_OPLOG_BYTES ? ['--test-capped-cleanup-interval=1s'] : []),
       '--telemetry=disable',
       '--log-level=ERROR',
     ],
     ready: async (port) => {
-      const client = new MongoClient(ferretUri(port), { serverSelectionTimeoutMS: 500 });
+      const client = new MongoClient(ferretUri(port, standalone), { serverSelectionTimeoutMS: 500 });
       try {
         await client.db('admin').command({ ping: 1 });
         return true;
@@ -41,7 +51,8 @@ export async function startFerretDB(bin: string, oplogBytes = DEFAULT_OPLOG_BYTE
       }
     },
   });
-  const uri = ferretUri(server.port);
+  const uri = ferretUri(server.port, standalone);
+  if (standalone) return { ...server, uri };
   const client = new MongoClient(uri);
   try {
     await client.db('local').createCollection('oplog.rs', { capped: true, size: oplogBytes });

@@ -20,6 +20,15 @@ export function registerOplog(program: Command): void {
         store,
         limits,
         signal: stopSignal(),
+        onChunkStart: (key) => context.log.event('oplog.chunk-start', `writing ${key}`, { key }),
+        onChunk: (chunk) =>
+          context.log.event('oplog.chunk', `${chunk.key}: ${chunk.count} entries ${formatTs(chunk.firstTs)} .. ${formatTs(chunk.lastTs)}`, {
+            key: chunk.key,
+            count: chunk.count,
+            firstTs: formatTs(chunk.firstTs),
+            lastTs: formatTs(chunk.lastTs),
+            storedBytes: chunk.storedBytes,
+          }),
       }),
     );
     context.output.result({ type: 'oplog', ...result, checkpoint: formatTs(result.checkpoint) }, [

@@ -3,13 +3,26 @@ import { Option, type Command } from 'commander';
 import { parsePositiveInt } from '../../config.ts';
 import { UsageError } from '../../errors.ts';
 import { restore, type RestoreResult } from '../../restore/restore.ts';
+import type { ReplayReceipt } from '../../restore/replay.ts';
+import {
+  FILTER_EXAMPLE,
+  compileOpFilter,
+  cutoffAt,
+  formatFoundOp,
+  foundOpToJson,
+  parseOpFilterJson,
+  requireFirstOp,
+  type FoundOp,
+  type OpFilter,
+} from '../../restore/find-ops.ts';
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
-import { parseCutoff } from '../../timestamp.ts';
+import { formatTs, parseCutoff } from '../../timestamp.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 
 interface RestoreFlags {
   to?: string;
   until?: string;
+  beforeFirst?: string;
   drop?: boolean;
   dryRun?: boolean;
   applyMode: ApplyMode;
@@ -28,6 +41,7 @@ export function registerRestore(program: Command): void {
     .description('restore onto a cluster: the newest base before --until, then the oplog up to it')
     .option('--to <uri>', 'target connection string (required unless --dry-run)')
     .option('--until <time>', 'cutoff: ISO-8601 time, epoch seconds, or seconds:ordinal; ops at or after it are not applied')
+    .option('--before-first <filter>', `cutoff at the first archived op matching a JSON filter (as mongo-pitr find takes), e.g. ${FILTER_EXAMPLE}`)
     .option('--drop', 'drop each target collection before loading it')
     .option('--dry-run', 'print the chain, window and counts; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
@@ -39,12 +53,17 @@ export function registerRestore(program: Command): void {
     .action(async (flags: RestoreFlags, command: Command) => {
       const context = contextOf(command);
       if (!flags.to && !flags.dryRun) throw new UsageError('restore needs --to <uri> (or --dry-run)');
-      const cutoff = flags.until ? parseCutoff(flags.until) : undefined;
-      const result = await withStore(context, (store) =>
-        restore({
+      if (flags.until && flags.beforeFirst) throw new UsageError('give --until or --before-first, not both');
+      const until = flags.until ? parseCutoff(flags.until) : undefined;
+      const beforeFirst = flags.beforeFirst === undefined ? undefined : beforeFirstFilter(flags.beforeFirst);
+      let first: FoundOp | undefined;
+      const result = await withStore(context, async (store) => {
+        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, stopSignal());
+        if (first) context.log.event('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
+        return restore({
           store,
           targetUri: flags.to ?? '',
-          cutoff,
+          cutoff: first ? cutoffAt(first) : until,
           drop: flags.drop,
           dryRun: flags.dryRun,
           applyMode: flags.applyMode,
@@ -52,26 +71,39 @@ export function registerRestore(program: Command): void {
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
           signal: stopSignal(),
           onStage: (stage, detail) => context.log.event(`restore.${stage}`, detail),
-        }),
-      );
-      context.output.result({ type: 'restore', ...result }, receiptLines(result));
+        });
+      });
+      const cutoffLines = first ? [`cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
+      context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result)]);
     });
+}
+
+/** A filter that names what to look for: a time range alone would pick the archive's first op. */
+function beforeFirstFilter(text: string): OpFilter {
+  const filter = compileOpFilter(parseOpFilterJson(text, '--before-first'), text);
+  if (!filter.selective) throw new UsageError('--before-first needs ns, op, command or id in its filter', { hint: `e.g. ${FILTER_EXAMPLE}` });
+  return filter;
 }
 
 function receiptLines(result: RestoreResult): string[] {
   const lines = [`chain ${result.chainId}, window ${result.window}: ${result.objects} objects, ${result.chunks} chunks, ${result.storedBytes} bytes`];
   if (result.dryRun) return [...lines, 'dry run: nothing written'];
   if (result.base) lines.push(`base: ${result.base.documents} documents in ${result.base.collections} collections`);
-  const receipt = result.receipt;
-  if (receipt) {
-    const at = (ref: { ts: string; wall: string | null; ns: string; op: string } | null) =>
-      ref ? `${ref.ts}${ref.wall ? ` (${ref.wall})` : ''} ${ref.op} ${ref.ns}` : 'none';
-    lines.push(`oplog: ${receipt.applied} entries applied (${result.applyMode})`);
-    lines.push(`last applied: ${at(receipt.lastApplied)}`);
-    lines.push(`first skipped: ${at(receipt.firstSkipped)}`);
-    for (const [ns, count] of Object.entries(receipt.appliedByNs)) lines.push(`  ${ns}: ${count}`);
-    for (const [reason, count] of Object.entries(receipt.skipped)) lines.push(`  skipped (${reason}): ${count}`);
-    if (receipt.pendingTransactions > 0) lines.push(`  transactions without an archived commit: ${receipt.pendingTransactions}`);
-  }
+  if (result.receipt) lines.push(...oplogReceiptLines(result.receipt, result.applyMode));
+  return lines;
+}
+
+/** The replay part of a receipt; `mongo-pitr replay` prints the same lines. */
+export function oplogReceiptLines(receipt: ReplayReceipt, applyMode: string | undefined): string[] {
+  const at = (ref: { ts: string; wall: string | null; ns: string; op: string } | null) =>
+    ref ? `${ref.ts}${ref.wall ? ` (${ref.wall})` : ''} ${ref.op} ${ref.ns}` : 'none';
+  const lines = [
+    `oplog: ${receipt.applied} entries applied (${applyMode})`,
+    `last applied: ${at(receipt.lastApplied)}`,
+    `first skipped: ${at(receipt.firstSkipped)}`,
+  ];
+  for (const [ns, count] of Object.entries(receipt.appliedByNs)) lines.push(`  ${ns}: ${count}`);
+  for (const [reason, count] of Object.entries(receipt.skipped)) lines.push(`  skipped (${reason}): ${count}`);
+  if (receipt.pendingTransactions > 0) lines.push(`  transactions without an archived commit: ${receipt.pendingTransactions}`);
   return lines;
 }

@@ -1,9 +1,8 @@
 // mongo-pitr run: whatever is due — a base when there is none, after an oplog gap, or when the
 // newest is older than --base-every; otherwise the new oplog. What a scheduler calls.
 import type { Command } from 'commander';
-import { runDue } from '../../backup/run-due.ts';
+import { describeRunDue, runDue, runDueReport } from '../../backup/run-due.ts';
 import { parseDuration } from '../../config.ts';
-import { formatTs } from '../../timestamp.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
 
@@ -21,13 +20,6 @@ export function registerRun(program: Command): void {
     const result = await withSourceAndStore(context, flags.uri, (source, store) =>
       runDue({ source, store, limits, baseEveryMs, signal: stopSignal() }),
     );
-    const lines: string[] = [];
-    if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
-    if (result.base) lines.push(`base ${result.base.chainId} (${result.baseReason}): ${result.base.documents} documents`);
-    if (result.oplog) lines.push(`${result.oplog.ops} oplog entries in ${result.oplog.chunks} chunks; checkpoint ${formatTs(result.oplog.checkpoint)}`);
-    context.output.result(
-      { type: 'run', ...result, oplog: result.oplog && { ...result.oplog, checkpoint: formatTs(result.oplog.checkpoint) } },
-      lines,
-    );
+    context.output.result({ type: 'run', ...runDueReport(result) }, describeRunDue(result));
   });
 }

@@ -8,8 +8,7 @@ import { keysOf, verifyContinuity } from '../../archive/chain-window.ts';
 import { DigestStream } from '../../archive/digest.ts';
 import type { StoredObject } from '../../archive/manifest.ts';
 import { readManifest } from '../../backup/commit.ts';
-import { IntegrityError, StoreError } from '../../errors.ts';
-import { checkDigest } from '../../restore/download-chain.ts';
+import { checkDigest, getRecorded } from '../../restore/download-chain.ts';
 import type { Store } from '../../store/store.ts';
 import { contextOf, withStore } from '../context.ts';
 
@@ -41,13 +40,7 @@ export function registerVerify(program: Command): void {
 }
 
 async function verifyObject(store: Store, object: StoredObject): Promise<void> {
-  let body;
-  try {
-    body = await store.get(object.key);
-  } catch (error) {
-    if (error instanceof StoreError && error.kind === 'not-found') throw new IntegrityError(`${object.key} is missing`, { cause: error });
-    throw error;
-  }
+  const body = await getRecorded(store, object);
   const digest = new DigestStream();
   await pipeline(body, digest, new Writable({ write: (_chunk, _encoding, done) => done() }));
   checkDigest(object, digest);

@@ -1,0 +1,210 @@
+// Retention: drop the chains no restore inside the kept span needs, and the objects nothing
+// references (a crashed run's, a lost race's), without ever breaking the newest window.
+//
+// Rules, per source (replica set):
+//   - the newest chain always stays, whole: chains are never trimmed chunk by chunk;
+//   - a chain stays while its window ends at or after the horizon (now - keep): it either
+//     restores to the horizon itself or to something newer;
+//   - every other chain goes.
+// Order: manifest first (a conditional commit without those chains), objects after, so a crash
+// mid-prune leaves only orphans, which the next prune removes. An orphan is an object under
+// bases/ or chunks/ that no chain and no pending base references; one younger than the grace
+// period is kept, since a running backup writes objects before it commits them. A base is judged
+// by its folder's newest object: its collections are stored one by one, long before its commit.
+//
+// Memory bound: the manifest and one listing of keys under bases/ and chunks/ (key, size, time).
+import pLimit from 'p-limit';
+import { formatWindow, keysOf, windowOf } from '../archive/chain-window.ts';
+import { chainEnd, pendingKeys, sameSource, type Chain, type Manifest } from '../archive/manifest.ts';
+import { BASES_PREFIX, CHUNKS_PREFIX, basePrefix } from '../archive/object-keys.ts';
+import { ConflictError } from '../errors.ts';
+import type { ObjectInfo, Store } from '../store/store.ts';
+import { ManifestCommitter, readManifest } from './commit.ts';
+
+const HOUR_MS = 60 * 60 * 1000;
+/** How long an unreferenced object may be a running backup's, not yet committed. */
+export const DEFAULT_ORPHAN_GRACE_MS = 1 * HOUR_MS;
+const DELETE_CONCURRENCY = 8;
+/** A backup committing meanwhile makes the prune's commit lose; it re-plans this many times. */
+const COMMIT_ATTEMPTS = 3;
+
+export type KeepReason = 'newest' | 'in-retention';
+
+export interface RetentionPlan {
+  readonly keep: readonly { readonly chain: Chain; readonly reason: KeepReason }[];
+  readonly remove: readonly Chain[];
+}
+
+/** When a chain's window ends, in ms: its newest op's wall clock, else the end of its ts second. */
+export function chainEndMs(chain: Chain): number {
+  const end = chainEnd(chain);
+  return end.lastWall ? Date.parse(end.lastWall) : end.lastTs.t * 1000 + 999;
+}
+
+/** Which chains a horizon keeps. Pure. */
+export function planRetention(manifest: Manifest, horizonMs: number): RetentionPlan {
+  const keep: { chain: Chain; reason: KeepReason }[] = [];
+  const remove: Chain[] = [];
+  manifest.chains.forEach((chain, index) => {
+    const newer = manifest.chains.slice(index + 1).some((other) => sameSource(other.source, chain.source));
+    if (!newer) keep.push({ chain, reason: 'newest' });
+    else if (chainEndMs(chain) >= horizonMs) keep.push({ chain, reason: 'in-retention' });
+    else remove.push(chain);
+  });
+  return { keep, remove };
+}
+
+export function withoutChains(manifest: Manifest, ids: ReadonlySet<string>): Manifest {
+  return { ...manifest, chains: manifest.chains.filter((chain) => !ids.has(chain.id)) };
+}
+
+export interface OrphanScan {
+  /** Unreferenced and older than the grace period: to delete. */
+  readonly orphans: readonly ObjectInfo[];
+  /** Unreferenced but young: kept, a backup may still commit them. */
+  readonly young: readonly ObjectInfo[];
+}
+
+/** Splits a listing into referenced objects, orphans and young orphans. Pure. */
+export function findOrphans(listing: readonly ObjectInfo[], manifests: readonly Manifest[], nowMs: number, graceMs: number): OrphanScan {
+  const keys = new Set<string>();
+  const prefixes: string[] = [];
+  for (const manifest of manifests) {
+    for (const chain of manifest.chains) for (const key of keysOf(chain)) keys.add(key);
+    // A pending base is still writing under its folder (and, once resumed, under each resuming
+    // run's folder, whose objects it records): all of that is spoken for.
+    for (const pending of manifest.pendingBases ?? []) {
+      prefixes.push(basePrefix(pending.id));
+      for (const key of pendingKeys(pending)) keys.add(key);
+    }
+  }
+  const unreferenced = listing.filter((object) => !keys.has(object.key) && !prefixes.some((prefix) => object.key.startsWith(prefix)));
+  const newestByGroup = new Map<string, number>();
+  for (const object of listing) {
+    const group = groupOf(object.key);
+    newestByGroup.set(group, Math.max(newestByGroup.get(group) ?? 0, object.lastModified.getTime()));
+  }
+  const orphans: ObjectInfo[] = [];
+  const young: ObjectInfo[] = [];
+  for (const object of unreferenced) {
+    const newest = newestByGroup.get(groupOf(object.key)) ?? object.lastModified.getTime();
+    (nowMs - newest >= graceMs ? orphans : young).push(object);
+  }
+  return { orphans, young };
+}
+
+/** Objects judged together: a base's folder, or a chunk on its own. */
+function groupOf(key: string): string {
+  if (!key.startsWith(BASES_PREFIX)) return key;
+  const end = key.indexOf('/', BASES_PREFIX.length);
+  return end < 0 ? key : key.slice(0, end + 1);
+}
+
+export interface PruneOptions {
+  readonly store: Store;
+  /** Keep every chain a restore to (now - keepMs) or later needs. */
+  readonly keepMs: number;
+  readonly orphanGraceMs?: number;
+  readonly dryRun?: boolean;
+  readonly now?: Date;
+  readonly signal?: AbortSignal;
+}
+
+export interface PrunedChain {
+  readonly id: string;
+  readonly window: string;
+  readonly objects: number;
+  readonly storedBytes: number;
+}
+
+export interface KeptChain {
+  readonly id: string;
+  readonly window: string;
+  readonly reason: KeepReason;
+}
+
+export interface PruneResult {
+  /** now - keep, ISO. */
+  readonly horizon: string;
+  readonly dryRun: boolean;
+  readonly removedChains: readonly PrunedChain[];
+  readonly keptChains: readonly KeptChain[];
+  readonly orphans: readonly { readonly key: string; readonly size: number; readonly lastModified: string }[];
+  readonly youngOrphans: number;
+  /** Objects deleted (or, in a dry run, that would be). */
+  readonly deletedObjects: number;
+  readonly deletedBytes: number;
+}
+
+export async function prune(options: PruneOptions): Promise<PruneResult> {
+  const { store, signal } = options;
+  const nowMs = (options.now ?? new Date()).getTime();
+  const horizonMs = nowMs - options.keepMs;
+  const dryRun = options.dryRun ?? false;
+  const { manifest, plan } = await commitRetention(store, horizonMs, dryRun);
+
+  const limit = pLimit(DELETE_CONCURRENCY);
+  const remove = async (key: string): Promise<void> => {
+    signal?.throwIfAborted();
+    await store.delete(key);
+  };
+  if (!dryRun) await Promise.all(plan.remove.flatMap((chain) => keysOf(chain)).map((key) => limit(() => remove(key))));
+
+  // Listed after the commit, then the manifest read again: a chain committed by a backup while
+  // we listed is referenced by one of the two, so only uncommitted objects can be orphans.
+  const listing = [...(await listAll(store, BASES_PREFIX)), ...(await listAll(store, CHUNKS_PREFIX))];
+  const { manifest: fresh } = dryRun ? { manifest } : await readManifest(store);
+  const scan = findOrphans(listing, [manifest, fresh], nowMs, options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS);
+  if (!dryRun) await Promise.all(scan.orphans.map((object) => limit(() => remove(object.key))));
+
+  const removedChains = plan.remove.map(describeRemoved);
+  return {
+    horizon: new Date(horizonMs).toISOString(),
+    dryRun,
+    removedChains,
+    keptChains: plan.keep.map(({ chain, reason }) => ({ id: chain.id, window: formatWindow(windowOf(chain)), reason })),
+    orphans: scan.orphans.map((object) => ({ key: object.key, size: object.size, lastModified: object.lastModified.toISOString() })),
+    youngOrphans: scan.young.length,
+    deletedObjects: removedChains.reduce((sum, chain) => sum + chain.objects, 0) + scan.orphans.length,
+    deletedBytes: removedChains.reduce((sum, chain) => sum + chain.storedBytes, 0) + scan.orphans.reduce((sum, object) => sum + object.size, 0),
+  };
+}
+
+/**
+ * Plans on the current manifest and commits it without the removed chains. A backup that
+ * commits first makes this commit lose (ConflictError): it re-reads and re-plans.
+ */
+async function commitRetention(store: Store, horizonMs: number, dryRun: boolean): Promise<{ manifest: Manifest; plan: RetentionPlan }> {
+  for (let attempt = 1; ; attempt++) {
+    const committer = await ManifestCommitter.open(store);
+    const plan = planRetention(committer.manifest, horizonMs);
+    if (dryRun || plan.remove.length === 0) return { manifest: committer.manifest, plan };
+    const ids = new Set(plan.remove.map((chain) => chain.id));
+    try {
+      return { manifest: await committer.commit((current) => withoutChains(current, ids)), plan };
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= COMMIT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function listAll(store: Store, prefix: string): Promise<ObjectInfo[]> {
+  const objects: ObjectInfo[] = [];
+  for await (const object of store.list(prefix)) objects.push(object);
+  return objects;
+}
+
+function describeRemoved(chain: Chain): PrunedChain {
+  const base = chain.base;
+  const objects = [
+    ...base.collections.flatMap((entry) => (entry.data ? [entry.data, entry.metadata] : [entry.metadata])),
+    base.oplog,
+    ...chain.chunks,
+  ];
+  return {
+    id: chain.id,
+    window: formatWindow(windowOf(chain)),
+    objects: objects.length,
+    storedBytes: objects.reduce((sum, object) => sum + object.storedBytes, 0),
+  };
+}

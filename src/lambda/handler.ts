@@ -1,0 +1,144 @@
+// The AWS Lambda entry point: a scheduled (EventBridge) event runs `runDue` — the new oplog, and
+// a base when one is due or in progress — under a deadline signal that fires a safety margin
+// before the invocation's time is up. Work stops between commits, so an invocation that runs out
+// of time returns `stoppedEarly: true` and the next one continues (a base across as many
+// invocations as it takes). Configuration comes from the environment only; failures are thrown,
+// their class in the message, so Lambda marks the invocation failed.
+import { describeRunDue, runDue, runDueReport } from '../backup/run-due.ts';
+import { ENV, parseChunkLimits, parseDuration, parsePositiveInt } from '../config.ts';
+import { PitrError, UsageError } from '../errors.ts';
+import { createLog } from '../log.ts';
+import { redactText } from '../redact.ts';
+import { connectSource } from '../source/connect-source.ts';
+import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
+import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
+import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
+
+/** Environment variables the function reads, besides MONGODB_URI, MONGO_PITR_STORE, MONGO_PITR_S3_ENDPOINT and AWS_*. */
+export const LAMBDA_ENV = {
+  baseEvery: 'MONGO_PITR_BASE_EVERY',
+  chunkSizeMiB: 'MONGO_PITR_CHUNK_SIZE_MIB',
+  chunkSpan: 'MONGO_PITR_CHUNK_SPAN',
+  safetyMarginMs: 'MONGO_PITR_SAFETY_MARGIN_MS',
+  concurrency: 'MONGO_PITR_CONCURRENCY',
+  includeAuth: 'MONGO_PITR_INCLUDE_AUTH',
+  sse: 'MONGO_PITR_SSE',
+  sseKmsKeyId: 'MONGO_PITR_SSE_KMS_KEY_ID',
+} as const;
+
+/**
+ * Time kept back from the invocation's deadline: enough to abort the object being uploaded,
+ * close the connections and return. Work committed before the signal is kept either way.
+ */
+export const DEFAULT_SAFETY_MARGIN_MS = 15_000;
+
+/** The part of the Lambda context object this handler uses. */
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+  readonly awsRequestId?: string;
+}
+
+export interface LambdaSettings {
+  readonly uri: string;
+  readonly store: string;
+  readonly storeOptions: OpenStoreOptions;
+  readonly limits: ChunkLimits;
+  readonly baseEveryMs: number | undefined;
+  readonly safetyMarginMs: number;
+  readonly concurrency: number;
+  readonly includeAuth: boolean;
+}
+
+/** Reads and checks the function's configuration; a missing or malformed value is a UsageError. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaSettings {
+  const value = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const uri = value(ENV.uri);
+  const store = value(ENV.store);
+  if (!uri) throw new UsageError(`${ENV.uri} is not set`, { hint: 'set it in the function configuration' });
+  if (!store) throw new UsageError(`${ENV.store} is not set`, { hint: 'set it to s3://bucket/prefix' });
+  const endpoint = value(ENV.endpoint);
+  const sse = value(LAMBDA_ENV.sse);
+  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') {
+    throw new UsageError(`${LAMBDA_ENV.sse} ${sse}: expected AES256 or aws:kms`);
+  }
+  const baseEvery = value(LAMBDA_ENV.baseEvery);
+  const margin = value(LAMBDA_ENV.safetyMarginMs);
+  return {
+    uri,
+    store,
+    storeOptions: { endpoint, region: value(ENV.region), forcePathStyle: endpoint !== undefined, sse, kmsKeyId: value(LAMBDA_ENV.sseKmsKeyId) },
+    limits: parseChunkLimits(
+      value(LAMBDA_ENV.chunkSizeMiB) ?? String(DEFAULT_CHUNK_BYTES / (1024 * 1024)),
+      value(LAMBDA_ENV.chunkSpan) ?? `${DEFAULT_CHUNK_SPAN_SECONDS}s`,
+      { size: LAMBDA_ENV.chunkSizeMiB, span: LAMBDA_ENV.chunkSpan },
+    ),
+    baseEveryMs: baseEvery === undefined ? undefined : parseDuration(baseEvery, LAMBDA_ENV.baseEvery),
+    safetyMarginMs: margin === undefined ? DEFAULT_SAFETY_MARGIN_MS : parseMargin(margin),
+    concurrency: parsePositiveInt(value(LAMBDA_ENV.concurrency) ?? String(DEFAULT_DUMP_CONCURRENCY), LAMBDA_ENV.concurrency),
+    includeAuth: /^(1|true|yes)$/i.test(value(LAMBDA_ENV.includeAuth) ?? ''),
+  };
+}
+
+function parseMargin(text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 0) throw new UsageError(`${LAMBDA_ENV.safetyMarginMs} ${text}: expected whole milliseconds`);
+  return ms;
+}
+
+/** A signal that fires `marginMs` before the invocation's deadline (at once if that has passed). */
+export function deadlineSignal(context: LambdaContext, marginMs: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const budgetMs = context.getRemainingTimeInMillis() - marginMs;
+  const stop = (): void => controller.abort(new Error(`stopped ${marginMs} ms before the invocation deadline`));
+  if (budgetMs <= 0) {
+    stop();
+    return { signal: controller.signal, clear: () => undefined };
+  }
+  // Unref'd and cleared: a frozen-and-thawed execution environment must not fire a stale timer.
+  const timer = setTimeout(stop, budgetMs);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+export type LambdaSummary = Record<string, unknown> & { readonly stoppedEarly: boolean };
+
+export async function handler(_event: unknown, context: LambdaContext): Promise<LambdaSummary> {
+  const startedAt = Date.now();
+  const log = createLog({ json: true });
+  let deadline: { signal: AbortSignal; clear: () => void } | undefined;
+  try {
+    const settings = settingsFromEnv();
+    deadline = deadlineSignal(context, settings.safetyMarginMs);
+    const { signal } = deadline;
+    const store = await openStore(settings.store, settings.storeOptions);
+    try {
+      await store.check();
+      const source = await connectSource(settings.uri);
+      try {
+        const { limits, baseEveryMs, concurrency, includeAuth } = settings;
+        const result = await runDue({ source, store, limits, baseEveryMs, concurrency, includeAuth, signal });
+        const summary = { ...runDueReport(result), message: describeRunDue(result).join('; '), durationMs: Date.now() - startedAt };
+        log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary });
+        return { ...summary, stoppedEarly: result.stoppedEarly };
+      } finally {
+        await source.client.close();
+      }
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    throw invocationError(error);
+  } finally {
+    deadline?.clear();
+  }
+}
+
+/** The error Lambda records: the failure class and its hint in the message, secrets redacted. */
+function invocationError(error: unknown): Error {
+  const code = error instanceof PitrError ? error.code : 'internal';
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = error instanceof PitrError && error.hint ? ` (${error.hint})` : '';
+  const failure = new Error(redactText(`mongo-pitr ${code} error: ${message}${hint}`.replace(/\s*\n\s*/g, ' ')), { cause: error });
+  failure.name = error instanceof PitrError ? error.name : 'InternalError';
+  return failure;
+}

@@ -1,0 +1,308 @@
+// The Lambda handler in-process, on real servers and both stores, driven by fake Lambda contexts:
+// an invocation with no time left does nothing and says so; invocations whose deadline passes in
+// the middle of a base dump leave a pending base (never a half-made chain) that later ones
+// resume to a complete chain; invocations whose deadline passes in the middle of the oplog leave
+// the chunks committed so far, and the next continues from the last of them. Writes go on between
+// invocations throughout, and a restore into a renamed database then equals the source document
+// by document. Also: a pending base whose T0 rolled out of the oplog is dropped and started over,
+// and failures are thrown with their class in the message.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test, before, after } from 'node:test';
+import { MongoClient, type Document } from 'mongodb';
+import { verifyContinuity } from '../../src/archive/chain-window.ts';
+import { pendingBaseOf, type Manifest } from '../../src/archive/manifest.ts';
+import { ManifestCommitter, readManifest } from '../../src/backup/commit.ts';
+import { takeBase } from '../../src/backup/take-base.ts';
+import { handler, type LambdaContext, type LambdaSummary } from '../../src/lambda/handler.ts';
+import { restore } from '../../src/restore/restore.ts';
+import { connectSource } from '../../src/source/connect-source.ts';
+import type { Store } from '../../src/store/store.ts';
+import { compareTs, formatTs, tsEquals, tsFromBson, type Ts } from '../../src/timestamp.ts';
+import { readOplogObject } from '../support/chain-reader.ts';
+import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
+import { STORE_KINDS } from '../support/stores.ts';
+import { NO_MONGO, testS3, uniqueName } from '../support/test-env.ts';
+
+const MARGIN_MS = 100;
+const COLLECTIONS = 10;
+const DOCS_PER_COLLECTION = 600;
+const OPLOG_OPS = 5000;
+
+/** A Lambda context whose deadline is `budgetMs` past the safety margin. */
+function contextWith(budgetMs: number): LambdaContext {
+  const deadline = Date.now() + MARGIN_MS + budgetMs;
+  return { awsRequestId: uniqueName('req'), getRemainingTimeInMillis: () => deadline - Date.now() };
+}
+
+/** Runs `work` with these environment variables set, then puts the environment back. */
+async function withEnv<T>(env: NodeJS.ProcessEnv, work: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, env);
+  try {
+    return await work();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+/** Every chain is whole: each base names every collection of `db`, and the chunks link up. */
+function assertConsistent(manifest: Manifest, db: string): void {
+  for (const chain of manifest.chains) {
+    verifyContinuity(chain);
+    const ours = chain.base.collections.filter((entry) => entry.db === db);
+    assert.equal(ours.length, COLLECTIONS, 'a chain never names a half-made base');
+    assert.ok(chain.base.oplog.key.endsWith('oplog.bson.gz'));
+  }
+}
+
+async function snapshot(client: MongoClient, db: string): Promise<Record<string, Document[]>> {
+  const result: Record<string, Document[]> = {};
+  const names = (await client.db(db).listCollections().toArray()).map((info) => info.name).sort();
+  for (const name of names) result[name] = await client.db(db).collection(name).find().sort({ _id: 1 }).toArray();
+  return result;
+}
+
+/** The inserts into `ns` across the newest chain's oplog objects, checking ts order on the way. */
+async function insertedIds(store: Store, ns: string): Promise<number[]> {
+  const { manifest } = await readManifest(store);
+  const chain = manifest.chains.at(-1);
+  assert.ok(chain);
+  const ids: number[] = [];
+  let previous: Ts | undefined;
+  for (const object of [chain.base.oplog, ...chain.chunks]) {
+    for (const entry of await readOplogObject(store, object)) {
+      const ts = tsFromBson(entry.ts);
+      if (previous) assert.ok(compareTs(ts, previous) > 0, 'strictly increasing ts');
+      previous = ts;
+      if (entry.ns === ns && entry.op === 'i') ids.push(entry.o._id as number);
+    }
+  }
+  return ids;
+}
+
+const payload = (): string => randomBytes(200).toString('base64');
+
+/**
+ * Invokes with short deadlines until an invocation finishes its work, checking after each one.
+ * The budget grows by `stepMs`, or jumps to just past how long the last invocation took when
+ * that was longer (work a signal cannot cut short, such as a slow query, shows there), so the
+ * deadlines sweep through the work in small steps whatever the machine's speed.
+ */
+async function untilDone(
+  invoke: (budgetMs: number) => Promise<LambdaSummary>,
+  budget: { startMs: number; stepMs: number },
+  check: (result: LambdaSummary) => Promise<void>,
+): Promise<void> {
+  let budgetMs = budget.startMs;
+  for (let invocations = 1; ; invocations++) {
+    const started = Date.now();
+    const result = await invoke(budgetMs);
+    const tookMs = Date.now() - started;
+    await check(result);
+    if (!result.stoppedEarly) return;
+    assert.ok(invocations < 60, 'the work finishes within 60 invocations');
+    budgetMs = Math.max(budgetMs, tookMs - MARGIN_MS - budget.stepMs) + budget.stepMs;
+  }
+}
+
+type Doc = { _id: number; [field: string]: unknown };
+const docsOf = (client: MongoClient, db: string, coll: string) => client.db(db).collection<Doc>(coll);
+
+for (const kind of STORE_KINDS) {
+  describe(`Lambda handler on the ${kind.name} store`, { skip: NO_MONGO || kind.skip }, () => {
+    let mongo: DedicatedMongo;
+    let client: MongoClient;
+    before(async () => {
+      mongo = await dedicatedMongo();
+      client = new MongoClient(mongo.uri);
+    });
+    after(async () => {
+      await client?.close();
+      await mongo?.stop();
+    });
+
+    test('deadlines mid-dump and mid-oplog stop cleanly; later invocations finish; the restore is exact', async (t) => {
+      const { store, url, env } = await kind.open();
+      const s3 = testS3();
+      const db = uniqueName('lambda');
+      const lambdaEnv: NodeJS.ProcessEnv = {
+        ...env,
+        MONGODB_URI: mongo.uri,
+        MONGO_PITR_STORE: url,
+        MONGO_PITR_SAFETY_MARGIN_MS: String(MARGIN_MS),
+        MONGO_PITR_CONCURRENCY: '1',
+        ...(kind.name === 's3' && s3 ? { MONGO_PITR_S3_ENDPOINT: s3.endpoint, AWS_REGION: s3.region } : {}),
+      };
+      const invoke = async (budgetMs: number, extra: NodeJS.ProcessEnv = {}): Promise<LambdaSummary> => {
+        const result = await withEnv({ ...lambdaEnv, ...extra }, () => handler({ 'detail-type': 'Scheduled Event' }, contextWith(budgetMs)));
+        t.diagnostic(`budget ${budgetMs} ms: ${String(result.message)}`);
+        return result;
+      };
+      try {
+        for (let c = 0; c < COLLECTIONS; c++) {
+          const docs = Array.from({ length: DOCS_PER_COLLECTION }, (_, n) => ({ _id: n, c, payload: payload() }));
+          await docsOf(client, db, `c${c}`).insertMany(docs);
+        }
+
+        // No time at all: nothing is done, and the result says it stopped early.
+        const idle = await invoke(-MARGIN_MS);
+        assert.equal(idle.stoppedEarly, true);
+        assert.equal((await readManifest(store)).manifest.chains.length, 0);
+
+        // Short deadlines until the base is complete; writes go on between invocations.
+        let midDump = 0;
+        let round = 0;
+        await untilDone((budgetMs) => invoke(budgetMs), { startMs: 300, stepMs: 150 }, async (result) => {
+          const { manifest } = await readManifest(store);
+          assertConsistent(manifest, db);
+          if (!result.stoppedEarly) return;
+          assert.equal(manifest.chains.length, 0, 'a stopped base leaves no chain');
+          const pending = manifest.pendingBases?.[0];
+          const stored = pending?.collections.filter((entry) => entry.db === db).length ?? 0;
+          if (stored > 0 && stored < COLLECTIONS) midDump++;
+          if (pending) assert.equal((result.pendingBase as { collections: number } | undefined)?.collections, pending.collections.length);
+          round++;
+          await docsOf(client, db, 'c0').updateOne({ _id: round }, { $set: { touched: round } });
+          await docsOf(client, db, `c${COLLECTIONS - 1}`).insertOne({ _id: 10_000 + round, c: COLLECTIONS - 1, payload: payload() });
+          await docsOf(client, db, `c${Math.floor(COLLECTIONS / 2)}`).deleteOne({ _id: round });
+        });
+        assert.ok(midDump >= 1, 'at least one invocation stopped with the base partly dumped');
+        const { manifest: afterBase } = await readManifest(store);
+        assert.equal(afterBase.chains.length, 1);
+        assert.equal(afterBase.pendingBases, undefined, 'the pending base became the chain');
+        const chain = afterBase.chains[0];
+        assert.ok(chain);
+        // A resumed base keeps what earlier runs stored: objects from more than one run's folder.
+        const folders = new Set(chain.base.collections.map((entry) => entry.metadata.key.split('/')[1]));
+        assert.ok(folders.size >= 2, 'collections stored by several invocations');
+
+        // ~8 MiB of oplog in 1 MiB chunks; short deadlines until it is caught up.
+        const ns = `${db}.c1`;
+        for (let start = 0; start < OPLOG_OPS; start += 500) {
+          await docsOf(client, db, 'c1').insertMany(
+            Array.from({ length: 500 }, (_, n) => ({ _id: 100_000 + start + n, c: 1, payload: randomBytes(1500).toString('base64') })),
+          );
+        }
+        let midOplog = 0;
+        let checkpoint = formatTs(chain.base.oplog.lastTs);
+        let before = 0;
+        await untilDone((budgetMs) => invoke(budgetMs, { MONGO_PITR_CHUNK_SIZE_MIB: '1' }), { startMs: 200, stepMs: 250 }, async (result) => {
+          const { manifest } = await readManifest(store);
+          assertConsistent(manifest, db);
+          const current = manifest.chains[0];
+          assert.ok(current);
+          const added = current.chunks.slice(before);
+          before = current.chunks.length;
+          if (added[0]) assert.equal(formatTs(added[0].afterTs), checkpoint, 'continues from the last committed chunk');
+          checkpoint = formatTs(current.chunks.at(-1)?.lastTs ?? current.base.oplog.lastTs);
+          assert.equal(result.checkpoint, checkpoint);
+          if (result.stoppedEarly && added.length > 0) midOplog++;
+        });
+        assert.ok(midOplog >= 1, 'at least one invocation stopped after committing some chunks, not all');
+        const ids = await insertedIds(store, ns);
+        assert.deepEqual(ids, Array.from({ length: OPLOG_OPS }, (_, n) => 100_000 + n), 'every op exactly once, in order');
+
+        // One last write and an invocation with time to spare, then restore under a new name.
+        await docsOf(client, db, 'c2').updateOne({ _id: 7 }, { $set: { last: true } });
+        const final = await invoke(60_000);
+        assert.equal(final.stoppedEarly, false);
+        const restored = `${db}_r`;
+        await restore({ store, targetUri: mongo.uri, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${restored}.*`] } });
+        const expected = await snapshot(client, db);
+        assert.equal(Object.keys(expected).length, COLLECTIONS);
+        assert.deepEqual(await snapshot(client, restored), expected);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+describe('Lambda handler: a pending base whose T0 rolled out of the oplog', { skip: NO_MONGO }, () => {
+  let mongo: DedicatedMongo;
+  let client: MongoClient;
+  before(async () => {
+    mongo = await dedicatedMongo({ oplogBytes: 256 * 1024 });
+    client = new MongoClient(mongo.uri);
+  });
+  after(async () => {
+    await client?.close();
+    await mongo?.stop();
+  });
+
+  test('is dropped and a new base is taken', async (t) => {
+    if (!mongo.own) return t.skip('needs a server of its own with a small oplog (FerretDB)');
+    const kind = STORE_KINDS[0];
+    assert.ok(kind);
+    const { store, url } = await kind.open();
+    const source = await connectSource(mongo.uri);
+    try {
+      const db = uniqueName('gap');
+      for (let c = 0; c < 4; c++) {
+        await docsOf(client, db, `c${c}`).insertMany(Array.from({ length: 50 }, (_, n) => ({ _id: n, c })));
+      }
+      // A base stopped after its first collection, as a deadline would.
+      const controller = new AbortController();
+      const committer = await ManifestCommitter.open(store);
+      const stopped = await takeBase({ source, store, committer, concurrency: 1, signal: controller.signal, onCollection: () => controller.abort() });
+      assert.equal(stopped.stoppedEarly, true);
+      const pending = pendingBaseOf(committer.manifest, source.identity);
+      assert.ok(pending);
+      assert.equal(pending.collections.length, 1);
+
+      // Roll the oplog over past T0.
+      const filler = docsOf(client, db, 'filler');
+      const deadline = Date.now() + 60_000;
+      for (let n = 0; ; n++) {
+        await filler.insertMany(Array.from({ length: 200 }, (_, k) => ({ _id: n * 200 + k, payload: payload() })));
+        const [oldest] = await client.db('local').collection('oplog.rs').find().sort({ $natural: 1 }).limit(1).toArray();
+        if (oldest && compareTs(tsFromBson(oldest.ts), pending.startTs) > 0) break;
+        assert.ok(Date.now() < deadline, 'the oplog rolls over');
+        if (n % 5 === 4) await sleep(500); // FerretDB trims capped collections on a timer
+      }
+
+      const result = await withEnv({ MONGODB_URI: mongo.uri, MONGO_PITR_STORE: url }, () => handler({}, contextWith(120_000)));
+      assert.equal(result.stoppedEarly, false);
+      assert.equal(result.abandonedBase, pending.id);
+      const { manifest } = await readManifest(store);
+      assert.equal(manifest.pendingBases, undefined);
+      assert.equal(manifest.chains.length, 1);
+      const chain = manifest.chains[0];
+      assert.ok(chain);
+      assert.notEqual(chain.id, pending.id);
+      assert.ok(!tsEquals(chain.base.startTs, pending.startTs));
+      assert.equal(chain.base.collections.filter((entry) => entry.db === db).length, 5);
+    } finally {
+      await source.client.close();
+      await store.close();
+    }
+  });
+});
+
+describe('Lambda handler: failures', { skip: NO_MONGO }, () => {
+  test('are thrown with their class in the message, secrets redacted', async () => {
+    await withEnv({ MONGODB_URI: '', MONGO_PITR_STORE: '' }, async () => {
+      await assert.rejects(handler({}, contextWith(10_000)), (error: Error) => {
+        assert.match(error.message, /^mongo-pitr usage error: MONGODB_URI is not set/);
+        return true;
+      });
+    });
+    const kind = STORE_KINDS[0];
+    assert.ok(kind);
+    const { store, url } = await kind.open();
+    await store.close();
+    const uri = 'mongodb://user:secret@127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=200';
+    await withEnv({ MONGODB_URI: uri, MONGO_PITR_STORE: url }, async () => {
+      await assert.rejects(handler({}, contextWith(10_000)), (error: Error) => {
+        assert.match(error.message, /^mongo-pitr source error: /);
+        assert.doesNotMatch(error.message, /secret/);
+        return true;
+      });
+    });
+  });
+});
