@@ -37,6 +37,7 @@ import {
 import { OplogGap } from '../errors.ts';
 import { readCatalog, type CatalogEntry } from '../source/catalog.ts';
 import { readCommitPoint } from '../source/commit-point.ts';
+import { transactionSafeStart } from '../source/transaction-start.ts';
 import type { Source } from '../source/connect-source.ts';
 import { dumpCollection } from '../source/dump-collection.ts';
 import { readOplog } from '../source/oplog-reader.ts';
@@ -91,7 +92,8 @@ export async function takeBase(options: TakeBaseOptions): Promise<TakeBaseResult
 async function startBase(options: TakeBaseOptions): Promise<PendingBase> {
   const startedAt = new Date().toISOString();
   const t0 = await readCommitPoint(options.source.client, options.source.readPreference);
-  const startTs = t0.ts ?? ORIGIN;
+  // Never start inside a transaction chain: replay could not apply it whole.
+  const startTs = t0.ts ? await transactionSafeStart(options.source, t0.ts) : ORIGIN;
   return { id: baseId(startTs, newRunId()), source: options.source.identity, startTs, startedAt, collections: [] };
 }
 
