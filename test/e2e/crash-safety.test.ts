@@ -5,45 +5,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test, before, after } from 'node:test';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { MongoClient } from 'mongodb';
 import { readManifest } from '../../src/backup/commit.ts';
-import { compareTs, tsFromBson, type Ts } from '../../src/timestamp.ts';
-import type { Store } from '../../src/store/store.ts';
-import { readOplogObject } from '../support/chain-reader.ts';
 import { finished, runCli, spawnCli } from '../support/cli.ts';
 import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, NO_S3, testS3, uniqueName } from '../support/test-env.ts';
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Every entry of every archived object of the newest chain, for one namespace, in order. */
-async function archivedIds(store: Store, ns: string): Promise<number[]> {
-  const { manifest } = await readManifest(store);
-  const chain = manifest.chains.at(-1);
-  assert.ok(chain, 'a chain exists');
-  const ids: number[] = [];
-  let previous: Ts | undefined;
-  for (const object of [chain.base.oplog, ...chain.chunks]) {
-    for (const entry of await readOplogObject(store, object)) {
-      const ts = tsFromBson(entry.ts);
-      if (previous) assert.ok(compareTs(ts, previous) > 0, 'strictly increasing ts');
-      previous = ts;
-      if (entry.ns === ns && entry.op === 'i') ids.push(entry.o._id as number);
-    }
-  }
-  return ids;
-}
+import { archivedInsertIds } from '../support/chain-reader.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip: NO_MONGO || NO_S3 }, () => {
   let mongo: DedicatedMongo;
@@ -105,7 +76,7 @@ describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip:
       assert.equal(resumed.code, 0, resumed.stderr);
       const { manifest } = await readManifest(store);
       assert.ok((manifest.chains[0]?.chunks.length ?? 0) > committed, 'the next run added chunks after the last committed one');
-      const ids = await archivedIds(store, ns);
+      const ids = await archivedInsertIds(store, ns);
       // The base's consistency oplog starts at T0, the insert of -1; then every insert once.
       assert.deepEqual(ids, [-1, ...Array.from({ length: count }, (_, n) => n)]);
     } finally {
@@ -162,7 +133,7 @@ describe('SIGKILL in the middle of a base dump (folder store)', { skip: NO_MONGO
       assert.ok(chain);
       assert.equal(chain.base.collections.filter((entry) => entry.db === db).length, 8);
       assert.ok(chain.base.collections.filter((entry) => entry.db === db).every((entry) => entry.docs === 6000));
-      const ids = await archivedIds(store, `${db}.c0`);
+      const ids = await archivedInsertIds(store, `${db}.c0`);
       assert.deepEqual(ids.filter((id) => id === 100_000), [100_000], 'the op after the base archived exactly once');
     } finally {
       await store.close();

@@ -4,48 +4,17 @@
 // seal what it has, catch up, and exit 0; and the chain then holds every op exactly once, in order.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test, before, after } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { verifyContinuity } from '../../src/archive/chain-window.ts';
 import { readManifest } from '../../src/backup/commit.ts';
-import type { Store } from '../../src/store/store.ts';
-import { compareTs, tsFromBson, type Ts } from '../../src/timestamp.ts';
-import { readOplogObject } from '../support/chain-reader.ts';
 import { finished, runCli, spawnCli } from '../support/cli.ts';
 import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, uniqueName } from '../support/test-env.ts';
+import { archivedInsertIds } from '../support/chain-reader.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const MiB = 1024 * 1024;
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** The inserts into `ns` across the newest chain's objects, in order, checking ts order. */
-async function archivedIds(store: Store, ns: string): Promise<number[]> {
-  const { manifest } = await readManifest(store);
-  const chain = manifest.chains.at(-1);
-  assert.ok(chain, 'a chain exists');
-  verifyContinuity(chain);
-  const ids: number[] = [];
-  let previous: Ts | undefined;
-  for (const object of [chain.base.oplog, ...chain.chunks]) {
-    for (const entry of await readOplogObject(store, object)) {
-      const ts = tsFromBson(entry.ts);
-      if (previous) assert.ok(compareTs(ts, previous) > 0, 'strictly increasing ts');
-      previous = ts;
-      if (entry.ns === ns && entry.op === 'i') ids.push(entry.o._id as number);
-    }
-  }
-  return ids;
-}
 
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, n) => from + n);
 
@@ -76,7 +45,7 @@ describe('mongo-pitr stream (folder store)', { skip: NO_MONGO }, () => {
       const child = spawnCli([...cliArgs, '--json', 'stream', '--uri', mongo.uri, '--flush-interval', '1s', '--chunk-size', '1'], env);
       const exited = finished(child);
       const chunkCount = async (): Promise<number> => (await readManifest(store)).manifest.chains[0]?.chunks.length ?? 0;
-      const archived = async (id: number): Promise<boolean> => (await archivedIds(store, ns)).includes(id);
+      const archived = async (id: number): Promise<boolean> => (await archivedInsertIds(store, ns)).includes(id);
 
       // Two trickles of writes, each sealed by the flush interval into a chunk of its own.
       await docs.insertMany(range(0, 50).map((_id) => ({ _id })));
@@ -108,7 +77,7 @@ describe('mongo-pitr stream (folder store)', { skip: NO_MONGO }, () => {
       assert.match(result.stderr, /"type":"stream.chunk"/, 'a progress event per chunk');
 
       // Every op exactly once, in order: the base's consistency oplog starts at T0 (the insert of -1).
-      assert.deepEqual(await archivedIds(store, ns), [-1, ...range(0, 1620)]);
+      assert.deepEqual(await archivedInsertIds(store, ns), [-1, ...range(0, 1620)]);
     } finally {
       await store.close();
     }

@@ -18,12 +18,11 @@ import { takeBase } from '../../src/backup/take-base.ts';
 import { handler, type LambdaContext, type LambdaSummary } from '../../src/lambda/handler.ts';
 import { restore } from '../../src/restore/restore.ts';
 import { connectSource } from '../../src/source/connect-source.ts';
-import type { Store } from '../../src/store/store.ts';
-import { compareTs, formatTs, tsEquals, tsFromBson, type Ts } from '../../src/timestamp.ts';
-import { readOplogObject } from '../support/chain-reader.ts';
+import { compareTs, formatTs, tsEquals, tsFromBson } from '../../src/timestamp.ts';
 import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, testS3, uniqueName } from '../support/test-env.ts';
+import { archivedInsertIds } from '../support/chain-reader.ts';
 
 const MARGIN_MS = 100;
 const COLLECTIONS = 10;
@@ -65,24 +64,6 @@ async function snapshot(client: MongoClient, db: string): Promise<Record<string,
   const names = (await client.db(db).listCollections().toArray()).map((info) => info.name).sort();
   for (const name of names) result[name] = await client.db(db).collection(name).find().sort({ _id: 1 }).toArray();
   return result;
-}
-
-/** The inserts into `ns` across the newest chain's oplog objects, checking ts order on the way. */
-async function insertedIds(store: Store, ns: string): Promise<number[]> {
-  const { manifest } = await readManifest(store);
-  const chain = manifest.chains.at(-1);
-  assert.ok(chain);
-  const ids: number[] = [];
-  let previous: Ts | undefined;
-  for (const object of [chain.base.oplog, ...chain.chunks]) {
-    for (const entry of await readOplogObject(store, object)) {
-      const ts = tsFromBson(entry.ts);
-      if (previous) assert.ok(compareTs(ts, previous) > 0, 'strictly increasing ts');
-      previous = ts;
-      if (entry.ns === ns && entry.op === 'i') ids.push(entry.o._id as number);
-    }
-  }
-  return ids;
 }
 
 const payload = (): string => randomBytes(200).toString('base64');
@@ -204,7 +185,7 @@ for (const kind of STORE_KINDS) {
           if (result.stoppedEarly && added.length > 0) midOplog++;
         });
         assert.ok(midOplog >= 1, 'at least one invocation stopped after committing some chunks, not all');
-        const ids = await insertedIds(store, ns);
+        const ids = await archivedInsertIds(store, ns);
         assert.deepEqual(ids, Array.from({ length: OPLOG_OPS }, (_, n) => 100_000 + n), 'every op exactly once, in order');
 
         // One last write and an invocation with time to spare, then restore under a new name.
