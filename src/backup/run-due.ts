@@ -3,7 +3,7 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { newestChainOf, pendingBaseOf, type Chain, type Chunk, type PendingBase } from '../archive/manifest.ts';
+import { newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
@@ -18,6 +18,8 @@ export interface BackupRunOptions {
   readonly concurrency?: number;
   readonly includeAuth?: boolean;
   readonly signal?: AbortSignal;
+  /** Progress: a base's collection is stored. */
+  readonly onCollection?: (entry: CollectionEntry) => void;
   /** Progress: a chunk's upload begins, then it is committed. */
   readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;

@@ -27,6 +27,8 @@ export interface RestoreOptions {
   readonly workDir?: string;
   readonly signal?: AbortSignal;
   readonly onStage?: (stage: string, detail: string) => void;
+  /** How far a stage is: `download` objects, `load` collections, `replay` entries applied. */
+  readonly onProgress?: (stage: 'download' | 'load' | 'replay', done: number, total?: number) => void;
 }
 
 export interface RestoreResult {
@@ -52,10 +54,17 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'mongo-pitr-restore-'));
   try {
-    const files = await downloadChain(options.store, plan, dir, { concurrency: options.concurrency, signal: options.signal });
+    let downloaded = 0;
+    const files = await downloadChain(options.store, plan, dir, {
+      concurrency: options.concurrency,
+      signal: options.signal,
+      onObject: () => options.onProgress?.('download', ++downloaded, summary.objects),
+    });
     options.onStage?.('verified', `${files.size} objects downloaded and verified`);
     const target = await openTarget(options.targetUri, options.applyMode);
     try {
+      let loaded = 0;
+      const collections = plan.base.collections.filter((entry) => entry.type !== 'view').length;
       const base = await loadBase({
         client: target.client,
         base: plan.base,
@@ -64,6 +73,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         drop: options.drop ?? false,
         concurrency: options.concurrency,
         signal: options.signal,
+        onCollection: () => options.onProgress?.('load', ++loaded, collections),
       });
       options.onStage?.('base', `${base.documents} documents in ${base.collections} collections`);
       const oplogFiles = [plan.base.oplog, ...plan.chunks].map((object) => files.get(object.key) ?? '');
@@ -73,6 +83,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         cutoff: options.cutoff,
         namespaces,
         signal: options.signal,
+        onProgress: (applied) => options.onProgress?.('replay', applied),
       });
       await buildDeferredIndexes(target.client, base.deferredIndexes);
       return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats };

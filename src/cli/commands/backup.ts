@@ -16,7 +16,20 @@ export function registerBackup(program: Command): void {
       const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
       const summary = await withSourceAndStore(context, flags.uri, (source, store) => {
         context.log.event('backup.start', `base backup of ${source.identity.setName} (${source.uri}) into ${store.url}`);
-        return backupBase({ source, store, concurrency, includeAuth: flags.includeAuth, signal: stopSignal() });
+        let collections = 0;
+        let documents = 0;
+        return backupBase({
+          source,
+          store,
+          concurrency,
+          includeAuth: flags.includeAuth,
+          signal: stopSignal(),
+          onCollection: (entry) => {
+            documents += entry.docs;
+            context.log.event('backup.collection', `${entry.db}.${entry.coll}: ${entry.docs} documents`, { ns: `${entry.db}.${entry.coll}`, docs: entry.docs });
+            context.log.progress('dump', ++collections, undefined, `collections, ${documents} documents`);
+          },
+        });
       });
       context.output.result({ type: 'backup', ...summary }, [
         `base ${summary.chainId}: ${summary.documents} documents in ${summary.collections} collections, ` +

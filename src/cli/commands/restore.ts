@@ -35,6 +35,8 @@ interface RestoreFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+const UNITS = { download: 'objects', load: 'collections', replay: 'entries applied' } as const;
+
 export function registerRestore(program: Command): void {
   program
     .command('restore')
@@ -71,6 +73,7 @@ export function registerRestore(program: Command): void {
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
           signal: stopSignal(),
           onStage: (stage, detail) => context.log.event(`restore.${stage}`, detail),
+          onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
       const cutoffLines = first ? [`cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
