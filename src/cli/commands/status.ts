@@ -33,7 +33,17 @@ export function registerStatus(program: Command): void {
         const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.map((chain) =>
           `${chain.id}  ${chain.setName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}`);
         if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
-        context.output.result({ type: name, chains, lagSeconds }, lines);
+        // A base a deadline cut short: the next run resumes it.
+        const pendingBases = (manifest.pendingBases ?? []).map((pending) => ({
+          id: pending.id,
+          setName: pending.source.setName,
+          startedAt: pending.startedAt,
+          collectionsStored: pending.collections.length,
+        }));
+        for (const pending of pendingBases) {
+          lines.push(`pending base ${pending.id} (${pending.setName}), started ${pending.startedAt}: ${pending.collectionsStored} collections stored, resumed by the next run`);
+        }
+        context.output.result({ type: name, chains, pendingBases, lagSeconds }, lines);
       });
   }
 }
