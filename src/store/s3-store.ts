@@ -120,8 +120,18 @@ export class S3Store implements Store {
       const storeError = this.#error(error, 'HeadObject', fullKey);
       // A HEAD reply has no body, so a missing bucket also reads as 404 here; check() tells them apart.
       if (storeError.kind === 'not-found') return null;
+      // S3 answers 403 instead of 404 for a missing key when the caller may not list the bucket
+      // unconditionally, as with a policy that allows ListBucket only under its prefix. A
+      // listing under the key itself is allowed there and tells "missing" from "denied".
+      if (storeError.kind === 'access-denied' && !(await this.#listed(key))) return null;
       throw storeError;
     }
+  }
+
+  /** Whether `key` itself appears in a listing under it. */
+  async #listed(key: string): Promise<boolean> {
+    for await (const object of this.list(key)) if (object.key === key) return true;
+    return false;
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
