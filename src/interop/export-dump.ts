@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { IntegrityError, StoreError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { readBsonFrames } from '../archive/bson-frames.ts';
 import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
@@ -27,7 +27,7 @@ import { DigestStream } from '../archive/digest.ts';
 import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
 import { readOplogHeader } from '../archive/oplog-header.ts';
 import { readManifest } from '../backup/commit.ts';
-import { checkDigest } from '../restore/download-chain.ts';
+import { checkDigest, getRecorded } from '../restore/download-chain.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { escapeDumpName } from './import-dump.ts';
@@ -112,7 +112,7 @@ async function exportCollection(store: Store, entry: CollectionEntry, work: stri
   await writeFile(join(folder, `${name}.metadata.json`), metadata, { flag: 'wx' });
   if (!entry.data) return;
   const digest = new DigestStream();
-  const body = await get(store, entry.data, signal);
+  const body = await getRecorded(store, entry.data, signal);
   await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, `${name}.bson`), { flags: 'wx' }), { signal });
   checkDigest(entry.data, digest);
 }
@@ -121,7 +121,7 @@ async function exportCollection(store: Store, entry: CollectionEntry, work: stri
 async function fetchSmall(store: Store, object: StoredObject, signal?: AbortSignal): Promise<Buffer> {
   const digest = new DigestStream();
   const chunks: Buffer[] = [];
-  await pipeline(await get(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(await getRecorded(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) chunks.push(chunk);
   }, { signal });
   checkDigest(object, digest);
@@ -143,7 +143,7 @@ async function exportOplog(
   try {
     for (const object of [plan.base.oplog, ...plan.chunks]) {
       const digest = new DigestStream();
-      await pipeline(await get(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+      await pipeline(await getRecorded(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
         for await (const raw of readBsonFrames(source, { label: object.key })) {
           if (result.firstLeftOut !== null) continue;
           const header = readOplogHeader(raw);
@@ -170,13 +170,3 @@ async function exportOplog(
   }
 }
 
-async function get(store: Store, object: StoredObject, signal?: AbortSignal) {
-  try {
-    return await store.get(object.key, { signal });
-  } catch (error) {
-    if (error instanceof StoreError && error.kind === 'not-found') {
-      throw new IntegrityError(`${object.key} is named by the manifest but missing from the store`, { cause: error });
-    }
-    throw error;
-  }
-}

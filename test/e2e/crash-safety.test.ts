@@ -5,28 +5,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { MongoClient } from 'mongodb';
 import { readManifest } from '../../src/backup/commit.ts';
 import { finished, runCli, spawnCli } from '../support/cli.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
+import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, NO_S3, testS3, uniqueName } from '../support/test-env.ts';
 import { archivedInsertIds } from '../support/chain-reader.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip: NO_MONGO || NO_S3 }, () => {
-  let mongo: DedicatedMongo;
-  let client: MongoClient;
-  before(async () => {
-    mongo = await dedicatedMongo();
-    client = new MongoClient(mongo.uri);
-  });
-  after(async () => {
-    await client?.close();
-    await mongo?.stop();
-  });
+  const server = useDedicatedMongo();
 
   test('the next run resumes from the last committed chunk; every op exactly once', async () => {
     const kind = STORE_KINDS[1];
@@ -39,9 +29,9 @@ describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip:
     try {
       const db = uniqueName('crash');
       const ns = `${db}.docs`;
-      const docs = client.db(db).collection<{ _id: number; payload: string }>('docs');
+      const docs = server.client().db(db).collection<{ _id: number; payload: string }>('docs');
       await docs.insertOne({ _id: -1, payload: 'before the base' });
-      const uri = mongo.uri;
+      const uri = server.mongo().uri;
       const base = await runCli([...cliArgs, 'backup', '--uri', uri], env);
       assert.equal(base.code, 0, base.stderr);
 
@@ -87,16 +77,7 @@ describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip:
 });
 
 describe('SIGKILL in the middle of a base dump (folder store)', { skip: NO_MONGO }, () => {
-  let mongo: DedicatedMongo;
-  let client: MongoClient;
-  before(async () => {
-    mongo = await dedicatedMongo();
-    client = new MongoClient(mongo.uri);
-  });
-  after(async () => {
-    await client?.close();
-    await mongo?.stop();
-  });
+  const server = useDedicatedMongo();
 
   test('nothing half-made is visible; the next run takes a complete base and archives on', async () => {
     const kind = STORE_KINDS[0];
@@ -105,12 +86,12 @@ describe('SIGKILL in the middle of a base dump (folder store)', { skip: NO_MONGO
     try {
       const db = uniqueName('dump');
       for (let c = 0; c < 8; c++) {
-        const coll = client.db(db).collection<{ _id: number; payload: string }>(`c${c}`);
+        const coll = server.client().db(db).collection<{ _id: number; payload: string }>(`c${c}`);
         for (let start = 0; start < 6000; start += 1000) {
           await coll.insertMany(Array.from({ length: 1000 }, (_, n) => ({ _id: start + n, payload: randomBytes(600).toString('base64') })));
         }
       }
-      const child = spawnCli([...cliArgs, 'backup', '--uri', mongo.uri, '--concurrency', '1'], env);
+      const child = spawnCli([...cliArgs, 'backup', '--uri', server.mongo().uri, '--concurrency', '1'], env);
       const exited = finished(child);
       await waitFor('the first collection stored', async () => {
         const entries = await readdir(join(url, 'bases'), { recursive: true }).catch(() => []);
@@ -121,11 +102,11 @@ describe('SIGKILL in the middle of a base dump (folder store)', { skip: NO_MONGO
       const { manifest: afterKill } = await readManifest(store);
       assert.equal(afterKill.chains.length, 0, 'no chain names a half-made base');
 
-      const run = await runCli([...cliArgs, 'run', '--uri', mongo.uri], env);
+      const run = await runCli([...cliArgs, 'run', '--uri', server.mongo().uri], env);
       assert.equal(run.code, 0, run.stderr);
-      const docs = client.db(db).collection<{ _id: number }>('c0');
+      const docs = server.client().db(db).collection<{ _id: number }>('c0');
       await docs.insertOne({ _id: 100_000 });
-      const next = await runCli([...cliArgs, 'run', '--uri', mongo.uri], env);
+      const next = await runCli([...cliArgs, 'run', '--uri', server.mongo().uri], env);
       assert.equal(next.code, 0, next.stderr);
       const { manifest } = await readManifest(store);
       assert.equal(manifest.chains.length, 1);

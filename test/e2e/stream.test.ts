@@ -4,11 +4,10 @@
 // seal what it has, catch up, and exit 0; and the chain then holds every op exactly once, in order.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, test, before, after } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { describe, test } from 'node:test';
 import { readManifest } from '../../src/backup/commit.ts';
 import { finished, runCli, spawnCli } from '../support/cli.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
+import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, uniqueName } from '../support/test-env.ts';
 import { archivedInsertIds } from '../support/chain-reader.ts';
@@ -19,16 +18,7 @@ const MiB = 1024 * 1024;
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, n) => from + n);
 
 describe('mongo-pitr stream (folder store)', { skip: NO_MONGO }, () => {
-  let mongo: DedicatedMongo;
-  let client: MongoClient;
-  before(async () => {
-    mongo = await dedicatedMongo();
-    client = new MongoClient(mongo.uri);
-  });
-  after(async () => {
-    await client?.close();
-    await mongo?.stop();
-  });
+  const server = useDedicatedMongo();
 
   test('archives writes in chunks as they come; SIGTERM seals, catches up and exits 0', async () => {
     const kind = STORE_KINDS[0];
@@ -37,12 +27,12 @@ describe('mongo-pitr stream (folder store)', { skip: NO_MONGO }, () => {
     try {
       const db = uniqueName('stream');
       const ns = `${db}.docs`;
-      const docs = client.db(db).collection<{ _id: number; payload?: string }>('docs');
+      const docs = server.client().db(db).collection<{ _id: number; payload?: string }>('docs');
       await docs.insertOne({ _id: -1 });
-      const base = await runCli([...cliArgs, 'backup', '--uri', mongo.uri], env);
+      const base = await runCli([...cliArgs, 'backup', '--uri', server.mongo().uri], env);
       assert.equal(base.code, 0, base.stderr);
 
-      const child = spawnCli([...cliArgs, '--json', 'stream', '--uri', mongo.uri, '--flush-interval', '1s', '--chunk-size', '1'], env);
+      const child = spawnCli([...cliArgs, '--json', 'stream', '--uri', server.mongo().uri, '--flush-interval', '1s', '--chunk-size', '1'], env);
       const exited = finished(child);
       const chunkCount = async (): Promise<number> => (await readManifest(store)).manifest.chains[0]?.chunks.length ?? 0;
       const archived = async (id: number): Promise<boolean> => (await archivedInsertIds(store, ns)).includes(id);
