@@ -34,7 +34,7 @@ function isExecutable(path: string): boolean {
 export function failureOf(result: ChildResult): string | undefined {
   if (result.code === 0) return undefined;
   const line = result.stderr.trim().split('\n').filter((text) => /error|fail|Failed/i.test(text)).pop() ?? result.stderr.trim().split('\n').pop() ?? '';
-  return `failed (exit ${result.code ?? result.signal}): ${line.replace(/^\S+\s+/, '').slice(0, 160)}`;
+  return `failed (exit ${result.code ?? result.signal}): ${line.replace(/^\S+\s+/, '').slice(0, 100)}`;
 }
 
 const TIMEOUT_MS = 6 * 60 * 60 * 1000;

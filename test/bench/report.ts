@@ -93,10 +93,10 @@ const cpuCell = (measured: Measured): string => {
   return [tool, server].filter(Boolean).join(', ');
 };
 
-function peerValue(stage: PeerStage, value: (measured: Exclude<PeerStage, { unavailable: string }>) => number): { text: string; value: number } {
+function peerValue(stage: PeerStage, value: (measured: Exclude<PeerStage, { unavailable: string }>) => number, digits = 1): { text: string; value: number } {
   if ('unavailable' in stage) return { text: stage.unavailable.startsWith('failed') ? stage.unavailable : `unavailable: ${stage.unavailable}`, value: NaN };
   const number = value(stage);
-  return { text: fmt(number), value: number };
+  return { text: fmt(number, digits), value: number };
 }
 
 export function buildRows(results: readonly SizeResult[]): Row[] {
@@ -132,7 +132,7 @@ export function buildRows(results: readonly SizeResult[]): Row[] {
     });
     row('base backup', 'peak RSS MiB', {
       pitr: `${mib(backup.peakRssBytes)} ${mark(backup.peakRssBytes === null ? undefined : backup.peakRssBytes < TARGETS.rssBytes)} (<256)`,
-      peer: peerValue(r.peer.dump, (m) => (m.peakRssBytes ?? NaN) / 1024 / 1024).text,
+      peer: peerValue(r.peer.dump, (m) => (m.peakRssBytes ?? NaN) / 1024 / 1024, 0).text,
     });
 
     const oplogRate = perSecond(oplog.ops, oplog.wallMs);
@@ -147,7 +147,7 @@ export function buildRows(results: readonly SizeResult[]): Row[] {
     });
     row('oplog archive', 'peak RSS MiB', {
       pitr: `${mib(oplog.peakRssBytes)} ${mark(oplog.peakRssBytes === null ? undefined : oplog.peakRssBytes < TARGETS.rssBytes)} (<256)`,
-      peer: peerValue(r.peer.oplogDump, (m) => (m.peakRssBytes ?? NaN) / 1024 / 1024).text,
+      peer: peerValue(r.peer.oplogDump, (m) => (m.peakRssBytes ?? NaN) / 1024 / 1024, 0).text,
     });
 
     const peerRestoreWall =
@@ -183,7 +183,7 @@ export function buildRows(results: readonly SizeResult[]): Row[] {
     });
     row('restore', `peak RSS MiB (load ${mib(restore.loadPeakRssBytes)}, replay ${mib(restore.replayPeakRssBytes)}; ${restore.verified})`, {
       pitr: `${mib(restore.peakRssBytes)} ${mark(restore.peakRssBytes === null ? undefined : restore.peakRssBytes < TARGETS.rssBytes)} (<256)`,
-      peer: peerValue(peerMax(r.peer.restoreBase, r.peer.replay), (m) => (m.peakRssBytes ?? NaN) / 1024 / 1024).text,
+      peer: peerValue(peerMax(r.peer.restoreBase, r.peer.replay), (m) => (m.peakRssBytes ?? NaN) / 1024 / 1024, 0).text,
     });
   }
   if (results.length >= 2) {
