@@ -4,7 +4,7 @@
 import { Chunker, type ChunkLimits } from '../archive/chunker.ts';
 import { addChunk, chainEnd, type Chain, type Chunk } from '../archive/manifest.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
-import { readCommitPoint } from '../source/commit-point.ts';
+import { readMajorityPoint, type CommitPoint } from '../source/commit-point.ts';
 import type { Source } from '../source/connect-source.ts';
 import { readOplog } from '../source/oplog-reader.ts';
 import type { Store } from '../store/store.ts';
@@ -37,10 +37,11 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
   const { source, store, committer, limits, signal } = options;
   let chain = options.chain;
   const runId = newRunId();
-  const commitPoint = await readCommitPoint(source.client, source.readPreference);
+  // Null where the server reports no majority point: then the read goes to the newest op.
+  const commitPoint = await readMajorityPoint(source.client, source.readPreference);
   const start = chainEnd(chain);
   const result = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: start.lastTs, stoppedEarly: false };
-  if (!commitPoint.ts || compareTs(commitPoint.ts, start.lastTs) <= 0) return result;
+  if (commitPoint && (!commitPoint.ts || compareTs(commitPoint.ts, start.lastTs) <= 0)) return result;
 
   const chunker = new Chunker(
     readOplog(source, { from: start.lastTs, includeFrom: false, upTo: commitPoint }, signal),
@@ -58,8 +59,8 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
         afterTs: previous.lastTs,
         prevSha256: previous.sha256,
         sealedAt: new Date().toISOString(),
-        lagMs: commitPoint.wall && written.object.lastWall ? commitPoint.wall.getTime() - Date.parse(written.object.lastWall) : null,
-        commitPoint: commitPoint.kind,
+        lagMs: lagMs(commitPoint, written.object.lastWall),
+        commitPoint: commitPoint?.kind ?? 'lastWritten',
         stats: { byNs: written.byNs },
       };
       const manifest = await committer.commit((current) => addChunk(current, chain.id, chunk));
@@ -76,4 +77,14 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
     await chunker.close();
   }
   return result;
+}
+
+/**
+ * How far the chunk's last op is behind the commit point, by the source's wall clock; without a
+ * majority point the chunk ends at the newest op, so the lag is the op's age (as streamed chunks).
+ */
+function lagMs(commitPoint: CommitPoint | null, lastWall: string | null): number | null {
+  if (!lastWall) return null;
+  if (!commitPoint) return Math.max(0, Date.now() - Date.parse(lastWall));
+  return commitPoint.wall ? commitPoint.wall.getTime() - Date.parse(lastWall) : null;
 }

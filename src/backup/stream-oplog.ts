@@ -11,7 +11,7 @@ import { addChunk, chainEnd, newestChainOf, type Chain, type Chunk } from '../ar
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
 import { UsageError } from '../errors.ts';
-import { readCommitPoint } from '../source/commit-point.ts';
+import { readMajorityPoint } from '../source/commit-point.ts';
 import type { Source } from '../source/connect-source.ts';
 import { tailOplog } from '../source/oplog-reader.ts';
 import type { Store } from '../store/store.ts';
@@ -59,7 +59,7 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
   }
   let chain: Chain = newest;
   const runId = newRunId();
-  const { kind } = await readCommitPoint(source.client, source.readPreference);
+  const kind = (await readMajorityPoint(source.client, source.readPreference))?.kind ?? 'lastWritten';
   const idleMs = Math.min(options.idleMs ?? DEFAULT_TAIL_IDLE_MS, flushIntervalMs);
   const chunks = new TailChunks(tailOplog(source, { from: chainEnd(chain).lastTs, idleMs }, signal), limits);
   let streamed = { chunks: 0, ops: 0 };

@@ -36,7 +36,7 @@ import {
 } from '../archive/object-keys.ts';
 import { OplogGap } from '../errors.ts';
 import { readCatalog, type CatalogEntry } from '../source/catalog.ts';
-import { readCommitPoint } from '../source/commit-point.ts';
+import { readCommitPoint, readMajorityPoint } from '../source/commit-point.ts';
 import { transactionSafeStart } from '../source/transaction-start.ts';
 import type { Source } from '../source/connect-source.ts';
 import { dumpCollection } from '../source/dump-collection.ts';
@@ -93,7 +93,7 @@ async function startBase(options: TakeBaseOptions): Promise<PendingBase> {
   const startedAt = new Date().toISOString();
   const t0 = await readCommitPoint(options.source.client, options.source.readPreference);
   // Never start inside a transaction chain: replay could not apply it whole.
-  const startTs = t0.ts ? await transactionSafeStart(options.source, t0.ts) : ORIGIN;
+  const startTs = t0.ts ? await transactionSafeStart(options.source, { ...t0, ts: t0.ts }) : ORIGIN;
   return { id: baseId(startTs, newRunId()), source: options.source.identity, startTs, startedAt, collections: [] };
 }
 
@@ -126,7 +126,8 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   if (signal?.aborted && !failure?.commit) return stopped();
   if (failure) throw failure.error;
 
-  const t1 = await readCommitPoint(source.client, source.readPreference);
+  // T1: the majority point; where there is none, the read itself ends at the newest op.
+  const t1 = await readMajorityPoint(source.client, source.readPreference);
   let written;
   try {
     // The first entry is read before the upload starts: that is where a T0 that rolled out of
@@ -156,7 +157,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
     finishedAt: new Date().toISOString(),
     collections,
     oplog: written.object,
-    commitPoint: t1.kind,
+    commitPoint: t1?.kind ?? 'lastWritten',
   };
   const chain: Chain = { id, source: identity, base, chunks: [] };
   const manifest = await committer.commit((current) => addChain(removePendingBase(current, id), chain));

@@ -8,25 +8,28 @@ import { OplogGap } from '../errors.ts';
 import { readOplogHeader, type RawOplogEntry } from '../archive/oplog-header.ts';
 import { compareTs, formatTs, tsEquals, tsFromBson, tsToBson, type Ts } from '../timestamp.ts';
 import type { Source } from './connect-source.ts';
-import { readCommitPoint, type CommitPoint } from './commit-point.ts';
+import { readMajorityPoint, type CommitPoint } from './commit-point.ts';
 
 export interface OplogRange {
   /** The checkpoint: must be present in the oplog; null reads from the oplog's start. */
   readonly from: Ts | null;
   /** Whether to yield the checkpoint entry itself (a base's T0 op: yes; a chunk: no). */
   readonly includeFrom: boolean;
-  /** Inclusive upper bound: the commit point. */
-  readonly upTo: CommitPoint;
+  /**
+   * Inclusive upper bound: the majority commit point; null on a server that reports none, where
+   * the read takes whatever is written by the time it gets to the end.
+   */
+  readonly upTo: CommitPoint | null;
 }
 
 /** Driver batches of this many entries keep round trips few without big client buffers. */
 const OPLOG_BATCH_SIZE = 1000;
 
 export async function* readOplog(source: Source, range: OplogRange, signal?: AbortSignal): AsyncGenerator<RawOplogEntry> {
-  const upTo = range.upTo.ts;
+  const upTo = range.upTo ? range.upTo.ts : 'open';
   if (!upTo) return;
-  const filter: Document = { ts: { $lte: tsToBson(upTo) } };
-  if (range.from) filter.ts.$gte = tsToBson(range.from);
+  const filter: Document = upTo === 'open' ? {} : { ts: { $lte: tsToBson(upTo) } };
+  if (range.from) filter.ts = { ...filter.ts, $gte: tsToBson(range.from) };
   const oplog = source.client.db('local').collection('oplog.rs');
   const cursor = oplog.find(filter, {
     raw: true,
@@ -34,7 +37,7 @@ export async function* readOplog(source: Source, range: OplogRange, signal?: Abo
     sort: { $natural: 1 },
     readPreference: source.readPreference,
     // Only majority-committed ops are archived where the server can say which those are.
-    ...(range.upTo.kind === 'majority' ? { readConcern: { level: 'majority' as const } } : {}),
+    ...(range.upTo?.kind === 'majority' ? { readConcern: { level: 'majority' as const } } : {}),
   });
   const abort = (): void => void cursor.close();
   signal?.addEventListener('abort', abort, { once: true });
@@ -51,7 +54,7 @@ export async function* readOplog(source: Source, range: OplogRange, signal?: Abo
       }
       yield { raw, header };
     }
-    if (first && range.from && compareTs(range.from, upTo) <= 0) {
+    if (first && range.from && (upTo === 'open' || compareTs(range.from, upTo) <= 0)) {
       throw new OplogGap(formatTs(range.from), await oldestTs(source));
     }
   } finally {
@@ -87,7 +90,8 @@ const LOST_CURSOR_CODES: readonly number[] = [43 /* CursorNotFound */, 136 /* Ca
  */
 export async function* tailOplog(source: Source, options: TailOptions, signal?: AbortSignal): AsyncGenerator<RawOplogEntry | null> {
   let last = options.from;
-  let committed = await readCommitPoint(source.client, source.readPreference);
+  // Null where the server reports no majority point: then no entry waits.
+  let committed = await readMajorityPoint(source.client, source.readPreference);
   const oplog = source.client.db('local').collection('oplog.rs');
   while (!signal?.aborted) {
     const cursor = oplog.find({ ts: { $gte: tsToBson(last) } }, {
@@ -122,10 +126,10 @@ export async function* tailOplog(source: Source, options: TailOptions, signal?: 
           stale = true;
           break;
         }
-        while (committed.kind === 'majority' && (!committed.ts || compareTs(header.ts, committed.ts) > 0)) {
+        while (committed && (!committed.ts || compareTs(header.ts, committed.ts) > 0)) {
           yield null; // time passes while the entry waits; the caller may seal what it has
           await sleep(MAJORITY_POLL_MS, undefined, { signal });
-          committed = await readCommitPoint(source.client, source.readPreference);
+          committed = await readMajorityPoint(source.client, source.readPreference);
         }
         last = header.ts;
         yield { raw, header };
