@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { FolderStore, type FolderStoreOptions } from './folder-store.ts';
-import { S3Store, type S3StoreOptions } from './s3-store.ts';
+import type { S3StoreOptions } from './s3-store.ts';
 import type { Store } from './store.ts';
 
 export const DEFAULT_STORE_URL = './mongo-pitr-backups';
@@ -36,6 +36,8 @@ export function parseStoreUrl(url: string): StoreLocation {
 export async function openStore(url: string | undefined, options: OpenStoreOptions = {}): Promise<Store> {
   const location = parseStoreUrl(url ?? DEFAULT_STORE_URL);
   if (location.kind === 'folder') return new FolderStore(location.path, options);
+  // Loaded only when asked for: the AWS SDK is most of the CLI's start-up time and memory.
+  const { S3Store } = await import('./s3-store.ts');
   return new S3Store(location, options);
 }
 
