@@ -12,6 +12,9 @@ export const ExitCode = {
   integrity: 6,
   conflict: 7,
   target: 8,
+  /** 128 + the signal's number, as a shell reports a process the signal ended. */
+  sigint: 130,
+  sigterm: 143,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
@@ -98,6 +101,21 @@ export class IntegrityError extends PitrError {
 export class ConflictError extends PitrError {
   override readonly exitCode = ExitCode.conflict;
   override readonly code = 'conflict';
+}
+
+/**
+ * The run was stopped by SIGINT or SIGTERM before its work was done. What it committed stays
+ * committed (every stage stops between commits); the message says what is left to do.
+ */
+export class Interrupted extends PitrError {
+  override readonly exitCode: number;
+  override readonly code = 'interrupted';
+  readonly signal: 'SIGINT' | 'SIGTERM';
+  constructor(signal: 'SIGINT' | 'SIGTERM', message = `stopped by ${signal}`, options: PitrErrorOptions = {}) {
+    super(message, options);
+    this.signal = signal;
+    this.exitCode = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+  }
 }
 
 /** Maps any thrown value to the process exit code. */

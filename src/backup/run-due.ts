@@ -1,7 +1,7 @@
 // The use cases a scheduler or the CLI calls: a base now, the new oplog now, or whatever is
 // due. Each opens the manifest once, works, and commits as it goes; a stop signal (a Lambda
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
-import { OplogGap, UsageError } from '../errors.ts';
+import { Interrupted, OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
 import { newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
@@ -45,7 +45,12 @@ export interface BaseSummary {
 export async function backupBase(options: BackupRunOptions): Promise<BaseSummary> {
   const committer = await ManifestCommitter.open(options.store);
   const taken = await takeBase({ ...options, committer });
-  if (taken.stoppedEarly) throw options.signal?.reason ?? new Error('base backup stopped early');
+  if (taken.stoppedEarly) {
+    const reason: unknown = options.signal?.reason;
+    const stored = taken.pending ? `${taken.pending.collections.length} collections stored` : 'nothing stored yet';
+    const message = `base backup stopped with ${stored}; the next backup or run resumes it`;
+    throw reason instanceof Interrupted ? new Interrupted(reason.signal, `${message} (${reason.signal})`) : new Error(message, { cause: reason });
+  }
   return summarizeBase(taken.chain);
 }
 

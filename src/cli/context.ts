@@ -2,7 +2,7 @@
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
 import { DEFAULT_STORE, ENV, loadConfigFile, pick, type ConfigFile } from '../config.ts';
-import { UsageError } from '../errors.ts';
+import { Interrupted, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
@@ -100,11 +100,10 @@ export async function withSourceAndStore<T>(
   });
 }
 
-/** A signal that fires on SIGINT/SIGTERM, so a run stops between commits. */
+/** A signal that fires on SIGINT/SIGTERM, so a run stops between commits; its reason is Interrupted. */
 export function stopSignal(): AbortSignal {
   const controller = new AbortController();
-  const stop = (): void => controller.abort(new Error('stopped by signal'));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => controller.abort(new Interrupted('SIGINT')));
+  process.once('SIGTERM', () => controller.abort(new Interrupted('SIGTERM')));
   return controller.signal;
 }

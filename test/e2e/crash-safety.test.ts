@@ -1,6 +1,7 @@
 // Crash safety, for real: the backup process is SIGKILLed in the middle of a multipart chunk
 // upload and in the middle of a base dump. The next run continues from the last committed
-// checkpoint, and the archived chain then holds every op exactly once, in order.
+// checkpoint, and the archived chain then holds every op exactly once, in order. A SIGTERM in the
+// middle of a base dump stops it between commits: exit 143, one line, and the next backup resumes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
@@ -76,27 +77,70 @@ describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip:
   });
 });
 
-describe('SIGKILL in the middle of a base dump (folder store)', { skip: NO_MONGO }, () => {
+describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, () => {
   const server = useDedicatedMongo();
 
-  test('nothing half-made is visible; the next run takes a complete base and archives on', async () => {
+  /** 8 collections of 6,000 documents of ~800 bytes: a dump long enough to stop in the middle. */
+  async function seedCollections(): Promise<string> {
+    const db = uniqueName('dump');
+    for (let c = 0; c < 8; c++) {
+      const coll = server.client().db(db).collection<{ _id: number; payload: string }>(`c${c}`);
+      for (let start = 0; start < 6000; start += 1000) {
+        await coll.insertMany(Array.from({ length: 1000 }, (_, n) => ({ _id: start + n, payload: randomBytes(600).toString('base64') })));
+      }
+    }
+    return db;
+  }
+
+  async function firstCollectionStored(url: string): Promise<void> {
+    await waitFor('the first collection stored', async () => {
+      const entries = await readdir(join(url, 'bases'), { recursive: true }).catch(() => []);
+      return entries.some((entry) => String(entry).endsWith('.bson.gz'));
+    });
+  }
+
+  test('SIGTERM: exit 143 with one line, the base left pending, and the next backup finishes it', async () => {
     const kind = STORE_KINDS[0];
     assert.ok(kind);
     const { store, url, cliArgs, env } = await kind.open();
     try {
-      const db = uniqueName('dump');
-      for (let c = 0; c < 8; c++) {
-        const coll = server.client().db(db).collection<{ _id: number; payload: string }>(`c${c}`);
-        for (let start = 0; start < 6000; start += 1000) {
-          await coll.insertMany(Array.from({ length: 1000 }, (_, n) => ({ _id: start + n, payload: randomBytes(600).toString('base64') })));
-        }
-      }
+      const db = await seedCollections();
       const child = spawnCli([...cliArgs, 'backup', '--uri', server.mongo().uri, '--concurrency', '1'], env);
       const exited = finished(child);
-      await waitFor('the first collection stored', async () => {
-        const entries = await readdir(join(url, 'bases'), { recursive: true }).catch(() => []);
-        return entries.some((entry) => String(entry).endsWith('.bson.gz'));
-      });
+      await firstCollectionStored(url);
+      child.kill('SIGTERM');
+      const stopped = await exited;
+      assert.equal(stopped.code, 143, stopped.stderr);
+      // Progress lines come first (stderr is no TTY here); the error is the last, on one line.
+      assert.match(stopped.stderr.trim().split('\n').at(-1) ?? '', /^mongo-pitr: interrupted error: base backup stopped with \d+ collections stored; the next backup or run resumes it \(SIGTERM\)$/);
+      const { manifest: afterStop } = await readManifest(store);
+      assert.equal(afterStop.chains.length, 0, 'no chain names a half-made base');
+      const pending = afterStop.pendingBases?.[0];
+      assert.ok(pending && pending.collections.length >= 1, 'the stored collections are recorded for the next run');
+
+      const resumed = await runCli([...cliArgs, 'backup', '--uri', server.mongo().uri], env);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const { manifest } = await readManifest(store);
+      assert.equal(manifest.chains.length, 1);
+      assert.deepEqual(manifest.pendingBases ?? [], []);
+      const ours = manifest.chains[0]?.base.collections.filter((entry) => entry.db === db) ?? [];
+      assert.equal(ours.length, 8);
+      assert.ok(ours.every((entry) => entry.docs === 6000));
+      assert.equal(manifest.chains[0]?.id, pending.id, 'the pending base was resumed, not started over');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('SIGKILL: nothing half-made is visible; the next run takes a complete base and archives on', async () => {
+    const kind = STORE_KINDS[0];
+    assert.ok(kind);
+    const { store, url, cliArgs, env } = await kind.open();
+    try {
+      const db = await seedCollections();
+      const child = spawnCli([...cliArgs, 'backup', '--uri', server.mongo().uri, '--concurrency', '1'], env);
+      const exited = finished(child);
+      await firstCollectionStored(url);
       child.kill('SIGKILL');
       assert.equal((await exited).signal, 'SIGKILL');
       const { manifest: afterKill } = await readManifest(store);
