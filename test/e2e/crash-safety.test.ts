@@ -92,24 +92,25 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
     return db;
   }
 
-  async function firstCollectionStored(url: string): Promise<void> {
+  /** A folder store, and a `backup` of fresh collections sent `signal` once one collection is stored. */
+  async function backupStoppedBy(signal: 'SIGTERM' | 'SIGKILL') {
+    const kind = STORE_KINDS[0];
+    assert.ok(kind);
+    const { store, url, cliArgs, env } = await kind.open();
+    const db = await seedCollections();
+    const child = spawnCli([...cliArgs, 'backup', '--uri', server.mongo().uri, '--concurrency', '1'], env);
+    const exited = finished(child);
     await waitFor('the first collection stored', async () => {
       const entries = await readdir(join(url, 'bases'), { recursive: true }).catch(() => []);
       return entries.some((entry) => String(entry).endsWith('.bson.gz'));
     });
+    child.kill(signal);
+    return { store, cliArgs, env, db, stopped: await exited };
   }
 
   test('SIGTERM: exit 143 with one line, the base left pending, and the next backup finishes it', async () => {
-    const kind = STORE_KINDS[0];
-    assert.ok(kind);
-    const { store, url, cliArgs, env } = await kind.open();
+    const { store, cliArgs, env, db, stopped } = await backupStoppedBy('SIGTERM');
     try {
-      const db = await seedCollections();
-      const child = spawnCli([...cliArgs, 'backup', '--uri', server.mongo().uri, '--concurrency', '1'], env);
-      const exited = finished(child);
-      await firstCollectionStored(url);
-      child.kill('SIGTERM');
-      const stopped = await exited;
       assert.equal(stopped.code, 143, stopped.stderr);
       // Progress lines come first (stderr is no TTY here); the error is the last, on one line.
       assert.match(stopped.stderr.trim().split('\n').at(-1) ?? '', /^mongo-pitr: interrupted error: base backup stopped with \d+ collections stored; the next backup or run resumes it \(SIGTERM\)$/);
@@ -133,16 +134,9 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
   });
 
   test('SIGKILL: nothing half-made is visible; the next run takes a complete base and archives on', async () => {
-    const kind = STORE_KINDS[0];
-    assert.ok(kind);
-    const { store, url, cliArgs, env } = await kind.open();
+    const { store, cliArgs, env, db, stopped } = await backupStoppedBy('SIGKILL');
     try {
-      const db = await seedCollections();
-      const child = spawnCli([...cliArgs, 'backup', '--uri', server.mongo().uri, '--concurrency', '1'], env);
-      const exited = finished(child);
-      await firstCollectionStored(url);
-      child.kill('SIGKILL');
-      assert.equal((await exited).signal, 'SIGKILL');
+      assert.equal(stopped.signal, 'SIGKILL');
       const { manifest: afterKill } = await readManifest(store);
       assert.equal(afterKill.chains.length, 0, 'no chain names a half-made base');
 
