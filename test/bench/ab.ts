@@ -26,6 +26,8 @@ interface Variant {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
+  // --no-trace: no profile nor command trace, so the children run their dist/ as shipped.
+  allowNegative: true,
   options: {
     docs: { type: 'string', default: '2000' },
     'oplog-ops': { type: 'string', default: '10000' },

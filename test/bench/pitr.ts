@@ -2,7 +2,8 @@
 // so its RSS and CPU are the tool's alone, as they are for mongodump and mongorestore.
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
@@ -43,7 +44,24 @@ export interface StageRun {
   readonly memory?: Record<string, number>;
 }
 
+/** Checkouts whose dist/ this bench run has built. */
+const built = new Set<string>();
+
+/**
+ * Builds the checkout of `bin` once per bench run: a stage runs its dist/, as an installed
+ * package or a Lambda does (MONGO_PITR_FROM=dist), not the sources through type stripping,
+ * which alone adds about 30 MiB of RSS. A profiled stage runs the sources, for readable frames.
+ */
+function buildOnce(bin: string): void {
+  const root = dirname(dirname(bin));
+  if (built.has(root)) return;
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  built.add(root);
+}
+
 async function runStage(context: PitrContext, name: string, args: readonly string[]): Promise<StageRun> {
+  const bin = context.bin ?? BIN;
+  if (!context.profileDir) buildOnce(bin);
   const nodeArgs: string[] = [...(context.nodeArgs ?? [])];
   let profile: string | undefined;
   let trace: string | undefined;
@@ -56,9 +74,10 @@ async function runStage(context: PitrContext, name: string, args: readonly strin
   // The bin is executed as users' shells and npm's bin links do, so node flags on its #! line
   // apply; the bench's own node flags go through NODE_OPTIONS. The measured pid is node's.
   const nodeOptions = [process.env.NODE_OPTIONS ?? '', ...nodeArgs].filter(Boolean).join(' ');
-  const child = await runMeasured(context.bin ?? BIN, [...args, '--json', ...context.storeArgs], {
+  const child = await runMeasured(bin, [...args, '--json', ...context.storeArgs], {
     env: {
       ...context.env,
+      ...(!context.profileDir && { MONGO_PITR_FROM: 'dist' }),
       ...(nodeOptions && { NODE_OPTIONS: nodeOptions }),
       ...(trace && { BENCH_TRACE_FILE: trace, BENCH_MEMORY_FILE: `${trace}.memory` }),
     },
