@@ -5,6 +5,7 @@
 // backed up from FerretDB exports as a mongodump folder holding the base's documents exactly,
 // its metadata, and an oplog.bson of exactly the entries before the cutoff; importing that
 // folder again restores the same state, and `oplog` runs then extend the imported chain.
+// (Name escaping and the CRC-64 alone: test/unit/interop/.)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -23,7 +24,10 @@ import { readManifest } from '../../src/backup/commit.ts';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
 import { IntegrityError, TargetError, UsageError } from '../../src/errors.ts';
 import { exportDump } from '../../src/interop/export-dump.ts';
-import { ARCHIVE_MAGIC, Crc64, escapeDumpName, importDump, unescapeDumpName } from '../../src/interop/import-dump.ts';
+import { Crc64 } from '../../src/interop/crc64.ts';
+import { escapeDumpName } from '../../src/interop/dump-folder.ts';
+import { importDump } from '../../src/interop/import-dump.ts';
+import { ARCHIVE_MAGIC } from '../../src/interop/mongodump-archive.ts';
 import { isInternalNs } from '../../src/namespace.ts';
 import { compileNamespaceMapper } from '../../src/restore/namespace-mapper.ts';
 import { replay } from '../../src/restore/replay.ts';
@@ -271,21 +275,6 @@ type AnyDoc = Document & { _id: number | string };
 const identity = () => ({ setName: uniqueName('set'), replicaSetId: null });
 
 // ---- import -------------------------------------------------------------------------------
-
-describe('import: mongodump names and archive checksums', () => {
-  test('collection names are escaped like mongodump (Go url.PathEscape) and back', () => {
-    assert.equal(escapeDumpName('we/ird %name'), 'we%2Fird%20%25name');
-    assert.equal(escapeDumpName('a$b&c+d=e:f@g-h_i.j~k'), 'a$b&c+d=e:f@g-h_i.j~k');
-    assert.equal(escapeDumpName('é?,;'), '%C3%A9%3F%2C%3B');
-    for (const name of ['we/ird %name', 'é?,;', 'plain.coll', '100%']) assert.equal(unescapeDumpName(escapeDumpName(name)), name);
-    assert.equal(unescapeDumpName('100%'), '100%', 'not escaping: taken as it is');
-  });
-
-  test('CRC-64 is Go\'s crc64.ECMA (CRC-64/XZ check value)', () => {
-    assert.equal(new Crc64().update(Buffer.from('123456789')).value(), 0x995dc9bbdf1939fan);
-    assert.equal(new Crc64().update(Buffer.from('1234')).update(Buffer.from('56789')).value(), 0x995dc9bbdf1939fan, 'incremental');
-  });
-});
 
 for (const kind of STORE_KINDS) {
   describe(`import the mongodump fixtures into the ${kind.name} store`, { skip: SKIP_NO_FIXTURES || kind.skip }, () => {
