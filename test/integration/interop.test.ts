@@ -32,12 +32,12 @@ import { isInternalNs } from '../../src/namespace.ts';
 import { compileNamespaceMapper } from '../../src/restore/namespace-mapper.ts';
 import { replay } from '../../src/restore/replay.ts';
 import { restore } from '../../src/restore/restore.ts';
-import { connectSource, type Source } from '../../src/source/connect-source.ts';
+import { connectSource } from '../../src/source/connect-source.ts';
 import type { Store } from '../../src/store/store.ts';
 import { openTarget } from '../../src/target/open-target.ts';
 import { compareTs, formatTs, tsFromBson, type Ts } from '../../src/timestamp.ts';
+import { useBackupSuite } from '../support/backup-suite.ts';
 import { runCli } from '../support/cli.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, SHARED_DIR, isFerretDB, testMongoUri, uniqueName } from '../support/test-env.ts';
 
@@ -547,29 +547,15 @@ describe('every oplog fixture replays through replay() onto its own database', {
 // ---- export -------------------------------------------------------------------------------
 
 describe('export: a chain backed up from FerretDB as a mongodump folder', { skip: NO_MONGO || FOLDER?.skip }, () => {
-  let mongo: DedicatedMongo;
-  let client: MongoClient;
-  let source: Source;
+  const suite = useBackupSuite();
   const db = uniqueName('exp');
   const weird = 'we/ird %name';
-
-  before(async () => {
-    mongo = await dedicatedMongo();
-    client = new MongoClient(mongo.uri);
-    await client.connect();
-    source = await connectSource(mongo.uri);
-  });
-  after(async () => {
-    await source?.client.close();
-    await client?.close();
-    await mongo?.stop();
-  });
 
   /** Every collection's documents, decoded with exact types, by _id. */
   async function snapshot(database: string): Promise<Record<string, Document[]>> {
     const result: Record<string, Document[]> = {};
     for (const coll of ['c1', 'c2', weird]) {
-      const docs = await client.db(database).collection<AnyDoc>(coll).find({}, { promoteValues: false, bsonRegExp: true }).toArray();
+      const docs = await suite.client.db(database).collection<AnyDoc>(coll).find({}, { promoteValues: false, bsonRegExp: true }).toArray();
       result[coll] = sortById(docs);
     }
     return result;
@@ -596,6 +582,7 @@ describe('export: a chain backed up from FerretDB as a mongodump folder', { skip
   });
 
   test('documents, metadata and oplog.bson before the cutoff; importing it restores the same state, and oplog runs extend the imported chain', async () => {
+    const { mongo, client, source } = suite;
     const { store } = await FOLDER.open();
     const second = await FOLDER.open();
     const out = join(await mkdtemp(join(tmpdir(), 'mongo-pitr-export-')), 'dump');
@@ -698,6 +685,7 @@ describe('export: a chain backed up from FerretDB as a mongodump folder', { skip
       ? 'mongorestore --oplogReplay applies the oplog with applyOps, which FerretDB lacks: needs a real mongod'
       : false;
   test('mongorestore --oplogReplay restores the export document by document', { skip: skipMongorestore }, async () => {
+    const { mongo, client, source } = suite;
     const { store } = await FOLDER.open();
     const out = join(await mkdtemp(join(tmpdir(), 'mongo-pitr-mongorestore-')), 'dump');
     const mdb = uniqueName('mr');

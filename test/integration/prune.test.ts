@@ -5,8 +5,7 @@
 // orphan rules are also checked on hand-made manifests.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test, before, after } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { describe, test, before } from 'node:test';
 import { keysOf } from '../../src/archive/chain-window.ts';
 import { chainEnd, type Chain, type Manifest } from '../../src/archive/manifest.ts';
 import { MANIFEST_KEY } from '../../src/archive/object-keys.ts';
@@ -14,11 +13,10 @@ import { findOrphans, planRetention, prune } from '../../src/backup/prune.ts';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
 import { readManifest } from '../../src/backup/commit.ts';
 import { restore } from '../../src/restore/restore.ts';
-import { connectSource, type Source } from '../../src/source/connect-source.ts';
 import type { ObjectInfo, Store } from '../../src/store/store.ts';
 import type { Cutoff } from '../../src/timestamp.ts';
+import { useBackupSuite } from '../support/backup-suite.ts';
 import { runCli } from '../support/cli.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, uniqueName } from '../support/test-env.ts';
 
@@ -37,32 +35,23 @@ async function exists(store: Store, key: string): Promise<boolean> {
 
 for (const kind of STORE_KINDS) {
   describe(`prune on the ${kind.name} store`, { skip: NO_MONGO || kind.skip }, () => {
-    let mongo: DedicatedMongo;
-    let client: MongoClient;
-    let source: Source;
-    let store: Store;
-    let cli: { cliArgs: string[]; env: NodeJS.ProcessEnv };
+    const suite = useBackupSuite(kind);
     const db = uniqueName('prune');
     let chains: Chain[] = [];
     const orphanKeys: string[] = [];
 
-    const docs = () => client.db(db).collection<{ _id: number }>('docs');
+    const docs = () => suite.client.db(db).collection<{ _id: number }>('docs');
     /** Restores into a fresh database and returns its _ids. */
     const restoredIds = async (cutoff?: Cutoff): Promise<number[]> => {
       const target = uniqueName('restored');
-      await restore({ store, targetUri: mongo.uri, cutoff, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${target}.*`] } });
-      const ids = (await client.db(target).collection<{ _id: number }>('docs').find().sort({ _id: 1 }).toArray()).map((doc) => doc._id);
-      await client.db(target).dropDatabase();
+      await restore({ store: suite.store, targetUri: suite.mongo.uri, cutoff, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${target}.*`] } });
+      const ids = (await suite.client.db(target).collection<{ _id: number }>('docs').find().sort({ _id: 1 }).toArray()).map((doc) => doc._id);
+      await suite.client.db(target).dropDatabase();
       return ids;
     };
 
     before(async () => {
-      mongo = await dedicatedMongo();
-      client = new MongoClient(mongo.uri);
-      source = await connectSource(mongo.uri);
-      const opened = await kind.open();
-      store = opened.store;
-      cli = opened;
+      const { source, store } = suite;
       // Three chains, each a base then one chunk, a second apart so their windows differ.
       for (const n of [1, 3, 5]) {
         if (n > 1) await sleep(1100);
@@ -77,23 +66,17 @@ for (const kind of STORE_KINDS) {
       orphanKeys.push('bases/0000000000001-0000000000-0dead0ba/x/y.bson.gz', `chunks/${chains[2]?.id}/9999999999999-0000000000-0dead0c0.bson.gz`);
       for (const key of orphanKeys) await store.put(key, Buffer.from('orphan'));
     });
-    after(async () => {
-      await store?.close();
-      await source?.client.close();
-      await client?.close();
-      await mongo?.stop();
-    });
 
     test('young orphans stay, and nothing inside --keep goes (CLI)', async () => {
-      const before = await manifestBytes(store);
-      const result = await runCli(['prune', '--keep', '3650d', '--json', ...cli.cliArgs], cli.env);
+      const before = await manifestBytes(suite.store);
+      const result = await runCli(['prune', '--keep', '3650d', '--json', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(result.code, 0, result.stderr);
       const printed = JSON.parse(result.stdout) as { removedChains: unknown[]; orphans: unknown[]; youngOrphans: number };
       assert.deepEqual(printed.removedChains, []);
       assert.deepEqual(printed.orphans, []);
       assert.equal(printed.youngOrphans, 2);
-      for (const key of orphanKeys) assert.ok(await exists(store, key), `${key} kept`);
-      assert.deepEqual(await manifestBytes(store), before, 'nothing to remove: no manifest write');
+      for (const key of orphanKeys) assert.ok(await exists(suite.store, key), `${key} kept`);
+      assert.deepEqual(await manifestBytes(suite.store), before, 'nothing to remove: no manifest write');
     });
 
     const [a, b, c] = [0, 1, 2];
@@ -106,39 +89,39 @@ for (const kind of STORE_KINDS) {
     };
 
     test('a dry run lists chain A and both orphans, and changes nothing', async () => {
-      const before = await manifestBytes(store);
-      const result = await prune({ store, ...atBEnd(), dryRun: true });
+      const before = await manifestBytes(suite.store);
+      const result = await prune({ store: suite.store, ...atBEnd(), dryRun: true });
       assert.deepEqual(result.removedChains.map((chain) => chain.id), [chains[a]?.id]);
       assert.deepEqual(result.orphans.map((orphan) => orphan.key).sort(), [...orphanKeys].sort());
       assert.equal(result.deletedObjects, keysOf(chains[a] as Chain).length + 2);
-      assert.deepEqual(await manifestBytes(store), before);
-      for (const key of [...orphanKeys, ...keysOf(chains[a] as Chain)]) assert.ok(await exists(store, key), `${key} still there`);
+      assert.deepEqual(await manifestBytes(suite.store), before);
+      for (const key of [...orphanKeys, ...keysOf(chains[a] as Chain)]) assert.ok(await exists(suite.store, key), `${key} still there`);
     });
 
     test('the horizon at B\'s end drops A and the orphans, keeps B and C, and both restore', async () => {
-      const result = await prune({ store, ...atBEnd() });
+      const result = await prune({ store: suite.store, ...atBEnd() });
       assert.deepEqual(result.removedChains.map((chain) => chain.id), [chains[a]?.id]);
       assert.deepEqual(result.keptChains.map(({ id, reason }) => [id, reason]), [[chains[b]?.id, 'in-retention'], [chains[c]?.id, 'newest']]);
-      const { manifest } = await readManifest(store);
+      const { manifest } = await readManifest(suite.store);
       assert.deepEqual(manifest.chains.map((chain) => chain.id), [chains[b]?.id, chains[c]?.id]);
-      for (const key of [...orphanKeys, ...keysOf(chains[a] as Chain)]) assert.equal(await exists(store, key), false, `${key} deleted`);
-      for (const key of [...keysOf(chains[b] as Chain), ...keysOf(chains[c] as Chain)]) assert.ok(await exists(store, key), `${key} kept`);
-      const verified = await runCli(['verify', ...cli.cliArgs], cli.env);
+      for (const key of [...orphanKeys, ...keysOf(chains[a] as Chain)]) assert.equal(await exists(suite.store, key), false, `${key} deleted`);
+      for (const key of [...keysOf(chains[b] as Chain), ...keysOf(chains[c] as Chain)]) assert.ok(await exists(suite.store, key), `${key} kept`);
+      const verified = await runCli(['verify', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(verified.code, 0, verified.stderr);
       // Restore to just before B's last op (the insert of 4 on a server of our own), then to the newest op.
       const atB = await restoredIds({ ts: chainEnd(chains[b] as Chain).lastTs, input: 'B end' });
       assert.deepEqual(atB.filter((id) => id <= 3 || id >= 5), [1, 2, 3]);
-      if (mongo.own) assert.deepEqual(atB, [1, 2, 3]);
+      if (suite.mongo.own) assert.deepEqual(atB, [1, 2, 3]);
       assert.deepEqual(await restoredIds(), [1, 2, 3, 4, 5, 6]);
-      const again = await prune({ store, ...atBEnd() });
+      const again = await prune({ store: suite.store, ...atBEnd() });
       assert.equal(again.deletedObjects, 0, 'a second prune finds nothing');
     });
 
     test('with nothing to keep, the newest chain still stays whole and restorable', async () => {
-      const result = await prune({ store, keepMs: 0, now: new Date(Date.now() + DAY_MS) });
+      const result = await prune({ store: suite.store, keepMs: 0, now: new Date(Date.now() + DAY_MS) });
       assert.deepEqual(result.removedChains.map((chain) => chain.id), [chains[b]?.id]);
       assert.deepEqual(result.keptChains.map(({ id, reason }) => [id, reason]), [[chains[c]?.id, 'newest']]);
-      const { manifest } = await readManifest(store);
+      const { manifest } = await readManifest(suite.store);
       assert.deepEqual(manifest.chains, [chains[c]], 'chain C, every chunk of it');
       assert.deepEqual(await restoredIds(), [1, 2, 3, 4, 5, 6]);
     });
