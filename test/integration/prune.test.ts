@@ -1,19 +1,19 @@
 // Retention on both stores: three real chains A, B, C (a second apart) and two orphans. Young
 // orphans stay; a dry run changes nothing; a prune whose horizon falls at B's end drops A and
 // the orphans, keeps B (it restores to the horizon) and C (the newest), and both restore; a prune
-// with nothing kept but the newest leaves C whole and restorable. The retention math and the
-// orphan rules are also checked on hand-made manifests.
+// with nothing kept but the newest leaves C whole and restorable. The retention rules alone, on
+// hand-made manifests: test/unit/archive/retention.test.ts.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test, before } from 'node:test';
 import { keysOf } from '../../src/archive/chain-window.ts';
-import { chainEnd, type Chain, type Manifest } from '../../src/archive/manifest.ts';
+import { chainEnd, type Chain } from '../../src/archive/manifest.ts';
 import { MANIFEST_KEY } from '../../src/archive/object-keys.ts';
-import { findOrphans, planRetention, prune } from '../../src/backup/prune.ts';
+import { prune } from '../../src/backup/prune.ts';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
 import { readManifest } from '../../src/backup/commit.ts';
 import { restore } from '../../src/restore/restore.ts';
-import type { ObjectInfo, Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/store.ts';
 import type { Cutoff } from '../../src/timestamp.ts';
 import { useBackupSuite } from '../support/backup-suite.ts';
 import { runCli } from '../support/cli.ts';
@@ -127,63 +127,3 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
-
-// ---- the rules on hand-made manifests ---------------------------------------------------------
-
-function fakeChain(id: string, setName: string, endWall: string): Chain {
-  const ts = { t: Math.floor(Date.parse(endWall) / 1000), i: 1 };
-  const oplog = { key: `bases/${id}/oplog.bson.gz`, rawBytes: 1, storedBytes: 1, sha256: 'x', firstTs: ts, lastTs: ts, firstWall: endWall, lastWall: endWall, count: 1 };
-  return {
-    id,
-    source: { setName, replicaSetId: null },
-    base: { id, startTs: ts, endTs: ts, startedAt: endWall, finishedAt: endWall, collections: [], oplog, commitPoint: 'lastWritten' },
-    chunks: [],
-  };
-}
-
-const info = (key: string, iso: string): ObjectInfo => ({ key, size: 1, etag: 'e', lastModified: new Date(iso) });
-
-describe('retention rules', () => {
-  test('per source: the newest chain stays; others stay while they end at or after the horizon', () => {
-    const manifest: Manifest = {
-      formatVersion: 1,
-      chains: [
-        fakeChain('a1', 'rsA', '2024-01-01T00:00:00.000Z'),
-        fakeChain('b1', 'rsB', '2024-01-02T00:00:00.000Z'),
-        fakeChain('a2', 'rsA', '2024-01-10T00:00:00.000Z'),
-        fakeChain('a3', 'rsA', '2024-01-20T00:00:00.000Z'),
-      ],
-    };
-    const plan = planRetention(manifest, Date.parse('2024-01-10T00:00:00.000Z'));
-    assert.deepEqual(plan.remove.map((chain) => chain.id), ['a1']);
-    assert.deepEqual(plan.keep.map(({ chain, reason }) => [chain.id, reason]), [['b1', 'newest'], ['a2', 'in-retention'], ['a3', 'newest']]);
-    const later = planRetention(manifest, Date.parse('2024-01-10T00:00:00.001Z'));
-    assert.deepEqual(later.remove.map((chain) => chain.id), ['a1', 'a2']);
-  });
-
-  test('orphans: referenced keys and pending bases are spoken for; a base folder ages by its newest object', () => {
-    const chain = fakeChain('0000000000001-0000000000-aaaaaaaa', 'rs', '2024-01-01T00:00:00.000Z');
-    const manifest: Manifest = {
-      formatVersion: 1,
-      chains: [chain],
-      pendingBases: [{ id: 'pending', source: chain.source, startTs: { t: 1, i: 0 }, startedAt: '2024-01-01T00:00:00.000Z', collections: [] }],
-    };
-    const old = '2024-01-01T00:00:00.000Z';
-    const listing = [
-      info(chain.base.oplog.key, old),
-      info('bases/pending/db/c.bson.gz', old),
-      info('bases/crashed/db/a.bson.gz', old),
-      info('bases/crashed/db/b.bson.gz', '2024-01-01T09:30:00.000Z'),
-      info('bases/dead/db/a.bson.gz', old),
-      info(`chunks/${chain.id}/0000000000002-0000000000-bbbbbbbb.bson.gz`, old),
-      info(`chunks/${chain.id}/0000000000003-0000000000-cccccccc.bson.gz`, '2024-01-01T09:30:00.000Z'),
-    ];
-    const scan = findOrphans(listing, [manifest], Date.parse('2024-01-01T10:00:00.000Z'), HOUR_MS);
-    assert.deepEqual(scan.orphans.map((object) => object.key), ['bases/dead/db/a.bson.gz', `chunks/${chain.id}/0000000000002-0000000000-bbbbbbbb.bson.gz`]);
-    assert.deepEqual(scan.young.map((object) => object.key), [
-      'bases/crashed/db/a.bson.gz',
-      'bases/crashed/db/b.bson.gz',
-      `chunks/${chain.id}/0000000000003-0000000000-cccccccc.bson.gz`,
-    ]);
-  });
-});
