@@ -114,14 +114,19 @@ export async function hasGzipMagic(path: string): Promise<boolean> {
   try {
     const head = Buffer.alloc(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    return bytesRead === 2 && hasGzipHeader(head);
   } finally {
     await handle.close();
   }
 }
 
+/** True when bytes start with gzip's magic bytes 1f 8b (RFC 1952 §2.3.1). */
+export function hasGzipHeader(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
 /** zlib stream errors carry a Z_* code (Z_DATA_ERROR, Z_BUF_ERROR) and an errno. */
-function isZlibError(error: unknown): error is Error & { code: string } {
+export function isZlibError(error: unknown): error is Error & { code: string } {
   if (!(error instanceof Error)) return false;
   const code = (error as Error & { code?: unknown }).code;
   return typeof code === 'string' && code.startsWith('Z_');

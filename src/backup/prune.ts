@@ -1,22 +1,16 @@
 // Retention: drop the chains no restore inside the kept span needs, and the objects nothing
-// references (a crashed run's, a lost race's), without ever breaking the newest window.
+// references (a crashed run's, a lost race's), without ever breaking the newest window. The
+// rules themselves, which chain stays and what is an orphan, are archive/retention.ts.
 //
-// Rules, per source (replica set):
-//   - the newest chain always stays, whole: chains are never trimmed chunk by chunk;
-//   - a chain stays while its window ends at or after the horizon (now - keep): it either
-//     restores to the horizon itself or to something newer;
-//   - every other chain goes.
 // Order: manifest first (a conditional commit without those chains), objects after, so a crash
-// mid-prune leaves only orphans, which the next prune removes. An orphan is an object under
-// bases/ or chunks/ that no chain and no pending base references; one younger than the grace
-// period is kept, since a running backup writes objects before it commits them. A base is judged
-// by its folder's newest object: its collections are stored one by one, long before its commit.
+// mid-prune leaves only orphans, which the next prune removes.
 //
 // Memory bound: the manifest and one listing of keys under bases/ and chunks/ (key, size, time).
 import pLimit from 'p-limit';
 import { formatWindow, keysOf, windowOf } from '../archive/chain-window.ts';
-import { chainEnd, pendingKeys, sameSource, type Chain, type Manifest } from '../archive/manifest.ts';
-import { BASES_PREFIX, CHUNKS_PREFIX, basePrefix } from '../archive/object-keys.ts';
+import type { Chain, Manifest } from '../archive/manifest.ts';
+import { BASES_PREFIX, CHUNKS_PREFIX } from '../archive/object-keys.ts';
+import { findOrphans, planRetention, withoutChains, type KeepReason, type RetentionPlan } from '../archive/retention.ts';
 import { ConflictError } from '../errors.ts';
 import type { ObjectInfo, Store } from '../store/store.ts';
 import { ManifestCommitter, readManifest } from './commit.ts';
@@ -27,78 +21,6 @@ export const DEFAULT_ORPHAN_GRACE_MS = 1 * HOUR_MS;
 const DELETE_CONCURRENCY = 8;
 /** A backup committing meanwhile makes the prune's commit lose; it re-plans this many times. */
 const COMMIT_ATTEMPTS = 3;
-
-export type KeepReason = 'newest' | 'in-retention';
-
-export interface RetentionPlan {
-  readonly keep: readonly { readonly chain: Chain; readonly reason: KeepReason }[];
-  readonly remove: readonly Chain[];
-}
-
-/** When a chain's window ends, in ms: its newest op's wall clock, else the end of its ts second. */
-export function chainEndMs(chain: Chain): number {
-  const end = chainEnd(chain);
-  return end.lastWall ? Date.parse(end.lastWall) : end.lastTs.t * 1000 + 999;
-}
-
-/** Which chains a horizon keeps. Pure. */
-export function planRetention(manifest: Manifest, horizonMs: number): RetentionPlan {
-  const keep: { chain: Chain; reason: KeepReason }[] = [];
-  const remove: Chain[] = [];
-  manifest.chains.forEach((chain, index) => {
-    const newer = manifest.chains.slice(index + 1).some((other) => sameSource(other.source, chain.source));
-    if (!newer) keep.push({ chain, reason: 'newest' });
-    else if (chainEndMs(chain) >= horizonMs) keep.push({ chain, reason: 'in-retention' });
-    else remove.push(chain);
-  });
-  return { keep, remove };
-}
-
-export function withoutChains(manifest: Manifest, ids: ReadonlySet<string>): Manifest {
-  return { ...manifest, chains: manifest.chains.filter((chain) => !ids.has(chain.id)) };
-}
-
-export interface OrphanScan {
-  /** Unreferenced and older than the grace period: to delete. */
-  readonly orphans: readonly ObjectInfo[];
-  /** Unreferenced but young: kept, a backup may still commit them. */
-  readonly young: readonly ObjectInfo[];
-}
-
-/** Splits a listing into referenced objects, orphans and young orphans. Pure. */
-export function findOrphans(listing: readonly ObjectInfo[], manifests: readonly Manifest[], nowMs: number, graceMs: number): OrphanScan {
-  const keys = new Set<string>();
-  const prefixes: string[] = [];
-  for (const manifest of manifests) {
-    for (const chain of manifest.chains) for (const key of keysOf(chain)) keys.add(key);
-    // A pending base is still writing under its folder (and, once resumed, under each resuming
-    // run's folder, whose objects it records): all of that is spoken for.
-    for (const pending of manifest.pendingBases ?? []) {
-      prefixes.push(basePrefix(pending.id));
-      for (const key of pendingKeys(pending)) keys.add(key);
-    }
-  }
-  const unreferenced = listing.filter((object) => !keys.has(object.key) && !prefixes.some((prefix) => object.key.startsWith(prefix)));
-  const newestByGroup = new Map<string, number>();
-  for (const object of listing) {
-    const group = groupOf(object.key);
-    newestByGroup.set(group, Math.max(newestByGroup.get(group) ?? 0, object.lastModified.getTime()));
-  }
-  const orphans: ObjectInfo[] = [];
-  const young: ObjectInfo[] = [];
-  for (const object of unreferenced) {
-    const newest = newestByGroup.get(groupOf(object.key)) ?? object.lastModified.getTime();
-    (nowMs - newest >= graceMs ? orphans : young).push(object);
-  }
-  return { orphans, young };
-}
-
-/** Objects judged together: a base's folder, or a chunk on its own. */
-function groupOf(key: string): string {
-  if (!key.startsWith(BASES_PREFIX)) return key;
-  const end = key.indexOf('/', BASES_PREFIX.length);
-  return end < 0 ? key : key.slice(0, end + 1);
-}
 
 export interface PruneOptions {
   readonly store: Store;

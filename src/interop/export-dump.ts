@@ -4,7 +4,7 @@
 //   <db>/<coll>.metadata.json   options, indexes, uuid (mongodump's format, which bases use)
 //   oplog.bson                  the base's consistency oplog, then the chunks' entries before
 //                               the cutoff, in ts order
-// Collection file names are escaped as mongodump escapes them (import-dump.ts escapeDumpName);
+// File names are mongodump's, collection names escaped as it escapes them (dump-folder.ts);
 // a view has only its metadata, as in mongodump. A time-series base holds measurements, not
 // buckets, so its metadata is written without `type: "timeseries"`: mongorestore then creates
 // the collection from its `timeseries` options and inserts the measurements through it.
@@ -30,7 +30,7 @@ import { readManifest } from '../backup/commit.ts';
 import { checkDigest, getRecorded } from '../restore/download-chain.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
-import { escapeDumpName } from './import-dump.ts';
+import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
 
 export interface ExportDumpOptions {
   readonly store: Store;
@@ -70,7 +70,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
       documents += entry.docs;
       options.onCollection?.(`${entry.db}.${entry.coll}`, entry.docs);
     }
-    const oplog = await exportOplog(options.store, plan, join(work, 'oplog.bson'), options.signal);
+    const oplog = await exportOplog(options.store, plan, join(work, DUMP_OPLOG_FILE), options.signal);
     await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
@@ -104,16 +104,15 @@ async function checkDestination(dir: string): Promise<void> {
 async function exportCollection(store: Store, entry: CollectionEntry, work: string, signal?: AbortSignal): Promise<void> {
   const folder = join(work, entry.db);
   await mkdir(folder, { recursive: true });
-  const name = escapeDumpName(entry.coll);
   let metadata = await fetchSmall(store, entry.metadata, signal);
   if (entry.type === 'timeseries') {
     metadata = serializeMetadata({ ...parseMetadata(metadata, entry.coll), type: 'collection' });
   }
-  await writeFile(join(folder, `${name}.metadata.json`), metadata, { flag: 'wx' });
+  await writeFile(join(folder, dumpMetadataFile(entry.coll)), metadata, { flag: 'wx' });
   if (!entry.data) return;
   const digest = new DigestStream();
   const body = await getRecorded(store, entry.data, signal);
-  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, `${name}.bson`), { flags: 'wx' }), { signal });
+  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, dumpDataFile(entry.coll)), { flags: 'wx' }), { signal });
   checkDigest(entry.data, digest);
 }
 

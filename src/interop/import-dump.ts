@@ -1,14 +1,10 @@
 // Imports what `mongodump --oplog` wrote as a base of a new chain, so a user arriving with dumps
 // keeps them restorable, and `mongo-pitr oplog` against the same replica set continues the chain
-// from the dump's last oplog entry. Three layouts, as mongodump writes them (mongo-tools
-// mongodump/mongodump.go, common/archive/spec.md):
+// from the dump's last oplog entry. Three layouts, as mongodump writes them:
 //   directory   <db>/<coll>.bson + <db>/<coll>.metadata.json, and oplog.bson at the top
-//   --gzip      the same files with a .gz suffix (each file gzip'ed on its own)
-//   --archive   one file: magic 0x8199e26d, a prelude (header document, one document per
-//               collection with its metadata.json text, 0xffffffff), then blocks of
-//               {db, collection, EOF, CRC} header + documents + 0xffffffff, interleaving
-//               namespaces; an EOF block carries the CRC-64 (Go's crc64.ECMA) of the
-//               namespace's documents. The whole file may be gzip'ed (--archive --gzip).
+//   --gzip      the same files with a .gz suffix (dump-folder.ts names them all)
+//   --archive   one file interleaving every namespace's documents, checksummed, maybe gzip'ed
+//               as a whole (mongodump-archive.ts reads it)
 // The base's window is the dump's oplog: T0 its first entry, T1 its last. Without an oplog
 // (a dump made without --oplog) the caller names both, and T1 must be the ts of an entry the
 // source's oplog still holds for `mongo-pitr oplog` to continue from it.
@@ -16,14 +12,11 @@
 // chain of the same identity, so it must be what `mongo-pitr oplog` will see at that set.
 // Streamed: documents pass through as raw BSON, never decoded, at most one bounded queue per
 // namespace in flight (an archive interleaves up to its concurrent_collections namespaces).
-import { createReadStream } from 'node:fs';
-import { open, readFile, readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { IntegrityError, UsageError } from '../errors.ts';
-import { hasGzipMagic, readBsonFile } from '../archive/bson-frames.ts';
-import { decodeDocument } from '../archive/bson-decode.ts';
+import { readBsonFile } from '../archive/bson-frames.ts';
 import { parseMetadata, serializeMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
 import { addChain, sameSource, type Base, type Chain, type CollectionEntry, type OplogObject, type SourceIdentity } from '../archive/manifest.ts';
 import { baseId, baseOplogKey, collectionDataKey, collectionMetadataKey, newRunId } from '../archive/object-keys.ts';
@@ -34,17 +27,11 @@ import { writeOplogObject } from '../backup/write-oplog-object.ts';
 import { isInternalNs, joinNs } from '../namespace.ts';
 import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, tsToDate, type Ts } from '../timestamp.ts';
+import { DUMP_OPLOG_FILES, collectionFiles, readMaybeGzip, unescapeDumpName } from './dump-folder.ts';
+import { FrameQueue } from './frame-queue.ts';
+import { ARCHIVE_OPLOG_NS, preludeNamespace, readArchive, scanArchive } from './mongodump-archive.ts';
 
 export const DEFAULT_IMPORT_CONCURRENCY = 4;
-/** Bytes a namespace's queue holds before the archive reader waits for its upload. */
-const QUEUE_BYTES = 8 * 1024 * 1024;
-/** mongo-tools common/archive: the archive's magic number and block terminator. */
-export const ARCHIVE_MAGIC = 0x8199e26d;
-const TERMINATOR = -1;
-/** The only archive format version mongo-tools has written (common/archive/spec.md). */
-const ARCHIVE_FORMAT_VERSION = '0.1';
-/** The oplog's namespace in an archive: database "", collection "oplog". */
-const ARCHIVE_OPLOG = { db: '', coll: 'oplog' } as const;
 
 export interface ImportDumpOptions {
   readonly store: Store;
@@ -74,33 +61,6 @@ export async function importDump(options: ImportDumpOptions): Promise<ImportDump
   if (info.isDirectory()) return importDirectory(options);
   if (info.isFile()) return importArchive(options);
   throw new UsageError(`${options.path} is neither a mongodump folder nor an archive file`);
-}
-
-// ---- mongodump names ----------------------------------------------------------------------
-
-/**
- * A collection name as mongodump writes it in a file name: Go's url.PathEscape
- * (mongo-tools common/util EscapeCollectionName), which keeps ASCII letters, digits and
- * `-_.~$&+=:@` and writes every other UTF-8 byte as %XX.
- */
-export function escapeDumpName(name: string): string {
-  let out = '';
-  for (const byte of Buffer.from(name, 'utf8')) {
-    const ch = String.fromCharCode(byte);
-    out += /[A-Za-z0-9\-_.~$&+=:@]/.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
-/** The inverse (url.PathUnescape); a file name that is not valid escaping is taken as it is. */
-export function unescapeDumpName(segment: string): string {
-  if (!/%[0-9A-Fa-f]{2}/.test(segment)) return segment;
-  const parts = segment.split(/(%[0-9A-Fa-f]{2})/).map((part) =>
-    /^%[0-9A-Fa-f]{2}$/.test(part) ? Buffer.from([parseInt(part.slice(1), 16)]) : Buffer.from(part, 'utf8'),
-  );
-  const decoded = Buffer.concat(parts);
-  const text = decoded.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(decoded) ? text : segment;
 }
 
 // ---- what every layout shares -------------------------------------------------------------
@@ -233,9 +193,6 @@ interface DirectoryLayout {
   readonly skipped: string[];
 }
 
-const METADATA_SUFFIXES = ['.metadata.json.gz', '.metadata.json'];
-const DATA_SUFFIXES = ['.bson.gz', '.bson'];
-
 async function importDirectory(options: ImportDumpOptions): Promise<ImportDumpResult> {
   const layout = await scanDirectory(options.path);
   const first = layout.oplogFile ? await firstFrame(layout.oplogFile) : undefined;
@@ -268,8 +225,8 @@ async function firstFrame(file: string): Promise<Buffer | undefined> {
 /** Finds the dump's files: `<db>/` folders of collection files, and the oplog at the top. */
 async function scanDirectory(dir: string): Promise<DirectoryLayout> {
   const top = await readdir(dir, { withFileTypes: true });
-  const oplogs = top.filter((entry) => entry.isFile() && (entry.name === 'oplog.bson' || entry.name === 'oplog.bson.gz'));
-  if (oplogs.length > 1) throw new UsageError(`${dir} holds both oplog.bson and oplog.bson.gz`);
+  const oplogs = top.filter((entry) => entry.isFile() && (DUMP_OPLOG_FILES as readonly string[]).includes(entry.name));
+  if (oplogs.length > 1) throw new UsageError(`${dir} holds both ${DUMP_OPLOG_FILES.join(' and ')}`);
   const layout: DirectoryLayout = { collections: [], oplogFile: oplogs[0] ? join(dir, oplogs[0].name) : undefined, skipped: [] };
   let dataFiles = 0;
   for (const entry of top.filter((candidate) => candidate.isDirectory()).sort((a, b) => compareNames(a.name, b.name))) {
@@ -297,34 +254,9 @@ async function scanDirectory(dir: string): Promise<DirectoryLayout> {
   return layout;
 }
 
-/** A database folder's files, paired by collection: `<stem>.bson[.gz]` and `<stem>.metadata.json[.gz]`. */
-async function collectionFiles(dir: string): Promise<Map<string, { data?: string; metadata?: string }>> {
-  const files = new Map<string, { data?: string; metadata?: string }>();
-  const names = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => entry.name).sort(compareNames);
-  for (const name of names) {
-    const metadataSuffix = METADATA_SUFFIXES.find((suffix) => name.endsWith(suffix));
-    const dataSuffix = metadataSuffix ? undefined : DATA_SUFFIXES.find((suffix) => name.endsWith(suffix));
-    const suffix = metadataSuffix ?? dataSuffix;
-    if (!suffix) continue;
-    const stem = name.slice(0, -suffix.length);
-    const found = files.get(stem) ?? {};
-    const kind = metadataSuffix ? 'metadata' : 'data';
-    if (found[kind]) throw new UsageError(`${join(dir, name)}: the folder holds ${basename(found[kind])} for the same collection too`);
-    found[kind] = join(dir, name);
-    files.set(stem, found);
-  }
-  return files;
-}
-
 /** What mongorestore assumes for a .bson without metadata: a plain collection, _id index only. */
 function defaultMetadata(collectionName: string): CollectionMetadata {
   return { collectionName, type: 'collection', options: {}, indexes: [{ v: 2, key: { _id: 1 }, name: '_id_' }], uuid: null };
-}
-
-/** A small file (metadata.json), gunzipped when it starts with the gzip magic bytes. */
-async function readMaybeGzip(file: string): Promise<Buffer> {
-  const bytes = await readFile(file);
-  return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
 }
 
 // ---- archive layout -----------------------------------------------------------------------
@@ -332,18 +264,12 @@ async function readMaybeGzip(file: string): Promise<Buffer> {
 interface ArchivePrelude {
   readonly collections: Map<string, DumpCollection>;
   readonly skipped: string[];
-  /** Namespaces the prelude lists, each of which must end with an EOF block. */
-  readonly expected: Set<string>;
 }
-
-type ArchiveEvent =
-  | { readonly kind: 'prelude'; readonly metadata: readonly Record<string, unknown>[] }
-  | { readonly kind: 'document'; readonly ns: string; readonly raw: Buffer }
-  | { readonly kind: 'eof'; readonly ns: string; readonly crc: bigint };
 
 /** Two passes over the file: the first checks every CRC and finds the oplog's bounds (T0 names the base), the second stores. */
 async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResult> {
-  const scan = await scanArchive(options.path, options.signal);
+  // Pass one refuses what import cannot take (time-series, a bad metadata text) at the prelude.
+  const scan = await scanArchive(options.path, { signal: options.signal, onPrelude: parsePrelude });
   checkWindowFlags(options, scan.oplogFirst !== undefined);
   const startTs = scan.oplogFirst ?? (options.startTs as Ts);
   const id = baseId(startTs, newRunId());
@@ -356,7 +282,7 @@ async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResu
     const existing = uploads.get(ns);
     if (existing) return existing.queue;
     const collection = prelude?.collections.get(ns);
-    if (ns !== archiveNs(ARCHIVE_OPLOG.db, ARCHIVE_OPLOG.coll) && !collection) return undefined;
+    if (ns !== ARCHIVE_OPLOG_NS && !collection) return undefined;
     const queue = new FrameQueue();
     const done = collection
       ? storeCollection(store, id, collection, queue, signal).then((entry) => {
@@ -401,20 +327,12 @@ async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResu
   return commitImport(options, id, entries, oplogObject, { format: 'archive', skipped: prelude?.skipped ?? [] });
 }
 
-function archiveNs(db: string, coll: string): string {
-  return `${db}.${coll}`;
-}
-
 function parsePrelude(metadata: readonly Record<string, unknown>[]): ArchivePrelude {
-  const prelude: ArchivePrelude = { collections: new Map(), skipped: [], expected: new Set() };
+  const prelude: ArchivePrelude = { collections: new Map(), skipped: [] };
   for (const entry of metadata) {
-    const db = typeof entry.db === 'string' ? entry.db : '';
-    const coll = typeof entry.collection === 'string' ? entry.collection : '';
-    if (!coll) throw new IntegrityError('archive prelude lists a collection without a name');
-    const ns = archiveNs(db, coll);
+    const { db, coll, ns } = preludeNamespace(entry);
     if (entry.type === 'timeseries') refuseTimeseries(ns);
-    prelude.expected.add(ns);
-    if (db === ARCHIVE_OPLOG.db && coll === ARCHIVE_OPLOG.coll) continue;
+    if (ns === ARCHIVE_OPLOG_NS) continue;
     if (isInternalNs(joinNs(db, coll))) {
       prelude.skipped.push(joinNs(db, coll));
       continue;
@@ -425,264 +343,4 @@ function parsePrelude(metadata: readonly Record<string, unknown>[]): ArchivePrel
     prelude.collections.set(ns, { db, coll, metadata: { ...metadata, collectionName: coll } });
   }
   return prelude;
-}
-
-interface ArchiveScan {
-  readonly oplogFirst: Ts | undefined;
-}
-
-/** Pass one: the whole archive's structure, every namespace's CRC, the oplog's first entry. */
-async function scanArchive(path: string, signal?: AbortSignal): Promise<ArchiveScan> {
-  const crcs = new Map<string, Crc64>();
-  let prelude: ArchivePrelude | undefined;
-  let oplogFirst: Ts | undefined;
-  const closed = new Set<string>();
-  const oplogNs = archiveNs(ARCHIVE_OPLOG.db, ARCHIVE_OPLOG.coll);
-  for await (const event of readArchive(path, signal)) {
-    if (event.kind === 'prelude') {
-      prelude = parsePrelude(event.metadata);
-      continue;
-    }
-    if (closed.has(event.ns)) throw new IntegrityError(`${path}: archive has data for ${event.ns} after its EOF block`);
-    if (!prelude?.expected.has(event.ns) && event.ns !== oplogNs) {
-      throw new IntegrityError(`${path}: archive has data for ${event.ns}, which its prelude does not list`);
-    }
-    let crc = crcs.get(event.ns);
-    if (!crc) crcs.set(event.ns, (crc = new Crc64()));
-    if (event.kind === 'document') {
-      crc.update(event.raw);
-      if (event.ns === oplogNs) oplogFirst ??= readOplogHeader(event.raw).ts;
-      continue;
-    }
-    if (crc.value() !== BigInt.asUintN(64, event.crc)) {
-      throw new IntegrityError(`${path}: CRC mismatch for ${event.ns}: the archive is corrupt`, { hint: 'make the archive again, or copy it again' });
-    }
-    closed.add(event.ns);
-  }
-  const unfinished = [...(prelude?.expected ?? [])].filter((ns) => !closed.has(ns));
-  if (unfinished.length > 0) {
-    throw new IntegrityError(`${path}: the archive ends before ${unfinished.slice(0, 3).join(', ')} ${unfinished.length > 3 ? '...' : ''}is complete`, {
-      hint: 'the archive is truncated: make or copy it again',
-    });
-  }
-  return { oplogFirst };
-}
-
-/** Reads an archive (plain, or gzip'ed as a whole) as prelude, documents and EOFs. */
-async function* readArchive(path: string, signal?: AbortSignal): AsyncGenerator<ArchiveEvent> {
-  const file = createReadStream(path, { signal });
-  const gzip = await hasGzipMagic(path);
-  const gunzip = gzip ? createGunzip() : undefined;
-  if (gunzip) {
-    file.on('error', (error) => gunzip.destroy(error));
-    file.pipe(gunzip);
-  }
-  const reader = new ByteReader(gunzip ?? file, path);
-  try {
-    const magic = await reader.read(4);
-    if (!magic || magic.readUInt32LE(0) !== ARCHIVE_MAGIC) {
-      throw new UsageError(`${path} is not a mongodump archive (no archive magic number) nor a mongodump folder`);
-    }
-    const header = await reader.document();
-    if (!header) throw new IntegrityError(`${path}: archive has no header`);
-    const version = decodeDocument(header).version;
-    if (version !== ARCHIVE_FORMAT_VERSION) {
-      throw new UsageError(`${path}: archive format version ${String(version)}; this mongo-pitr reads ${ARCHIVE_FORMAT_VERSION}`);
-    }
-    const metadata: Record<string, unknown>[] = [];
-    for (let doc = await reader.document(); doc; doc = await reader.document()) metadata.push(decodeDocument(doc));
-    yield { kind: 'prelude', metadata };
-    for (;;) {
-      const block = await reader.document(true);
-      if (block === undefined) return;
-      if (block === null) throw new IntegrityError(`${path}: archive has an empty block`);
-      const fields = decodeDocument(block);
-      const ns = archiveNs(String(fields.db ?? ''), String(fields.collection ?? ''));
-      if (!fields.collection) throw new IntegrityError(`${path}: archive block header without a collection`);
-      if (fields.EOF === true) {
-        if ((await reader.document()) !== null) throw new IntegrityError(`${path}: archive EOF block for ${ns} holds documents`);
-        yield { kind: 'eof', ns, crc: bigintOf(fields.CRC) };
-        continue;
-      }
-      for (let doc = await reader.document(); doc; doc = await reader.document()) yield { kind: 'document', ns, raw: doc };
-    }
-  } catch (error) {
-    const code = (error as { code?: unknown } | undefined)?.code;
-    if (error instanceof Error && typeof code === 'string' && code.startsWith('Z_')) {
-      throw new IntegrityError(`${path}: corrupt gzip data (${error.message})`, { cause: error });
-    }
-    throw error;
-  } finally {
-    gunzip?.destroy();
-    file.destroy();
-  }
-}
-
-function bigintOf(value: unknown): bigint {
-  if (typeof value === 'bigint') return value;
-  if (value && typeof value === 'object' && typeof (value as { toBigInt?: unknown }).toBigInt === 'function') {
-    return (value as { toBigInt(): bigint }).toBigInt();
-  }
-  return BigInt(Number(value ?? 0));
-}
-
-/** Exact reads from a stream: the next n bytes, or undefined at a clean end of stream. */
-class ByteReader {
-  readonly #iterator: AsyncIterator<Buffer>;
-  readonly #label: string;
-  #chunks: Buffer[] = [];
-  #length = 0;
-  #offset = 0;
-
-  constructor(source: AsyncIterable<Buffer>, label: string) {
-    this.#iterator = source[Symbol.asyncIterator]();
-    this.#label = label;
-  }
-
-  async read(size: number): Promise<Buffer | undefined> {
-    while (this.#length < size) {
-      const next = await this.#iterator.next();
-      if (next.done) {
-        if (this.#length === 0) return undefined;
-        throw new IntegrityError(`${this.#label}: archive truncated at byte ${this.#offset + this.#length}`, { hint: 'the archive was cut short: make or copy it again' });
-      }
-      this.#chunks.push(next.value);
-      this.#length += next.value.length;
-    }
-    const joined = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
-    const result = joined.subarray(0, size);
-    this.#chunks = joined.length > size ? [joined.subarray(size)] : [];
-    this.#length -= size;
-    this.#offset += size;
-    return result;
-  }
-
-  /**
-   * The next BSON document; null at a terminator (0xffffffff); undefined at the end of the
-   * stream, accepted only where `endAllowed` (between blocks).
-   */
-  async document(endAllowed = false): Promise<Buffer | null | undefined> {
-    const at = this.#offset;
-    const head = await this.read(4);
-    if (!head) {
-      if (endAllowed) return undefined;
-      throw new IntegrityError(`${this.#label}: archive truncated at byte ${at}`, { hint: 'the archive was cut short: make or copy it again' });
-    }
-    const size = head.readInt32LE(0);
-    if (size === TERMINATOR) return null;
-    if (size < 5 || size > 16 * 1024 * 1024 + 16 * 1024) throw new IntegrityError(`${this.#label}: invalid BSON document length ${size} at byte ${at} of the archive`);
-    const rest = await this.read(size - 4);
-    if (!rest || rest[rest.length - 1] !== 0) throw new IntegrityError(`${this.#label}: BSON document at byte ${at} of the archive does not end with 0x00`);
-    return Buffer.concat([head, rest]);
-  }
-}
-
-/**
- * CRC-64 as Go's hash/crc64 with the ECMA table computes it (reflected polynomial
- * 0xC96C5795D7870F42, initial and final complement; "CRC-64/XZ", check value
- * 0x995DC9BBDF1939FA for "123456789"). Two 32-bit halves keep it fast without BigInt per byte.
- */
-export class Crc64 {
-  static readonly #table = Crc64.#makeTable();
-  #hi = 0xffffffff;
-  #lo = 0xffffffff;
-
-  static #makeTable(): { hi: Uint32Array; lo: Uint32Array } {
-    const hi = new Uint32Array(256);
-    const lo = new Uint32Array(256);
-    for (let index = 0; index < 256; index++) {
-      let h = 0;
-      let l = index;
-      for (let bit = 0; bit < 8; bit++) {
-        const carry = l & 1;
-        l = ((l >>> 1) | ((h & 1) << 31)) >>> 0;
-        h >>>= 1;
-        if (carry) {
-          h = (h ^ 0xc96c5795) >>> 0;
-          l = (l ^ 0xd7870f42) >>> 0;
-        }
-      }
-      hi[index] = h;
-      lo[index] = l;
-    }
-    return { hi, lo };
-  }
-
-  update(bytes: Uint8Array): this {
-    const { hi: tableHi, lo: tableLo } = Crc64.#table;
-    let hi = this.#hi;
-    let lo = this.#lo;
-    for (let index = 0; index < bytes.length; index++) {
-      const slot = (lo ^ (bytes[index] ?? 0)) & 0xff;
-      lo = ((tableLo[slot] ?? 0) ^ ((lo >>> 8) | (hi << 24))) >>> 0;
-      hi = ((tableHi[slot] ?? 0) ^ (hi >>> 8)) >>> 0;
-    }
-    this.#hi = hi;
-    this.#lo = lo;
-    return this;
-  }
-
-  /** The checksum of everything so far, unsigned. */
-  value(): bigint {
-    return (BigInt((~this.#hi) >>> 0) << 32n) | BigInt((~this.#lo) >>> 0);
-  }
-}
-
-/**
- * A bounded hand-over from the archive reader to one namespace's upload: `push` waits while the
- * queue holds more than QUEUE_BYTES, and fails once the upload has failed.
- */
-class FrameQueue implements AsyncIterable<Buffer> {
-  #items: Buffer[] = [];
-  #bytes = 0;
-  #ended = false;
-  #error: { readonly cause: unknown } | undefined;
-  #wakeConsumer: (() => void) | undefined;
-  #wakeProducer: (() => void) | undefined;
-
-  async push(frame: Buffer): Promise<void> {
-    this.#throwIfFailed();
-    this.#items.push(frame);
-    this.#bytes += frame.length;
-    this.#wake('consumer');
-    while (this.#bytes > QUEUE_BYTES && !this.#error) await new Promise<void>((resolve) => (this.#wakeProducer = resolve));
-    this.#throwIfFailed();
-  }
-
-  #throwIfFailed(): void {
-    if (this.#error) throw this.#error.cause;
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake('consumer');
-  }
-
-  fail(cause: unknown): void {
-    this.#error ??= { cause };
-    this.#wake('consumer');
-    this.#wake('producer');
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    for (;;) {
-      const item = this.#items.shift();
-      if (item) {
-        this.#bytes -= item.length;
-        this.#wake('producer');
-        yield item;
-        continue;
-      }
-      if (this.#error) throw this.#error.cause;
-      if (this.#ended) return;
-      await new Promise<void>((resolve) => (this.#wakeConsumer = resolve));
-    }
-  }
-
-  #wake(which: 'consumer' | 'producer'): void {
-    const wake = which === 'consumer' ? this.#wakeConsumer : this.#wakeProducer;
-    if (which === 'consumer') this.#wakeConsumer = undefined;
-    else this.#wakeProducer = undefined;
-    wake?.();
-  }
 }

@@ -4,15 +4,14 @@
 // 200,001, in order, with no gap and no overlap. Then drop the database and restore: exactly
 // 220,002 documents, and the newest equals the last one written. Run on both stores.
 import assert from 'node:assert/strict';
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
 import { readManifest } from '../../src/backup/commit.ts';
-import { connectSource, type Source } from '../../src/source/connect-source.ts';
 import { compareTs, tsFromBson, tsEquals } from '../../src/timestamp.ts';
 import { restore } from '../../src/restore/restore.ts';
 import { readObjectDocuments, readOplogObject } from '../support/chain-reader.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
+import { useBackupSuite } from '../support/backup-suite.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, uniqueName } from '../support/test-env.ts';
 
@@ -30,25 +29,12 @@ async function insertRange(client: MongoClient, ns: { db: string; coll: string }
 
 for (const kind of STORE_KINDS) {
   describe(`field-report scenario on the ${kind.name} store`, { skip: NO_MONGO || kind.skip }, () => {
-    let mongo: DedicatedMongo;
-    let client: MongoClient;
-    let source: Source;
+    const suite = useBackupSuite();
     const ns = { db: uniqueName('field'), coll: 'docs' };
     const nsName = `${ns.db}.${ns.coll}`;
 
-    before(async () => {
-      mongo = await dedicatedMongo();
-      client = new MongoClient(mongo.uri);
-      await client.connect();
-      source = await connectSource(mongo.uri);
-    });
-    after(async () => {
-      await source?.client.close();
-      await client?.close();
-      await mongo?.stop();
-    });
-
     test('base + 200,000 + 1 archive as one contiguous chain, and restore to 220,002 documents', { timeout: 30 * 60_000 }, async () => {
+      const { mongo, client, source } = suite;
       const { store } = await kind.open();
       try {
         await insertRange(client, ns, 0, 20_001);

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test, before, after } from 'node:test';
-import { BSON, Long, MongoClient, Timestamp, UUID } from 'mongodb';
+import { describe, test, before } from 'node:test';
+import { BSON, Long, Timestamp, UUID } from 'mongodb';
 import { readBsonFile } from '../../src/archive/bson-frames.ts';
 import { decodeDocument } from '../../src/archive/bson-decode.ts';
 import { addChunk, chainEnd, type Chain, type Chunk } from '../../src/archive/manifest.ts';
@@ -18,12 +18,11 @@ import { ManifestCommitter, readManifest } from '../../src/backup/commit.ts';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
 import { writeOplogObject } from '../../src/backup/write-oplog-object.ts';
 import { compileOpFilter, findOps, findOpsInFile, parseIdJson, type FoundOp, type OpFilterSpec } from '../../src/restore/find-ops.ts';
-import { connectSource, type Source } from '../../src/source/connect-source.ts';
 import type { Store } from '../../src/store/store.ts';
 import { compareTs, formatTs, tsToBson, type Ts } from '../../src/timestamp.ts';
+import { useBackupSuite } from '../support/backup-suite.ts';
 import { readOplogObject } from '../support/chain-reader.ts';
 import { runCli } from '../support/cli.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, SHARED_DIR, uniqueName } from '../support/test-env.ts';
 
@@ -66,22 +65,13 @@ async function appendFixtureChunk(store: Store, chain: Chain, file: string): Pro
 
 for (const kind of STORE_KINDS) {
   describe(`find on the ${kind.name} store`, { skip: NO_MONGO || kind.skip }, () => {
-    let mongo: DedicatedMongo;
-    let client: MongoClient;
-    let source: Source;
-    let store: Store;
-    let cli: { cliArgs: string[]; env: NodeJS.ProcessEnv };
+    const suite = useBackupSuite(kind);
     let dropChunk: Chunk;
     const db = uniqueName('find');
     const ns = `${db}.docs`;
 
     before(async () => {
-      mongo = await dedicatedMongo();
-      client = new MongoClient(mongo.uri);
-      source = await connectSource(mongo.uri);
-      const opened = await kind.open();
-      store = opened.store;
-      cli = opened;
+      const { client, source, store } = suite;
       const docs = client.db(db).collection<{ _id: number; name: string; n?: number }>('docs');
       const other = client.db(db).collection<{ _id: number; name: string }>('other');
       await docs.insertMany([1, 2, 3, 4, 5].map((n) => ({ _id: n, name: `doc ${n}` })));
@@ -104,58 +94,51 @@ for (const kind of STORE_KINDS) {
       const repeated = await readOplogObject(store, chains[1]?.base.oplog ?? dropChunk);
       assert.ok(repeated.some((entry) => entry.ns === ns && entry.op === 'u'), 'the second base repeats the last update of _id 2');
     });
-    after(async () => {
-      await store?.close();
-      await source?.client.close();
-      await client?.close();
-      await mongo?.stop();
-    });
-
     test("an _id's ops in one namespace, each once, oldest first", async () => {
-      const found = await collect(findOps({ store, filter: filterOf({ ns: [ns], id: 2 }) }));
+      const found = await collect(findOps({ store: suite.store, filter: filterOf({ ns: [ns], id: 2 }) }));
       assert.deepEqual(found.map((op) => [op.op, op.ns, op.id]), [['u', ns, 2], ['u', ns, 2]]);
       assert.ok(found.every((op) => !op.inTransaction && op.chainId !== null));
       assert.ok(compareTs(found[0]?.ts ?? { t: 0, i: 0 }, found[1]?.ts ?? { t: 0, i: 0 }) < 0, 'oldest first');
       // Without the namespace, the other collection's _id 2 shows up too: insert and delete.
-      const anywhere = await collect(findOps({ store, filter: filterOf({ ns: [`${db}.*`], id: 2 }) }));
+      const anywhere = await collect(findOps({ store: suite.store, filter: filterOf({ ns: [`${db}.*`], id: 2 }) }));
       assert.deepEqual(anywhere.map((op) => `${op.op} ${op.ns.slice(db.length + 1)}`), ['u docs', 'i other', 'd other', 'u docs']);
     });
 
     test("a namespace's deletes, and time bounds", async () => {
-      const deletes = await collect(findOps({ store, filter: filterOf({ ns: [ns], op: ['d'] }) }));
+      const deletes = await collect(findOps({ store: suite.store, filter: filterOf({ ns: [ns], op: ['d'] }) }));
       assert.deepEqual(deletes.map((op) => op.id), [3, 4]);
       assert.deepEqual(deletes.map((op) => op.summary), ['_id 3', '_id 4']);
       const at = formatTs(deletes[0]?.ts ?? { t: 0, i: 0 });
-      const from = await collect(findOps({ store, filter: filterOf({ ns: [ns], op: ['delete'], from: at }) }));
+      const from = await collect(findOps({ store: suite.store, filter: filterOf({ ns: [ns], op: ['delete'], from: at }) }));
       assert.deepEqual(from.map((op) => op.id), [3, 4]);
-      const until = await collect(findOps({ store, filter: filterOf({ ns: [ns], op: ['d'], until: at }) }));
+      const until = await collect(findOps({ store: suite.store, filter: filterOf({ ns: [ns], op: ['d'], until: at }) }));
       assert.deepEqual(until, []);
-      const limited = await collect(findOps({ store, filter: filterOf({ ns: [ns], op: ['d'] }), limit: 1 }));
+      const limited = await collect(findOps({ store: suite.store, filter: filterOf({ ns: [ns], op: ['d'] }), limit: 1 }));
       assert.deepEqual(limited.map((op) => op.id), [3]);
     });
 
     test('the dropDatabase of the hand-appended fixture chunk', async () => {
-      const found = await collect(findOps({ store, filter: filterOf({ op: ['c'], command: ['dropDatabase'], ns: ['test.*'] }) }));
+      const found = await collect(findOps({ store: suite.store, filter: filterOf({ op: ['c'], command: ['dropDatabase'], ns: ['test.*'] }) }));
       assert.equal(found.length, 1);
       assert.equal(found[0]?.key, dropChunk.key);
       assert.deepEqual(found[0]?.ts, dropChunk.firstTs);
       assert.equal(found[0]?.ns, 'test.$cmd');
       assert.equal(found[0]?.command, 'dropDatabase');
-      const none = await collect(findOps({ store, filter: filterOf({ command: ['dropDatabase'], ns: [`${db}.*`] }) }));
+      const none = await collect(findOps({ store: suite.store, filter: filterOf({ command: ['dropDatabase'], ns: [`${db}.*`] }) }));
       assert.deepEqual(none, []);
     });
 
     test('the CLI: flags and a JSON filter, lines and --json', async () => {
-      const json = await runCli(['find', '--json', '--ns', ns, '--id', '2', ...cli.cliArgs], cli.env);
+      const json = await runCli(['find', '--json', '--ns', ns, '--id', '2', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(json.code, 0, json.stderr);
       const lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
       assert.deepEqual(lines.map((line) => [line.op, line.ns, line.id, line.inTransaction]), [['u', ns, 2, false], ['u', ns, 2, false]]);
       assert.match(String(lines[0]?.ts), /^\d+:\d+$/);
-      const text = await runCli(['find', '{"command":"dropDatabase","ns":"test.*"}', ...cli.cliArgs], cli.env);
+      const text = await runCli(['find', '{"command":"dropDatabase","ns":"test.*"}', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(text.code, 0, text.stderr);
       assert.equal(text.stdout, `${formatTs(dropChunk.firstTs)}  ${new Date(dropChunk.firstTs.t * 1000).toISOString()}  c  test.$cmd  dropDatabase\n`);
       assert.match(text.stderr, /1 matching ops/);
-      const twice = await runCli(['find', '--op', 'd', '{"op":"d"}', ...cli.cliArgs], cli.env);
+      const twice = await runCli(['find', '--op', 'd', '{"op":"d"}', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(twice.code, 2, 'a criterion given twice is a usage error');
     });
   });

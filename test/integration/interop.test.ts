@@ -5,6 +5,7 @@
 // backed up from FerretDB exports as a mongodump folder holding the base's documents exactly,
 // its metadata, and an oplog.bson of exactly the entries before the cutoff; importing that
 // folder again restores the same state, and `oplog` runs then extend the imported chain.
+// (Name escaping and the CRC-64 alone: test/unit/interop/.)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -23,17 +24,20 @@ import { readManifest } from '../../src/backup/commit.ts';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
 import { IntegrityError, TargetError, UsageError } from '../../src/errors.ts';
 import { exportDump } from '../../src/interop/export-dump.ts';
-import { ARCHIVE_MAGIC, Crc64, escapeDumpName, importDump, unescapeDumpName } from '../../src/interop/import-dump.ts';
+import { Crc64 } from '../../src/interop/crc64.ts';
+import { escapeDumpName } from '../../src/interop/dump-folder.ts';
+import { importDump } from '../../src/interop/import-dump.ts';
+import { ARCHIVE_MAGIC } from '../../src/interop/mongodump-archive.ts';
 import { isInternalNs } from '../../src/namespace.ts';
 import { compileNamespaceMapper } from '../../src/restore/namespace-mapper.ts';
 import { replay } from '../../src/restore/replay.ts';
 import { restore } from '../../src/restore/restore.ts';
-import { connectSource, type Source } from '../../src/source/connect-source.ts';
+import { connectSource } from '../../src/source/connect-source.ts';
 import type { Store } from '../../src/store/store.ts';
 import { openTarget } from '../../src/target/open-target.ts';
 import { compareTs, formatTs, tsFromBson, type Ts } from '../../src/timestamp.ts';
+import { useBackupSuite } from '../support/backup-suite.ts';
 import { runCli } from '../support/cli.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, SHARED_DIR, isFerretDB, testMongoUri, uniqueName } from '../support/test-env.ts';
 
@@ -271,21 +275,6 @@ type AnyDoc = Document & { _id: number | string };
 const identity = () => ({ setName: uniqueName('set'), replicaSetId: null });
 
 // ---- import -------------------------------------------------------------------------------
-
-describe('import: mongodump names and archive checksums', () => {
-  test('collection names are escaped like mongodump (Go url.PathEscape) and back', () => {
-    assert.equal(escapeDumpName('we/ird %name'), 'we%2Fird%20%25name');
-    assert.equal(escapeDumpName('a$b&c+d=e:f@g-h_i.j~k'), 'a$b&c+d=e:f@g-h_i.j~k');
-    assert.equal(escapeDumpName('é?,;'), '%C3%A9%3F%2C%3B');
-    for (const name of ['we/ird %name', 'é?,;', 'plain.coll', '100%']) assert.equal(unescapeDumpName(escapeDumpName(name)), name);
-    assert.equal(unescapeDumpName('100%'), '100%', 'not escaping: taken as it is');
-  });
-
-  test('CRC-64 is Go\'s crc64.ECMA (CRC-64/XZ check value)', () => {
-    assert.equal(new Crc64().update(Buffer.from('123456789')).value(), 0x995dc9bbdf1939fan);
-    assert.equal(new Crc64().update(Buffer.from('1234')).update(Buffer.from('56789')).value(), 0x995dc9bbdf1939fan, 'incremental');
-  });
-});
 
 for (const kind of STORE_KINDS) {
   describe(`import the mongodump fixtures into the ${kind.name} store`, { skip: SKIP_NO_FIXTURES || kind.skip }, () => {
@@ -558,29 +547,15 @@ describe('every oplog fixture replays through replay() onto its own database', {
 // ---- export -------------------------------------------------------------------------------
 
 describe('export: a chain backed up from FerretDB as a mongodump folder', { skip: NO_MONGO || FOLDER?.skip }, () => {
-  let mongo: DedicatedMongo;
-  let client: MongoClient;
-  let source: Source;
+  const suite = useBackupSuite();
   const db = uniqueName('exp');
   const weird = 'we/ird %name';
-
-  before(async () => {
-    mongo = await dedicatedMongo();
-    client = new MongoClient(mongo.uri);
-    await client.connect();
-    source = await connectSource(mongo.uri);
-  });
-  after(async () => {
-    await source?.client.close();
-    await client?.close();
-    await mongo?.stop();
-  });
 
   /** Every collection's documents, decoded with exact types, by _id. */
   async function snapshot(database: string): Promise<Record<string, Document[]>> {
     const result: Record<string, Document[]> = {};
     for (const coll of ['c1', 'c2', weird]) {
-      const docs = await client.db(database).collection<AnyDoc>(coll).find({}, { promoteValues: false, bsonRegExp: true }).toArray();
+      const docs = await suite.client.db(database).collection<AnyDoc>(coll).find({}, { promoteValues: false, bsonRegExp: true }).toArray();
       result[coll] = sortById(docs);
     }
     return result;
@@ -607,6 +582,7 @@ describe('export: a chain backed up from FerretDB as a mongodump folder', { skip
   });
 
   test('documents, metadata and oplog.bson before the cutoff; importing it restores the same state, and oplog runs extend the imported chain', async () => {
+    const { mongo, client, source } = suite;
     const { store } = await FOLDER.open();
     const second = await FOLDER.open();
     const out = join(await mkdtemp(join(tmpdir(), 'mongo-pitr-export-')), 'dump');
@@ -709,6 +685,7 @@ describe('export: a chain backed up from FerretDB as a mongodump folder', { skip
       ? 'mongorestore --oplogReplay applies the oplog with applyOps, which FerretDB lacks: needs a real mongod'
       : false;
   test('mongorestore --oplogReplay restores the export document by document', { skip: skipMongorestore }, async () => {
+    const { mongo, client, source } = suite;
     const { store } = await FOLDER.open();
     const out = join(await mkdtemp(join(tmpdir(), 'mongo-pitr-mongorestore-')), 'dump');
     const mdb = uniqueName('mr');

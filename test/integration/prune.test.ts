@@ -1,24 +1,22 @@
 // Retention on both stores: three real chains A, B, C (a second apart) and two orphans. Young
 // orphans stay; a dry run changes nothing; a prune whose horizon falls at B's end drops A and
 // the orphans, keeps B (it restores to the horizon) and C (the newest), and both restore; a prune
-// with nothing kept but the newest leaves C whole and restorable. The retention math and the
-// orphan rules are also checked on hand-made manifests.
+// with nothing kept but the newest leaves C whole and restorable. The retention rules alone, on
+// hand-made manifests: test/unit/archive/retention.test.ts.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test, before, after } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { describe, test, before } from 'node:test';
 import { keysOf } from '../../src/archive/chain-window.ts';
-import { chainEnd, type Chain, type Manifest } from '../../src/archive/manifest.ts';
+import { chainEnd, type Chain } from '../../src/archive/manifest.ts';
 import { MANIFEST_KEY } from '../../src/archive/object-keys.ts';
-import { findOrphans, planRetention, prune } from '../../src/backup/prune.ts';
+import { prune } from '../../src/backup/prune.ts';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
 import { readManifest } from '../../src/backup/commit.ts';
 import { restore } from '../../src/restore/restore.ts';
-import { connectSource, type Source } from '../../src/source/connect-source.ts';
-import type { ObjectInfo, Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/store.ts';
 import type { Cutoff } from '../../src/timestamp.ts';
+import { useBackupSuite } from '../support/backup-suite.ts';
 import { runCli } from '../support/cli.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, uniqueName } from '../support/test-env.ts';
 
@@ -37,32 +35,23 @@ async function exists(store: Store, key: string): Promise<boolean> {
 
 for (const kind of STORE_KINDS) {
   describe(`prune on the ${kind.name} store`, { skip: NO_MONGO || kind.skip }, () => {
-    let mongo: DedicatedMongo;
-    let client: MongoClient;
-    let source: Source;
-    let store: Store;
-    let cli: { cliArgs: string[]; env: NodeJS.ProcessEnv };
+    const suite = useBackupSuite(kind);
     const db = uniqueName('prune');
     let chains: Chain[] = [];
     const orphanKeys: string[] = [];
 
-    const docs = () => client.db(db).collection<{ _id: number }>('docs');
+    const docs = () => suite.client.db(db).collection<{ _id: number }>('docs');
     /** Restores into a fresh database and returns its _ids. */
     const restoredIds = async (cutoff?: Cutoff): Promise<number[]> => {
       const target = uniqueName('restored');
-      await restore({ store, targetUri: mongo.uri, cutoff, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${target}.*`] } });
-      const ids = (await client.db(target).collection<{ _id: number }>('docs').find().sort({ _id: 1 }).toArray()).map((doc) => doc._id);
-      await client.db(target).dropDatabase();
+      await restore({ store: suite.store, targetUri: suite.mongo.uri, cutoff, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${target}.*`] } });
+      const ids = (await suite.client.db(target).collection<{ _id: number }>('docs').find().sort({ _id: 1 }).toArray()).map((doc) => doc._id);
+      await suite.client.db(target).dropDatabase();
       return ids;
     };
 
     before(async () => {
-      mongo = await dedicatedMongo();
-      client = new MongoClient(mongo.uri);
-      source = await connectSource(mongo.uri);
-      const opened = await kind.open();
-      store = opened.store;
-      cli = opened;
+      const { source, store } = suite;
       // Three chains, each a base then one chunk, a second apart so their windows differ.
       for (const n of [1, 3, 5]) {
         if (n > 1) await sleep(1100);
@@ -77,23 +66,17 @@ for (const kind of STORE_KINDS) {
       orphanKeys.push('bases/0000000000001-0000000000-0dead0ba/x/y.bson.gz', `chunks/${chains[2]?.id}/9999999999999-0000000000-0dead0c0.bson.gz`);
       for (const key of orphanKeys) await store.put(key, Buffer.from('orphan'));
     });
-    after(async () => {
-      await store?.close();
-      await source?.client.close();
-      await client?.close();
-      await mongo?.stop();
-    });
 
     test('young orphans stay, and nothing inside --keep goes (CLI)', async () => {
-      const before = await manifestBytes(store);
-      const result = await runCli(['prune', '--keep', '3650d', '--json', ...cli.cliArgs], cli.env);
+      const before = await manifestBytes(suite.store);
+      const result = await runCli(['prune', '--keep', '3650d', '--json', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(result.code, 0, result.stderr);
       const printed = JSON.parse(result.stdout) as { removedChains: unknown[]; orphans: unknown[]; youngOrphans: number };
       assert.deepEqual(printed.removedChains, []);
       assert.deepEqual(printed.orphans, []);
       assert.equal(printed.youngOrphans, 2);
-      for (const key of orphanKeys) assert.ok(await exists(store, key), `${key} kept`);
-      assert.deepEqual(await manifestBytes(store), before, 'nothing to remove: no manifest write');
+      for (const key of orphanKeys) assert.ok(await exists(suite.store, key), `${key} kept`);
+      assert.deepEqual(await manifestBytes(suite.store), before, 'nothing to remove: no manifest write');
     });
 
     const [a, b, c] = [0, 1, 2];
@@ -106,101 +89,41 @@ for (const kind of STORE_KINDS) {
     };
 
     test('a dry run lists chain A and both orphans, and changes nothing', async () => {
-      const before = await manifestBytes(store);
-      const result = await prune({ store, ...atBEnd(), dryRun: true });
+      const before = await manifestBytes(suite.store);
+      const result = await prune({ store: suite.store, ...atBEnd(), dryRun: true });
       assert.deepEqual(result.removedChains.map((chain) => chain.id), [chains[a]?.id]);
       assert.deepEqual(result.orphans.map((orphan) => orphan.key).sort(), [...orphanKeys].sort());
       assert.equal(result.deletedObjects, keysOf(chains[a] as Chain).length + 2);
-      assert.deepEqual(await manifestBytes(store), before);
-      for (const key of [...orphanKeys, ...keysOf(chains[a] as Chain)]) assert.ok(await exists(store, key), `${key} still there`);
+      assert.deepEqual(await manifestBytes(suite.store), before);
+      for (const key of [...orphanKeys, ...keysOf(chains[a] as Chain)]) assert.ok(await exists(suite.store, key), `${key} still there`);
     });
 
     test('the horizon at B\'s end drops A and the orphans, keeps B and C, and both restore', async () => {
-      const result = await prune({ store, ...atBEnd() });
+      const result = await prune({ store: suite.store, ...atBEnd() });
       assert.deepEqual(result.removedChains.map((chain) => chain.id), [chains[a]?.id]);
       assert.deepEqual(result.keptChains.map(({ id, reason }) => [id, reason]), [[chains[b]?.id, 'in-retention'], [chains[c]?.id, 'newest']]);
-      const { manifest } = await readManifest(store);
+      const { manifest } = await readManifest(suite.store);
       assert.deepEqual(manifest.chains.map((chain) => chain.id), [chains[b]?.id, chains[c]?.id]);
-      for (const key of [...orphanKeys, ...keysOf(chains[a] as Chain)]) assert.equal(await exists(store, key), false, `${key} deleted`);
-      for (const key of [...keysOf(chains[b] as Chain), ...keysOf(chains[c] as Chain)]) assert.ok(await exists(store, key), `${key} kept`);
-      const verified = await runCli(['verify', ...cli.cliArgs], cli.env);
+      for (const key of [...orphanKeys, ...keysOf(chains[a] as Chain)]) assert.equal(await exists(suite.store, key), false, `${key} deleted`);
+      for (const key of [...keysOf(chains[b] as Chain), ...keysOf(chains[c] as Chain)]) assert.ok(await exists(suite.store, key), `${key} kept`);
+      const verified = await runCli(['verify', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(verified.code, 0, verified.stderr);
       // Restore to just before B's last op (the insert of 4 on a server of our own), then to the newest op.
       const atB = await restoredIds({ ts: chainEnd(chains[b] as Chain).lastTs, input: 'B end' });
       assert.deepEqual(atB.filter((id) => id <= 3 || id >= 5), [1, 2, 3]);
-      if (mongo.own) assert.deepEqual(atB, [1, 2, 3]);
+      if (suite.mongo.own) assert.deepEqual(atB, [1, 2, 3]);
       assert.deepEqual(await restoredIds(), [1, 2, 3, 4, 5, 6]);
-      const again = await prune({ store, ...atBEnd() });
+      const again = await prune({ store: suite.store, ...atBEnd() });
       assert.equal(again.deletedObjects, 0, 'a second prune finds nothing');
     });
 
     test('with nothing to keep, the newest chain still stays whole and restorable', async () => {
-      const result = await prune({ store, keepMs: 0, now: new Date(Date.now() + DAY_MS) });
+      const result = await prune({ store: suite.store, keepMs: 0, now: new Date(Date.now() + DAY_MS) });
       assert.deepEqual(result.removedChains.map((chain) => chain.id), [chains[b]?.id]);
       assert.deepEqual(result.keptChains.map(({ id, reason }) => [id, reason]), [[chains[c]?.id, 'newest']]);
-      const { manifest } = await readManifest(store);
+      const { manifest } = await readManifest(suite.store);
       assert.deepEqual(manifest.chains, [chains[c]], 'chain C, every chunk of it');
       assert.deepEqual(await restoredIds(), [1, 2, 3, 4, 5, 6]);
     });
   });
 }
-
-// ---- the rules on hand-made manifests ---------------------------------------------------------
-
-function fakeChain(id: string, setName: string, endWall: string): Chain {
-  const ts = { t: Math.floor(Date.parse(endWall) / 1000), i: 1 };
-  const oplog = { key: `bases/${id}/oplog.bson.gz`, rawBytes: 1, storedBytes: 1, sha256: 'x', firstTs: ts, lastTs: ts, firstWall: endWall, lastWall: endWall, count: 1 };
-  return {
-    id,
-    source: { setName, replicaSetId: null },
-    base: { id, startTs: ts, endTs: ts, startedAt: endWall, finishedAt: endWall, collections: [], oplog, commitPoint: 'lastWritten' },
-    chunks: [],
-  };
-}
-
-const info = (key: string, iso: string): ObjectInfo => ({ key, size: 1, etag: 'e', lastModified: new Date(iso) });
-
-describe('retention rules', () => {
-  test('per source: the newest chain stays; others stay while they end at or after the horizon', () => {
-    const manifest: Manifest = {
-      formatVersion: 1,
-      chains: [
-        fakeChain('a1', 'rsA', '2024-01-01T00:00:00.000Z'),
-        fakeChain('b1', 'rsB', '2024-01-02T00:00:00.000Z'),
-        fakeChain('a2', 'rsA', '2024-01-10T00:00:00.000Z'),
-        fakeChain('a3', 'rsA', '2024-01-20T00:00:00.000Z'),
-      ],
-    };
-    const plan = planRetention(manifest, Date.parse('2024-01-10T00:00:00.000Z'));
-    assert.deepEqual(plan.remove.map((chain) => chain.id), ['a1']);
-    assert.deepEqual(plan.keep.map(({ chain, reason }) => [chain.id, reason]), [['b1', 'newest'], ['a2', 'in-retention'], ['a3', 'newest']]);
-    const later = planRetention(manifest, Date.parse('2024-01-10T00:00:00.001Z'));
-    assert.deepEqual(later.remove.map((chain) => chain.id), ['a1', 'a2']);
-  });
-
-  test('orphans: referenced keys and pending bases are spoken for; a base folder ages by its newest object', () => {
-    const chain = fakeChain('0000000000001-0000000000-aaaaaaaa', 'rs', '2024-01-01T00:00:00.000Z');
-    const manifest: Manifest = {
-      formatVersion: 1,
-      chains: [chain],
-      pendingBases: [{ id: 'pending', source: chain.source, startTs: { t: 1, i: 0 }, startedAt: '2024-01-01T00:00:00.000Z', collections: [] }],
-    };
-    const old = '2024-01-01T00:00:00.000Z';
-    const listing = [
-      info(chain.base.oplog.key, old),
-      info('bases/pending/db/c.bson.gz', old),
-      info('bases/crashed/db/a.bson.gz', old),
-      info('bases/crashed/db/b.bson.gz', '2024-01-01T09:30:00.000Z'),
-      info('bases/dead/db/a.bson.gz', old),
-      info(`chunks/${chain.id}/0000000000002-0000000000-bbbbbbbb.bson.gz`, old),
-      info(`chunks/${chain.id}/0000000000003-0000000000-cccccccc.bson.gz`, '2024-01-01T09:30:00.000Z'),
-    ];
-    const scan = findOrphans(listing, [manifest], Date.parse('2024-01-01T10:00:00.000Z'), HOUR_MS);
-    assert.deepEqual(scan.orphans.map((object) => object.key), ['bases/dead/db/a.bson.gz', `chunks/${chain.id}/0000000000002-0000000000-bbbbbbbb.bson.gz`]);
-    assert.deepEqual(scan.young.map((object) => object.key), [
-      'bases/crashed/db/a.bson.gz',
-      'bases/crashed/db/b.bson.gz',
-      `chunks/${chain.id}/0000000000003-0000000000-cccccccc.bson.gz`,
-    ]);
-  });
-});

@@ -4,30 +4,7 @@ import { DBRef, Int32, Long, ObjectId } from 'mongodb';
 import type { Document } from 'mongodb';
 import { TargetError } from '../../../src/errors.ts';
 import { applyDeltaV2 } from '../../../src/target/delta-v2.ts';
-
-/**
- * deepStrictEqual ignores key order; documents are compared as nested [name, value] lists so
- * that field ORDER is asserted too (it is part of what a replay must reproduce).
- */
-function ordered(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(ordered);
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.entries(value).map(([name, field]) => [name, ordered(field)]);
-  }
-  return value;
-}
-
-function assertDoc(actual: Document, expected: Document): void {
-  assert.deepEqual(ordered(actual), ordered(expected));
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const field of Object.values(value)) deepFreeze(field);
-    Object.freeze(value);
-  }
-  return value;
-}
+import { assertDoc, deepFreeze, ordered } from '../../support/ordered-document.ts';
 
 function malformed(name: string): (error: unknown) => boolean {
   return (error) => {

@@ -5,27 +5,7 @@ import type { Document } from 'mongodb';
 import { TargetError } from '../../../src/errors.ts';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
 import { applyModifiersV1, applyUpdate, classifyUpdate } from '../../../src/target/modifiers-v1.ts';
-
-/** Field order is part of the expected result: compare nested [name, value] lists. */
-function ordered(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(ordered);
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.entries(value).map(([name, field]) => [name, ordered(field)]);
-  }
-  return value;
-}
-
-function assertDoc(actual: Document | null, expected: Document): void {
-  assert.deepEqual(ordered(actual), ordered(expected));
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const field of Object.values(value)) deepFreeze(field);
-    Object.freeze(value);
-  }
-  return value;
-}
+import { assertDoc, deepFreeze } from '../../support/ordered-document.ts';
 
 function updateEntry(o: Document, id: unknown = 1): OplogEntry {
   return { ts: new Timestamp({ t: 1700000000, i: 1 }), op: 'u', ns: 'db.c', o, o2: { _id: id } };

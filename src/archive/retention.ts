@@ -1,0 +1,93 @@
+// Retention rules, pure: which chains a horizon keeps, and which listed objects nothing
+// references. backup/prune.ts reads the manifest and the listing, commits and deletes.
+//
+// Rules, per source (replica set):
+//   - the newest chain always stays, whole: chains are never trimmed chunk by chunk;
+//   - a chain stays while its window ends at or after the horizon (now - keep): it either
+//     restores to the horizon itself or to something newer;
+//   - every other chain goes.
+// An orphan is an object under bases/ or chunks/ that no chain and no pending base references;
+// one younger than the grace period is kept, since a running backup writes objects before it
+// commits them. A base is judged by its folder's newest object: its collections are stored one
+// by one, long before its commit.
+import { keysOf } from './chain-window.ts';
+import { chainEnd, pendingKeys, sameSource, type Chain, type Manifest } from './manifest.ts';
+import { BASES_PREFIX, basePrefix } from './object-keys.ts';
+
+export type KeepReason = 'newest' | 'in-retention';
+
+export interface RetentionPlan {
+  readonly keep: readonly { readonly chain: Chain; readonly reason: KeepReason }[];
+  readonly remove: readonly Chain[];
+}
+
+/** When a chain's window ends, in ms: its newest op's wall clock, else the end of its ts second. */
+export function chainEndMs(chain: Chain): number {
+  const end = chainEnd(chain);
+  return end.lastWall ? Date.parse(end.lastWall) : end.lastTs.t * 1000 + 999;
+}
+
+/** Which chains a horizon keeps. */
+export function planRetention(manifest: Manifest, horizonMs: number): RetentionPlan {
+  const keep: { chain: Chain; reason: KeepReason }[] = [];
+  const remove: Chain[] = [];
+  manifest.chains.forEach((chain, index) => {
+    const newer = manifest.chains.slice(index + 1).some((other) => sameSource(other.source, chain.source));
+    if (!newer) keep.push({ chain, reason: 'newest' });
+    else if (chainEndMs(chain) >= horizonMs) keep.push({ chain, reason: 'in-retention' });
+    else remove.push(chain);
+  });
+  return { keep, remove };
+}
+
+export function withoutChains(manifest: Manifest, ids: ReadonlySet<string>): Manifest {
+  return { ...manifest, chains: manifest.chains.filter((chain) => !ids.has(chain.id)) };
+}
+
+/** What the orphan rules need of a listed object; a store's listing has more, and keeps it. */
+export interface ListedObject {
+  readonly key: string;
+  readonly lastModified: Date;
+}
+
+export interface OrphanScan<T extends ListedObject = ListedObject> {
+  /** Unreferenced and older than the grace period: to delete. */
+  readonly orphans: readonly T[];
+  /** Unreferenced but young: kept, a backup may still commit them. */
+  readonly young: readonly T[];
+}
+
+/** Splits a listing into referenced objects, orphans and young orphans. */
+export function findOrphans<T extends ListedObject>(listing: readonly T[], manifests: readonly Manifest[], nowMs: number, graceMs: number): OrphanScan<T> {
+  const keys = new Set<string>();
+  const prefixes: string[] = [];
+  for (const manifest of manifests) {
+    for (const chain of manifest.chains) for (const key of keysOf(chain)) keys.add(key);
+    // A pending base is still writing under its folder (and, once resumed, under each resuming
+    // run's folder, whose objects it records): all of that is spoken for.
+    for (const pending of manifest.pendingBases ?? []) {
+      prefixes.push(basePrefix(pending.id));
+      for (const key of pendingKeys(pending)) keys.add(key);
+    }
+  }
+  const unreferenced = listing.filter((object) => !keys.has(object.key) && !prefixes.some((prefix) => object.key.startsWith(prefix)));
+  const newestByGroup = new Map<string, number>();
+  for (const object of listing) {
+    const group = groupOf(object.key);
+    newestByGroup.set(group, Math.max(newestByGroup.get(group) ?? 0, object.lastModified.getTime()));
+  }
+  const orphans: T[] = [];
+  const young: T[] = [];
+  for (const object of unreferenced) {
+    const newest = newestByGroup.get(groupOf(object.key)) ?? object.lastModified.getTime();
+    (nowMs - newest >= graceMs ? orphans : young).push(object);
+  }
+  return { orphans, young };
+}
+
+/** Objects judged together: a base's folder, or a chunk on its own. */
+function groupOf(key: string): string {
+  if (!key.startsWith(BASES_PREFIX)) return key;
+  const end = key.indexOf('/', BASES_PREFIX.length);
+  return end < 0 ? key : key.slice(0, end + 1);
+}
