@@ -5,9 +5,10 @@
 // Why fold instead of replaying op by op: a batch often touches the same document many times,
 // and one round trip per entry is what makes portable replay slow. Per namespace a batch costs
 // one `find` (only for documents whose first entry in the batch is a modifier update, the only
-// case where the stored state matters) and unordered `bulkWrite`s: deletes, then inserts (of
-// documents the find showed absent), then upserts (`replaceOne`, upsert: true), each one command
-// per 100,000 writes or 48 MB as the driver splits them.
+// case where the stored state matters) and unordered `bulkWrite`s: deletes (`deleteMany` of
+// `$in` lists of ids), then inserts (of documents the find showed absent), then upserts
+// (`replaceOne`, upsert: true), each one command per 100,000 writes or 48 MB as the driver
+// splits them.
 // Memory bound: the batch itself plus the fetched documents of the ids it updates.
 //
 // FerretDB 1.x (SQLite backend, measured on 1.24) needs two detours, both detected by buildInfo:
@@ -17,7 +18,7 @@
 //   - an upsert that matches nothing scans the collection (~40 ms each at 3,000 documents) where
 //     an insert does not: one more `find` (ids only) tells which documents are new, and those
 //     are inserted (a duplicate key, if another writer got there first, falls back to upsert).
-import { BSON, MongoBulkWriteError, MongoServerError } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, ClientSession, Collection, Document, FindOptions, MongoClient } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { splitNs } from '../namespace.ts';
@@ -25,12 +26,12 @@ import type { OplogEntry } from '../oplog-entry.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
 import { emptyApplyStats } from './applier.ts';
 import type { Applier, ApplyStats, CommandPlan } from './applier.ts';
+import { byId, byIdIn, chunkByIds, DEFAULT_IDS_PER_LIST, inList } from './id-filter.ts';
 import { idKey } from './id-key.ts';
 import { applyUpdate, classifyUpdate } from './modifiers-v1.ts';
 
-/** Ids per `find({_id: {$in}})`, and their encoded size, well under the 16 MiB command limit. */
-export const DEFAULT_IDS_PER_FIND = 10_000;
-const MAX_IN_LIST_BYTES = 8 * 1024 * 1024;
+/** Ids per `find({_id: {$in}})` and per `delete` statement. */
+export const DEFAULT_IDS_PER_FIND = DEFAULT_IDS_PER_LIST;
 
 /** Far enough below FerretDB 1.x's ~100 to leave room for another writer; see the top. */
 export const FERRETDB_UPDATES_PER_COMMAND = 50;
@@ -48,7 +49,7 @@ const EXACT_READ = { promoteValues: false, bsonRegExp: true } as const;
 export interface PortableApplierOptions {
   /** Whether the target runs multi-document transactions; detected once when absent. */
   transactions?: boolean;
-  /** Most ids in one `find({_id: {$in}})`. */
+  /** Most ids in one `find({_id: {$in}})` or one `delete` statement. */
   idsPerFind?: number;
   /**
    * Most upserts in one `update` command, one command in flight per client; detected when
@@ -193,8 +194,8 @@ export class PortableApplier implements Applier {
   /** Deletes, then inserts, then upserts; then once more, as upserts, what a unique index refused. */
   async #write(collection: Collection, ns: string, writes: readonly PendingWrite[], session: ClientSession | undefined): Promise<void> {
     // Deletes first, so that a unique value they free is free for the writes after them.
+    await this.#delete(collection, ns, writes.filter((w) => w.doc === null), session);
     const refused = [
-      ...await writeBulk(collection, ns, writes.filter((w) => w.doc === null), false, session),
       ...await writeBulk(collection, ns, writes.filter((w) => w.doc !== null && w.absent), false, session),
       ...await this.#upsert(collection, ns, writes.filter((w) => w.doc !== null && !w.absent), false, session),
     ];
@@ -206,6 +207,27 @@ export class PortableApplier implements Applier {
       throw new TargetError(`${describeEntry(first.source)}: writing the replayed document failed twice on a duplicate key`, {
         hint: 'check the target for unique indexes the source did not have',
       });
+    }
+  }
+
+  /**
+   * Deletes as `deleteMany({_id: {$in: ids}})` statements of up to idsPerFind ids, all in one
+   * unordered bulkWrite: one statement per document costs the server a statement each (on
+   * FerretDB 1.x, most of replay's time). A regex `_id` gets a statement of its own (id-filter.ts).
+   */
+  async #delete(collection: Collection, ns: string, deletes: readonly PendingWrite[], session: ClientSession | undefined): Promise<void> {
+    if (deletes.length === 0) return;
+    const statements: { operation: AnyBulkWriteOperation; source: OplogEntry }[] = [];
+    for (const chunk of chunkByIds(deletes.filter((w) => inList(w.id)), (w) => w.id, this.#idsPerFind)) {
+      statements.push({ operation: { deleteMany: { filter: byIdIn(chunk.map((w) => w.id)) } }, source: chunk[0]!.source });
+    }
+    for (const write of deletes) {
+      if (!inList(write.id)) statements.push({ operation: { deleteOne: { filter: byId(write.id) } }, source: write.source });
+    }
+    try {
+      await collection.bulkWrite(statements.map((s) => s.operation), { ordered: false, session });
+    } catch (error) {
+      throw writeFailed(ns, statements[writeErrorsOf(error)[0]?.index ?? -1]?.source, error);
     }
   }
 
@@ -226,25 +248,21 @@ export class PortableApplier implements Applier {
   async #find(collection: Collection, ns: string, ids: readonly unknown[], options: FindOptions,
     session: ClientSession | undefined, signal: AbortSignal | undefined): Promise<Map<string, Document>> {
     const found = new Map<string, Document>();
-    for (const chunk of chunkIds(ids, this.#idsPerFind)) {
+    const filters = [
+      ...chunkByIds(ids.filter(inList), (id) => id, this.#idsPerFind).map((chunk) => ({ filter: byIdIn(chunk), count: chunk.length })),
+      ...ids.filter((id) => !inList(id)).map((id) => ({ filter: byId(id), count: 1 })),
+    ];
+    for (const { filter, count } of filters) {
       signal?.throwIfAborted();
       try {
-        const docs = await collection.find(byId({ $in: chunk }), { ...options, session, signal }).toArray();
+        const docs = await collection.find(filter, { ...options, session, signal }).toArray();
         for (const doc of docs) found.set(idKey(doc._id), doc);
       } catch (error) {
-        throw new TargetError(`${ns}: reading ${chunk.length} documents to update failed: ${oneLine(error)}`, { cause: error });
+        throw new TargetError(`${ns}: reading ${count} documents to update failed: ${oneLine(error)}`, { cause: error });
       }
     }
     return found;
   }
-}
-
-/**
- * A filter on `_id`. Typed as a plain Document because the driver's Filter type assumes an
- * ObjectId `_id`, while a replayed `_id` can be any BSON value.
- */
-function byId(condition: unknown): Document {
-  return { _id: condition };
 }
 
 interface DocumentPlan {
@@ -361,25 +379,6 @@ function writeFailed(ns: string, source: OplogEntry | undefined, error: unknown)
     cause: error,
     hint: 'check the target for permissions and for unique indexes the source did not have',
   });
-}
-
-/** Splits ids so that one `$in` list stays far below the maximum command size. */
-function chunkIds(ids: readonly unknown[], perFind: number): unknown[][] {
-  const chunks: unknown[][] = [];
-  let current: unknown[] = [];
-  let bytes = 0;
-  for (const id of ids) {
-    const size = BSON.calculateObjectSize({ _id: id });
-    if (current.length > 0 && (current.length >= perFind || bytes + size > MAX_IN_LIST_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(id);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }
 
 function groupByNamespace(entries: readonly OplogEntry[]): Map<string, OplogEntry[]> {

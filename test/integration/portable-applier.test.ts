@@ -140,6 +140,41 @@ describe('PortableApplier', { skip: NO_MONGO }, () => {
     await client.db(db).dropDatabase();
   });
 
+  it('deletes by $in lists of ids, exactly: equal numbers, absent ids, never a pattern match', async () => {
+    const db = uniqueName('pa');
+    const ns = `${db}.del`;
+    const coll = client.db(db).collection('del');
+    await coll.insertMany([
+      ...Array.from({ length: 25 }, (_, i) => ({ _id: i as never, n: i })),
+      { _id: Long.fromNumber(100) as never, n: 100 },
+      { _id: 'abc' as never, keep: 'a string the regex below matches' },
+      { _id: { k: 'x' } as never, n: 'sub' },
+    ]);
+    const regexId = new BSON.BSONRegExp('^a', '');
+    // MongoDB refuses a regex _id; a server that takes one must still have it deleted exactly.
+    const regexStored = await coll.insertOne({ _id: regexId as never, n: 'regex' }).then(() => true, () => false);
+    const batch = [
+      ...Array.from({ length: 20 }, (_, i) => entry('d', ns, { _id: i % 2 === 0 ? i : new Double(i) })),
+      entry('d', ns, { _id: 100 }), // the stored int64 100
+      entry('d', ns, { _id: 'never-there' }),
+      entry('d', ns, { _id: regexId }),
+      entry('d', ns, { _id: { k: 'x' } }),
+    ];
+    commands.length = 0;
+    const applier = new PortableApplier(client, { idsPerFind: 10 });
+    await applier.applyCrud(batch);
+    const deletes = commands.filter((c) => c.commandName === 'delete');
+    assert.equal(deletes.length, 1, 'one delete command');
+    // 23 ids in lists of 10, then the regex on its own.
+    assert.deepEqual((deletes[0]?.command.deletes as Document[]).map((d) => d.limit), [0, 0, 0, 1]);
+    assert.equal(applier.stats.deleted, 24);
+    const left = await coll.find({}, { sort: { n: 1 } }).toArray();
+    assert.deepEqual(left.filter((d) => typeof d.n === 'number').map((d) => d.n), [20, 21, 22, 23, 24]);
+    assert.ok(left.some((d) => (d._id as unknown) === 'abc'), 'the string the regex matches as a pattern stays');
+    assert.ok(!left.some((d) => d.n === 'sub' || d.n === 'regex'), `regex _id stored: ${regexStored}`);
+    await client.db(db).dropDatabase();
+  });
+
   it('chunks the $in list of a big fetch', async () => {
     const db = uniqueName('pa');
     const ns = `${db}.chunks`;
