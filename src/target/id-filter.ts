@@ -4,7 +4,8 @@
 // `{_id: /a/}` and `{_id: {$in: [/a/]}}` match every string `_id` the pattern matches, besides
 // the regex itself. `{_id: {$eq: /a/}}` compares exactly
 // (https://www.mongodb.com/docs/manual/reference/operator/query/eq/#regex-match-behavior), and
-// `$in` takes no `$eq`, so a regex `_id` is always selected on its own.
+// `$in` takes no `$eq`, so a regex `_id` is always selected on its own. (MongoDB refuses a regex
+// `_id`; other servers, or a hand-built oplog, may still carry one.)
 // (An array cannot be an `_id`; a document `_id` is compared whole, regexes inside it included.)
 import { BSON, BSONRegExp } from 'mongodb';
 import type { Document } from 'mongodb';

@@ -23,12 +23,11 @@ import type { AnyBulkWriteOperation, ClientSession, Collection, Document, FindOp
 import { TargetError } from '../errors.ts';
 import { splitNs } from '../namespace.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
-import { formatTs, tsFromBson } from '../timestamp.ts';
 import { emptyApplyStats } from './applier.ts';
 import type { Applier, ApplyStats, CommandPlan } from './applier.ts';
 import { byId, byIdIn, chunkByIds, DEFAULT_IDS_PER_LIST, inList } from './id-filter.ts';
+import { describeEntry, foldDocument, groupByNamespace, planDocuments } from './fold-batch.ts';
 import { idKey } from './id-key.ts';
-import { applyUpdate, classifyUpdate } from './modifiers-v1.ts';
 
 /** Ids per `find({_id: {$in}})` and per `delete` statement. */
 export const DEFAULT_IDS_PER_FIND = DEFAULT_IDS_PER_LIST;
@@ -265,60 +264,6 @@ export class PortableApplier implements Applier {
   }
 }
 
-interface DocumentPlan {
-  readonly id: unknown;
-  readonly entries: OplogEntry[];
-  /** Its first entry is a modifier update: the stored document is needed. */
-  readonly needsFetch: boolean;
-}
-
-function planDocuments(entries: readonly OplogEntry[]): Map<string, DocumentPlan> {
-  const plans = new Map<string, DocumentPlan>();
-  for (const entry of entries) {
-    if (entry.op === 'n') continue;
-    const id = documentId(entry);
-    const key = idKey(id);
-    const plan = plans.get(key);
-    if (plan !== undefined) {
-      plan.entries.push(entry);
-    } else {
-      const needsFetch = entry.op === 'u' && classifyUpdate(entry.o) !== 'replacement';
-      plans.set(key, { id, entries: [entry], needsFetch });
-    }
-  }
-  return plans;
-}
-
-/** One document's entries in oplog order, from its state before the batch (null: absent). */
-function foldDocument(initial: Document | null, entries: readonly OplogEntry[], stats: ApplyStats): Document | null {
-  let doc = initial;
-  for (const entry of entries) {
-    if (entry.op === 'i') {
-      // An insert replayed over an existing document acts as an upsert (the Applier contract).
-      doc = entry.o;
-      stats.inserted++;
-    } else if (entry.op === 'u') {
-      const next = applyUpdate(doc, entry);
-      if (next === null) stats.missing++;
-      else stats.updated++;
-      doc = next;
-    } else {
-      doc = null;
-      stats.deleted++;
-    }
-  }
-  return doc;
-}
-
-function documentId(entry: OplogEntry): unknown {
-  if (entry.op !== 'i' && entry.op !== 'u' && entry.op !== 'd') {
-    throw new TargetError(`${describeEntry(entry)}: op "${entry.op}" is not a CRUD entry`);
-  }
-  const id: unknown = entry.op === 'u' ? entry.o2?._id : entry.o._id;
-  if (id === undefined) throw new TargetError(`${describeEntry(entry)}: ${entry.op} entry has no _id`);
-  return id;
-}
-
 /** One document's final state, to be written. */
 interface PendingWrite {
   readonly id: unknown;
@@ -381,16 +326,6 @@ function writeFailed(ns: string, source: OplogEntry | undefined, error: unknown)
   });
 }
 
-function groupByNamespace(entries: readonly OplogEntry[]): Map<string, OplogEntry[]> {
-  const groups = new Map<string, OplogEntry[]>();
-  for (const entry of entries) {
-    const group = groups.get(entry.ns);
-    if (group === undefined) groups.set(entry.ns, [entry]);
-    else group.push(entry);
-  }
-  return groups;
-}
-
 async function detectTraits(client: MongoClient, options: PortableApplierOptions): Promise<TargetTraits> {
   const { transactions: givenTransactions, updatesPerCommand, probeExistence } = options;
   if (givenTransactions !== undefined && updatesPerCommand !== undefined && probeExistence !== undefined) {
@@ -422,10 +357,6 @@ function addStats(into: ApplyStats, from: ApplyStats): void {
 
 function serverCode(error: unknown): number | undefined {
   return error instanceof MongoServerError && typeof error.code === 'number' ? error.code : undefined;
-}
-
-function describeEntry(entry: OplogEntry): string {
-  return `${entry.ns} @ ${formatTs(tsFromBson(entry.ts))}`;
 }
 
 function oneLine(error: unknown): string {
