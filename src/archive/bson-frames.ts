@@ -150,6 +150,9 @@ function toBuffer(piece: Buffer | Uint8Array): Buffer {
   return Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
 }
 
+/** What a consumed chunk's slot holds until compaction. */
+const CONSUMED = Buffer.alloc(0);
+
 /**
  * A FIFO of input chunks read as one byte string. `head` indexes the first live chunk and
  * `skip` the first live byte in it, so consuming never shifts the array element by element.
@@ -208,13 +211,16 @@ class ChunkQueue {
     this.#skip += count;
     this.#length -= count;
     if (this.#skip === this.#chunks[this.#head].length) {
+      // Let go of the consumed chunk at once: the array slot would keep it (and with it every
+      // chunk read so far, up to the compaction below) alive after its last frame is gone.
+      this.#chunks[this.#head] = CONSUMED;
       this.#head++;
       this.#skip = 0;
       this.#compact();
     }
   }
 
-  /** Drops consumed chunk references once they outnumber the live ones. */
+  /** Drops the consumed slots once they outnumber the live ones. */
   #compact(): void {
     if (this.#head === this.#chunks.length) {
       this.#chunks = [];

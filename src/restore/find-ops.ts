@@ -21,6 +21,7 @@ import type { OplogEntry } from '../oplog-entry.ts';
 import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, isBeforeCutoff, maxTs, parseCutoff, tsFromBson, type Cutoff, type Ts } from '../timestamp.ts';
 import { checkDigest, getRecorded } from './download-chain.ts';
+import { idKey } from '../target/id-key.ts';
 import { compileNamespaceRules, type NamespaceRules } from './namespace-rules.ts';
 
 // ---- the filter -------------------------------------------------------------------------
@@ -153,7 +154,7 @@ export function compileOpFilter(spec: OpFilterSpec, text: string): OpFilter {
       if (ops && !ops.has(doc.op)) return false;
       if (commands && (doc.op !== 'c' || !commands.has(commandName(doc) ?? ''))) return false;
       if (rules && !namespacesOf(doc).some((ns) => rules.accepts(ns))) return false;
-      if (wantedId !== undefined && idKey(idOf(doc)) !== wantedId) return false;
+      if (wantedId !== undefined && !sameId(idOf(doc), wantedId)) return false;
       return true;
     },
   };
@@ -227,12 +228,9 @@ function idOf(doc: Document): unknown {
   return undefined;
 }
 
-/**
- * Compares _ids by their relaxed extended JSON: int32, int64 and double 42 are all `42`, as
- * MongoDB's own comparison treats them equal; an ObjectId is {"$oid":…}.
- */
-function idKey(value: unknown): string | undefined {
-  return value === undefined ? undefined : BSON.EJSON.stringify(value, { relaxed: true });
+/** An op's _id (undefined: it has none) against --id's idKey: equal as MongoDB's _id index holds them. */
+function sameId(id: unknown, wanted: string): boolean {
+  return id !== undefined && idKey(id) === wanted;
 }
 
 function isDocument(value: unknown): value is Document {

@@ -2,12 +2,15 @@
 // lanes by a hash of (namespace, _id); each lane sends its entries in batches, one batch at a
 // time, so two ops on one document never race, while different lanes run at once.
 // A barrier (a command, a transaction) waits for every lane to drain first.
+// Memory bound: per lane, the batch being applied and the one filling, each at most batchOps
+// entries or, past its first entry, batchBytes of BSON.
 import { createHash } from 'node:crypto';
 import { BSON } from 'mongodb';
 import type { OplogEntry } from '../oplog-entry.ts';
 
 export const DEFAULT_LANES = 4;
 export const DEFAULT_BATCH_OPS = 1000;
+export const DEFAULT_BATCH_BYTES = 2 * 1024 * 1024;
 
 /** The document an i/u/d entry touches. */
 export function documentIdOf(entry: OplogEntry): unknown {
@@ -27,29 +30,39 @@ type Send = (batch: OplogEntry[]) => Promise<void>;
 export class Partitioner {
   readonly #send: Send;
   readonly #batchOps: number;
+  readonly #batchBytes: number;
   readonly #buffers: OplogEntry[][];
+  readonly #bytes: number[];
   readonly #tails: Promise<void>[];
   #failure: unknown;
 
-  constructor(send: Send, options: { lanes?: number; batchOps?: number } = {}) {
+  constructor(send: Send, options: { lanes?: number; batchOps?: number; batchBytes?: number } = {}) {
     const lanes = Math.max(1, options.lanes ?? DEFAULT_LANES);
     this.#send = send;
     this.#batchOps = options.batchOps ?? DEFAULT_BATCH_OPS;
+    this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
     this.#buffers = Array.from({ length: lanes }, () => []);
+    this.#bytes = Array.from({ length: lanes }, () => 0);
     this.#tails = Array.from({ length: lanes }, () => Promise.resolve());
   }
 
-  /** Queues an entry; resolves once its lane has room (backpressure bounds memory). */
-  async push(entry: OplogEntry): Promise<void> {
+  /**
+   * Queues an entry of `bytes` BSON bytes (computed when not given); resolves once its lane has
+   * room (backpressure bounds memory).
+   */
+  async push(entry: OplogEntry, bytes = BSON.calculateObjectSize(entry)): Promise<void> {
     this.#throwIfFailed();
     const lane = laneOf(entry, this.#buffers.length);
-    const buffer = this.#buffers[lane] ?? [];
-    buffer.push(entry);
-    if (buffer.length >= this.#batchOps) {
-      // Wait for the lane's previous batch before queueing another: at most two batches a lane.
-      await this.#tails[lane];
-      this.#dispatch(lane);
-    }
+    if ((this.#buffers[lane]?.length ?? 0) > 0 && (this.#bytes[lane] ?? 0) + bytes > this.#batchBytes) await this.#flush(lane);
+    this.#buffers[lane]?.push(entry);
+    this.#bytes[lane] = (this.#bytes[lane] ?? 0) + bytes;
+    if ((this.#buffers[lane]?.length ?? 0) >= this.#batchOps || (this.#bytes[lane] ?? 0) >= this.#batchBytes) await this.#flush(lane);
+  }
+
+  /** Waits for the lane's previous batch, then sends its buffer: at most two batches a lane. */
+  async #flush(lane: number): Promise<void> {
+    await this.#tails[lane];
+    this.#dispatch(lane);
   }
 
   /** Sends every buffered entry and waits for all lanes: the barrier before a command. */
@@ -63,6 +76,7 @@ export class Partitioner {
     const batch = this.#buffers[lane] ?? [];
     if (batch.length === 0) return;
     this.#buffers[lane] = [];
+    this.#bytes[lane] = 0;
     this.#tails[lane] = (this.#tails[lane] ?? Promise.resolve()).then(() => {
       if (this.#failure === undefined) return this.#send(batch).catch((error: unknown) => {
         this.#failure ??= error;

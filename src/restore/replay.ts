@@ -68,7 +68,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   const lanes = new Partitioner((batch) => applier.applyCrud(batch, signal), { lanes: options.lanes, batchOps: options.batchOps });
   const buffer = new TransactionBuffer();
 
-  const handle = async (unit: ReplayUnit): Promise<boolean> => {
+  /** `bytes`: the BSON size of an op unit's entry, when known. */
+  const handle = async (unit: ReplayUnit, bytes?: number): Promise<boolean> => {
     if (!isBeforeCutoff(unitTs(unit), unitWall(unit), options.cutoff)) {
       receipt.firstSkipped = refOf(unit.kind === 'op' ? unit.entry : unit.commit);
       return false;
@@ -85,7 +86,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     if (unit.entry.op === 'n') return void skip('noop'), true;
     for (const entry of mapped(unit.entry)) {
       if (entry.op === 'c') await command(entry);
-      else await lanes.push(entry);
+      else await lanes.push(entry, bytes);
       if (entry.op !== 'c') applied(entry, entry.ns);
     }
     options.onProgress?.(receipt.applied);
@@ -109,8 +110,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   let stopped = false;
   for (const file of options.files) {
     for await (const raw of readBsonFile(file, { signal })) {
-      for (const unit of buffer.push(decodeOplogEntry(raw))) {
-        if (!(await handle(unit))) {
+      const entry = decodeOplogEntry(raw);
+      for (const unit of buffer.push(entry)) {
+        if (!(await handle(unit, unit.kind === 'op' && unit.entry === entry ? raw.length : undefined))) {
           stopped = true;
           break;
         }

@@ -5,9 +5,10 @@
 // Why fold instead of replaying op by op: a batch often touches the same document many times,
 // and one round trip per entry is what makes portable replay slow. Per namespace a batch costs
 // one `find` (only for documents whose first entry in the batch is a modifier update, the only
-// case where the stored state matters) and unordered `bulkWrite`s: deletes, then inserts (of
-// documents the find showed absent), then upserts (`replaceOne`, upsert: true), each one command
-// per 100,000 writes or 48 MB as the driver splits them.
+// case where the stored state matters) and unordered `bulkWrite`s: deletes (`deleteMany` of
+// `$in` lists of ids), then inserts (of documents the find showed absent), then upserts
+// (`replaceOne`, upsert: true), each one command per 100,000 writes or 48 MB as the driver
+// splits them.
 // Memory bound: the batch itself plus the fetched documents of the ids it updates.
 //
 // FerretDB 1.x (SQLite backend, measured on 1.24) needs two detours, both detected by buildInfo:
@@ -17,21 +18,19 @@
 //   - an upsert that matches nothing scans the collection (~40 ms each at 3,000 documents) where
 //     an insert does not: one more `find` (ids only) tells which documents are new, and those
 //     are inserted (a duplicate key, if another writer got there first, falls back to upsert).
-import { BSON, Binary, BSONRegExp, Decimal128, Double, Int32, Long, MaxKey, MinKey, MongoBulkWriteError,
-  MongoServerError, ObjectId, Timestamp } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, ClientSession, Collection, Document, FindOptions, MongoClient } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { splitNs } from '../namespace.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
-import { formatTs, tsFromBson } from '../timestamp.ts';
 import { emptyApplyStats } from './applier.ts';
 import type { Applier, ApplyStats, CommandPlan } from './applier.ts';
-import { asSubDocument } from './delta-v2.ts';
-import { applyUpdate, classifyUpdate } from './modifiers-v1.ts';
+import { byId, byIdIn, chunkByIds, DEFAULT_IDS_PER_LIST, inList } from './id-filter.ts';
+import { describeEntry, foldDocument, groupByNamespace, planDocuments } from './fold-batch.ts';
+import { idKey } from './id-key.ts';
 
-/** Ids per `find({_id: {$in}})`, and their encoded size, well under the 16 MiB command limit. */
-export const DEFAULT_IDS_PER_FIND = 10_000;
-const MAX_IN_LIST_BYTES = 8 * 1024 * 1024;
+/** Ids per `find({_id: {$in}})` and per `delete` statement. */
+export const DEFAULT_IDS_PER_FIND = DEFAULT_IDS_PER_LIST;
 
 /** Far enough below FerretDB 1.x's ~100 to leave room for another writer; see the top. */
 export const FERRETDB_UPDATES_PER_COMMAND = 50;
@@ -49,7 +48,7 @@ const EXACT_READ = { promoteValues: false, bsonRegExp: true } as const;
 export interface PortableApplierOptions {
   /** Whether the target runs multi-document transactions; detected once when absent. */
   transactions?: boolean;
-  /** Most ids in one `find({_id: {$in}})`. */
+  /** Most ids in one `find({_id: {$in}})` or one `delete` statement. */
   idsPerFind?: number;
   /**
    * Most upserts in one `update` command, one command in flight per client; detected when
@@ -194,8 +193,8 @@ export class PortableApplier implements Applier {
   /** Deletes, then inserts, then upserts; then once more, as upserts, what a unique index refused. */
   async #write(collection: Collection, ns: string, writes: readonly PendingWrite[], session: ClientSession | undefined): Promise<void> {
     // Deletes first, so that a unique value they free is free for the writes after them.
+    await this.#delete(collection, ns, writes.filter((w) => w.doc === null), session);
     const refused = [
-      ...await writeBulk(collection, ns, writes.filter((w) => w.doc === null), false, session),
       ...await writeBulk(collection, ns, writes.filter((w) => w.doc !== null && w.absent), false, session),
       ...await this.#upsert(collection, ns, writes.filter((w) => w.doc !== null && !w.absent), false, session),
     ];
@@ -207,6 +206,27 @@ export class PortableApplier implements Applier {
       throw new TargetError(`${describeEntry(first.source)}: writing the replayed document failed twice on a duplicate key`, {
         hint: 'check the target for unique indexes the source did not have',
       });
+    }
+  }
+
+  /**
+   * Deletes as `deleteMany({_id: {$in: ids}})` statements of up to idsPerFind ids, all in one
+   * unordered bulkWrite: one statement per document costs the server a statement each (on
+   * FerretDB 1.x, most of replay's time). A regex `_id` gets a statement of its own (id-filter.ts).
+   */
+  async #delete(collection: Collection, ns: string, deletes: readonly PendingWrite[], session: ClientSession | undefined): Promise<void> {
+    if (deletes.length === 0) return;
+    const statements: { operation: AnyBulkWriteOperation; source: OplogEntry }[] = [];
+    for (const chunk of chunkByIds(deletes.filter((w) => inList(w.id)), (w) => w.id, this.#idsPerFind)) {
+      statements.push({ operation: { deleteMany: { filter: byIdIn(chunk.map((w) => w.id)) } }, source: chunk[0]!.source });
+    }
+    for (const write of deletes) {
+      if (!inList(write.id)) statements.push({ operation: { deleteOne: { filter: byId(write.id) } }, source: write.source });
+    }
+    try {
+      await collection.bulkWrite(statements.map((s) => s.operation), { ordered: false, session });
+    } catch (error) {
+      throw writeFailed(ns, statements[writeErrorsOf(error)[0]?.index ?? -1]?.source, error);
     }
   }
 
@@ -227,79 +247,21 @@ export class PortableApplier implements Applier {
   async #find(collection: Collection, ns: string, ids: readonly unknown[], options: FindOptions,
     session: ClientSession | undefined, signal: AbortSignal | undefined): Promise<Map<string, Document>> {
     const found = new Map<string, Document>();
-    for (const chunk of chunkIds(ids, this.#idsPerFind)) {
+    const filters = [
+      ...chunkByIds(ids.filter(inList), (id) => id, this.#idsPerFind).map((chunk) => ({ filter: byIdIn(chunk), count: chunk.length })),
+      ...ids.filter((id) => !inList(id)).map((id) => ({ filter: byId(id), count: 1 })),
+    ];
+    for (const { filter, count } of filters) {
       signal?.throwIfAborted();
       try {
-        const docs = await collection.find(byId({ $in: chunk }), { ...options, session, signal }).toArray();
+        const docs = await collection.find(filter, { ...options, session, signal }).toArray();
         for (const doc of docs) found.set(idKey(doc._id), doc);
       } catch (error) {
-        throw new TargetError(`${ns}: reading ${chunk.length} documents to update failed: ${oneLine(error)}`, { cause: error });
+        throw new TargetError(`${ns}: reading ${count} documents to update failed: ${oneLine(error)}`, { cause: error });
       }
     }
     return found;
   }
-}
-
-/**
- * A filter on `_id`. Typed as a plain Document because the driver's Filter type assumes an
- * ObjectId `_id`, while a replayed `_id` can be any BSON value.
- */
-function byId(condition: unknown): Document {
-  return { _id: condition };
-}
-
-interface DocumentPlan {
-  readonly id: unknown;
-  readonly entries: OplogEntry[];
-  /** Its first entry is a modifier update: the stored document is needed. */
-  readonly needsFetch: boolean;
-}
-
-function planDocuments(entries: readonly OplogEntry[]): Map<string, DocumentPlan> {
-  const plans = new Map<string, DocumentPlan>();
-  for (const entry of entries) {
-    if (entry.op === 'n') continue;
-    const id = documentId(entry);
-    const key = idKey(id);
-    const plan = plans.get(key);
-    if (plan !== undefined) {
-      plan.entries.push(entry);
-    } else {
-      const needsFetch = entry.op === 'u' && classifyUpdate(entry.o) !== 'replacement';
-      plans.set(key, { id, entries: [entry], needsFetch });
-    }
-  }
-  return plans;
-}
-
-/** One document's entries in oplog order, from its state before the batch (null: absent). */
-function foldDocument(initial: Document | null, entries: readonly OplogEntry[], stats: ApplyStats): Document | null {
-  let doc = initial;
-  for (const entry of entries) {
-    if (entry.op === 'i') {
-      // An insert replayed over an existing document acts as an upsert (the Applier contract).
-      doc = entry.o;
-      stats.inserted++;
-    } else if (entry.op === 'u') {
-      const next = applyUpdate(doc, entry);
-      if (next === null) stats.missing++;
-      else stats.updated++;
-      doc = next;
-    } else {
-      doc = null;
-      stats.deleted++;
-    }
-  }
-  return doc;
-}
-
-function documentId(entry: OplogEntry): unknown {
-  if (entry.op !== 'i' && entry.op !== 'u' && entry.op !== 'd') {
-    throw new TargetError(`${describeEntry(entry)}: op "${entry.op}" is not a CRUD entry`);
-  }
-  const id: unknown = entry.op === 'u' ? entry.o2?._id : entry.o._id;
-  if (id === undefined) throw new TargetError(`${describeEntry(entry)}: ${entry.op} entry has no _id`);
-  return id;
 }
 
 /** One document's final state, to be written. */
@@ -364,35 +326,6 @@ function writeFailed(ns: string, source: OplogEntry | undefined, error: unknown)
   });
 }
 
-/** Splits ids so that one `$in` list stays far below the maximum command size. */
-function chunkIds(ids: readonly unknown[], perFind: number): unknown[][] {
-  const chunks: unknown[][] = [];
-  let current: unknown[] = [];
-  let bytes = 0;
-  for (const id of ids) {
-    const size = BSON.calculateObjectSize({ _id: id });
-    if (current.length > 0 && (current.length >= perFind || bytes + size > MAX_IN_LIST_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(id);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-function groupByNamespace(entries: readonly OplogEntry[]): Map<string, OplogEntry[]> {
-  const groups = new Map<string, OplogEntry[]>();
-  for (const entry of entries) {
-    const group = groups.get(entry.ns);
-    if (group === undefined) groups.set(entry.ns, [entry]);
-    else group.push(entry);
-  }
-  return groups;
-}
-
 async function detectTraits(client: MongoClient, options: PortableApplierOptions): Promise<TargetTraits> {
   const { transactions: givenTransactions, updatesPerCommand, probeExistence } = options;
   if (givenTransactions !== undefined && updatesPerCommand !== undefined && probeExistence !== undefined) {
@@ -426,85 +359,7 @@ function serverCode(error: unknown): number | undefined {
   return error instanceof MongoServerError && typeof error.code === 'number' ? error.code : undefined;
 }
 
-function describeEntry(entry: OplogEntry): string {
-  return `${entry.ns} @ ${formatTs(tsFromBson(entry.ts))}`;
-}
-
 function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.replace(/\s*\n\s*/g, ' ');
-}
-
-/**
- * A key equal for two `_id` values exactly when MongoDB's `_id` index (simple collation) holds
- * them equal: type-tagged and recursive, with every number (int32, int64, double, decimal128)
- * reduced to its exact value, since 1, NumberLong(1), 1.0 and NumberDecimal("1.00") are one
- * `_id` (BSON comparison order, https://www.mongodb.com/docs/manual/reference/bson-type-comparison-order/).
- * Embedded documents compare field by field in order, so their keys keep field order.
- */
-export function idKey(value: unknown): string {
-  const number = exactNumber(value);
-  if (number !== undefined) return `n${number}`;
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return `s${JSON.stringify(value)}`;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (value instanceof ObjectId) return `o${value.toHexString()}`;
-  if (value instanceof Date) return `d${value.getTime()}`;
-  if (value instanceof Binary) return `b${value.sub_type}:${value.toString('base64')}`;
-  if (value instanceof Timestamp) return `t${value.t}:${value.i}`;
-  if (value instanceof MinKey) return 'minKey';
-  if (value instanceof MaxKey) return 'maxKey';
-  if (value instanceof RegExp) return `r${JSON.stringify([value.source, [...value.flags].sort().join('')])}`;
-  if (value instanceof BSONRegExp) return `r${JSON.stringify([value.pattern, [...value.options].sort().join('')])}`;
-  if (Array.isArray(value)) return `[${value.map(idKey).join(',')}]`;
-  const doc = asSubDocument(value);
-  if (doc !== undefined) {
-    return `{${Object.entries(doc).map(([name, field]) => `${JSON.stringify(name)}:${idKey(field)}`).join(',')}}`;
-  }
-  return `x${BSON.EJSON.stringify(value as Document, { relaxed: false })}`;
-}
-
-/**
- * The exact value of a BSON number as "sign digits e exponent" with no trailing zeros in the
- * digits, or undefined when `value` is not a number. Doubles are expanded exactly (every
- * finite double is a finite decimal), so 0.1 and NumberDecimal("0.1") differ, as in MongoDB.
- */
-function exactNumber(value: unknown): string | undefined {
-  if (typeof value === 'number') return doubleKey(value);
-  if (value instanceof Int32 || value instanceof Double) return doubleKey(value.valueOf());
-  if (typeof value === 'bigint') return decimalKey(value < 0n, (value < 0n ? -value : value).toString(), 0);
-  if (value instanceof Long) return exactNumber(BigInt(value.toString()));
-  if (value instanceof Decimal128) return decimal128Key(value.toString());
-  return undefined;
-}
-
-function doubleKey(x: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? 'Inf' : '-Inf';
-  let mantissa = Math.abs(x);
-  let halvings = 0;
-  // Doubling is exact, and a non-integer double is below 2^53, so this ends within 1,074 steps.
-  while (!Number.isInteger(mantissa)) {
-    mantissa *= 2;
-    halvings++;
-  }
-  // m / 2^k = m * 5^k / 10^k
-  const digits = (BigInt(mantissa) * 5n ** BigInt(halvings)).toString();
-  return decimalKey(x < 0, digits, -halvings);
-}
-
-function decimal128Key(text: string): string {
-  if (/^-?NaN$/i.test(text)) return 'NaN';
-  if (/^-?Inf/i.test(text)) return text.startsWith('-') ? '-Inf' : 'Inf';
-  const match = /^(-?)(\d+)(?:\.(\d+))?(?:E([+-]?\d+))?$/i.exec(text);
-  if (match === null) return `decimal:${text}`;
-  const fraction = match[3] ?? '';
-  return decimalKey(match[1] === '-', (match[2] ?? '') + fraction, Number(match[4] ?? 0) - fraction.length);
-}
-
-function decimalKey(negative: boolean, digits: string, exponent: number): string {
-  const significant = digits.replace(/^0+/, '');
-  if (significant === '') return '0';
-  const trimmed = significant.replace(/0+$/, '');
-  return `${negative ? '-' : ''}${trimmed}e${exponent + significant.length - trimmed.length}`;
 }

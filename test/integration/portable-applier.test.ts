@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BSON, Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, UUID } from 'mongodb';
+import { BSON, Double, Long, MongoClient, ObjectId, Timestamp, UUID } from 'mongodb';
 import type { CommandStartedEvent, Document } from 'mongodb';
 import { TargetError } from '../../src/errors.ts';
 import type { OplogEntry } from '../../src/oplog-entry.ts';
 import type { CommandPlan } from '../../src/target/applier.ts';
-import { FERRETDB_UPDATES_PER_COMMAND, PortableApplier, idKey } from '../../src/target/portable-applier.ts';
+import { idKey } from '../../src/target/id-key.ts';
+import { FERRETDB_UPDATES_PER_COMMAND, PortableApplier } from '../../src/target/portable-applier.ts';
 import { NO_MONGO, isFerretDB, testMongoUri, uniqueName } from '../support/test-env.ts';
 
 let clock = 0;
@@ -26,36 +27,6 @@ async function snapshot(client: MongoClient, db: string, coll: string): Promise<
   const docs = await client.db(db).collection(coll).find({}, { promoteValues: false }).toArray();
   return new Map(docs.map((doc) => [idKey(doc._id), canonical(doc)]));
 }
-
-describe('idKey', () => {
-  it('holds equal the numbers MongoDB holds equal as _id', () => {
-    const one = [1, new Int32(1), new Double(1), Long.fromNumber(1), new Decimal128('1'), new Decimal128('1.000'),
-      new Decimal128('0.1E1'), 1n];
-    for (const value of one) assert.equal(idKey(value), idKey(1), String(value));
-    assert.equal(idKey(0), idKey(-0));
-    assert.equal(idKey(new Decimal128('-0.00')), idKey(0));
-    assert.equal(idKey(Number.NaN), idKey(new Decimal128('NaN')));
-    assert.equal(idKey(2 ** 60), idKey(Long.fromString('1152921504606846976')));
-    assert.equal(idKey(0.5), idKey(new Decimal128('0.50')));
-  });
-
-  it('tells apart values MongoDB tells apart', () => {
-    const distinct = [1, 2, 0.1, new Decimal128('0.1'), '1', true, null, new ObjectId('64b7f0000000000000000001'),
-      new ObjectId('64b7f0000000000000000002'), new Date(1), { a: 1, b: 2 }, { b: 2, a: 1 }, { a: '1' },
-      new Binary(Buffer.from('ab'), 0), new Binary(Buffer.from('ab'), 5), new UUID('0b0a0e1c-0000-4000-8000-000000000001'),
-      Long.fromString('9007199254740993'), new Timestamp({ t: 1, i: 2 }), [1, 2]];
-    const keys = distinct.map(idKey);
-    assert.equal(new Set(keys).size, keys.length, keys.join('\n'));
-    // 2^53 + 1 is not a double: a Long beyond 2^53 must not collide with its rounded neighbour.
-    assert.notEqual(idKey(Long.fromString('9007199254740993')), idKey(9007199254740992));
-  });
-
-  it('compares embedded documents by value, numbers included', () => {
-    assert.equal(idKey({ a: 1, b: 'x' }), idKey({ a: new Double(1), b: 'x' }));
-    assert.equal(idKey(new UUID('0b0a0e1c-0000-4000-8000-000000000001')),
-      idKey(new Binary(new UUID('0b0a0e1c-0000-4000-8000-000000000001').buffer, 4)));
-  });
-});
 
 describe('PortableApplier', { skip: NO_MONGO }, () => {
   let client: MongoClient;
@@ -166,6 +137,41 @@ describe('PortableApplier', { skip: NO_MONGO }, () => {
     assert.equal(await coll.countDocuments({ n: 2 }), 2500);
     assert.equal(await coll.countDocuments({ n: 3 }), 500);
     assert.equal(await coll.countDocuments({ _id: { $lt: 500 } as never }), 0);
+    await client.db(db).dropDatabase();
+  });
+
+  it('deletes by $in lists of ids, exactly: equal numbers, absent ids, never a pattern match', async () => {
+    const db = uniqueName('pa');
+    const ns = `${db}.del`;
+    const coll = client.db(db).collection('del');
+    await coll.insertMany([
+      ...Array.from({ length: 25 }, (_, i) => ({ _id: i as never, n: i })),
+      { _id: Long.fromNumber(100) as never, n: 100 },
+      { _id: 'abc' as never, keep: 'a string the regex below matches' },
+      { _id: { k: 'x' } as never, n: 'sub' },
+    ]);
+    const regexId = new BSON.BSONRegExp('^a', '');
+    // MongoDB refuses a regex _id; a server that takes one must still have it deleted exactly.
+    const regexStored = await coll.insertOne({ _id: regexId as never, n: 'regex' }).then(() => true, () => false);
+    const batch = [
+      ...Array.from({ length: 20 }, (_, i) => entry('d', ns, { _id: i % 2 === 0 ? i : new Double(i) })),
+      entry('d', ns, { _id: 100 }), // the stored int64 100
+      entry('d', ns, { _id: 'never-there' }),
+      entry('d', ns, { _id: regexId }),
+      entry('d', ns, { _id: { k: 'x' } }),
+    ];
+    commands.length = 0;
+    const applier = new PortableApplier(client, { idsPerFind: 10 });
+    await applier.applyCrud(batch);
+    const deletes = commands.filter((c) => c.commandName === 'delete');
+    assert.equal(deletes.length, 1, 'one delete command');
+    // 23 ids in lists of 10, then the regex on its own.
+    assert.deepEqual((deletes[0]?.command.deletes as Document[]).map((d) => d.limit), [0, 0, 0, 1]);
+    assert.equal(applier.stats.deleted, 24);
+    const left = await coll.find({}, { sort: { n: 1 } }).toArray();
+    assert.deepEqual(left.filter((d) => typeof d.n === 'number').map((d) => d.n), [20, 21, 22, 23, 24]);
+    assert.ok(left.some((d) => (d._id as unknown) === 'abc'), 'the string the regex matches as a pattern stays');
+    assert.ok(!left.some((d) => d.n === 'sub' || d.n === 'regex'), `regex _id stored: ${regexStored}`);
     await client.db(db).dropDatabase();
   });
 

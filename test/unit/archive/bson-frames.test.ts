@@ -264,3 +264,37 @@ describe('readBsonFile', () => {
     }
   });
 });
+
+describe('readBsonFrames memory', () => {
+  it('lets go of consumed input chunks while the stream goes on', async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const frame = BSON.serialize({ pad: 'x'.repeat(1000) });
+    // Pieces of 997 bytes (a prime): frames straddle pieces, and the queue never runs empty.
+    const stream = Buffer.concat(Array.from({ length: 400 }, () => frame));
+    const refs: WeakRef<Buffer>[] = [];
+    async function* pieces(): AsyncGenerator<Buffer> {
+      for (let at = 0; at < stream.length; at += 997) {
+        const piece = Buffer.from(stream.subarray(at, at + 997));
+        refs.push(new WeakRef(piece));
+        yield piece;
+      }
+    }
+    let frames = 0;
+    let retained = -1;
+    for await (const raw of readBsonFrames(pieces())) {
+      assert.equal(raw.length, frame.length);
+      if (++frames === 300) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+        gc();
+        retained = refs.filter((ref) => ref.deref() !== undefined).length;
+      }
+    }
+    assert.equal(frames, 400);
+    // The piece being read and the one the last frame came from, not the ~300 read before.
+    assert.ok(retained >= 0 && retained <= 3, `${retained} of ${refs.length} pieces still held`);
+  });
+});

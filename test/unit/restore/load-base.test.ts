@@ -1,0 +1,148 @@
+// loadBase's memory bound, against a fake target that records what is in flight: at most
+// `concurrency` collections at once, at most BATCHES_IN_FLIGHT insert batches per collection,
+// batches cut by documents and by bytes.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { BSON, Int32, Long } from 'mongodb';
+import type { Document, MongoClient } from 'mongodb';
+import type { Base, CollectionEntry } from '../../../src/archive/manifest.ts';
+import { serializeMetadata } from '../../../src/archive/collection-metadata.ts';
+import { BATCHES_IN_FLIGHT, DEFAULT_INSERT_BATCH_DOCS, batchFrames, loadBase } from '../../../src/restore/load-base.ts';
+import { compileNamespaceMapper } from '../../../src/restore/namespace-mapper.ts';
+import { TaskWindow } from '../../../src/restore/task-window.ts';
+
+const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A target that takes a few ms per insertMany and counts what runs at once. */
+function fakeClient(options: { failOn?: string } = {}) {
+  const inserted = new Map<string, Document[]>();
+  const inFlight = new Map<string, number>();
+  const peak = { collections: 0, perCollection: 0, total: 0 };
+  const loading = new Set<string>();
+  let total = 0;
+  const client = {
+    db: (db: string) => ({
+      command: async (command: Document) => {
+        if ('create' in command) loading.add(`${db}.${String(command.create)}`);
+        peak.collections = Math.max(peak.collections, loading.size);
+        if ('createIndexes' in command) loading.delete(`${db}.${String(command.createIndexes)}`);
+        return { ok: 1 };
+      },
+      collection: (coll: string) => ({
+        drop: async () => true,
+        insertMany: async (docs: Document[]) => {
+          const ns = `${db}.${coll}`;
+          const now = (inFlight.get(ns) ?? 0) + 1;
+          inFlight.set(ns, now);
+          total++;
+          peak.perCollection = Math.max(peak.perCollection, now);
+          peak.total = Math.max(peak.total, total);
+          await tick(3);
+          inFlight.set(ns, now - 1);
+          total--;
+          if (ns === options.failOn) throw new Error('refused');
+          inserted.set(ns, [...(inserted.get(ns) ?? []), ...docs]);
+          return { insertedCount: docs.length };
+        },
+      }),
+    }),
+  };
+  return { client: client as unknown as MongoClient, inserted, peak };
+}
+
+let dir: string;
+const files = new Map<string, string>();
+
+async function collection(name: string, docs: number): Promise<CollectionEntry> {
+  const metadataKey = `base/${name}.metadata.json.gz`;
+  const dataKey = `base/${name}.bson.gz`;
+  const metadata = serializeMetadata({ collectionName: name, type: 'collection', options: {}, indexes: [{ v: 2, key: { n: 1 }, name: 'n_1' }], uuid: null });
+  const data = Buffer.concat(Array.from({ length: docs }, (_, n) => BSON.serialize({ _id: `${name}-${n}`, n: new Int32(n), big: Long.fromNumber(n) })));
+  files.set(metadataKey, join(dir, `${name}.metadata.json.gz`));
+  files.set(dataKey, join(dir, `${name}.bson.gz`));
+  await writeFile(files.get(metadataKey) ?? '', gzipSync(metadata));
+  await writeFile(files.get(dataKey) ?? '', gzipSync(data));
+  const object = (key: string) => ({ key, rawBytes: 0, storedBytes: 0, sha256: '' });
+  return { db: 'shop', coll: name, type: 'collection', docs, data: object(dataKey), metadata: object(metadataKey) };
+}
+
+describe('loadBase', () => {
+  let base: Base;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'load-base-test-'));
+    const collections = [];
+    for (let i = 0; i < 6; i++) collections.push(await collection(`c${i}`, 2500 + i));
+    base = { collections } as unknown as Base;
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads every document, with `concurrency` collections and two batches each in flight at most', async () => {
+    const fake = fakeClient();
+    const result = await loadBase({ client: fake.client, base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 2 });
+    assert.equal(result.collections, 6);
+    assert.equal(result.documents, 6 * 2500 + 15);
+    assert.equal(fake.peak.collections, 2);
+    assert.equal(fake.peak.perCollection, BATCHES_IN_FLIGHT);
+    assert.ok(fake.peak.total <= 2 * BATCHES_IN_FLIGHT, `peak ${fake.peak.total}`);
+    // Decoded exactly: an int64 stays an int64.
+    const first = fake.inserted.get('shop.c0')?.[1];
+    assert.ok(first?.big instanceof Long);
+    assert.equal(fake.inserted.get('shop.c5')?.length, 2505);
+  });
+
+  it('stops at the first failure, and starts no collection after it', async () => {
+    const fake = fakeClient({ failOn: 'shop.c0' });
+    await assert.rejects(
+      loadBase({ client: fake.client, base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 1 }),
+      /inserting into shop.c0 failed: refused/,
+    );
+    assert.equal(fake.inserted.size, 0);
+  });
+});
+
+describe('batchFrames', () => {
+  async function* frames(sizes: number[]): AsyncGenerator<Buffer> {
+    for (const size of sizes) yield Buffer.alloc(size);
+  }
+  const shape = async (sizes: number[], limits: { docs?: number; bytes?: number }) => {
+    const out: number[][] = [];
+    for await (const batch of batchFrames(frames(sizes), limits)) out.push(batch.map((b) => b.length));
+    return out;
+  };
+
+  it('cuts by documents and by bytes; a document bigger than the limit goes alone', async () => {
+    assert.deepEqual(await shape([1, 1, 1, 1, 1], { docs: 2 }), [[1, 1], [1, 1], [1]]);
+    assert.deepEqual(await shape([4, 4, 4, 9, 1], { bytes: 8 }), [[4, 4], [4], [9], [1]]);
+    assert.equal((await shape(Array(2500).fill(1), {})).length, Math.ceil(2500 / DEFAULT_INSERT_BATCH_DOCS));
+  });
+});
+
+describe('TaskWindow', () => {
+  it('runs at most `size` tasks, makes the producer wait, and throws the first failure', async () => {
+    const window = new TaskWindow(2);
+    let running = 0;
+    let peak = 0;
+    const task = (fail = false) => async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await tick(2);
+      running--;
+      if (fail) throw new Error('first');
+    };
+    for (let i = 0; i < 5; i++) {
+      await window.run(task());
+      assert.ok(window.running <= 2);
+    }
+    await window.drain();
+    assert.equal(peak, 2);
+    await window.run(task(true));
+    await window.run(task());
+    await assert.rejects(window.drain(), /first/);
+  });
+});
