@@ -291,7 +291,8 @@ async function writeBulk(collection: Collection, ns: string, writes: readonly Pe
   session: ClientSession | undefined): Promise<PendingWrite[]> {
   if (writes.length === 0) return [];
   try {
-    await collection.bulkWrite(writes.map((w) => writeOperation(w, retry)), { ordered: false, session });
+    // The source accepted these documents: the target's validator (from the base) must not refuse them.
+    await collection.bulkWrite(writes.map((w) => writeOperation(w, retry)), { ordered: false, session, bypassDocumentValidation: true });
     return [];
   } catch (error) {
     const failed = writeErrorsOf(error);
