@@ -2,6 +2,8 @@
 // there is room, so the producer (reading a file) stays at most `size` tasks ahead of the
 // consumer (the server). The first failure is kept and thrown by the next `run` or `drain`;
 // tasks already running are left to settle.
+// (p-limit bounds how many tasks run, not how far the producer runs ahead: its queue would take
+// every batch the file holds, decoded, before the first insert came back.)
 
 export class TaskWindow {
   readonly #size: number;
