@@ -27,13 +27,18 @@ export function laneOf(entry: OplogEntry, lanes: number): number {
 
 type Send = (batch: OplogEntry[]) => Promise<void>;
 
+/** One lane: the batch filling, its BSON bytes, and the promise of the batch being applied. */
+interface Lane {
+  batch: OplogEntry[];
+  bytes: number;
+  tail: Promise<void>;
+}
+
 export class Partitioner {
   readonly #send: Send;
   readonly #batchOps: number;
   readonly #batchBytes: number;
-  readonly #buffers: OplogEntry[][];
-  readonly #bytes: number[];
-  readonly #tails: Promise<void>[];
+  readonly #lanes: Lane[];
   #failure: unknown;
 
   constructor(send: Send, options: { lanes?: number; batchOps?: number; batchBytes?: number } = {}) {
@@ -41,9 +46,7 @@ export class Partitioner {
     this.#send = send;
     this.#batchOps = options.batchOps ?? DEFAULT_BATCH_OPS;
     this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
-    this.#buffers = Array.from({ length: lanes }, () => []);
-    this.#bytes = Array.from({ length: lanes }, () => 0);
-    this.#tails = Array.from({ length: lanes }, () => Promise.resolve());
+    this.#lanes = Array.from({ length: lanes }, () => ({ batch: [], bytes: 0, tail: Promise.resolve() }));
   }
 
   /**
@@ -52,32 +55,33 @@ export class Partitioner {
    */
   async push(entry: OplogEntry, bytes = BSON.calculateObjectSize(entry)): Promise<void> {
     this.#throwIfFailed();
-    const lane = laneOf(entry, this.#buffers.length);
-    if ((this.#buffers[lane]?.length ?? 0) > 0 && (this.#bytes[lane] ?? 0) + bytes > this.#batchBytes) await this.#flush(lane);
-    this.#buffers[lane]?.push(entry);
-    this.#bytes[lane] = (this.#bytes[lane] ?? 0) + bytes;
-    if ((this.#buffers[lane]?.length ?? 0) >= this.#batchOps || (this.#bytes[lane] ?? 0) >= this.#batchBytes) await this.#flush(lane);
+    // laneOf answers an index below the lane count.
+    const lane = this.#lanes[laneOf(entry, this.#lanes.length)]!;
+    if (lane.batch.length > 0 && lane.bytes + bytes > this.#batchBytes) await this.#flush(lane);
+    lane.batch.push(entry);
+    lane.bytes += bytes;
+    if (lane.batch.length >= this.#batchOps || lane.bytes >= this.#batchBytes) await this.#flush(lane);
   }
 
   /** Waits for the lane's previous batch, then sends its buffer: at most two batches a lane. */
-  async #flush(lane: number): Promise<void> {
-    await this.#tails[lane];
+  async #flush(lane: Lane): Promise<void> {
+    await lane.tail;
     this.#dispatch(lane);
   }
 
   /** Sends every buffered entry and waits for all lanes: the barrier before a command. */
   async drain(): Promise<void> {
-    for (let lane = 0; lane < this.#buffers.length; lane++) this.#dispatch(lane);
-    await Promise.all(this.#tails);
+    for (const lane of this.#lanes) this.#dispatch(lane);
+    await Promise.all(this.#lanes.map((lane) => lane.tail));
     this.#throwIfFailed();
   }
 
-  #dispatch(lane: number): void {
-    const batch = this.#buffers[lane] ?? [];
+  #dispatch(lane: Lane): void {
+    const batch = lane.batch;
     if (batch.length === 0) return;
-    this.#buffers[lane] = [];
-    this.#bytes[lane] = 0;
-    this.#tails[lane] = (this.#tails[lane] ?? Promise.resolve()).then(() => {
+    lane.batch = [];
+    lane.bytes = 0;
+    lane.tail = lane.tail.then(() => {
       if (this.#failure === undefined) return this.#send(batch).catch((error: unknown) => {
         this.#failure ??= error;
       });
