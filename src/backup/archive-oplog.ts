@@ -81,9 +81,10 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
 
 /**
  * How far the chunk's last op is behind the commit point, by the source's wall clock; without a
- * majority point the chunk ends at the newest op, so the lag is the op's age (as streamed chunks).
+ * majority point (null) the chunk ends at the newest op, so the lag is the op's age, as it is
+ * for a streamed chunk.
  */
-function lagMs(commitPoint: CommitPoint | null, lastWall: string | null): number | null {
+export function lagMs(commitPoint: CommitPoint | null, lastWall: string | null): number | null {
   if (!lastWall) return null;
   if (!commitPoint) return Math.max(0, Date.now() - Date.parse(lastWall));
   return commitPoint.wall ? commitPoint.wall.getTime() - Date.parse(lastWall) : null;

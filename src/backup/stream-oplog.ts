@@ -16,7 +16,7 @@ import type { Source } from '../source/connect-source.ts';
 import { tailOplog } from '../source/oplog-reader.ts';
 import type { Store } from '../store/store.ts';
 import type { Ts } from '../timestamp.ts';
-import { archiveOplog } from './archive-oplog.ts';
+import { archiveOplog, lagMs } from './archive-oplog.ts';
 import { ManifestCommitter } from './commit.ts';
 import { DEFAULT_LIMITS } from './run-due.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
@@ -75,7 +75,7 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
         afterTs: previous.lastTs,
         prevSha256: previous.sha256,
         sealedAt: new Date().toISOString(),
-        lagMs: written.object.lastWall ? Math.max(0, Date.now() - Date.parse(written.object.lastWall)) : null,
+        lagMs: lagMs(null, written.object.lastWall),
         commitPoint: kind,
         stats: { byNs: written.byNs },
       };
