@@ -22,7 +22,7 @@ import type { Store } from '../../src/store/store.ts';
 import { compareTs, tsFromBson } from '../../src/timestamp.ts';
 import { startFerretDB, type FerretDB } from '../servers/ferretdb.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
+import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, NO_S3, isFerretDB, testMongoUri, testS3, uniqueName } from '../support/test-env.ts';
 
@@ -225,18 +225,10 @@ describe('integrity errors exit 6 and leave the target untouched', { skip: NO_MO
 const NO_OWN_FERRETDB = isFerretDB() && process.env.TEST_FERRETDB_BIN ? false : 'needs a FerretDB of its own with a tiny oplog (TEST_FERRETDB_BIN)';
 
 describe('an oplog that rolled over past the checkpoint exits 5', { skip: NO_MONGO || NO_OWN_FERRETDB }, () => {
-  let mongo: DedicatedMongo;
-  let client: MongoClient;
-  before(async () => {
-    mongo = await dedicatedMongo({ oplogBytes: 64 * 1024 });
-    client = new MongoClient(mongo.uri);
-  });
-  after(async () => {
-    await client?.close();
-    await mongo?.stop();
-  });
+  const server = useDedicatedMongo({ oplogBytes: 64 * 1024 });
 
   test('oplog after a rollover', async () => {
+    const [mongo, client] = [server.mongo(), server.client()];
     assert.ok(mongo.own, 'a server of our own, with the small oplog');
     const { store, dir } = await folderWithManifest();
     try {

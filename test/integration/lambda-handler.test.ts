@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import { MongoClient, type Document } from 'mongodb';
 import { verifyContinuity } from '../../src/archive/chain-window.ts';
 import { pendingBaseOf, type Manifest } from '../../src/archive/manifest.ts';
@@ -19,7 +19,7 @@ import { handler, type LambdaContext, type LambdaSummary } from '../../src/lambd
 import { restore } from '../../src/restore/restore.ts';
 import { connectSource } from '../../src/source/connect-source.ts';
 import { compareTs, formatTs, tsEquals, tsFromBson } from '../../src/timestamp.ts';
-import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
+import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, testS3, uniqueName } from '../support/test-env.ts';
 import { archivedInsertIds } from '../support/chain-reader.ts';
@@ -96,18 +96,10 @@ const docsOf = (client: MongoClient, db: string, coll: string) => client.db(db).
 
 for (const kind of STORE_KINDS) {
   describe(`Lambda handler on the ${kind.name} store`, { skip: NO_MONGO || kind.skip }, () => {
-    let mongo: DedicatedMongo;
-    let client: MongoClient;
-    before(async () => {
-      mongo = await dedicatedMongo();
-      client = new MongoClient(mongo.uri);
-    });
-    after(async () => {
-      await client?.close();
-      await mongo?.stop();
-    });
+    const server = useDedicatedMongo();
 
     test('deadlines mid-dump and mid-oplog stop cleanly; later invocations finish; the restore is exact', async (t) => {
+      const [mongo, client] = [server.mongo(), server.client()];
       const { store, url, env } = await kind.open();
       const s3 = testS3();
       const db = uniqueName('lambda');
@@ -205,18 +197,10 @@ for (const kind of STORE_KINDS) {
 }
 
 describe('Lambda handler: a pending base whose T0 rolled out of the oplog', { skip: NO_MONGO }, () => {
-  let mongo: DedicatedMongo;
-  let client: MongoClient;
-  before(async () => {
-    mongo = await dedicatedMongo({ oplogBytes: 256 * 1024 });
-    client = new MongoClient(mongo.uri);
-  });
-  after(async () => {
-    await client?.close();
-    await mongo?.stop();
-  });
+  const server = useDedicatedMongo({ oplogBytes: 256 * 1024 });
 
   test('is dropped and a new base is taken', async (t) => {
+    const [mongo, client] = [server.mongo(), server.client()];
     if (!mongo.own) return t.skip('needs a server of its own with a small oplog (FerretDB)');
     const kind = STORE_KINDS[0];
     assert.ok(kind);
