@@ -11,6 +11,7 @@ import {
   SKIP_EXCLUDED,
   type NamespaceRules,
 } from './namespace-rules.ts';
+import { isViewCatalogEntry, viewCommandEntries } from './view-entries.ts';
 
 export interface NamespaceOptions {
   readonly include?: readonly string[];
@@ -48,6 +49,7 @@ export class NamespaceMapper {
   /** Maps one CRUD or command entry. */
   mapEntry(entry: OplogEntry): EntryMapping {
     if (entry.op !== 'c') {
+      if (isViewCatalogEntry(entry) && !isInternalNs(joinNs(splitNs(entry.ns).db, 'x'))) return this.#mapView(entry);
       if (isInternalNs(entry.ns)) return { skip: SKIP_INTERNAL };
       this.#remember(entry.ns);
     } else if (namesInternalNs(entry)) {
@@ -65,6 +67,16 @@ export class NamespaceMapper {
       return each.kind === 'apply' ? [each.entry] : [];
     });
     return drops.length > 0 ? { apply: drops } : { skip: SKIP_EXCLUDED };
+  }
+
+  /** A write to `<db>.system.views` is a view command (view-entries.ts), then mapped as one. */
+  #mapView(entry: OplogEntry): EntryMapping {
+    const commands = viewCommandEntries(entry);
+    if ('skip' in commands) return commands;
+    const mapped = commands.apply.map((command) => this.mapEntry(command));
+    const apply = mapped.flatMap((each) => ('apply' in each ? each.apply : []));
+    const skipped = mapped.find((each) => 'skip' in each);
+    return apply.length === 0 && skipped ? skipped : { apply };
   }
 
   #remember(ns: string): void {
