@@ -29,6 +29,8 @@ export class NamespaceMapper {
   readonly #rules: NamespaceRules;
   /** Source collections known per database, so a filtered dropDatabase can become drops. */
   readonly #known = new Map<string, Set<string>>();
+  /** admin.system.users/roles → where a restore stages them (restore/auth-restore.ts). */
+  #authRoutes: ReadonlyMap<string, string> = new Map();
 
   constructor(options: NamespaceOptions) {
     this.#rules = compileNamespaceRules({
@@ -46,9 +48,24 @@ export class NamespaceMapper {
     return this.#rules.rename(ns);
   }
 
+  /** Whether the rules select a source namespace, internal or not (admin.system.users...). */
+  accepts(ns: string): boolean {
+    return this.#rules.accepts(ns);
+  }
+
+  /**
+   * Sends the CRUD entries of the given source namespaces (the users and roles collections) to
+   * other namespaces, unrenamed by the rules, instead of skipping them as internal.
+   */
+  routeAuth(routes: ReadonlyMap<string, string>): void {
+    this.#authRoutes = routes;
+  }
+
   /** Maps one CRUD or command entry. */
   mapEntry(entry: OplogEntry): EntryMapping {
     if (entry.op !== 'c') {
+      const route = this.#authRoutes.get(entry.ns);
+      if (route !== undefined && entry.op !== 'n') return { apply: [routed(entry, route)] };
       if (isViewCatalogEntry(entry) && !isInternalNs(joinNs(splitNs(entry.ns).db, 'x'))) return this.#mapView(entry);
       if (isInternalNs(entry.ns)) return { skip: SKIP_INTERNAL };
       this.#remember(entry.ns);
@@ -86,6 +103,12 @@ export class NamespaceMapper {
     if (!known) this.#known.set(db, (known = new Set()));
     known.add(coll);
   }
+}
+
+/** A copy of a CRUD entry on another namespace, without the source collection's `ui`. */
+function routed(entry: OplogEntry, ns: string): OplogEntry {
+  const { ui: _ui, ...rest } = entry;
+  return { ...rest, ns };
 }
 
 /**
