@@ -105,9 +105,9 @@ export function mergeAuthzCommand(
 
 /** Server error codes (src/mongo/base/error_codes.yml) that mean the target cannot merge. */
 const CANNOT_MERGE: ReadonlyMap<number, string> = new Map([
-  [13, 'the user lacks the privileges it needs (the restore role has them)'],
-  [59, 'the target has no such command (FerretDB, DocumentDB and shared tiers do not)'],
-  [115, 'the target does not support it'],
+  [13, 'not authorized (the restore role grants it)'],
+  [59, 'no such command there (FerretDB, DocumentDB and shared tiers lack it)'],
+  [115, 'not supported there'],
 ]);
 
 /**

@@ -140,7 +140,7 @@ async function requireMerge(client: MongoClient, plan: AuthPlan, drop: boolean):
   const refusal = mergeRefusal(code);
   if (refusal === undefined) return;
   const names = plan.collections.filter((each) => each.base).map((each) => each.source).join(' and ');
-  throw new TargetError(`the base holds ${names}, but the target cannot restore users and roles: ${refusal}`, {
+  throw new TargetError(`the base holds ${names}, but the target cannot merge users and roles with _mergeAuthzCollections: ${refusal}`, {
     hint: "exclude them with --nsExclude 'admin.system.*', or restore to a MongoDB server",
   });
 }

@@ -104,7 +104,7 @@ describe('mergeAuthzCommand', () => {
 describe('mergeRefusal', () => {
   it('refuses the codes of a target that cannot merge, and accepts the BadValue of one that can', () => {
     assert.match(mergeRefusal(59) ?? '', /no such command/, 'CommandNotFound: FerretDB');
-    assert.match(mergeRefusal(13) ?? '', /privileges/, 'Unauthorized');
+    assert.match(mergeRefusal(13) ?? '', /not authorized/, 'Unauthorized');
     assert.match(mergeRefusal(115) ?? '', /not support/, 'CommandNotSupported');
     assert.equal(mergeRefusal(2), undefined, 'BadValue: "Must provide at least one of..."');
     assert.equal(mergeRefusal(undefined), undefined);
