@@ -1,7 +1,10 @@
 // Which namespaces a restore writes, and under which names: the server's internal namespaces
 // never, then the user's --nsInclude/--nsExclude/--nsFrom/--nsTo rules (namespace-rules.ts),
 // applied alike to base collections and to oplog entries (commands included, before they are
-// planned, so a command and the CRUD around it always agree on the name).
+// planned, so a command and the CRUD around it always agree on the name). Two kinds of internal
+// writes are translated instead of skipped: those to `<db>.system.views`, which are how the
+// server logs view DDL (view-entries.ts), and, when a restore brings users and roles back, those
+// to admin.system.users/roles, sent to its staging collections (auth-restore.ts).
 import { isInternalNs, joinNs, splitNs } from '../namespace.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import {
