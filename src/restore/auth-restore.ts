@@ -139,8 +139,8 @@ async function requireMerge(client: MongoClient, plan: AuthPlan, drop: boolean):
   }
   const refusal = mergeRefusal(code);
   if (refusal === undefined) return;
-  const names = plan.collections.filter((each) => each.base).map((each) => each.source).join(' and ');
-  throw new TargetError(`the base holds ${names}, but the target cannot merge users and roles with _mergeAuthzCollections: ${refusal}`, {
+  const names = plan.collections.map((each) => each.source).join(' and ');
+  throw new TargetError(`restoring ${names} (backed up with --include-auth) needs _mergeAuthzCollections, which the target refuses: ${refusal}`, {
     hint: "exclude them with --nsExclude 'admin.system.*', or restore to a MongoDB server",
   });
 }

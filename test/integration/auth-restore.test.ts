@@ -83,7 +83,7 @@ describe('users and roles (backup --include-auth)', { skip: NO_MONGO }, () => {
       const lines = result.stderr.split('\n').filter((line) => line !== '');
       assert.equal(result.code, ExitCode.target, result.stderr);
       assert.equal(lines.length, 1, result.stderr);
-      assert.match(lines[0] ?? '', /the base holds admin\.system\.users and admin\.system\.roles, but the target cannot merge users and roles with _mergeAuthzCollections: no such command there/);
+      assert.match(lines[0] ?? '', /restoring admin\.system\.users and admin\.system\.roles \(backed up with --include-auth\) needs _mergeAuthzCollections, which the target refuses: no such command there/);
       assert.match(lines[0] ?? '', /--nsExclude 'admin\.system\.\*'/, 'the hint names the way out');
       const { databases } = await server.client().db('admin').admin().listDatabases();
       assert.ok(!databases.some((entry) => entry.name === restored), 'the target database does not exist');
