@@ -196,7 +196,7 @@ class CatalogApplier implements Applier {
       if (item) throw serverError(NAMESPACE_EXISTS);
       const view = typeof command.viewOn === 'string';
       this.catalog.set(ns, view
-        ? { type: 'view', viewOn: command.viewOn, pipeline: command.pipeline, collation: command.collation }
+        ? { type: 'view', viewOn: command.viewOn, pipeline: command.pipeline, ...(command.collation ? { collation: command.collation } : {}) }
         : { type: 'collection' });
     } else if (verb === 'collMod') {
       if (!item) throw serverError(NAMESPACE_NOT_FOUND);
@@ -246,6 +246,23 @@ describe('replaying system.views entries', () => {
         assert.deepEqual(receipt.skipped, {}, `pass ${pass}: nothing skipped`);
         assert.equal(receipt.appliedByNs['shop.$cmd'], 2 + 2 + 2 + 1 + 2 + 2 + 1, `pass ${pass}`);
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not apply a view twice when a `c` create of it is logged too (applyOps written by hand)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'view-entries-'));
+    try {
+      const file = join(dir, 'oplog.bson');
+      const create = entry('i', {}, { op: 'c', ns: 'shop.$cmd', o: { create: 'big_orders', viewOn: 'orders', pipeline: BIG } });
+      delete create.ui;
+      await writeFile(file, Buffer.concat([create, createView(BIG)].map((e) => BSON.serialize(e))));
+      const applier = new CatalogApplier();
+      const receipt = await replay({ applier, files: [file], namespaces: compileNamespaceMapper({}) });
+      assert.deepEqual(plain(applier.catalog), plain(new Map([['shop.big_orders', { type: 'view', viewOn: 'orders', pipeline: BIG }]])));
+      assert.equal(applier.stats.commands, 3, 'create, create (NamespaceExists: already so), collMod');
+      assert.deepEqual(receipt.skipped, {});
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
