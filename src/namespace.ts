@@ -35,6 +35,8 @@ export function isInternalNs(ns: string, options: { includeAuth?: boolean } = {}
     if (ADMIN_AUTH.test(coll)) return !options.includeAuth;
     return true;
   }
-  // system.views is rebuilt from each view's own `create` (options carry viewOn + pipeline).
+  // system.views is never dumped nor written as documents: a base records each view by its
+  // options (viewOn + pipeline), and replay turns the oplog's writes to it into view commands
+  // (restore/view-entries.ts).
   return coll === 'system.profile' || coll === 'system.indexBuilds' || coll === 'system.views';
 }

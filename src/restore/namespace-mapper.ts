@@ -1,7 +1,10 @@
 // Which namespaces a restore writes, and under which names: the server's internal namespaces
 // never, then the user's --nsInclude/--nsExclude/--nsFrom/--nsTo rules (namespace-rules.ts),
 // applied alike to base collections and to oplog entries (commands included, before they are
-// planned, so a command and the CRUD around it always agree on the name).
+// planned, so a command and the CRUD around it always agree on the name). Two kinds of internal
+// writes are translated instead of skipped: those to `<db>.system.views`, which are how the
+// server logs view DDL (view-entries.ts), and, when a restore brings users and roles back, those
+// to admin.system.users/roles, sent to its staging collections (auth-restore.ts).
 import { isInternalNs, joinNs, splitNs } from '../namespace.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import {
@@ -11,6 +14,7 @@ import {
   SKIP_EXCLUDED,
   type NamespaceRules,
 } from './namespace-rules.ts';
+import { isViewCatalogEntry, viewCommandEntries } from './view-entries.ts';
 
 export interface NamespaceOptions {
   readonly include?: readonly string[];
@@ -28,6 +32,8 @@ export class NamespaceMapper {
   readonly #rules: NamespaceRules;
   /** Source collections known per database, so a filtered dropDatabase can become drops. */
   readonly #known = new Map<string, Set<string>>();
+  /** admin.system.users/roles → where a restore stages them (restore/auth-restore.ts). */
+  #authRoutes: ReadonlyMap<string, string> = new Map();
 
   constructor(options: NamespaceOptions) {
     this.#rules = compileNamespaceRules({
@@ -45,9 +51,25 @@ export class NamespaceMapper {
     return this.#rules.rename(ns);
   }
 
+  /** Whether the rules select a source namespace, internal or not (admin.system.users...). */
+  accepts(ns: string): boolean {
+    return this.#rules.accepts(ns);
+  }
+
+  /**
+   * Sends the CRUD entries of the given source namespaces (the users and roles collections) to
+   * other namespaces, unrenamed by the rules, instead of skipping them as internal.
+   */
+  routeAuth(routes: ReadonlyMap<string, string>): void {
+    this.#authRoutes = routes;
+  }
+
   /** Maps one CRUD or command entry. */
   mapEntry(entry: OplogEntry): EntryMapping {
     if (entry.op !== 'c') {
+      const route = this.#authRoutes.get(entry.ns);
+      if (route !== undefined && entry.op !== 'n') return { apply: [routed(entry, route)] };
+      if (isViewCatalogEntry(entry) && !isInternalNs(joinNs(splitNs(entry.ns).db, 'x'))) return this.#mapView(entry);
       if (isInternalNs(entry.ns)) return { skip: SKIP_INTERNAL };
       this.#remember(entry.ns);
     } else if (namesInternalNs(entry)) {
@@ -67,6 +89,16 @@ export class NamespaceMapper {
     return drops.length > 0 ? { apply: drops } : { skip: SKIP_EXCLUDED };
   }
 
+  /** A write to `<db>.system.views` is a view command (view-entries.ts), then mapped as one. */
+  #mapView(entry: OplogEntry): EntryMapping {
+    const commands = viewCommandEntries(entry);
+    if ('skip' in commands) return commands;
+    const mapped = commands.apply.map((command) => this.mapEntry(command));
+    const apply = mapped.flatMap((each) => ('apply' in each ? each.apply : []));
+    const skipped = mapped.find((each) => 'skip' in each);
+    return apply.length === 0 && skipped ? skipped : { apply };
+  }
+
   #remember(ns: string): void {
     const { db, coll } = splitNs(ns);
     if (!coll || coll.startsWith('$cmd')) return;
@@ -74,6 +106,12 @@ export class NamespaceMapper {
     if (!known) this.#known.set(db, (known = new Set()));
     known.add(coll);
   }
+}
+
+/** A copy of a CRUD entry on another namespace, without the source collection's `ui`. */
+function routed(entry: OplogEntry, ns: string): OplogEntry {
+  const { ui: _ui, ...rest } = entry;
+  return { ...rest, ns };
 }
 
 /**

@@ -246,7 +246,9 @@ export function mapEntry(rules: NamespaceRules, entry: OplogEntry): MappedEntry 
   const target = mapNamespace(rules, { db, coll });
   if (!target) return { kind: 'skip', reason: SKIP_EXCLUDED };
   let viewOn = entry.o.viewOn;
-  if (name === 'create' && typeof viewOn === 'string') {
+  // A view's source is renamed with it: in its create, and in the collMod that replay makes of
+  // an update of system.views (view-entries.ts).
+  if ((name === 'create' || name === 'collMod') && typeof viewOn === 'string') {
     const source = mapNamespace(rules, { db, coll: viewOn }, true);
     if (!source || source.db !== target.db) {
       return { kind: 'skip', reason: SKIP_VIEW_ACROSS_DATABASES };

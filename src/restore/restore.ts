@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import type { Cutoff } from '../timestamp.ts';
 import { openTarget, type ApplyMode } from '../target/open-target.ts';
 import type { ApplyStats } from '../target/applier.ts';
+import { AuthRestore, type AuthRestoreResult } from './auth-restore.ts';
 import { downloadChain, objectsOf } from './download-chain.ts';
 import { buildDeferredIndexes, loadBase, type LoadBaseResult } from './load-base.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
@@ -42,6 +43,8 @@ export interface RestoreResult {
   readonly base?: LoadBaseResult;
   readonly receipt?: ReplayReceipt;
   readonly stats?: ApplyStats;
+  /** Users and roles merged into the target's (restore/auth-restore.ts), when the base has them. */
+  readonly auth?: AuthRestoreResult;
 }
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
@@ -62,7 +65,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     });
     options.onStage?.('verified', `${files.size} objects downloaded and verified`);
     const target = await openTarget(options.targetUri, options.applyMode);
+    let auth: AuthRestore | undefined;
     try {
+      // Before any write: a target that cannot merge users and roles refuses the restore here.
+      auth = await AuthRestore.start({ client: target.client, base: plan.base, files, namespaces, drop: options.drop ?? false, signal: options.signal });
       let loaded = 0;
       const collections = plan.base.collections.filter((entry) => entry.type !== 'view').length;
       const base = await loadBase({
@@ -86,8 +92,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         onProgress: (applied) => options.onProgress?.('replay', applied),
       });
       await buildDeferredIndexes(target.client, base.deferredIndexes);
-      return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats };
+      const users = await auth?.finish();
+      return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats, auth: users };
     } finally {
+      await auth?.discard();
       await target.client.close();
     }
   } finally {
