@@ -11,7 +11,10 @@ import type { Cutoff } from '../timestamp.ts';
 import { openTarget, type ApplyMode } from '../target/open-target.ts';
 import type { ApplyStats } from '../target/applier.ts';
 import { downloadChain, objectsOf } from './download-chain.ts';
-import { buildDeferredIndexes, loadBase, type LoadBaseResult } from './load-base.ts';
+import { loadBase, type LoadBaseResult } from './load-base.ts';
+import { IndexCatalog } from './index-catalog.ts';
+import { DeferredIndexApplier } from './deferred-index-applier.ts';
+import { buildIndexes } from './build-indexes.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
 import { replay, type ReplayReceipt } from './replay.ts';
 
@@ -42,6 +45,8 @@ export interface RestoreResult {
   readonly base?: LoadBaseResult;
   readonly receipt?: ReplayReceipt;
   readonly stats?: ApplyStats;
+  /** Secondary indexes built after replay. */
+  readonly indexes?: number;
 }
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
@@ -76,17 +81,27 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         onCollection: () => options.onProgress?.('load', ++loaded, collections),
       });
       options.onStage?.('base', `${base.documents} documents in ${base.collections} collections`);
+      // Secondary indexes wait for the end of replay (index-catalog.ts): the base's, and those
+      // the oplog creates, changes or drops on the way.
+      const catalog = new IndexCatalog();
+      for (const { ns, specs } of base.indexes) catalog.addCollection(ns, specs);
       const oplogFiles = [plan.base.oplog, ...plan.chunks].map((object) => files.get(object.key) ?? '');
       const receipt = await replay({
-        applier: target.applier,
+        applier: new DeferredIndexApplier(target.applier, catalog),
         files: oplogFiles,
         cutoff: options.cutoff,
         namespaces,
         signal: options.signal,
         onProgress: (applied) => options.onProgress?.('replay', applied),
       });
-      await buildDeferredIndexes(target.client, base.deferredIndexes);
-      return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats };
+      const indexes = await buildIndexes({
+        client: target.client,
+        collections: catalog.collections(),
+        target: target.applier.mode,
+        signal: options.signal,
+      });
+      options.onStage?.('indexes', `${indexes} indexes built after replay`);
+      return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats, indexes };
     } finally {
       await target.client.close();
     }

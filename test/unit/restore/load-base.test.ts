@@ -29,7 +29,6 @@ function fakeClient(options: { failOn?: string } = {}) {
       command: async (command: Document) => {
         if ('create' in command) loading.add(`${db}.${String(command.create)}`);
         peak.collections = Math.max(peak.collections, loading.size);
-        if ('createIndexes' in command) loading.delete(`${db}.${String(command.createIndexes)}`);
         return { ok: 1 };
       },
       collection: (coll: string) => ({
@@ -51,7 +50,9 @@ function fakeClient(options: { failOn?: string } = {}) {
       }),
     }),
   };
-  return { client: client as unknown as MongoClient, inserted, peak };
+  /** loadBase's onCollection: the collection is loaded. */
+  const loaded = (ns: string) => void loading.delete(ns);
+  return { client: client as unknown as MongoClient, inserted, peak, loaded };
 }
 
 let dir: string;
@@ -84,7 +85,7 @@ describe('loadBase', () => {
 
   it('loads every document, with `concurrency` collections and two batches each in flight at most', async () => {
     const fake = fakeClient();
-    const result = await loadBase({ client: fake.client, base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 2 });
+    const result = await loadBase({ client: fake.client, base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 2, onCollection: fake.loaded });
     assert.equal(result.collections, 6);
     assert.equal(result.documents, 6 * 2500 + 15);
     assert.equal(fake.peak.collections, 2);
