@@ -54,7 +54,7 @@ function entry(op: 'i' | 'u' | 'd', ns: string, o: Document, o2?: Document): Opl
   return {
     op, ns, ui: new UUID(), o, ...(o2 ? { o2 } : {}),
     ts: new Timestamp({ t: 1_750_000_000, i }), t: Long.fromNumber(3), v: Long.fromNumber(2), wall: new Date(1_750_000_000_000 + i),
-  } as OplogEntry;
+  } as unknown as OplogEntry;
 }
 
 describe('ApplyOpsApplier: a collection dropped before the catalog read', () => {
