@@ -96,7 +96,7 @@ describe('restore: indexes after replay, missing and capped collections', { skip
     const e1 = (await client.db(db).collection('users').listIndexes().toArray()).find((spec) => spec.name === 'e_1');
     assert.equal(e1?.unique, true);
     assert.equal(result.indexes, 1);
-    await assert.rejects(client.db(db).collection<Document>('users').insertOne({ _id: 3, e: 'a2' }), /duplicate key/i);
+    await assert.rejects(client.db(db).collection<{ _id: number; e: string }>('users').insertOne({ _id: 3, e: 'a2' }), /duplicate key/i);
   });
 
   test('index commands of the oplog end as the source\'s indexes, `v` and all, like the base\'s', async () => {
