@@ -87,6 +87,9 @@ describe('restore: indexes after replay, missing and capped collections', { skip
       [{ coll: 'users', docs: [{ _id: 1, e: 'a2' }, { _id: 2, e: 'b2' }], indexes: [{ v: 2, key: { e: 1 }, name: 'e_1', unique: true }] }],
       [
         op({ op: 'u', ns, ui, o: { $v: 2, diff: { u: { e: 'a2' } } }, o2: { _id: 2 } }),
+        // A command between the two updates of B: a barrier, so that replay applies the first
+        // on its own instead of folding both into B's final state.
+        op({ op: 'c', ns: `${db}.$cmd`, ui: new UUID(), o: { create: 'other', idIndex: { v: 2, key: { _id: 1 }, name: '_id_' } } }),
         op({ op: 'u', ns, ui, o: { $v: 2, diff: { u: { e: 'b2' } } }, o2: { _id: 2 } }),
         op({ op: 'u', ns, ui, o: { $v: 2, diff: { u: { e: 'a2' } } }, o2: { _id: 1 } }),
       ],
