@@ -42,7 +42,8 @@ export interface RestoreResult {
   readonly storedBytes: number;
   readonly dryRun: boolean;
   readonly applyMode?: string;
-  readonly base?: LoadBaseResult;
+  /** What the base load did (its index specs are in `indexes`' count, built after replay). */
+  readonly base?: Omit<LoadBaseResult, 'indexes'>;
   readonly receipt?: ReplayReceipt;
   readonly stats?: ApplyStats;
   /** Secondary indexes built after replay. */
@@ -84,7 +85,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       // Secondary indexes wait for the end of replay (index-catalog.ts): the base's, and those
       // the oplog creates, changes or drops on the way.
       const catalog = new IndexCatalog();
-      for (const { ns, specs } of base.indexes) catalog.addCollection(ns, specs);
+      const { indexes: baseIndexes, ...baseSummary } = base;
+      for (const { ns, specs } of baseIndexes) catalog.addCollection(ns, specs);
       const oplogFiles = [plan.base.oplog, ...plan.chunks].map((object) => files.get(object.key) ?? '');
       const receipt = await replay({
         applier: new DeferredIndexApplier(target.applier, catalog),
@@ -101,7 +103,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         signal: options.signal,
       });
       options.onStage?.('indexes', `${indexes} indexes built after replay`);
-      return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats, indexes };
+      return { ...summary, dryRun: false, applyMode: target.applier.mode, base: baseSummary, receipt, stats: target.applier.stats, indexes };
     } finally {
       await target.client.close();
     }
