@@ -6,10 +6,11 @@
 // fuzzy copy (a document dumped after the oplog inserted it next to one dumped before the oplog
 // deleted it: mongo-tools' duplicate_index_key_with_oplog fixture), and lanes apply writes to
 // different documents in any order ("delete A{email:x}" in one lane, "insert B{email:x}" in
-// another). A unique secondary index sees those intermediate states, and on a primary applyOps
-// enforces it (src/mongo/db/repl/oplog.cpp applyOperation_inlock inserts through the collection's
-// index catalog; only secondaries tolerate the duplicates of an idempotent re-apply), so a
-// legal history would abort half-written. At the cutoff the documents are the source's, which
+// another). A unique secondary index sees those intermediate states, and applyOps on a primary
+// enforces it: index constraints are relaxed only where the node cannot accept writes
+// (src/mongo/db/repl/replication_coordinator_impl.cpp, shouldRelaxIndexConstraints is
+// !canAcceptWritesFor), i.e. on secondaries re-applying their oplog, never on the restore's
+// target. A legal history would abort half-written. At the cutoff the documents are the source's, which
 // satisfied every index it had: the indexes built then cannot fail on a valid history.
 //
 // Index commands met during replay change this catalog instead of the target; commands that
