@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { BSON, Int32, Long } from 'mongodb';
+import { BSON, Int32, Long, MongoBulkWriteError } from 'mongodb';
 import type { Document, MongoClient } from 'mongodb';
 import type { Base, CollectionEntry } from '../../../src/archive/manifest.ts';
 import { serializeMetadata } from '../../../src/archive/collection-metadata.ts';
@@ -128,6 +128,37 @@ describe('loadBase', () => {
     assert.ok(fake.insertOptions.filter(({ ns }) => ns === 'shop.plain').every(({ ordered }) => ordered === false));
     assert.deepEqual(fake.inserted.get('shop.capped')?.map((doc) => Number(doc.n)), Array.from({ length: 2500 }, (_, n) => n));
     assert.equal(fake.peakByNs.get('shop.capped'), 1);
+  });
+
+  it('a capped collection already partly there: an ordered insert stops at a duplicate, the rest is sent again', async () => {
+    const capped = await collection('again', 10, { capped: true, size: 4096 });
+    const present = new Set(['again-3', 'again-4']);
+    const stored: unknown[] = [];
+    const client = {
+      db: () => ({
+        command: async () => ({ ok: 1 }),
+        collection: () => ({
+          drop: async () => true,
+          // As the server answers an ordered insert: stops at the first duplicate _id.
+          insertMany: async (docs: Document[], insertOptions: { ordered: boolean }) => {
+            assert.equal(insertOptions.ordered, true);
+            const at = docs.findIndex((doc) => present.has(String(doc._id)));
+            const accepted = at < 0 ? docs : docs.slice(0, at);
+            for (const doc of accepted) stored.push(doc._id);
+            if (at < 0) return { insertedCount: docs.length };
+            throw new MongoBulkWriteError(
+              { message: 'E11000 duplicate key error', code: 11000, writeErrors: [{ index: at, code: 11000, errmsg: 'E11000' }] } as never,
+              { insertedCount: at } as never,
+            );
+          },
+        }),
+      }),
+    } as unknown as MongoClient;
+    const result = await loadBase({ client, base: { collections: [capped] } as unknown as Base, files, namespaces: compileNamespaceMapper({}), drop: false });
+    const order = Array.from({ length: 10 }, (_, n) => `again-${(n * 7919) % 10}`);
+    assert.deepEqual(stored, order.filter((id) => !present.has(id)));
+    assert.equal(result.documents, 8);
+    assert.equal(result.duplicates, 2);
   });
 
   it('stops at the first failure, and starts no collection after it', async () => {
