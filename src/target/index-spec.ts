@@ -55,9 +55,13 @@ export function createIndexSpec(raw: Document, options: IndexSpecOptions): Docum
   return spec;
 }
 
-/** The `_id` index comes with the collection (its create's idIndex): never built by name. */
+/**
+ * The `_id` index comes with the collection (its create's idIndex, or a clustered collection's
+ * clusteredIndex, which listIndexes shows with `clustered: true` under the name it was given):
+ * never built by createIndexes.
+ */
 export function isIdIndex(spec: Document): boolean {
-  return spec.name === '_id_';
+  return spec.name === '_id_' || spec.clustered === true;
 }
 
 /** `{locale: "simple"}` (or no collation at all) is the binary comparison every index has by default. */

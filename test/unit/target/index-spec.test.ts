@@ -14,7 +14,7 @@ import { decodeOplogEntry } from '../../../src/archive/bson-decode.ts';
 import { parseMetadata } from '../../../src/archive/collection-metadata.ts';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
 import { isSkippedCommand, planCommand } from '../../../src/target/command-ops.ts';
-import { createIndexSpec } from '../../../src/target/index-spec.ts';
+import { createIndexSpec, isIdIndex } from '../../../src/target/index-spec.ts';
 import { SHARED_DIR } from '../../support/test-env.ts';
 
 const TOOLS = join(SHARED_DIR, 'fixtures', 'mongo-tools');
@@ -96,5 +96,11 @@ describe('createIndexSpec: one spec for the base and the oplog', () => {
     const own = { key: { a: 1 }, name: 'a_1', collation: fr };
     assert.deepEqual(createIndexSpec(own, { target: 'applyOps', collectionCollation: fr }), own);
     assert.deepEqual(createIndexSpec({ key: { a: 1 }, name: 'a_1' }, { target: 'applyOps', collectionCollation: { locale: 'simple' } }), { key: { a: 1 }, name: 'a_1' });
+  });
+
+  it('the _id index and a clustered collection\'s index come with the collection', () => {
+    assert.equal(isIdIndex({ v: 2, key: { _id: 1 }, name: '_id_' }), true);
+    assert.equal(isIdIndex({ v: 2, key: { _id: 1 }, name: 'by_id', unique: true, clustered: true }), true);
+    assert.equal(isIdIndex({ v: 2, key: { _id: 1, a: 1 }, name: '_id_1_a_1' }), false);
   });
 });
