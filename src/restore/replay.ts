@@ -100,7 +100,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   };
   /** A command is a barrier: every lane drains before it runs. */
   const command = async (entry: OplogEntry): Promise<void> => {
-    const plan = planCommand(entry);
+    const plan = planCommand(entry, applier.mode);
     if ('skip' in plan) return void skip(`command: ${plan.skip}`);
     await lanes.drain();
     await applier.applyCommand(plan, signal);

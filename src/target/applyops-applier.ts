@@ -7,6 +7,7 @@ import { MongoServerError, type Document, type MongoClient } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
+import { applyCreatingCollections } from './missing-collections.ts';
 import { emptyApplyStats, type Applier, type ApplyStats, type CommandPlan } from './applier.ts';
 
 export class ApplyOpsApplier implements Applier {
@@ -46,7 +47,10 @@ export class ApplyOpsApplier implements Applier {
       // The source accepted these writes (under its validator of the time, or bypassing it), and
       // the collection already carries the validator the source has now: applying the ops as
       // written is what a secondary does, and what load-base does for the dump.
-      await this.#client.db('admin').command({ applyOps: ops, alwaysUpsert: true, bypassDocumentValidation: true });
+      // A collection dropped before the base's catalog read is created for its ops (missing-collections.ts).
+      await applyCreatingCollections(this.#client, ops, (batch) =>
+        this.#client.db('admin').command({ applyOps: batch, alwaysUpsert: true, bypassDocumentValidation: true }),
+      );
     } catch (error) {
       const first = entries[0];
       throw new TargetError(`applyOps of ${ops.length} ops from ${first ? describe(first) : '?'} failed: ${(error as Error).message}`, { cause: error });

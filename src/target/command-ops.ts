@@ -12,6 +12,7 @@ import type { Document } from 'mongodb';
 import type { OplogEntry } from '../oplog-entry.ts';
 import type { CommandPlan } from './applier.ts';
 import { isInternalNs, joinNs, splitNs } from '../namespace.ts';
+import { createIndexSpec, type IndexTarget } from './index-spec.ts';
 
 /** Server error codes (src/mongo/base/error_codes.yml). */
 export const ServerErrorCode = {
@@ -88,7 +89,7 @@ const COLLMOD_DROPPED_FIELDS = ['noPadding', 'usePowerOf2Sizes', 'recordPreImage
 const BUCKETS_PREFIX = 'system.buckets.';
 
 type Planned = CommandPlan | SkippedCommand;
-type Planner = (db: string, o: Document, entry: OplogEntry) => Planned;
+type Planner = (db: string, o: Document, entry: OplogEntry, target: IndexTarget) => Planned;
 
 const PLANNERS = new Map<string, Planner>([
   ['create', planCreate],
@@ -122,8 +123,11 @@ const SKIP_REASONS = new Map<string, string>([
   ],
 ]);
 
-/** Plans the command for a `c` entry, or says why replay skips it. */
-export function planCommand(entry: OplogEntry): CommandPlan | SkippedCommand {
+/**
+ * Plans the command for a `c` entry, or says why replay skips it. `target`: how the target
+ * applies (index specs differ, index-spec.ts); real MongoDB's form by default.
+ */
+export function planCommand(entry: OplogEntry, target: IndexTarget = 'applyOps'): CommandPlan | SkippedCommand {
   if (entry.op !== 'c') return { skip: `not a command entry (op "${entry.op}")` };
   if (!isDocument(entry.o)) return { skip: 'malformed command entry: o is not a document' };
   const name = Object.keys(entry.o)[0];
@@ -132,7 +136,7 @@ export function planCommand(entry: OplogEntry): CommandPlan | SkippedCommand {
   if (skip) return { skip };
   const planner = PLANNERS.get(name);
   if (!planner) return { skip: `unknown command "${name}"` };
-  return planner(splitNs(entry.ns).db, entry.o, entry);
+  return planner(splitNs(entry.ns).db, entry.o, entry, target);
 }
 
 function planCreate(db: string, o: Document, entry: OplogEntry): Planned {
@@ -193,23 +197,23 @@ function planRename(_db: string, o: Document, entry: OplogEntry): Planned {
 }
 
 /** The oplog form is `{createIndexes: coll, v, key, name, ...options}`: one spec, inline. */
-function planCreateIndexes(db: string, o: Document, entry: OplogEntry): Planned {
+function planCreateIndexes(db: string, o: Document, entry: OplogEntry, target: IndexTarget): Planned {
   const coll = collectionOf(o, 'createIndexes');
   if (coll === undefined) return malformed('createIndexes');
   if (isInternalNs(joinNs(db, coll))) return internal('createIndexes');
-  const spec = indexSpec(omit(o, ['createIndexes']));
+  const spec = createIndexSpec(omit(o, ['createIndexes']), { target });
   if (!spec) return malformed('createIndexes');
   return plan(db, { createIndexes: coll, indexes: [spec] }, entry, CREATE_INDEX_IGNORES);
 }
 
 /** Two-phase index builds (4.4+): the commit entry lists every index of the build. */
-function planCommitIndexBuild(db: string, o: Document, entry: OplogEntry): Planned {
+function planCommitIndexBuild(db: string, o: Document, entry: OplogEntry, target: IndexTarget): Planned {
   const coll = collectionOf(o, 'commitIndexBuild');
   if (coll === undefined || !Array.isArray(o.indexes)) return malformed('commitIndexBuild');
   if (isInternalNs(joinNs(db, coll))) return internal('commitIndexBuild');
   const indexes: Document[] = [];
   for (const raw of o.indexes) {
-    const spec = isDocument(raw) ? indexSpec(raw) : undefined;
+    const spec = isDocument(raw) ? createIndexSpec(raw, { target }) : undefined;
     if (!spec) return malformed('commitIndexBuild');
     indexes.push(spec);
   }
@@ -256,15 +260,6 @@ function planConvertToCapped(db: string, o: Document, entry: OplogEntry): Planne
   if (coll === undefined || o.size === undefined) return malformed('convertToCapped');
   if (isInternalNs(joinNs(db, coll))) return internal('convertToCapped');
   return plan(db, { convertToCapped: coll, size: o.size }, entry, MISSING_COLLECTION_IGNORES);
-}
-
-/**
- * A spec for the createIndexes command: `key` and `name` are required; `ns` (written by
- * servers before 4.4) is dropped, it would name the source namespace after a rename.
- */
-function indexSpec(raw: Document): Document | undefined {
-  if (!isDocument(raw.key) || typeof raw.name !== 'string') return undefined;
-  return omit(raw, ['ns']);
 }
 
 /** `system.buckets.X` → `X`: the name users (and commands) know a time-series collection by. */

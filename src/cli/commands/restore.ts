@@ -93,6 +93,7 @@ function receiptLines(result: RestoreResult): string[] {
   if (result.dryRun) return [...lines, 'dry run: nothing written'];
   if (result.base) lines.push(`base: ${result.base.documents} documents in ${result.base.collections} collections`);
   if (result.receipt) lines.push(...oplogReceiptLines(result.receipt, result.applyMode));
+  if (result.indexes !== undefined) lines.push(`indexes: ${result.indexes} built after replay`);
   if (result.auth) lines.push(`users and roles: ${result.auth.users ?? 0} users, ${result.auth.roles ?? 0} roles merged`);
   return lines;
 }
