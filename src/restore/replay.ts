@@ -6,7 +6,7 @@
 //     → CRUD into the partitioner's lanes; commands and transactions as barriers.
 // The next file is read and decompressed while the lanes apply the previous batches.
 import type { Applier } from '../target/applier.ts';
-import { planCommand } from '../target/command-ops.ts';
+import { planCommand, unknownCommandError } from '../target/command-ops.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { decodeOplogEntry } from '../archive/bson-decode.ts';
 import { isBeforeCutoff, formatTs, tsFromBson, type Cutoff } from '../timestamp.ts';
@@ -44,6 +44,11 @@ export interface ReplayOptions {
   readonly namespaces: NamespaceMapper;
   readonly lanes?: number;
   readonly batchOps?: number;
+  /**
+   * Skip (and count) commands replay does not know or cannot replay instead of failing on the
+   * first one: the target then differs from the source by whatever they did.
+   */
+  readonly skipUnknownCommands?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (applied: number) => void;
 }
@@ -101,7 +106,14 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   /** A command is a barrier: every lane drains before it runs. */
   const command = async (entry: OplogEntry): Promise<void> => {
     const plan = planCommand(entry);
-    if ('skip' in plan) return void skip(`command: ${plan.skip}`);
+    if ('skip' in plan) {
+      if (plan.unknown && !options.skipUnknownCommands) {
+        // Everything before it is applied, so the target stands exactly at the command's ts.
+        await lanes.drain();
+        throw unknownCommandError(entry, plan);
+      }
+      return void skip(`command: ${plan.skip}`);
+    }
     await lanes.drain();
     await applier.applyCommand(plan, signal);
     applied(entry, `${plan.db}.$cmd`);

@@ -24,6 +24,8 @@ export interface RestoreOptions {
   readonly applyMode?: ApplyMode;
   readonly namespaces?: NamespaceOptions;
   readonly concurrency?: number;
+  /** Skip commands replay does not know instead of failing (replay.ts). */
+  readonly skipUnknownCommands?: boolean;
   readonly workDir?: string;
   readonly signal?: AbortSignal;
   readonly onStage?: (stage: string, detail: string) => void;
@@ -82,6 +84,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         files: oplogFiles,
         cutoff: options.cutoff,
         namespaces,
+        skipUnknownCommands: options.skipUnknownCommands,
         signal: options.signal,
         onProgress: (applied) => options.onProgress?.('replay', applied),
       });

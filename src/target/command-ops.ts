@@ -8,8 +8,10 @@
 // Replay may apply an entry to a target that already has its effect: the base is a fuzzy copy
 // taken while the oplog ran, and a restore may be run twice. `ignoreCodes` lists, per command,
 // the errors that only mean "already so".
-import type { Document } from 'mongodb';
+import { BSON, type Document } from 'mongodb';
+import { TargetError } from '../errors.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
+import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { CommandPlan } from './applier.ts';
 import { isInternalNs, joinNs, splitNs } from '../namespace.ts';
 
@@ -26,6 +28,12 @@ export const ServerErrorCode = {
 /** A command entry replay does not run, and why (the caller counts the reasons). */
 export interface SkippedCommand {
   readonly skip: string;
+  /**
+   * True when skipping it would make the target differ from the source: a command replay does
+   * not know (a DDL newer than this code) or cannot replay (importCollection). Replay fails on
+   * it unless told to skip such commands.
+   */
+  readonly unknown?: true;
 }
 
 export function isSkippedCommand(result: CommandPlan | SkippedCommand): result is SkippedCommand {
@@ -116,11 +124,36 @@ const SKIP_REASONS = new Map<string, string>([
   ['dbCheck', 'dbCheck: a consistency check, nothing to replay'],
   ['setMultikeyMetadata', 'setMultikeyMetadata: server bookkeeping, rebuilt by the target'],
   [
+    'modifyCollectionShardingIndexCatalog',
+    'modifyCollectionShardingIndexCatalog: a shard\'s copy of the sharded index catalog, not replica-set data',
+  ],
+  ['createGlobalIndex', 'createGlobalIndex: an internal global-index container, no user data'],
+  ['dropGlobalIndex', 'dropGlobalIndex: an internal global-index container, no user data'],
+]);
+
+/**
+ * Commands the server logs that replay knows but cannot reproduce: skipping one would leave the
+ * target different from the source, so replay fails on it unless told to skip.
+ */
+const UNREPLAYABLE = new Map<string, string>([
+  [
+    'importCollection',
+    'importCollection: the imported WiredTiger files are not in the oplog, so the collection cannot be rebuilt from it',
+  ],
+  [
     'upgradeDowngradeViewlessTimeseries',
     'upgradeDowngradeViewlessTimeseries: a time-series format conversion (FCV change between ' +
-      '8.x and 9.0) cannot be replayed; restore to a point before it',
+      '8.x and 9.0) cannot be replayed',
   ],
 ]);
+
+/**
+ * Every command the server's oplog applier accepts (the keys of kOpsMap in the server's
+ * src/mongo/db/repl/oplog.cpp, plus setMultikeyMetadata and upgradeDowngradeViewlessTimeseries
+ * of other versions): each is planned, skipped with a reason, or refused as unreplayable. A
+ * name outside this set is a command newer than this code.
+ */
+export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([...PLANNERS.keys(), ...SKIP_REASONS.keys(), ...UNREPLAYABLE.keys()]);
 
 /** Plans the command for a `c` entry, or says why replay skips it. */
 export function planCommand(entry: OplogEntry): CommandPlan | SkippedCommand {
@@ -130,9 +163,27 @@ export function planCommand(entry: OplogEntry): CommandPlan | SkippedCommand {
   if (name === undefined) return { skip: 'malformed command entry: empty o' };
   const skip = SKIP_REASONS.get(name);
   if (skip) return { skip };
+  const unreplayable = UNREPLAYABLE.get(name);
+  if (unreplayable) return { skip: unreplayable, unknown: true };
   const planner = PLANNERS.get(name);
-  if (!planner) return { skip: `unknown command "${name}"` };
+  if (!planner) return { skip: `unknown command "${name}"`, unknown: true };
   return planner(splitNs(entry.ns).db, entry.o, entry);
+}
+
+/**
+ * The error replay raises for a command it must not skip silently: where it is (ts, ns), the
+ * command itself, and the two ways on.
+ */
+export function unknownCommandError(entry: OplogEntry, skipped: SkippedCommand): TargetError {
+  const ts = formatTs(tsFromBson(entry.ts));
+  const command = BSON.EJSON.stringify(entry.o, { relaxed: true });
+  return new TargetError(`oplog command at ${ts} on ${entry.ns} cannot be replayed (${skipped.skip}): ${truncate(command, 300)}`, {
+    hint: `restore to a point before it (--until ${ts}), or pass --skip-unknown-commands to skip such commands knowingly`,
+  });
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 function planCreate(db: string, o: Document, entry: OplogEntry): Planned {

@@ -31,9 +31,14 @@ interface RestoreFlags {
   nsFrom: string[];
   nsTo: string[];
   concurrency: string;
+  skipUnknownCommands?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Shared by restore and replay. */
+export const SKIP_UNKNOWN_HELP =
+  'skip and count oplog commands replay does not know or cannot replay (a newer DDL, importCollection) instead of failing on them; the target then differs by what they did';
 
 const UNITS = { download: 'objects', load: 'collections', replay: 'entries applied' } as const;
 
@@ -52,6 +57,7 @@ export function registerRestore(program: Command): void {
     .option('--nsFrom <pattern>', 'rename namespaces from (with --nsTo, repeatable)', collect, [])
     .option('--nsTo <pattern>', 'rename namespaces to (with --nsFrom, repeatable)', collect, [])
     .option('--concurrency <n>', 'parallel downloads and insert batches', '4')
+    .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
     .action(async (flags: RestoreFlags, command: Command) => {
       const context = contextOf(command);
       if (!flags.to && !flags.dryRun) throw new UsageError('restore needs --to <uri> (or --dry-run)');
@@ -71,6 +77,7 @@ export function registerRestore(program: Command): void {
           applyMode: flags.applyMode,
           namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
+          skipUnknownCommands: flags.skipUnknownCommands ?? false,
           signal: stopSignal(),
           onStage: (stage, detail) => context.log.event(`restore.${stage}`, detail),
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),

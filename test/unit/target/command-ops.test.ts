@@ -4,7 +4,7 @@ import { Int32, Timestamp, UUID } from 'mongodb';
 import type { Document } from 'mongodb';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
 import type { CommandPlan } from '../../../src/target/applier.ts';
-import { ServerErrorCode, isSkippedCommand, planCommand } from '../../../src/target/command-ops.ts';
+import { KNOWN_COMMANDS, ServerErrorCode, isSkippedCommand, planCommand } from '../../../src/target/command-ops.ts';
 
 const { NamespaceNotFound, IndexNotFound, NamespaceExists, IndexAlreadyExists, IndexOptionsConflict, IndexKeySpecsConflict } =
   ServerErrorCode;
@@ -253,11 +253,38 @@ describe('planCommand: what it does not plan', () => {
     assert.match(skipped(command({ abortTransaction: 1 })), /transaction buffer/);
   });
 
-  it('skips unknown commands with a reason naming them', () => {
-    assert.equal(skipped(command({ reshardCollection: 'x' })), 'unknown command "reshardCollection"');
-    assert.equal(skipped(command({ constructor: 'x' })), 'unknown command "constructor"');
-    assert.match(skipped(command({ dbCheck: 'x' })), /^dbCheck: /);
-    assert.match(skipped(command({ upgradeDowngradeViewlessTimeseries: 'x' })), /cannot be replayed/);
+  it('marks unknown and unreplayable commands, for replay to fail on unless told to skip', () => {
+    const unknown = (o: Document) => {
+      const result = planCommand(command(o));
+      if (!isSkippedCommand(result)) assert.fail(`planned: ${JSON.stringify(result.command)}`);
+      assert.equal(result.unknown, true, result.skip);
+      return result.skip;
+    };
+    assert.equal(unknown({ reshardCollection: 'x' }), 'unknown command "reshardCollection"');
+    assert.equal(unknown({ constructor: 'x' }), 'unknown command "constructor"');
+    assert.match(unknown({ importCollection: 'shop.x', importUUID: new UUID() }), /^importCollection: .*not in the oplog/);
+    assert.match(unknown({ upgradeDowngradeViewlessTimeseries: 'x' }), /cannot be replayed/);
+  });
+
+  it('skips the commands that change nothing a restore keeps, with a reason and not marked unknown', () => {
+    for (const name of ['dbCheck', 'startIndexBuild', 'abortIndexBuild', 'modifyCollectionShardingIndexCatalog', 'createGlobalIndex', 'dropGlobalIndex']) {
+      const result = planCommand(command({ [name]: 'x' }));
+      if (!isSkippedCommand(result)) assert.fail(`${name} planned`);
+      assert.match(result.skip, new RegExp(`^${name}: `));
+      assert.equal(result.unknown, undefined, name);
+    }
+  });
+
+  it('knows every command the server applies from the oplog', () => {
+    // The keys of kOpsMap in mongodb/mongo src/mongo/db/repl/oplog.cpp (master, 2025), where
+    // kShardingIndexCatalogOplogEntryName is "modifyCollectionShardingIndexCatalog".
+    const kOpsMap = [
+      'create', 'createIndexes', 'startIndexBuild', 'commitIndexBuild', 'abortIndexBuild', 'collMod', 'dbCheck',
+      'dropDatabase', 'drop', 'deleteIndex', 'deleteIndexes', 'dropIndex', 'dropIndexes', 'renameCollection',
+      'importCollection', 'applyOps', 'convertToCapped', 'emptycapped', 'commitTransaction', 'abortTransaction',
+      'modifyCollectionShardingIndexCatalog', 'createGlobalIndex', 'dropGlobalIndex',
+    ];
+    for (const name of kOpsMap) assert.ok(KNOWN_COMMANDS.has(name), name);
   });
 
   it('skips non-command and malformed entries', () => {
