@@ -8,6 +8,7 @@ import { TargetError } from '../errors.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { emptyApplyStats, type Applier, type ApplyStats, type CommandPlan } from './applier.ts';
+import { applyOpsCommand, splitApplyOps } from './applyops-commands.ts';
 
 export class ApplyOpsApplier implements Applier {
   readonly mode = 'applyOps' as const;
@@ -18,14 +19,25 @@ export class ApplyOpsApplier implements Applier {
     this.#client = client;
   }
 
+  /**
+   * Sends the batch as applyOps commands, each under the server's size limit
+   * (applyops-commands.ts): one command for a batch that fits, in order.
+   */
   async applyCrud(batch: readonly OplogEntry[]): Promise<void> {
     if (batch.length === 0) return;
-    await this.#applyOps(batch.map(forApplyOps), batch);
+    let first = 0;
+    for (const ops of splitApplyOps(batch.map(forApplyOps))) {
+      await this.#applyOps(ops, batch[first]);
+      first += ops.length;
+    }
     this.#count(batch);
   }
 
+  /**
+   * A transaction that fits one command goes as one; a larger one (logged as a partialTxn
+   * chain because it was over 16 MiB) is cut into consecutive commands, in transaction order.
+   */
   async applyTransaction(entries: readonly OplogEntry[]): Promise<void> {
-    // applyOps of CRUD entries only is atomic on a replica set: all of it or none.
     await this.applyCrud(entries);
     this.stats.transactions++;
   }
@@ -41,14 +53,13 @@ export class ApplyOpsApplier implements Applier {
     this.stats.commands++;
   }
 
-  async #applyOps(ops: Document[], entries: readonly OplogEntry[]): Promise<void> {
+  async #applyOps(ops: Document[], first: OplogEntry | undefined): Promise<void> {
     try {
       // The source accepted these writes (under its validator of the time, or bypassing it), and
       // the collection already carries the validator the source has now: applying the ops as
       // written is what a secondary does, and what load-base does for the dump.
-      await this.#client.db('admin').command({ applyOps: ops, alwaysUpsert: true, bypassDocumentValidation: true });
+      await this.#client.db('admin').command(applyOpsCommand(ops));
     } catch (error) {
-      const first = entries[0];
       throw new TargetError(`applyOps of ${ops.length} ops from ${first ? describe(first) : '?'} failed: ${(error as Error).message}`, { cause: error });
     }
   }
