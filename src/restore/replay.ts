@@ -14,6 +14,7 @@ import type { OplogEntry } from '../oplog-entry.ts';
 import { TransactionBuffer, unitTs, unitWall, type ReplayUnit } from './transaction-buffer.ts';
 import { Partitioner } from './partition.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
+import { SerialNamespaces } from './serial-namespaces.ts';
 
 export interface OpRef {
   readonly ts: string;
@@ -49,6 +50,12 @@ export interface ReplayOptions {
    * first one: the target then differs from the source by whatever they did.
    */
   readonly skipUnknownCommands?: boolean;
+  /**
+   * Target namespaces whose writes stay in one lane (capped, non-simple collation), as known
+   * before the first entry (the base's metadata, the target's collections); replay adds what
+   * its commands create.
+   */
+  readonly serialNamespaces?: SerialNamespaces;
   readonly signal?: AbortSignal;
   readonly onProgress?: (applied: number) => void;
 }
@@ -70,7 +77,12 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     receipt.appliedByNs[ns] = (receipt.appliedByNs[ns] ?? 0) + 1;
     receipt.lastApplied = refOf(entry);
   };
-  const lanes = new Partitioner((batch) => applier.applyCrud(batch, signal), { lanes: options.lanes, batchOps: options.batchOps });
+  const serial = options.serialNamespaces ?? new SerialNamespaces();
+  const lanes = new Partitioner((batch) => applier.applyCrud(batch, signal), {
+    lanes: options.lanes,
+    batchOps: options.batchOps,
+    isSerial: (ns) => serial.has(ns),
+  });
   const buffer = new TransactionBuffer();
 
   /** `bytes`: the BSON size of an op unit's entry, when known. */
@@ -116,6 +128,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     }
     await lanes.drain();
     await applier.applyCommand(plan, signal);
+    // Every lane is empty here, so a namespace turning serial cannot leave writes behind in
+    // another lane.
+    serial.noteCommand(entry);
     applied(entry, `${plan.db}.$cmd`);
   };
 

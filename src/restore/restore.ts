@@ -14,6 +14,7 @@ import { downloadChain, objectsOf } from './download-chain.ts';
 import { buildDeferredIndexes, loadBase, type LoadBaseResult } from './load-base.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
 import { replay, type ReplayReceipt } from './replay.ts';
+import { serialNamespacesOfBase } from './serial-namespaces.ts';
 
 export interface RestoreOptions {
   readonly store: Store;
@@ -85,6 +86,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         cutoff: options.cutoff,
         namespaces,
         skipUnknownCommands: options.skipUnknownCommands,
+        serialNamespaces: await serialNamespacesOfBase(plan.base, files, namespaces),
         signal: options.signal,
         onProgress: (applied) => options.onProgress?.('replay', applied),
       });

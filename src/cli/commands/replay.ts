@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from '../../restore/namespace-mapper.ts';
 import { replay, type ReplayReceipt } from '../../restore/replay.ts';
+import { serialNamespacesOfTarget } from '../../restore/serial-namespaces.ts';
 import type { ApplyStats } from '../../target/applier.ts';
 import { APPLY_MODES, openTarget, type ApplyMode } from '../../target/open-target.ts';
 import { parseCutoff, type Cutoff } from '../../timestamp.ts';
@@ -87,6 +88,8 @@ export async function replayOplogFile(options: ReplayOplogFileOptions): Promise<
       cutoff: options.cutoff,
       namespaces,
       skipUnknownCommands: options.skipUnknownCommands,
+      // No base here: the collections the oplog continues are the target's.
+      serialNamespaces: await serialNamespacesOfTarget(target.client),
       signal: options.signal,
     });
     return { file: options.file, applyMode: target.applier.mode, receipt, stats: target.applier.stats };
