@@ -6,7 +6,7 @@
 //     → CRUD into the partitioner's lanes; commands and transactions as barriers.
 // The next file is read and decompressed while the lanes apply the previous batches.
 import type { Applier } from '../target/applier.ts';
-import { planCommand, unknownCommandError } from '../target/command-ops.ts';
+import { planCommand, refusedCommand, refusedCommandError } from '../target/command-ops.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { decodeOplogEntry } from '../archive/bson-decode.ts';
 import { isBeforeCutoff, formatTs, tsFromBson, type Cutoff } from '../timestamp.ts';
@@ -102,7 +102,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     }
     if (unit.entry.op === 'n') return void skip('noop'), true;
     for (const entry of mapped(unit.entry)) {
-      if (entry.op === 'c') await command(entry);
+      if (entry.op === 'c') await commandUnlessRefused(entry);
       else await lanes.push(entry, bytes);
       if (entry.op !== 'c') applied(entry, entry.ns);
     }
@@ -118,20 +118,23 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   /** A command is a barrier: every lane drains before it runs. */
   const command = async (entry: OplogEntry): Promise<void> => {
     const plan = planCommand(entry);
-    if ('skip' in plan) {
-      if (plan.unknown && !options.skipUnknownCommands) {
-        // Everything before it is applied, so the target stands exactly at the command's ts.
-        await lanes.drain();
-        throw unknownCommandError(entry, plan);
-      }
-      return void skip(`command: ${plan.skip}`);
-    }
+    if ('skip' in plan) return void skip(`command: ${plan.skip}`);
     await lanes.drain();
     await applier.applyCommand(plan, signal);
     // Every lane is empty here, so a namespace turning serial cannot leave writes behind in
     // another lane.
     serial.noteCommand(entry);
     applied(entry, `${plan.db}.$cmd`);
+  };
+  /** A command replay must not skip silently stops it, unless skipUnknownCommands says skip. */
+  const commandUnlessRefused = async (entry: OplogEntry): Promise<void> => {
+    const refused = refusedCommand(entry);
+    if (refused !== undefined && !options.skipUnknownCommands) {
+      // Everything before it is applied: the target stands exactly at the command's ts.
+      await lanes.drain();
+      throw refusedCommandError(entry, refused);
+    }
+    await command(entry);
   };
 
   let stopped = false;

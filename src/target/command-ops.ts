@@ -28,12 +28,6 @@ export const ServerErrorCode = {
 /** A command entry replay does not run, and why (the caller counts the reasons). */
 export interface SkippedCommand {
   readonly skip: string;
-  /**
-   * True when skipping it would make the target differ from the source: a command replay does
-   * not know (a DDL newer than this code) or cannot replay (importCollection). Replay fails on
-   * it unless told to skip such commands.
-   */
-  readonly unknown?: true;
 }
 
 export function isSkippedCommand(result: CommandPlan | SkippedCommand): result is SkippedCommand {
@@ -125,17 +119,10 @@ const SKIP_REASONS = new Map<string, string>([
   ['setMultikeyMetadata', 'setMultikeyMetadata: server bookkeeping, rebuilt by the target'],
   [
     'modifyCollectionShardingIndexCatalog',
-    'modifyCollectionShardingIndexCatalog: a shard\'s copy of the sharded index catalog, not replica-set data',
+    "modifyCollectionShardingIndexCatalog: a shard's copy of the sharded index catalog, not replica-set data",
   ],
   ['createGlobalIndex', 'createGlobalIndex: an internal global-index container, no user data'],
   ['dropGlobalIndex', 'dropGlobalIndex: an internal global-index container, no user data'],
-]);
-
-/**
- * Commands the server logs that replay knows but cannot reproduce: skipping one would leave the
- * target different from the source, so replay fails on it unless told to skip.
- */
-const UNREPLAYABLE = new Map<string, string>([
   [
     'importCollection',
     'importCollection: the imported WiredTiger files are not in the oplog, so the collection cannot be rebuilt from it',
@@ -143,17 +130,52 @@ const UNREPLAYABLE = new Map<string, string>([
   [
     'upgradeDowngradeViewlessTimeseries',
     'upgradeDowngradeViewlessTimeseries: a time-series format conversion (FCV change between ' +
-      '8.x and 9.0) cannot be replayed',
+      '8.x and 9.0) cannot be replayed; restore to a point before it',
   ],
 ]);
 
 /**
- * Every command the server's oplog applier accepts (the keys of kOpsMap in the server's
- * src/mongo/db/repl/oplog.cpp, plus setMultikeyMetadata and upgradeDowngradeViewlessTimeseries
- * of other versions): each is planned, skipped with a reason, or refused as unreplayable. A
- * name outside this set is a command newer than this code.
+ * Commands the server logs that replay cannot reproduce: skipping one leaves the target
+ * different from the source, so replay refuses it unless told to skip (refusedCommand).
  */
-export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([...PLANNERS.keys(), ...SKIP_REASONS.keys(), ...UNREPLAYABLE.keys()]);
+const UNREPLAYABLE = new Set(['importCollection', 'upgradeDowngradeViewlessTimeseries']);
+
+/**
+ * Every command the server's oplog applier accepts: the keys of kOpsMap in mongodb/mongo
+ * src/mongo/db/repl/oplog.cpp, and setMultikeyMetadata and upgradeDowngradeViewlessTimeseries
+ * of other versions. Each is planned or skipped with a reason; a name outside this set is a
+ * command newer than this code.
+ */
+export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([...PLANNERS.keys(), ...SKIP_REASONS.keys()]);
+
+/**
+ * Why replay must not skip this command entry silently, or undefined when it may run or skip
+ * it: a command it does not know (a DDL newer than this code) or one it cannot replay
+ * (importCollection). Skipping either would make the target differ from the source.
+ */
+export function refusedCommand(entry: OplogEntry): string | undefined {
+  if (entry.op !== 'c' || !isDocument(entry.o)) return undefined;
+  const name = Object.keys(entry.o)[0];
+  if (name === undefined) return undefined;
+  if (!KNOWN_COMMANDS.has(name)) return `unknown command "${name}"`;
+  return UNREPLAYABLE.has(name) ? SKIP_REASONS.get(name) : undefined;
+}
+
+/**
+ * The error replay raises for a refused command: where it is (ts, ns), the command itself, and
+ * the two ways on.
+ */
+export function refusedCommandError(entry: OplogEntry, reason: string): TargetError {
+  const ts = formatTs(tsFromBson(entry.ts));
+  const command = BSON.EJSON.stringify(entry.o, { relaxed: true });
+  return new TargetError(`oplog command at ${ts} on ${entry.ns} cannot be replayed (${reason}): ${truncate(command, 300)}`, {
+    hint: `restore to a point before it (--until ${ts}), or pass --skip-unknown-commands to skip such commands knowingly`,
+  });
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
 
 /** Plans the command for a `c` entry, or says why replay skips it. */
 export function planCommand(entry: OplogEntry): CommandPlan | SkippedCommand {
@@ -163,27 +185,9 @@ export function planCommand(entry: OplogEntry): CommandPlan | SkippedCommand {
   if (name === undefined) return { skip: 'malformed command entry: empty o' };
   const skip = SKIP_REASONS.get(name);
   if (skip) return { skip };
-  const unreplayable = UNREPLAYABLE.get(name);
-  if (unreplayable) return { skip: unreplayable, unknown: true };
   const planner = PLANNERS.get(name);
-  if (!planner) return { skip: `unknown command "${name}"`, unknown: true };
+  if (!planner) return { skip: `unknown command "${name}"` };
   return planner(splitNs(entry.ns).db, entry.o, entry);
-}
-
-/**
- * The error replay raises for a command it must not skip silently: where it is (ts, ns), the
- * command itself, and the two ways on.
- */
-export function unknownCommandError(entry: OplogEntry, skipped: SkippedCommand): TargetError {
-  const ts = formatTs(tsFromBson(entry.ts));
-  const command = BSON.EJSON.stringify(entry.o, { relaxed: true });
-  return new TargetError(`oplog command at ${ts} on ${entry.ns} cannot be replayed (${skipped.skip}): ${truncate(command, 300)}`, {
-    hint: `restore to a point before it (--until ${ts}), or pass --skip-unknown-commands to skip such commands knowingly`,
-  });
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 function planCreate(db: string, o: Document, entry: OplogEntry): Planned {
