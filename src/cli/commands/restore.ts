@@ -52,12 +52,12 @@ export function registerRestore(program: Command): void {
     .option('--drop', 'drop each target collection before loading it')
     .option('--dry-run', 'print the chain, window and counts; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
+    .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
     .option('--nsInclude <pattern>', 'only these namespaces (mongorestore syntax, repeatable)', collect, [])
     .option('--nsExclude <pattern>', 'not these namespaces (repeatable)', collect, [])
     .option('--nsFrom <pattern>', 'rename namespaces from (with --nsTo, repeatable)', collect, [])
     .option('--nsTo <pattern>', 'rename namespaces to (with --nsFrom, repeatable)', collect, [])
     .option('--concurrency <n>', 'parallel downloads and insert batches', '4')
-    .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
     .action(async (flags: RestoreFlags, command: Command) => {
       const context = contextOf(command);
       if (!flags.to && !flags.dryRun) throw new UsageError('restore needs --to <uri> (or --dry-run)');
