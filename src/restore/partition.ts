@@ -4,7 +4,6 @@
 // A barrier (a command, a transaction) waits for every lane to drain first.
 // Memory bound: per lane, the batch being applied and the one filling, each at most batchOps
 // entries or, past its first entry, batchBytes of BSON.
-import { createHash } from 'node:crypto';
 import { BSON } from 'mongodb';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { idKey } from '../target/id-key.ts';
@@ -28,9 +27,21 @@ export function documentIdOf(entry: OplogEntry): unknown {
  */
 export function laneOf(entry: OplogEntry, lanes: number, serial = false): number {
   if (lanes <= 1) return 0;
-  const hash = createHash('sha1').update(entry.ns);
-  if (!serial) hash.update('\0').update(idKey(documentIdOf(entry)));
-  return hash.digest().readUInt32LE(0) % lanes;
+  const key = serial ? entry.ns : `${entry.ns}\0${idKey(documentIdOf(entry))}`;
+  return fnv1a(key) % lanes;
+}
+
+/**
+ * FNV-1a (32-bit) over UTF-16 code units: spreads keys evenly and costs a fraction of a
+ * cryptographic digest per entry; nothing here needs collision resistance.
+ */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 type Send = (batch: OplogEntry[]) => Promise<void>;
