@@ -1,8 +1,9 @@
 // Replay through the server's own `applyOps`, as mongorestore --oplogReplay does, but batched:
 // one command carries many entries. `ui` (the source collection's UUID) is dropped because the
 // target's collections have their own; in applyOps mode the server turns an insert of an
-// existing _id into an update and a missing update target into an upsert (alwaysUpsert), which
-// is what makes replaying over a dump that already saw the op harmless.
+// existing _id into an update and a missing update target into an upsert (each update carries
+// its own upsert flag, see upsertingUpdates), which is what makes replaying over a dump that
+// already saw the op harmless.
 import { MongoServerError, type Document, type MongoClient } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
@@ -26,7 +27,7 @@ export class ApplyOpsApplier implements Applier {
   async applyCrud(batch: readonly OplogEntry[]): Promise<void> {
     if (batch.length === 0) return;
     let first = 0;
-    for (const ops of splitApplyOps(batch.map(forApplyOps))) {
+    for (const ops of splitApplyOps(batch.map((entry) => upsertingUpdates(forApplyOps(entry))))) {
       await this.#applyOps(ops, batch[first]);
       first += ops.length;
     }
@@ -77,6 +78,20 @@ export class ApplyOpsApplier implements Applier {
 function forApplyOps(entry: OplogEntry): Document {
   const op: Document = { op: entry.op, ns: entry.ns, o: entry.o };
   if (entry.o2) op.o2 = entry.o2;
+  return op;
+}
+
+/**
+ * Marks an update as an upsert with the op's own flag, `b: true` (DurableReplOperation's `b` in
+ * the server's src/mongo/db/repl/oplog_entry.idl). Servers that honour the command's
+ * alwaysUpsert made every update an upsert; the current applyOps ignores it (it applies with
+ * alwaysUpsert false, src/mongo/db/repl/apply_ops.cpp) and fails an update whose document is
+ * missing with UpdateOperationFailed, which replaying over a fuzzy base meets whenever a
+ * document was deleted before the dump reached it (the delete follows in the oplog). The op's
+ * flag keeps replay idempotent on both.
+ */
+function upsertingUpdates(op: Document): Document {
+  if (op.op === 'u') op.b = true;
   return op;
 }
 

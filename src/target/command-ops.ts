@@ -121,6 +121,10 @@ const SKIP_REASONS = new Map<string, string>([
     'modifyCollectionShardingIndexCatalog',
     "modifyCollectionShardingIndexCatalog: a shard's copy of the sharded index catalog, not replica-set data",
   ],
+  // Shards' own copy of the sharding catalog's database entries (CommandType in the server's
+  // src/mongo/db/repl/oplog_entry.idl): not replica-set data.
+  ['createDatabaseMetadata', "createDatabaseMetadata: a shard's copy of the sharding catalog, not replica-set data"],
+  ['dropDatabaseMetadata', "dropDatabaseMetadata: a shard's copy of the sharding catalog, not replica-set data"],
   ['createGlobalIndex', 'createGlobalIndex: an internal global-index container, no user data'],
   ['dropGlobalIndex', 'dropGlobalIndex: an internal global-index container, no user data'],
   [

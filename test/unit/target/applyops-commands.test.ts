@@ -146,3 +146,22 @@ describe('ApplyOpsApplier: commands under the limit', () => {
     assert.ok(MAX_APPLY_OPS_COMMAND_BYTES < BSON_MAX_USER_SIZE);
   });
 });
+
+// The current applyOps applies with alwaysUpsert false (mongodb/mongo src/mongo/db/repl/
+// apply_ops.cpp) and fails an update of a missing document; the op's own `b` flag
+// (src/mongo/db/repl/oplog_entry.idl, DurableReplOperation) makes it an upsert on every version.
+describe('ApplyOpsApplier: updates are sent as upserts', () => {
+  it('sets b: true on every update op, and on nothing else', async () => {
+    const ts = (i: number) => new Timestamp({ t: T0, i });
+    const batch: OplogEntry[] = [
+      { op: 'i', ns: 'mydb.c', o: { _id: 1, a: 1 }, ts: ts(1) },
+      { op: 'u', ns: 'mydb.c', o: { $v: 2, diff: { u: { a: 2 } } }, o2: { _id: 1 }, ts: ts(2) },
+      { op: 'u', ns: 'mydb.c', o: { _id: 2, a: 3 }, o2: { _id: 2 }, ts: ts(3) },
+      { op: 'd', ns: 'mydb.c', o: { _id: 1 }, ts: ts(4) },
+    ];
+    const { client, commands } = recordingClient();
+    await new ApplyOpsApplier(client).applyCrud(batch);
+    const ops = commands.flatMap((command) => command.applyOps as Document[]);
+    assert.deepEqual(ops.map((op) => [op.op, op.b]), [['i', undefined], ['u', true], ['u', true], ['d', undefined]]);
+  });
+});

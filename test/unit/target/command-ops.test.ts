@@ -267,7 +267,10 @@ describe('planCommand: what it does not plan', () => {
   });
 
   it('skips the commands that change nothing a restore keeps, with a reason, without refusing them', () => {
-    for (const name of ['dbCheck', 'startIndexBuild', 'abortIndexBuild', 'modifyCollectionShardingIndexCatalog', 'createGlobalIndex', 'dropGlobalIndex']) {
+    const noOps = ['dbCheck', 'startIndexBuild', 'abortIndexBuild', 'modifyCollectionShardingIndexCatalog', 'createGlobalIndex', 'dropGlobalIndex'];
+    // CommandType values of src/mongo/db/repl/oplog_entry.idl (master) beyond kOpsMap's keys.
+    noOps.push('createDatabaseMetadata', 'dropDatabaseMetadata');
+    for (const name of noOps) {
       assert.match(skipped(command({ [name]: 'x' })), new RegExp(`^${name}: `));
       assert.equal(refusedCommand(command({ [name]: 'x' })), undefined, name);
     }
