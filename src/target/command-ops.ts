@@ -146,9 +146,9 @@ const UNREPLAYABLE = new Set(['importCollection', 'upgradeDowngradeViewlessTimes
 
 /**
  * Every command the server's oplog applier accepts: the keys of kOpsMap in mongodb/mongo
- * src/mongo/db/repl/oplog.cpp, and setMultikeyMetadata and upgradeDowngradeViewlessTimeseries
- * of other versions. Each is planned or skipped with a reason; a name outside this set is a
- * command newer than this code.
+ * src/mongo/db/repl/oplog.cpp, the CommandType values of src/mongo/db/repl/oplog_entry.idl, and
+ * setMultikeyMetadata and upgradeDowngradeViewlessTimeseries of other versions. Each is planned
+ * or skipped with a reason; a name outside this set is a command newer than this code.
  */
 export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([...PLANNERS.keys(), ...SKIP_REASONS.keys()]);
 
