@@ -18,6 +18,7 @@ import { DeferredIndexApplier } from './deferred-index-applier.ts';
 import { buildIndexes } from './build-indexes.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
 import { replay, type ReplayReceipt } from './replay.ts';
+import { serialNamespacesOfBase } from './serial-namespaces.ts';
 
 export interface RestoreOptions {
   readonly store: Store;
@@ -28,6 +29,8 @@ export interface RestoreOptions {
   readonly applyMode?: ApplyMode;
   readonly namespaces?: NamespaceOptions;
   readonly concurrency?: number;
+  /** Skip commands replay does not know instead of failing (replay.ts). */
+  readonly skipUnknownCommands?: boolean;
   readonly workDir?: string;
   readonly signal?: AbortSignal;
   readonly onStage?: (stage: string, detail: string) => void;
@@ -99,6 +102,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         files: oplogFiles,
         cutoff: options.cutoff,
         namespaces,
+        skipUnknownCommands: options.skipUnknownCommands,
+        serialNamespaces: await serialNamespacesOfBase(plan.base, files, namespaces),
         signal: options.signal,
         onProgress: (applied) => options.onProgress?.('replay', applied),
       });

@@ -34,18 +34,60 @@ export async function openTarget(uri: string, mode: ApplyMode = 'auto'): Promise
     await client.close().catch(() => undefined);
     throw new TargetError(`cannot reach the target ${safeUri}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
-  const useApplyOps = mode === 'applyOps' || (mode === 'auto' && (await hasApplyOps(client)));
+  let useApplyOps = mode === 'applyOps';
+  try {
+    if (mode === 'auto') useApplyOps = await hasApplyOps(client);
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw error;
+  }
   const applier: Applier = useApplyOps ? new ApplyOpsApplier(client) : new PortableApplier(client);
   return { client, uri: safeUri, applier };
 }
 
-/** An empty applyOps is accepted by servers that implement it and refused by others. */
+/**
+ * An empty applyOps is accepted by servers that implement it (and let this user run it) and
+ * refused by the others; `applyModeFromProbe` reads the answer.
+ */
 async function hasApplyOps(client: MongoClient): Promise<boolean> {
   try {
     await client.db('admin').command({ applyOps: [] });
-    return true;
+    return applyModeFromProbe(undefined) === 'applyOps';
   } catch (error) {
-    if (error instanceof MongoServerError) return false;
-    throw error;
+    return applyModeFromProbe(error) === 'applyOps';
   }
+}
+
+/** CommandNotFound: the server has no such command (src/mongo/base/error_codes.yml). */
+const COMMAND_NOT_FOUND = 59;
+/** Unauthorized (error_codes.yml): the command exists, this user may not run it. */
+const UNAUTHORIZED = 13;
+
+/**
+ * The apply mode an `applyOps: []` probe's answer selects. Only "no such command" means the
+ * target cannot apply oplog entries itself (FerretDB, and any server without the command), so
+ * only that selects the portable applier. Any other refusal is a target to fix, not to work
+ * around silently: the portable applier applies entries differently (no server-side
+ * idempotency rules), so falling back would change the restore without saying so. An
+ * Unauthorized answer names the privilege: the applyOps action on the cluster resource, which
+ * the server checks before anything else (src/mongo/db/commands/oplog_application_checks.cpp,
+ * checkAuthForCommand).
+ */
+export function applyModeFromProbe(error: unknown): 'applyOps' | 'portable' {
+  if (error === undefined) return 'applyOps';
+  if (!(error instanceof MongoServerError)) throw error;
+  if (error.code === COMMAND_NOT_FOUND || (error.code === undefined && /no such (command|cmd)/i.test(error.message))) return 'portable';
+  if (error.code === UNAUTHORIZED) {
+    return refuse(
+      error,
+      'the target user may not run applyOps',
+      'grant it the applyOps action on the cluster resource (a role with privileges [{resource: {cluster: true}, actions: ["applyOps"]}]), or pass --apply-mode portable',
+    );
+  }
+  return refuse(error, 'the target refused the applyOps probe', 'fix the target, or pass --apply-mode portable to replay without applyOps');
+}
+
+function refuse(error: MongoServerError, what: string, hint: string): never {
+  const code = error.codeName ? `${error.codeName} (${String(error.code)})` : `code ${String(error.code)}`;
+  throw new TargetError(`${what}: ${code}: ${error.message}`, { cause: error, hint });
 }

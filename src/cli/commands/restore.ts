@@ -31,9 +31,14 @@ interface RestoreFlags {
   nsFrom: string[];
   nsTo: string[];
   concurrency: string;
+  skipUnknownCommands?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Shared by restore and replay. */
+export const SKIP_UNKNOWN_HELP =
+  'skip and count oplog commands replay does not know or cannot replay (a newer DDL, importCollection) instead of failing on them; the target then differs by what they did';
 
 const UNITS = { download: 'objects', load: 'collections', replay: 'entries applied' } as const;
 
@@ -47,6 +52,7 @@ export function registerRestore(program: Command): void {
     .option('--drop', 'drop each target collection before loading it')
     .option('--dry-run', 'print the chain, window and counts; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
+    .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
     .option('--nsInclude <pattern>', 'only these namespaces (mongorestore syntax, repeatable)', collect, [])
     .option('--nsExclude <pattern>', 'not these namespaces (repeatable)', collect, [])
     .option('--nsFrom <pattern>', 'rename namespaces from (with --nsTo, repeatable)', collect, [])
@@ -71,6 +77,7 @@ export function registerRestore(program: Command): void {
           applyMode: flags.applyMode,
           namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
+          skipUnknownCommands: flags.skipUnknownCommands ?? false,
           signal: stopSignal(),
           onStage: (stage, detail) => context.log.event(`restore.${stage}`, detail),
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
