@@ -27,7 +27,13 @@ export interface Source {
 
 const DEFAULT_SERVER_SELECTION_MS = 10_000;
 
-export async function connectSource(uri: string, options: { serverSelectionTimeoutMS?: number } = {}): Promise<Source> {
+export interface ConnectSourceOptions {
+  readonly serverSelectionTimeoutMS?: number;
+  /** Emit the driver's command events on the pinned client (diagnostics, tests). */
+  readonly monitorCommands?: boolean;
+}
+
+export async function connectSource(uri: string, options: ConnectSourceOptions = {}): Promise<Source> {
   if (!/^mongodb(\+srv)?:\/\//.test(uri)) {
     throw new UsageError(`source URI must start with mongodb:// or mongodb+srv:// (got ${redactUri(uri)})`);
   }
@@ -47,7 +53,10 @@ export async function connectSource(uri: string, options: { serverSelectionTimeo
     await discovery.connect();
     const { hello, member } = await selectMember(discovery);
     await identify(discovery, hello, safeUri); // a mongos or a standalone is refused before pinning
-    client = new MongoClient(pinnedUri(uri, member, { authSource: discovery.options.credentials?.source }), clientOptions);
+    client = new MongoClient(pinnedUri(uri, member, { authSource: discovery.options.credentials?.source }), {
+      ...clientOptions,
+      monitorCommands: options.monitorCommands === true,
+    });
     await client.connect();
     const pinnedHello = await client.db('admin').command({ hello: 1 });
     const identity = await identify(client, pinnedHello, safeUri);
