@@ -93,9 +93,11 @@ export async function takeBase(options: TakeBaseOptions): Promise<TakeBaseResult
     try {
       return await takeBaseOnce(options);
     } catch (error) {
-      if (!(error instanceof UnsafeBaseOplog) || attempt >= MAX_BASE_ATTEMPTS || options.signal?.aborted) throw error;
+      if (!(error instanceof UnsafeBaseOplog)) throw error;
+      // Resuming it would read the same window again: a spoiled base is dropped either way.
       const spoiled = pendingBaseOf(options.committer.manifest, options.source.identity);
       if (spoiled) await options.committer.commit((manifest) => removePendingBase(manifest, spoiled.id));
+      if (attempt >= MAX_BASE_ATTEMPTS || options.signal?.aborted) throw error;
     }
   }
 }
