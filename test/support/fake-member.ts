@@ -3,6 +3,7 @@
 // local.oplog.rs), for what FerretDB cannot produce: a lagging majority point, terms, a rollback,
 // commands in the oplog. Fault injection only: entries are built in the shapes the server writes
 // and every test that uses this cites its source.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BSON, Long, MongoClient, ReadPreference, Timestamp, UUID, type Document } from 'mongodb';
 import type { Source } from '../../src/source/connect-source.ts';
 import type { Ts } from '../../src/timestamp.ts';
@@ -63,7 +64,12 @@ function cursor(read: () => Document[], raw: boolean): Document {
     get closed() {
       return closed;
     },
-    tryNext: async () => (closed ? null : next()),
+    // An empty getMore on a tailable awaitData cursor waits before answering (maxAwaitTimeMS).
+    tryNext: async () => {
+      const document = closed ? null : next();
+      if (!document) await sleep(5);
+      return document;
+    },
     close: async () => {
       closed = true;
     },
