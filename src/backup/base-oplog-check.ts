@@ -18,7 +18,9 @@
 // mongodump refuses all of these (mongo-tools mongodump/oplog_dump.go oplogDocumentValidator:
 // "cannot dump with oplog while renames occur"); mongo-pitr refuses only the unsafe ones, and the
 // base is taken again from a T0 after them (take-base.ts).
-// Pure: fed decoded command entries in oplog order; holds the names created in the window.
+// FerretDB logs no commands, so this check never fires against it: the unit tests feed the
+// shapes above. Pure: fed decoded command entries in oplog order; holds the names created in the
+// window.
 import type { Document } from 'mongodb';
 import { SourceError } from '../errors.ts';
 import { formatTs, tsFromBson, type Ts } from '../timestamp.ts';

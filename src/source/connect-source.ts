@@ -52,7 +52,7 @@ export async function connectSource(uri: string, options: ConnectSourceOptions =
   try {
     await discovery.connect();
     const { hello, member } = await selectMember(discovery);
-    await identify(discovery, hello, safeUri); // a mongos or a standalone is refused before pinning
+    assertReplicaSetMember(hello, safeUri); // a mongos or a standalone is refused before pinning
     client = new MongoClient(pinnedUri(uri, member, { authSource: discovery.options.credentials?.source }), {
       ...clientOptions,
       monitorCommands: options.monitorCommands === true,
@@ -96,6 +96,11 @@ async function selectMember(discovery: MongoClient): Promise<{ hello: Document; 
 }
 
 async function identify(client: MongoClient, hello: Document, uri: string): Promise<SourceIdentity> {
+  const setName = assertReplicaSetMember(hello, uri);
+  return { setName, replicaSetId: await replicaSetId(client) };
+}
+
+function assertReplicaSetMember(hello: Document, uri: string): string {
   if (hello.msg === 'isdbgrid') {
     throw new SourceError(`${uri} is a mongos: point mongo-pitr at each shard's replica set`);
   }
@@ -104,7 +109,7 @@ async function identify(client: MongoClient, hello: Document, uri: string): Prom
       hint: 'start mongod with --replSet and run rs.initiate()',
     });
   }
-  return { setName: hello.setName, replicaSetId: await replicaSetId(client) };
+  return hello.setName;
 }
 
 /** settings.replicaSetId tells a restored or rebuilt set from the original of the same name. */

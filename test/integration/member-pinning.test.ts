@@ -50,4 +50,21 @@ describe('member pinning', { skip: NO_MONGO }, () => {
       await client.db(db).dropDatabase();
     }
   });
+
+  test('the pinned run never shows the URI password: not in source.uri, not in a connection error', async () => {
+    const withPassword = secondaryUri(uri).replace('mongodb://', 'mongodb://backup:s3cr3t-pw@');
+    try {
+      const source = await connectSource(withPassword, { serverSelectionTimeoutMS: 2_000 });
+      try {
+        assert.ok(!source.uri.includes('s3cr3t-pw'));
+        assert.ok(source.uri.includes('backup:***@'));
+      } finally {
+        await source.client.close();
+      }
+    } catch (error) {
+      // A server that checks credentials refuses these: the error must not carry the password.
+      assert.ok(!String((error as Error).message).includes('s3cr3t-pw'), String(error));
+      assert.ok(!String((error as Error).stack).includes('s3cr3t-pw'));
+    }
+  });
 });
