@@ -21,10 +21,9 @@
 // FerretDB logs no commands, so this check never fires against it: the unit tests feed the
 // shapes above. Pure: fed decoded command entries in oplog order; holds the names created in the
 // window.
-import type { Document } from 'mongodb';
+import { Timestamp, type Document } from 'mongodb';
 import { SourceError } from '../errors.ts';
 import { formatTs, tsFromBson, type Ts } from '../timestamp.ts';
-import { Timestamp } from 'mongodb';
 
 export interface BaseOplogProblem {
   readonly ts: Ts | null;
