@@ -249,10 +249,16 @@ async function readT1(source: Source, majorityWaitMs: number, signal: AbortSigna
   return { ts: lastWrite.opTime.ts, kind: 'majority', wall: null, ...(lastWrite.opTime.t === undefined ? {} : { term: lastWrite.opTime.t }) };
 }
 
-/** Passes the base oplog through, showing each command entry (decoded: they are few) to the check. */
+/**
+ * BSON element names (with their terminating NUL) of the commands the check reads; a command
+ * entry holding none of them (a transaction's applyOps of CRUD, an index build) is not decoded.
+ */
+const CHECKED_FIELDS = ['create', 'drop', 'renameCollection', 'importCollection', 'upgradeDowngradeViewlessTimeseries'].map((name) => Buffer.from(`${name}\0`));
+
+/** Passes the base oplog through, showing the command entries that may matter (decoded) to the check. */
 async function* checked(entries: AsyncIterable<RawOplogEntry>, check: BaseOplogCheck): AsyncGenerator<RawOplogEntry> {
   for await (const entry of entries) {
-    if (entry.header.op === 'c') check.observe(BSON.deserialize(entry.raw));
+    if (entry.header.op === 'c' && CHECKED_FIELDS.some((field) => entry.raw.includes(field))) check.observe(BSON.deserialize(entry.raw));
     yield entry;
   }
 }
