@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { planRestore, sealOf, windowOf } from '../../../src/archive/chain-window.ts';
 import type { Chain, Chunk, Manifest, OplogObject, SourceIdentity } from '../../../src/archive/manifest.ts';
+import { chainBeforeHole } from '../../../src/backup/close-hole.ts';
 import { UsageError } from '../../../src/errors.ts';
 import { parseCutoff, type Ts } from '../../../src/timestamp.ts';
 
@@ -149,5 +150,37 @@ describe('which chain: one source per restore', () => {
     const one = manifestOf(chain('a', older, [], shard0), chain('b', newer, [], shard0));
     assert.equal(planRestore(one, undefined).chain.id, 'b');
     assert.equal(planRestore(one, parseCutoff(`${T + 2}:4`)).chain.id, 'a');
+  });
+});
+
+describe('no hole at a new base: the planner across two chains of one source', () => {
+  // Old chain A: base .. T+2:3, one chunk to T+5:4. New base B: T0 = T+6:1 (its dump ran while
+  // ops T+6:1 .. T+9:2 were written), T1 = T+9:2.
+  const newBase = oplogObject('baseB', [6, 1, 0], [9, 2, 200]);
+  const chainB = chain('B', newBase);
+
+  test('before the old chain is brought up to the new T1, the cutoffs in between restore from neither', () => {
+    const manifest = manifestOf(chain('A', base, [chunk]), chainB);
+    assert.ok(chainBeforeHole(manifest.chains, chainB.source));
+    assert.equal(accepts(manifest, `${T + 7}:1`), false);
+    assert.equal(accepts(manifest, `${T + 9}:2`), false);
+  });
+
+  test('once it is (close-hole.ts seals it at T1), every cutoff up to T1 restores from it, and after T1 from the new base', () => {
+    const bridge = chunkAfter(chunk, oplogObject('c2', [6, 1, 0], [9, 2, 200]), { ts: newBase.lastTs, wall: newBase.lastWall });
+    const manifest = manifestOf(chain('A', base, [chunk, bridge]), chainB);
+    assert.equal(chainBeforeHole(manifest.chains, chainB.source), undefined);
+    for (const until of [`${T + 5}:5`, `${T + 6}:0`, `${T + 6}:2`, `${T + 7}:1`, `${T + 9}:1`, `${T + 9}:2`, wallOf(9, 200)]) {
+      assert.equal(planRestore(manifest, parseCutoff(until)).chain.id, 'A', until);
+    }
+    assert.equal(planRestore(manifest, parseCutoff(`${T + 9}:3`)).chain.id, 'B');
+    // B holds nothing past T1 yet: a millisecond later in T1's second is not decidable.
+    assert.equal(accepts(manifest, wallOf(9, 201)), false);
+  });
+
+  test('another source\'s newer base is no hole in this one', () => {
+    const other = chain('X', newBase, [], { setName: 'shard1', replicaSetId: 'bbb' });
+    const manifest = manifestOf(chain('A', base, [chunk]), other);
+    assert.equal(chainBeforeHole(manifest.chains, { setName: 'rs0', replicaSetId: 'aaa' }), undefined);
   });
 });
