@@ -175,6 +175,10 @@ describe('the restorable window', { skip: NO_MONGO }, () => {
       const result = await runDue({ source, store, baseEveryMs: 0, concurrency: 1 });
       dumping = false;
       assert.ok(result.base, 'a new base was taken');
+      assert.ok(result.bridge && result.bridge.chunks > 0, 'the old chain was archived on to the new T1');
+      const [oldChain, newChain] = (await ManifestCommitter.open(store)).manifest.chains;
+      assert.ok(oldChain && newChain);
+      assert.deepEqual(oldChain.chunks.at(-1)?.commitPointTs, newChain.base.endTs, 'the old chain is sealed at the new T1');
       assert.ok(states.length >= 3, 'writes landed during the dump');
       const manifest = (await ManifestCommitter.open(store)).manifest;
       const newBase = manifest.chains.at(-1)?.base;
