@@ -25,6 +25,7 @@ import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '.
 import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
 import { DigestStream } from '../archive/digest.ts';
 import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
+import type { SourceChoice } from '../archive/source-choice.ts';
 import { readOplogHeader } from '../archive/oplog-header.ts';
 import { readManifest } from '../backup/commit.ts';
 import { checkDigest, getRecorded } from '../restore/download-chain.ts';
@@ -38,6 +39,8 @@ export interface ExportDumpOptions {
   readonly dir: string;
   /** Entries at or after it are left out of oplog.bson; none: everything archived. */
   readonly cutoff?: Cutoff;
+  /** Which source's chains, where the store holds several. */
+  readonly source?: SourceChoice;
   readonly signal?: AbortSignal;
   readonly onCollection?: (ns: string, docs: number) => void;
 }
@@ -57,7 +60,7 @@ export interface ExportDumpResult {
 
 export async function exportDump(options: ExportDumpOptions): Promise<ExportDumpResult> {
   const { manifest } = await readManifest(options.store);
-  const plan = planRestore(manifest, options.cutoff);
+  const plan = planRestore(manifest, options.cutoff, options.source);
   verifyContinuity(plan.chain);
   const dir = resolve(options.dir);
   await checkDestination(dir);

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planRestore, formatWindow, type RestorePlan } from '../archive/chain-window.ts';
+import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
 import type { Store } from '../store/store.ts';
 import type { Cutoff } from '../timestamp.ts';
@@ -24,6 +25,8 @@ export interface RestoreOptions {
   readonly store: Store;
   readonly targetUri: string;
   readonly cutoff?: Cutoff;
+  /** Which source's chains, where the store holds several (--set-name, --replica-set-id). */
+  readonly source?: SourceChoice;
   readonly drop?: boolean;
   readonly dryRun?: boolean;
   readonly applyMode?: ApplyMode;
@@ -59,7 +62,7 @@ export interface RestoreResult {
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const namespaces = compileNamespaceMapper(options.namespaces ?? {});
   const { manifest } = await readManifest(options.store);
-  const plan = planRestore(manifest, options.cutoff);
+  const plan = planRestore(manifest, options.cutoff, options.source);
   const summary = describePlan(plan);
   options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${summary.objects} objects (${summary.chunks} chunks)`);
   if (options.dryRun) return { ...summary, dryRun: true };

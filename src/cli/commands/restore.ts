@@ -18,8 +18,9 @@ import {
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
 import { formatTs, parseCutoff } from '../../timestamp.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
+import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 
-interface RestoreFlags {
+interface RestoreFlags extends SourceChoiceFlags {
   to?: string;
   until?: string;
   beforeFirst?: string;
@@ -43,7 +44,7 @@ export const SKIP_UNKNOWN_HELP =
 const UNITS = { download: 'objects', load: 'collections', replay: 'entries applied' } as const;
 
 export function registerRestore(program: Command): void {
-  program
+  const registered = program
     .command('restore')
     .description('restore onto a cluster: the newest base before --until, then the oplog up to it')
     .option('--to <uri>', 'target connection string (required unless --dry-run)')
@@ -57,21 +58,24 @@ export function registerRestore(program: Command): void {
     .option('--nsExclude <pattern>', 'not these namespaces (repeatable)', collect, [])
     .option('--nsFrom <pattern>', 'rename namespaces from (with --nsTo, repeatable)', collect, [])
     .option('--nsTo <pattern>', 'rename namespaces to (with --nsFrom, repeatable)', collect, [])
-    .option('--concurrency <n>', 'parallel downloads and insert batches', '4')
+    .option('--concurrency <n>', 'parallel downloads and insert batches', '4');
+  addSourceChoiceOptions(registered)
     .action(async (flags: RestoreFlags, command: Command) => {
       const context = contextOf(command);
       if (!flags.to && !flags.dryRun) throw new UsageError('restore needs --to <uri> (or --dry-run)');
       if (flags.until && flags.beforeFirst) throw new UsageError('give --until or --before-first, not both');
       const until = flags.until ? parseCutoff(flags.until) : undefined;
       const beforeFirst = flags.beforeFirst === undefined ? undefined : beforeFirstFilter(flags.beforeFirst);
+      const source = sourceChoiceOf(flags);
       let first: FoundOp | undefined;
       const result = await withStore(context, async (store) => {
-        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, stopSignal());
+        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, stopSignal(), source);
         if (first) context.log.event('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
         return restore({
           store,
           targetUri: flags.to ?? '',
           cutoff: first ? cutoffAt(first) : until,
+          source,
           drop: flags.drop,
           dryRun: flags.dryRun,
           applyMode: flags.applyMode,
