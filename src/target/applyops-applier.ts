@@ -11,7 +11,7 @@ import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { applyCreatingCollections } from './missing-collections.ts';
 import { emptyApplyStats, type Applier, type ApplyStats, type CommandPlan } from './applier.ts';
-import { applyOpsCommand, splitApplyOps, toApplyOp, type ApplyOpsDialect } from './applyops-commands.ts';
+import { MAX_APPLY_OPS_COMMAND_BYTES, applyOpsCommand, splitApplyOps, toApplyOp, type ApplyOpsDialect } from './applyops-commands.ts';
 
 export class ApplyOpsApplier implements Applier {
   readonly mode = 'applyOps' as const;
@@ -35,7 +35,7 @@ export class ApplyOpsApplier implements Applier {
     if (entries.length === 0) return;
     let first = 0;
     let missing = 0;
-    for (const ops of splitApplyOps(entries.map(toApplyOp))) {
+    for (const ops of splitApplyOps(entries.map(toApplyOp), MAX_APPLY_OPS_COMMAND_BYTES, this.#dialect)) {
       const from = entries[first];
       try {
         // A collection dropped before the base's catalog read is created for its ops (missing-collections.ts).

@@ -104,24 +104,28 @@ export function toApplyOp(entry: OplogEntry): Document {
   return op;
 }
 
-/** BSON bytes of the larger command form with an empty ops array: what a command costs beyond its ops. */
-const EMPTY_COMMAND_BYTES = BSON.calculateObjectSize(applyOpsCommand([], 'legacy'));
+/** BSON bytes of the command with an empty ops array: what a command costs beyond its ops. */
+function emptyCommandBytes(dialect: ApplyOpsDialect): number {
+  return BSON.calculateObjectSize(applyOpsCommand([], dialect));
+}
 
 /**
- * Splits `ops` (in order) into consecutive groups, each sent as one command of at most
- * `maxBytes` BSON bytes, or a single op when that op alone is larger. Every op lands in exactly
+ * Splits `ops` (in order) into consecutive groups, each sent as one command (in `dialect`'s
+ * form) of at most `maxBytes` BSON bytes, or a single op when that op alone is larger. Every op lands in exactly
  * one group and the order is kept.
  */
-export function splitApplyOps(ops: readonly Document[], maxBytes = MAX_APPLY_OPS_COMMAND_BYTES): Document[][] {
+export function splitApplyOps(ops: readonly Document[], maxBytes = MAX_APPLY_OPS_COMMAND_BYTES,
+  dialect: ApplyOpsDialect = 'current'): Document[][] {
+  const empty = emptyCommandBytes(dialect);
   const groups: Document[][] = [];
   let group: Document[] = [];
-  let bytes = EMPTY_COMMAND_BYTES;
+  let bytes = empty;
   for (const op of ops) {
     const opBytes = BSON.calculateObjectSize(op);
     if (group.length > 0 && bytes + elementBytes(group.length, opBytes) > maxBytes) {
       groups.push(group);
       group = [];
-      bytes = EMPTY_COMMAND_BYTES;
+      bytes = empty;
     }
     bytes += elementBytes(group.length, opBytes);
     group.push(op);
