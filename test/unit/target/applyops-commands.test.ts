@@ -147,21 +147,25 @@ describe('ApplyOpsApplier: commands under the limit', () => {
   });
 });
 
-// The current applyOps applies with alwaysUpsert false (mongodb/mongo src/mongo/db/repl/
-// apply_ops.cpp) and fails an update of a missing document; the op's own `b` flag
-// (src/mongo/db/repl/oplog_entry.idl, DurableReplOperation) makes it an upsert on every version.
-describe('ApplyOpsApplier: updates are sent as upserts', () => {
-  it('sets b: true on every update op, and on nothing else', async () => {
+// An update of a missing document: the current applyOps applies with alwaysUpsert false
+// (mongodb/mongo src/mongo/db/repl/apply_ops.cpp) and upserts only an op carrying `b: true`
+// (src/mongo/db/repl/oplog.cpp applyOperation_inlock; DurableReplOperation's `b` in
+// oplog_entry.idl). A replacement upserts in both modes (its result does not depend on what is
+// stored, modifiers-v1.ts applyUpdate); a modifier update of a missing document is counted
+// missing (applyops-reply.ts), so it carries no `b`.
+describe('ApplyOpsApplier: only replacement updates are sent as upserts', () => {
+  it('sets b: true on a replacement update, and on nothing else', async () => {
     const ts = (i: number) => new Timestamp({ t: T0, i });
     const batch: OplogEntry[] = [
       { op: 'i', ns: 'mydb.c', o: { _id: 1, a: 1 }, ts: ts(1) },
       { op: 'u', ns: 'mydb.c', o: { $v: 2, diff: { u: { a: 2 } } }, o2: { _id: 1 }, ts: ts(2) },
-      { op: 'u', ns: 'mydb.c', o: { _id: 2, a: 3 }, o2: { _id: 2 }, ts: ts(3) },
-      { op: 'd', ns: 'mydb.c', o: { _id: 1 }, ts: ts(4) },
+      { op: 'u', ns: 'mydb.c', o: { $set: { a: 3 } }, o2: { _id: 1 }, ts: ts(3) },
+      { op: 'u', ns: 'mydb.c', o: { _id: 2, a: 3 }, o2: { _id: 2 }, ts: ts(4) },
+      { op: 'd', ns: 'mydb.c', o: { _id: 1 }, ts: ts(5) },
     ];
     const { client, commands } = recordingClient();
     await new ApplyOpsApplier(client).applyCrud(batch);
     const ops = commands.flatMap((command) => command.applyOps as Document[]);
-    assert.deepEqual(ops.map((op) => [op.op, op.b]), [['i', undefined], ['u', true], ['u', true], ['d', undefined]]);
+    assert.deepEqual(ops.map((op) => [op.op, op.b]), [['i', undefined], ['u', undefined], ['u', undefined], ['u', true], ['d', undefined]]);
   });
 });
