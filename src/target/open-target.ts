@@ -91,9 +91,12 @@ const UNAUTHORIZED = 13;
  * only that selects the portable applier. Any other refusal is a target to fix, not to work
  * around silently: the portable applier applies entries differently (no server-side
  * idempotency rules), so falling back would change the restore without saying so. An
- * Unauthorized answer names the privilege: the applyOps action on the cluster resource, which
- * the server checks before anything else (src/mongo/db/commands/oplog_application_checks.cpp,
- * checkAuthForCommand).
+ * Unauthorized answer names the privileges: the applyOps action on the cluster resource, which
+ * the server checks before anything else, and, because the probe's ops list is empty, the
+ * universal privileges (anyAction on anyResource) that the server demands of an empty applyOps
+ * (src/mongo/db/commands/oplog_application_checks.cpp: checkAuthForCommand, and
+ * validateApplyOpsCommand's kNeedsSuperuser). mongorestore --oplogReplay documents the same
+ * role; replaying arbitrary oplog needs it anyway.
  */
 export function applyModeFromProbe(error: unknown): 'applyOps' | 'portable' {
   if (error === undefined) return 'applyOps';
@@ -103,7 +106,7 @@ export function applyModeFromProbe(error: unknown): 'applyOps' | 'portable' {
     return refuse(
       error,
       'the target user may not run applyOps',
-      'grant it the applyOps action on the cluster resource (a role with privileges [{resource: {cluster: true}, actions: ["applyOps"]}]), or pass --apply-mode portable',
+      'grant it the applyOps action on the cluster resource and anyAction on anyResource (the role mongorestore --oplogReplay needs; root has both), or pass --apply-mode portable',
     );
   }
   return refuse(error, 'the target refused the applyOps probe', 'fix the target, or pass --apply-mode portable to replay without applyOps');
