@@ -1,9 +1,9 @@
 // Folding a batch of CRUD entries, in memory, into each document's final state: the entries
 // grouped by namespace, then by document (_id compared as the _id index does, id-key.ts), then
 // applied one after the other to the document's state before the batch.
-import type { Document } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
+import { orderedOf, type OrderedDoc } from '../ordered-document.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { ApplyStats } from './applier.ts';
 import { idKey } from './id-key.ts';
@@ -45,13 +45,16 @@ export function planDocuments(entries: readonly OplogEntry[]): Map<string, Docum
   return plans;
 }
 
-/** One document's entries in oplog order, from its state before the batch (null: absent). */
-export function foldDocument(initial: Document | null, entries: readonly OplogEntry[], stats: ApplyStats): Document | null {
+/**
+ * One document's entries in oplog order, from its state before the batch (null: absent). The
+ * result keeps BSON field order: an inserted document is its entry's `o` as logged (orderedOf).
+ */
+export function foldDocument(initial: OrderedDoc | null, entries: readonly OplogEntry[], stats: ApplyStats): OrderedDoc | null {
   let doc = initial;
   for (const entry of entries) {
     if (entry.op === 'i') {
       // An insert replayed over an existing document acts as an upsert (the Applier contract).
-      doc = entry.o;
+      doc = orderedOf(entry.o);
       stats.inserted++;
     } else if (entry.op === 'u') {
       const next = applyUpdate(doc, entry);
