@@ -13,7 +13,7 @@ import type { Collection } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { parseMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
-import { decodeDocument } from '../archive/bson-decode.ts';
+import { decodeOrdered } from '../ordered-document.ts';
 import type { Base, CollectionEntry } from '../archive/manifest.ts';
 import { joinNs, splitNs } from '../namespace.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
@@ -162,11 +162,14 @@ async function insertBatch(
   counts: { documents: number; duplicates: number },
   target: string,
 ): Promise<void> {
-  const documents = raws.map(decodeDocument);
+  // Decoded in field order (a JS object would move integer-like names first); the driver writes
+  // each Map back as the same bytes (test/unit/ordered-document.test.ts).
+  const documents = raws.map((raw) => decodeOrdered(raw) as unknown as Document);
   // The raw copy is not needed past here.
   raws.length = 0;
   try {
-    const result = await collection.insertMany(documents, { ordered: false, bypassDocumentValidation: true });
+    // forceServerObjectId: the documents have their _id; the driver must not look for one as a property.
+    const result = await collection.insertMany(documents, { ordered: false, bypassDocumentValidation: true, forceServerObjectId: true });
     counts.documents += result.insertedCount;
   } catch (error) {
     // Documents already there (no --drop, or a re-run) stay; anything else is a failure.

@@ -7,6 +7,7 @@ import { MongoServerError, type Document, type MongoClient } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
+import { orderedOf } from '../ordered-document.ts';
 import { emptyApplyStats, type Applier, type ApplyStats, type CommandPlan } from './applier.ts';
 
 export class ApplyOpsApplier implements Applier {
@@ -64,8 +65,9 @@ export class ApplyOpsApplier implements Applier {
 
 /** The fields applyOps reads; the source's UUID and session fields are left out. */
 function forApplyOps(entry: OplogEntry): Document {
-  const op: Document = { op: entry.op, ns: entry.ns, o: entry.o };
-  if (entry.o2) op.o2 = entry.o2;
+  // `o` in its BSON field order (an object would move integer-like names such as "10" first).
+  const op: Document = { op: entry.op, ns: entry.ns, o: orderedOf(entry.o) };
+  if (entry.o2) op.o2 = orderedOf(entry.o2);
   return op;
 }
 
