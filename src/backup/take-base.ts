@@ -36,6 +36,7 @@ import {
 } from '../archive/object-keys.ts';
 import { OplogGap } from '../errors.ts';
 import { readCatalog, type CatalogEntry } from '../source/catalog.ts';
+import { bucketsCollection, bucketsDataKey } from '../archive/timeseries-layout.ts';
 import { readCommitPoint, readMajorityPoint } from '../source/commit-point.ts';
 import { transactionSafeStart } from '../source/transaction-start.ts';
 import type { Source } from '../source/connect-source.ts';
@@ -237,10 +238,12 @@ async function dumpOne(
   );
   if (entry.type === 'view') return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
   let docs = 0;
-  const documents = dumpCollection(source.client, entry.db, entry.coll, signal);
+  // A time-series collection is dumped as its raw buckets, as mongodump does (timeseries-layout.ts).
+  const timeseries = entry.type === 'timeseries';
+  const documents = dumpCollection(source.client, entry.db, timeseries ? bucketsCollection(entry.coll) : entry.coll, signal);
   const data = await storeGzipped(
     store,
-    collectionDataKey(folder, entry.db, entry.coll),
+    timeseries ? bucketsDataKey(folder, entry.db, entry.coll) : collectionDataKey(folder, entry.db, entry.coll),
     (async function* () {
       for await (const document of documents) {
         docs++;

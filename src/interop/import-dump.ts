@@ -27,9 +27,10 @@ import { writeOplogObject } from '../backup/write-oplog-object.ts';
 import { isInternalNs, joinNs } from '../namespace.ts';
 import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, tsToDate, type Ts } from '../timestamp.ts';
-import { DUMP_OPLOG_FILES, collectionFiles, readMaybeGzip, unescapeDumpName } from './dump-folder.ts';
+import { DUMP_OPLOG_FILES, collectionFiles, escapeDumpName, readMaybeGzip, unescapeDumpName } from './dump-folder.ts';
 import { FrameQueue } from './frame-queue.ts';
-import { ARCHIVE_OPLOG_NS, preludeNamespace, readArchive, scanArchive } from './mongodump-archive.ts';
+import { ARCHIVE_OPLOG_NS, archiveNs, preludeNamespace, readArchive, scanArchive } from './mongodump-archive.ts';
+import { BUCKETS_PREFIX, bucketsCollection, bucketsDataKey } from '../archive/timeseries-layout.ts';
 
 export const DEFAULT_IMPORT_CONCURRENCY = 4;
 
@@ -90,15 +91,10 @@ async function storeCollection(
       yield document;
     }
   })();
-  const data = await storeGzipped(store, collectionDataKey(id, db, coll), counted, signal);
+  // A time-series collection's documents are its raw buckets, kept as such (timeseries-layout.ts).
+  const key = metadata.type === 'timeseries' ? bucketsDataKey(id, db, coll) : collectionDataKey(id, db, coll);
+  const data = await storeGzipped(store, key, counted, signal);
   return { db, coll, type: metadata.type, docs, data, metadata: storedMetadata };
-}
-
-/** Time-series dumps hold buckets; a base holds measurements (see source/catalog.ts). */
-function refuseTimeseries(ns: string): never {
-  throw new UsageError(`${ns} is a time-series collection: its dump holds buckets, which import cannot turn into measurements`, {
-    hint: 'restore it with mongorestore, or dump without it (mongodump --excludeCollection)',
-  });
 }
 
 function checkWindowFlags(options: ImportDumpOptions, hasOplog: boolean): void {
@@ -232,18 +228,32 @@ async function scanDirectory(dir: string): Promise<DirectoryLayout> {
   for (const entry of top.filter((candidate) => candidate.isDirectory()).sort((a, b) => compareNames(a.name, b.name))) {
     const db = entry.name;
     const files = await collectionFiles(join(dir, db));
+    // mongodump writes a time-series collection as `<coll>.metadata.json` (type "timeseries")
+    // and `system.buckets.<coll>.bson`: the buckets file is that collection's data.
+    const bucketsOf = new Map<string, string>();
     for (const [stem, found] of files) {
       if (found.data) dataFiles++;
       const metadata = found.metadata
         ? parseMetadata(await readMaybeGzip(found.metadata), unescapeDumpName(stem))
         : defaultMetadata(unescapeDumpName(stem));
+      if (metadata.type !== 'timeseries') continue;
+      const buckets = files.get(escapeDumpName(bucketsCollection(metadata.collectionName)));
+      if (buckets?.data) bucketsOf.set(escapeDumpName(bucketsCollection(metadata.collectionName)), buckets.data);
+    }
+    for (const [stem, found] of files) {
+      if (bucketsOf.has(stem) && !found.metadata) continue;
+      const metadata = found.metadata
+        ? parseMetadata(await readMaybeGzip(found.metadata), unescapeDumpName(stem))
+        : defaultMetadata(unescapeDumpName(stem));
       const ns = joinNs(db, metadata.collectionName);
-      if (metadata.type === 'timeseries' || metadata.collectionName.startsWith('system.buckets.')) refuseTimeseries(ns);
       if (isInternalNs(ns)) {
         layout.skipped.push(ns);
         continue;
       }
-      layout.collections.push({ db, coll: metadata.collectionName, metadata, dataFile: found.data });
+      const dataFile = metadata.type === 'timeseries'
+        ? bucketsOf.get(escapeDumpName(bucketsCollection(metadata.collectionName)))
+        : found.data;
+      layout.collections.push({ db, coll: metadata.collectionName, metadata, dataFile });
     }
   }
   if (dataFiles === 0 && !layout.oplogFile) {
@@ -331,7 +341,6 @@ function parsePrelude(metadata: readonly Record<string, unknown>[]): ArchivePrel
   const prelude: ArchivePrelude = { collections: new Map(), skipped: [] };
   for (const entry of metadata) {
     const { db, coll, ns } = preludeNamespace(entry);
-    if (entry.type === 'timeseries') refuseTimeseries(ns);
     if (ns === ARCHIVE_OPLOG_NS) continue;
     if (isInternalNs(joinNs(db, coll))) {
       prelude.skipped.push(joinNs(db, coll));
@@ -339,7 +348,13 @@ function parsePrelude(metadata: readonly Record<string, unknown>[]): ArchivePrel
     }
     const text = typeof entry.metadata === 'string' && entry.metadata !== '' ? entry.metadata : undefined;
     const metadata = text ? parseMetadata(text, coll) : defaultMetadata(coll);
-    if (metadata.type === 'timeseries') refuseTimeseries(ns);
+    if (entry.type === 'timeseries' || metadata.type === 'timeseries') {
+      // Its data blocks come under the buckets namespace (mongodump's DataNamespace).
+      const timeseries = { ...metadata, type: 'timeseries' as const, collectionName: coll };
+      prelude.collections.set(archiveNs(db, bucketsCollection(coll)), { db, coll, metadata: timeseries });
+      continue;
+    }
+    if (coll.startsWith(BUCKETS_PREFIX) && prelude.collections.has(ns)) continue;
     prelude.collections.set(ns, { db, coll, metadata: { ...metadata, collectionName: coll } });
   }
   return prelude;

@@ -28,7 +28,7 @@ export type ArchiveEvent =
   | { readonly kind: 'eof'; readonly ns: string; readonly crc: bigint };
 
 /** A namespace as the archive names it: `<db>.<collection>`, the oplog's being ".oplog". */
-function archiveNs(db: string, coll: string): string {
+export function archiveNs(db: string, coll: string): string {
   return `${db}.${coll}`;
 }
 

@@ -15,6 +15,7 @@ import { parseMetadata, type CollectionMetadata } from '../archive/collection-me
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { decodeOrdered } from '../ordered-document.ts';
 import type { Base, CollectionEntry } from '../archive/manifest.ts';
+import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
 import { joinNs, splitNs } from '../namespace.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
 import { TaskWindow } from './task-window.ts';
@@ -108,7 +109,7 @@ async function loadCollection(
   const metadata = await readMetadata(options, entry);
   await createCollection(options, target, metadata, entry.db);
   const { db, coll } = splitNs(target);
-  const collection = options.client.db(db).collection(coll);
+  const collection = options.client.db(db).collection(dataCollection(entry, coll));
   const counts = { documents: 0, duplicates: 0 };
   const dataFile = entry.data ? options.files.get(entry.data.key) : undefined;
   if (dataFile) {
@@ -127,6 +128,16 @@ async function loadCollection(
   }
   const deferred = await createIndexes(options.client, target, metadata.indexes);
   return { ...counts, deferred };
+}
+
+/**
+ * Where a collection's documents go: a time-series collection's base holds its raw buckets
+ * (archive/timeseries-layout.ts), inserted into `system.buckets.<coll>` of the time-series
+ * collection `create` made, as mongorestore does (restore.go), so that bucket `_id`s match the
+ * oplog's bucket updates. An older base's measurements go through the collection itself.
+ */
+export function dataCollection(entry: CollectionEntry, targetColl: string): string {
+  return holdsBuckets(entry) ? bucketsCollection(targetColl) : targetColl;
 }
 
 /** Raw documents in insert batches: at most `docs` documents, and `bytes` once past the first. */

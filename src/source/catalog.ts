@@ -24,7 +24,8 @@ export async function readCatalog(client: MongoClient, options: { includeAuth?: 
     const collections = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
     for (const info of collections.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const ns = `${db}.${info.name}`;
-      // Time-series buckets are dumped through their time-series view, as measurements.
+      // A time-series collection's buckets are dumped under its own entry (type "timeseries",
+      // options.timeseries), raw, as mongodump does: see archive/timeseries-layout.ts.
       if (info.name.startsWith('system.buckets.')) continue;
       if (isInternalNs(ns, options)) continue;
       entries.push(await describe(client, db, info));
