@@ -219,10 +219,12 @@ function readArrayDiff(diff: OrderedDoc, path: string): { newLength?: number; mo
   let newLength: number | undefined;
   let first = 1;
   if (second?.[0] === 'l') {
-    // ArrayDiffReader: `l` directly after the header, and an int32 (a Long or Double is refused).
+    // ArrayDiffReader: `l` directly after the header, and an int32 (a Long or Double is refused;
+    // a JS integer, from an entry built in code, is what the driver writes as an int32).
     const length = second[1];
-    if (!(length instanceof Int32) || length.value < 0) throw malformed(path, 'array diff length "l" is not a valid size');
-    newLength = length.value;
+    const value = length instanceof Int32 ? length.value : Number.isInteger(length) ? (length as number) : undefined;
+    if (value === undefined || value < 0 || value > MAX_ARRAY_INDEX) throw malformed(path, 'array diff length "l" is not a valid size');
+    newLength = value;
     first = 2;
   }
   for (const [key, value] of fields.slice(first)) {

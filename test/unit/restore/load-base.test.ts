@@ -90,9 +90,9 @@ describe('loadBase', () => {
     assert.equal(fake.peak.collections, 2);
     assert.equal(fake.peak.perCollection, BATCHES_IN_FLIGHT);
     assert.ok(fake.peak.total <= 2 * BATCHES_IN_FLIGHT, `peak ${fake.peak.total}`);
-    // Decoded exactly: an int64 stays an int64.
-    const first = fake.inserted.get('shop.c0')?.[1];
-    assert.ok(first?.big instanceof Long);
+    // Decoded exactly: an int64 stays an int64 (documents are inserted as field-ordered Maps).
+    const first = fake.inserted.get('shop.c0')?.[1] as unknown as Map<string, unknown> | undefined;
+    assert.ok(first?.get('big') instanceof Long);
     assert.equal(fake.inserted.get('shop.c5')?.length, 2505);
   });
 

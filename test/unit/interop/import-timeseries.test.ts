@@ -1,0 +1,54 @@
+// Importing mongodump's time-series layout (../shared/fixtures/mongo-tools/timeseries): the
+// view's `<coll>.metadata.json` (type "timeseries", its options) and `system.buckets.<coll>.bson`
+// (the raw buckets) become one base entry of type "timeseries" whose data is the buckets, byte
+// for byte, stored where mongodump would write them (archive/timeseries-layout.ts). Before, the
+// import refused time-series collections. Runs on a folder store: no server involved.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { parseMetadata } from '../../../src/archive/collection-metadata.ts';
+import { holdsBuckets } from '../../../src/archive/timeseries-layout.ts';
+import { importDump } from '../../../src/interop/import-dump.ts';
+import { FolderStore } from '../../../src/store/folder-store.ts';
+import { SHARED_DIR } from '../../support/test-env.ts';
+
+const FIXTURES = join(SHARED_DIR, 'fixtures/mongo-tools/timeseries');
+
+describe('import: mongodump time-series layout', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'import-ts-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const name of ['ts_dump_with_oplog', 'ts_dump']) {
+    it(`${name}: the buckets are kept, with the time-series options`, async () => {
+      const store = new FolderStore(join(dir, name));
+      try {
+        const withOplog = name === 'ts_dump_with_oplog';
+        const window = withOplog ? {} : { startTs: { t: 1, i: 1 }, endTs: { t: 1, i: 1 } };
+        const result = await importDump({ store, path: join(FIXTURES, name), source: { setName: name, replicaSetId: null }, ...window });
+        const collections = result.chain.base.collections;
+        assert.deepEqual(collections.map((c) => `${c.db}.${c.coll}:${c.type}`), ['timeseries_test.foo_ts:timeseries']);
+        const [entry] = collections;
+        assert.ok(entry !== undefined && entry.data !== null);
+        assert.equal(entry.docs, 10);
+        assert.ok(holdsBuckets(entry), entry.data.key);
+        const stored = gunzipSync(await buffer(await store.get(entry.data.key)));
+        assert.ok(stored.equals(await readFile(join(FIXTURES, name, 'timeseries_test/system.buckets.foo_ts.bson'))));
+        const metadata = parseMetadata(gunzipSync(await buffer(await store.get(entry.metadata.key))), 'foo_ts');
+        assert.equal(metadata.type, 'timeseries');
+        assert.equal((metadata.options.timeseries as { timeField?: string }).timeField, 'ts');
+        assert.ok(result.skipped.includes('admin.system.version'));
+      } finally {
+        await store.close();
+      }
+    });
+  }
+});
