@@ -90,7 +90,8 @@ async function readFixtureDump(name: string): Promise<FixtureDump> {
 async function dumpFixtureNames(): Promise<string[]> {
   const names: string[] = [];
   for (const entry of await readdir(FIXTURES, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name === 'oplogs') continue;
+    // timeseries/ holds two dumps of its own (test/unit/interop/import-timeseries.test.ts).
+    if (!entry.isDirectory() || entry.name === 'oplogs' || entry.name === 'timeseries') continue;
     const inner = await readdir(join(FIXTURES, entry.name), { withFileTypes: true });
     if (inner.some((child) => child.isDirectory())) names.push(entry.name);
   }

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { parseMetadata } from '../../../src/archive/collection-metadata.ts';
 import { holdsBuckets } from '../../../src/archive/timeseries-layout.ts';
+import { exportDump } from '../../../src/interop/export-dump.ts';
 import { importDump } from '../../../src/interop/import-dump.ts';
 import { FolderStore } from '../../../src/store/folder-store.ts';
 import { SHARED_DIR } from '../../support/test-env.ts';
@@ -51,4 +52,19 @@ describe('import: mongodump time-series layout', () => {
       }
     });
   }
+
+  it('export writes it back in the same layout: system.buckets.<coll>.bson and a "timeseries" metadata', async () => {
+    const store = new FolderStore(join(dir, 'roundtrip'));
+    try {
+      await importDump({ store, path: join(FIXTURES, 'ts_dump_with_oplog'), source: { setName: 'rt', replicaSetId: null } });
+      const out = join(dir, 'exported');
+      await exportDump({ store, dir: out });
+      const buckets = await readFile(join(out, 'timeseries_test/system.buckets.foo_ts.bson'));
+      assert.ok(buckets.equals(await readFile(join(FIXTURES, 'ts_dump_with_oplog/timeseries_test/system.buckets.foo_ts.bson'))));
+      const metadata = parseMetadata(await readFile(join(out, 'timeseries_test/foo_ts.metadata.json')), 'foo_ts');
+      assert.equal(metadata.type, 'timeseries');
+    } finally {
+      await store.close();
+    }
+  });
 });
