@@ -102,7 +102,8 @@ async function dumpFixtureNames(): Promise<string[]> {
 async function oplogFixtureFiles(): Promise<string[]> {
   const files: string[] = [];
   for (const entry of await readdir(FIXTURES, { withFileTypes: true })) {
-    if (entry.isDirectory() && entry.name !== 'oplogs') files.push(`${entry.name}/oplog.bson`);
+    // timeseries/ts_dump_with_oplog's bucket updates replay over its buckets in exact-values.test.ts.
+    if (entry.isDirectory() && entry.name !== 'oplogs' && entry.name !== 'timeseries') files.push(`${entry.name}/oplog.bson`);
   }
   for (const file of await readdir(join(FIXTURES, 'oplogs', 'bson'))) files.push(`oplogs/bson/${file}`);
   return files.sort();
