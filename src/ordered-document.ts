@@ -26,12 +26,10 @@ export function isOrderedDoc(value: unknown): value is OrderedDoc {
 
 /** Raw BSON (one document) as nested Maps, fields in their BSON order. */
 export function decodeOrdered(raw: Uint8Array): OrderedDoc {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const size = view.getInt32(0, true);
-  if (size < 5 || size > raw.byteLength || raw[size - 1] !== 0) throw new RangeError('corrupt BSON document');
-  const out: OrderedDoc = new Map();
-  for (const element of elements(raw, view, 0)) out.set(element.name, valueOf(raw, view, element));
-  return out;
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const size = bytes.readInt32LE(0);
+  if (size < 5 || size > bytes.length || bytes[size - 1] !== 0) throw new RangeError('corrupt BSON document');
+  return readDocument(bytes, 0);
 }
 
 /** One field of a document: its name, its type byte, and where its value lies. */
@@ -44,64 +42,82 @@ export interface RawElement {
 }
 
 /** The fields of the document that starts at `offset`, in order. */
-export function* elements(raw: Uint8Array, view: DataView, offset: number): Generator<RawElement> {
-  const end = offset + view.getInt32(offset, true) - 1;
+export function elements(raw: Uint8Array, offset: number): RawElement[] {
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out: RawElement[] = [];
+  walk(bytes, offset, (name, type, start, end) => void out.push({ name, type, start, end }));
+  return out;
+}
+
+type Visit = (name: string, type: number, start: number, end: number) => void;
+
+/** Calls `visit` for each field of the document at `offset`, in order (no generator: this is hot). */
+function walk(bytes: Buffer, offset: number, visit: Visit): void {
+  const end = offset + bytes.readInt32LE(offset) - 1;
   let at = offset + 4;
   while (at < end) {
-    const type = raw[at] ?? 0;
-    const nameEnd = raw.indexOf(0, at + 1);
+    const type = bytes[at] ?? 0;
+    const nameEnd = bytes.indexOf(0, at + 1);
     if (nameEnd < 0 || nameEnd >= end) throw new RangeError('corrupt BSON field name');
-    const name = utf8.decode(raw.subarray(at + 1, nameEnd));
+    const name = text(bytes, at + 1, nameEnd);
     const start = nameEnd + 1;
-    const stop = start + valueSize(raw, view, type, start);
+    const stop = start + valueSize(bytes, type, start);
     if (stop > end) throw new RangeError(`corrupt BSON value of "${name}"`);
-    yield { name, type, start, end: stop };
+    visit(name, type, start, stop);
     at = stop;
   }
 }
 
-function valueSize(raw: Uint8Array, view: DataView, type: number, at: number): number {
+/** UTF-8 text, refused when invalid (as the driver's decoder refuses it by default). */
+function text(bytes: Buffer, start: number, end: number): string {
+  const decoded = bytes.toString('utf8', start, end);
+  // The fast decoder replaces bad bytes with U+FFFD: only then check strictly.
+  return decoded.includes('\uFFFD') ? utf8.decode(bytes.subarray(start, end)) : decoded;
+}
+
+function readDocument(bytes: Buffer, offset: number): OrderedDoc {
+  const doc: OrderedDoc = new Map();
+  walk(bytes, offset, (name, type, start, end) => void doc.set(name, valueOf(bytes, type, start, end)));
+  return doc;
+}
+
+function valueSize(bytes: Buffer, type: number, at: number): number {
   switch (type) {
     case 0x01: case 0x09: case 0x11: case 0x12: return 8;
-    case 0x02: case 0x0d: case 0x0e: return 4 + view.getInt32(at, true);
-    case 0x03: case 0x04: case 0x0f: return view.getInt32(at, true);
-    case 0x05: return 5 + view.getInt32(at, true);
+    case 0x02: case 0x0d: case 0x0e: return 4 + bytes.readInt32LE(at);
+    case 0x03: case 0x04: case 0x0f: return bytes.readInt32LE(at);
+    case 0x05: return 5 + bytes.readInt32LE(at);
     case 0x06: case 0x0a: case 0x7f: case 0xff: return 0;
     case 0x07: return 12;
     case 0x08: return 1;
     case 0x0b: {
-      const pattern = raw.indexOf(0, at);
-      return raw.indexOf(0, pattern + 1) + 1 - at;
+      const pattern = bytes.indexOf(0, at);
+      return bytes.indexOf(0, pattern + 1) + 1 - at;
     }
-    case 0x0c: return 4 + view.getInt32(at, true) + 12;
+    case 0x0c: return 4 + bytes.readInt32LE(at) + 12;
     case 0x10: return 4;
     case 0x13: return 16;
     default: throw new RangeError(`unknown BSON type 0x${type.toString(16)}`);
   }
 }
 
-function valueOf(raw: Uint8Array, view: DataView, element: RawElement): unknown {
-  const { type, start } = element;
+function valueOf(bytes: Buffer, type: number, start: number, end: number): unknown {
   switch (type) {
-    case 0x01: return new Double(view.getFloat64(start, true));
-    case 0x02: return utf8.decode(raw.subarray(start + 4, element.end - 1));
-    case 0x03: {
-      const doc: OrderedDoc = new Map();
-      for (const child of elements(raw, view, start)) doc.set(child.name, valueOf(raw, view, child));
-      return doc;
-    }
+    case 0x01: return new Double(bytes.readDoubleLE(start));
+    case 0x02: return text(bytes, start + 4, end - 1);
+    case 0x03: return readDocument(bytes, start);
     case 0x04: {
       const array: unknown[] = [];
-      for (const child of elements(raw, view, start)) array.push(valueOf(raw, view, child));
+      walk(bytes, start, (_name, childType, childStart, childEnd) => void array.push(valueOf(bytes, childType, childStart, childEnd)));
       return array;
     }
-    case 0x07: return new ObjectId(raw.slice(start, start + 12));
-    case 0x08: return raw[start] === 1;
-    case 0x09: return new Date(Number(view.getBigInt64(start, true)));
+    case 0x07: return new ObjectId(Uint8Array.prototype.slice.call(bytes, start, start + 12));
+    case 0x08: return bytes[start] === 1;
+    case 0x09: return new Date(Number(bytes.readBigInt64LE(start)));
     case 0x0a: return null;
-    case 0x10: return new Int32(view.getInt32(start, true));
-    case 0x12: return Long.fromBits(view.getInt32(start, true), view.getInt32(start + 4, true));
-    default: return decodeLeaf(raw, element);
+    case 0x10: return new Int32(bytes.readInt32LE(start));
+    case 0x12: return Long.fromBits(bytes.readInt32LE(start), bytes.readInt32LE(start + 4));
+    default: return decodeLeaf(bytes, { name: '', type, start, end });
   }
 }
 

@@ -31,23 +31,22 @@ export function decodeOplogEntry(raw: Uint8Array): OplogEntry {
 
 /** Attaches to `decoded.o`/`decoded.o2` the bytes they came from, recursing into applyOps lists. */
 function attachRaw(decoded: Document, raw: Uint8Array, offset: number): void {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  for (const element of elements(raw, view, offset)) {
+  for (const element of elements(raw, offset)) {
     if (element.type !== 0x03 || (element.name !== 'o' && element.name !== 'o2')) continue;
     const value: unknown = decoded[element.name];
     if (value === null || typeof value !== 'object') continue;
     withRaw(value as Document, raw.slice(element.start, element.end));
-    if (element.name === 'o') attachApplyOps(value as Document, raw, view, element.start);
+    if (element.name === 'o') attachApplyOps(value as Document, raw, element.start);
   }
 }
 
-function attachApplyOps(o: Document, raw: Uint8Array, view: DataView, offset: number): void {
+function attachApplyOps(o: Document, raw: Uint8Array, offset: number): void {
   if (!Array.isArray(o.applyOps)) return;
   const ops: unknown[] = o.applyOps;
-  for (const element of elements(raw, view, offset)) {
+  for (const element of elements(raw, offset)) {
     if (element.name !== 'applyOps' || element.type !== 0x04) continue;
     let index = 0;
-    for (const op of elements(raw, view, element.start)) {
+    for (const op of elements(raw, element.start)) {
       const decoded = ops[index++];
       if (op.type === 0x03 && decoded !== null && typeof decoded === 'object') attachRaw(decoded as Document, raw, op.start);
     }
