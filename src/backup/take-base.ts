@@ -216,6 +216,16 @@ function byNamespace(a: CollectionEntry, b: CollectionEntry): number {
   return a.db !== b.db ? (a.db < b.db ? -1 : 1) : a.coll < b.coll ? -1 : a.coll > b.coll ? 1 : 0;
 }
 
+/**
+ * The collection a catalog entry's documents are read from, and the key they are stored under:
+ * a time-series collection is dumped as its raw buckets, as mongodump does (the oplog speaks
+ * buckets; archive/timeseries-layout.ts), every other collection as itself.
+ */
+export function dumpedData(folder: string, entry: Pick<CatalogEntry, 'db' | 'coll' | 'type'>): { coll: string; key: string } {
+  if (entry.type === 'timeseries') return { coll: bucketsCollection(entry.coll), key: bucketsDataKey(folder, entry.db, entry.coll) };
+  return { coll: entry.coll, key: collectionDataKey(folder, entry.db, entry.coll) };
+}
+
 async function dumpOne(
   source: Source,
   store: Store,
@@ -238,12 +248,11 @@ async function dumpOne(
   );
   if (entry.type === 'view') return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
   let docs = 0;
-  // A time-series collection is dumped as its raw buckets, as mongodump does (timeseries-layout.ts).
-  const timeseries = entry.type === 'timeseries';
-  const documents = dumpCollection(source.client, entry.db, timeseries ? bucketsCollection(entry.coll) : entry.coll, signal);
+  const dumped = dumpedData(folder, entry);
+  const documents = dumpCollection(source.client, entry.db, dumped.coll, signal);
   const data = await storeGzipped(
     store,
-    timeseries ? bucketsDataKey(folder, entry.db, entry.coll) : collectionDataKey(folder, entry.db, entry.coll),
+    dumped.key,
     (async function* () {
       for await (const document of documents) {
         docs++;

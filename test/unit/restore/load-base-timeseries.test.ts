@@ -15,6 +15,7 @@ import type { Document, MongoClient } from 'mongodb';
 import type { Base, CollectionEntry } from '../../../src/archive/manifest.ts';
 import { collectionDataKey, collectionMetadataKey } from '../../../src/archive/object-keys.ts';
 import { bucketsDataKey, holdsBuckets } from '../../../src/archive/timeseries-layout.ts';
+import { dumpedData } from '../../../src/backup/take-base.ts';
 import { loadBase } from '../../../src/restore/load-base.ts';
 import { compileNamespaceMapper } from '../../../src/restore/namespace-mapper.ts';
 import { SHARED_DIR } from '../../support/test-env.ts';
@@ -74,6 +75,14 @@ describe('loadBase: time-series collections', () => {
     // An older base dumped measurements through the view, under <coll>.bson: not buckets.
     const measurements = { key: collectionDataKey('b1', 'timeseries_test', 'foo_ts'), rawBytes: 0, storedBytes: 0, sha256: '' };
     assert.ok(!holdsBuckets({ ...entry, data: measurements }));
+  });
+
+  it('backup dumps a time-series collection from system.buckets.<coll>, stored where restore looks for buckets', () => {
+    const timeseries = dumpedData('b1', { db: 'timeseries_test', coll: 'foo_ts', type: 'timeseries' });
+    assert.deepEqual(timeseries, { coll: 'system.buckets.foo_ts', key: bucketsDataKey('b1', 'timeseries_test', 'foo_ts') });
+    assert.ok(holdsBuckets({ ...entry, data: { key: timeseries.key, rawBytes: 0, storedBytes: 0, sha256: '' } }));
+    const plain = dumpedData('b1', { db: 'shop', coll: 'orders', type: 'collection' });
+    assert.deepEqual(plain, { coll: 'orders', key: collectionDataKey('b1', 'shop', 'orders') });
   });
 
   it('creates the time-series collection with its options and inserts the buckets, byte for byte, into system.buckets', async () => {
