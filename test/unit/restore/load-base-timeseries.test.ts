@@ -16,6 +16,7 @@ import type { Base, CollectionEntry } from '../../../src/archive/manifest.ts';
 import { collectionDataKey, collectionMetadataKey } from '../../../src/archive/object-keys.ts';
 import { bucketsDataKey, holdsBuckets } from '../../../src/archive/timeseries-layout.ts';
 import { dumpedData } from '../../../src/backup/take-base.ts';
+import { SourceError } from '../../../src/errors.ts';
 import { loadBase } from '../../../src/restore/load-base.ts';
 import { compileNamespaceMapper } from '../../../src/restore/namespace-mapper.ts';
 import { SHARED_DIR } from '../../support/test-env.ts';
@@ -81,6 +82,8 @@ describe('loadBase: time-series collections', () => {
     const timeseries = dumpedData('b1', { db: 'timeseries_test', coll: 'foo_ts', type: 'timeseries' });
     assert.deepEqual(timeseries, { coll: 'system.buckets.foo_ts', key: bucketsDataKey('b1', 'timeseries_test', 'foo_ts') });
     assert.ok(holdsBuckets({ ...entry, data: { key: timeseries.key, rawBytes: 0, storedBytes: 0, sha256: '' } }));
+    // MongoDB 8.3+ "viewless" time-series list no system.buckets.<coll>: refused, not dumped empty.
+    assert.throws(() => dumpedData('b1', { db: 'm', coll: 'ts', type: 'timeseries', bucketsListed: false }), SourceError);
     const plain = dumpedData('b1', { db: 'shop', coll: 'orders', type: 'collection' });
     assert.deepEqual(plain, { coll: 'orders', key: collectionDataKey('b1', 'shop', 'orders') });
   });
