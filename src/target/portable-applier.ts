@@ -26,9 +26,8 @@ import type { OplogEntry } from '../oplog-entry.ts';
 import { emptyApplyStats } from './applier.ts';
 import type { Applier, ApplyStats, CommandPlan } from './applier.ts';
 import { byId, byIdIn, chunkByIds, DEFAULT_IDS_PER_LIST, inList } from './id-filter.ts';
-import { describeEntry, foldDocument, groupByNamespace, planDocuments } from './fold-batch.ts';
-import { idKey } from './id-key.ts';
-import { decodeOrdered, toPlain, type OrderedDoc } from '../ordered-document.ts';
+import { describeEntry, documentKey, foldDocument, groupByNamespace, planDocuments } from './fold-batch.ts';
+import { decodeOrdered, type OrderedDoc } from '../ordered-document.ts';
 
 /** Ids per `find({_id: {$in}})` and per `delete` statement. */
 export const DEFAULT_IDS_PER_FIND = DEFAULT_IDS_PER_LIST;
@@ -260,7 +259,7 @@ export class PortableApplier implements Applier {
         const raws = await collection.find(filter, { ...options, session, signal }).toArray();
         for (const raw of raws as unknown as Uint8Array[]) {
           const doc = decodeOrdered(raw);
-          found.set(idKey(toPlain(doc.get('_id'))), doc);
+          found.set(documentKey(doc.get('_id')), doc);
         }
       } catch (error) {
         throw new TargetError(`${ns}: reading ${count} documents to update failed: ${oneLine(error)}`, { cause: error });

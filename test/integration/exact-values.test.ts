@@ -99,15 +99,19 @@ describe('exact values on the target, read back as raw BSON', { skip: NO_MONGO }
       entry('i', ns, doc(['_id', new Int32(1)], ['b', new Int32(1)], ['10', new Int32(2)])),
       entry('i', ns, doc(['_id', new Int32(2)], ['n', new Int32(3)], ['m', new Int32(3)], ['9', 'nine'])),
       entry('i', ns, doc(['_id', new Int32(3)], ['old', true])),
+      entry('i', ns, doc(['_id', doc(['b', new Int32(1)], ['10', new Int32(2)])], ['v', new Int32(1)])),
     ]);
     await applier.applyCrud([
       entry('u', ns, doc(['$v', new Int32(2)], ['diff', doc(['u', doc(['n', Long.fromNumber(3)], ['m', new Double(3)])], ['i', doc(['z', new Int32(0)], ['3', new Int32(9)])])]), doc(['_id', new Int32(2)])),
       entry('u', ns, doc(['_id', new Int32(3)], ['k', 'v'], ['5', new Int32(5)]), doc(['_id', new Int32(3)])),
+      // An embedded-document _id is matched field by field, in order: {b, "10"} must stay so.
+      entry('u', ns, doc(['$v', new Int32(2)], ['diff', doc(['u', doc(['v', new Int32(2)])])]), doc(['_id', doc(['b', new Int32(1)], ['10', new Int32(2)])])),
     ]);
     const expected = [
       bson(['_id', new Int32(1)], ['b', new Int32(1)], ['10', new Int32(2)]),
       bson(['_id', new Int32(2)], ['n', Long.fromNumber(3)], ['m', new Double(3)], ['9', 'nine'], ['z', new Int32(0)], ['3', new Int32(9)]),
       bson(['_id', new Int32(3)], ['k', 'v'], ['5', new Int32(5)]),
+      bson(['_id', doc(['b', new Int32(1)], ['10', new Int32(2)])], ['v', new Int32(2)]),
     ];
     const stored = await rawDocuments(client, db, 'c');
     assert.deepEqual(stored.map((raw) => raw.toString('hex')), expected.map((raw) => raw.toString('hex')));
