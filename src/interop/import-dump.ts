@@ -250,8 +250,9 @@ async function scanDirectory(dir: string): Promise<DirectoryLayout> {
         layout.skipped.push(ns);
         continue;
       }
+      // 8.3+ "viewless" time-series: mongodump writes the buckets as `<coll>.bson` itself.
       const dataFile = metadata.type === 'timeseries'
-        ? bucketsOf.get(escapeDumpName(bucketsCollection(metadata.collectionName)))
+        ? (bucketsOf.get(escapeDumpName(bucketsCollection(metadata.collectionName))) ?? found.data)
         : found.data;
       layout.collections.push({ db, coll: metadata.collectionName, metadata, dataFile });
     }
@@ -274,11 +275,17 @@ function defaultMetadata(collectionName: string): CollectionMetadata {
 interface ArchivePrelude {
   readonly collections: Map<string, DumpCollection>;
   readonly skipped: string[];
+  /**
+   * Time-series collections by the other namespace their data may come under: mongodump names
+   * it `system.buckets.<coll>`, but 8.3+ "viewless" time-series keep their buckets in `<coll>`
+   * itself (mongo-tools intent.go DataCollection).
+   */
+  readonly aliases: Map<string, string>;
 }
 
 /** Two passes over the file: the first checks every CRC and finds the oplog's bounds (T0 names the base), the second stores. */
 async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResult> {
-  // Pass one refuses what import cannot take (time-series, a bad metadata text) at the prelude.
+  // Pass one refuses what import cannot take (a bad metadata text) at the prelude.
   const scan = await scanArchive(options.path, { signal: options.signal, onPrelude: parsePrelude });
   checkWindowFlags(options, scan.oplogFirst !== undefined);
   const startTs = scan.oplogFirst ?? (options.startTs as Ts);
@@ -288,7 +295,10 @@ async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResu
   const entries: CollectionEntry[] = [];
   let oplog: Promise<OplogObject> | undefined;
   let prelude: ArchivePrelude | undefined;
-  const queueFor = (ns: string): FrameQueue | undefined => {
+  /** The namespace a block's data is stored for (time-series aliases resolved). */
+  const dataNs = (blockNs: string): string => prelude?.aliases.get(blockNs) ?? blockNs;
+  const queueFor = (blockNs: string): FrameQueue | undefined => {
+    const ns = dataNs(blockNs);
     const existing = uploads.get(ns);
     if (existing) return existing.queue;
     const collection = prelude?.collections.get(ns);
@@ -314,7 +324,7 @@ async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResu
       else if (event.kind === 'document') await queueFor(event.ns)?.push(event.raw);
       else {
         queueFor(event.ns)?.end();
-        const done = uploads.get(event.ns)?.done;
+        const done = uploads.get(dataNs(event.ns))?.done;
         if (done) {
           const tracked: Promise<unknown> = done.finally(() => draining.delete(tracked));
           tracked.catch(() => undefined); // its failure surfaces below, through uploads
@@ -338,7 +348,7 @@ async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResu
 }
 
 function parsePrelude(metadata: readonly Record<string, unknown>[]): ArchivePrelude {
-  const prelude: ArchivePrelude = { collections: new Map(), skipped: [] };
+  const prelude: ArchivePrelude = { collections: new Map(), skipped: [], aliases: new Map() };
   for (const entry of metadata) {
     const { db, coll, ns } = preludeNamespace(entry);
     if (ns === ARCHIVE_OPLOG_NS) continue;
@@ -352,6 +362,7 @@ function parsePrelude(metadata: readonly Record<string, unknown>[]): ArchivePrel
       // Its data blocks come under the buckets namespace (mongodump's DataNamespace).
       const timeseries = { ...metadata, type: 'timeseries' as const, collectionName: coll };
       prelude.collections.set(archiveNs(db, bucketsCollection(coll)), { db, coll, metadata: timeseries });
+      prelude.aliases.set(ns, archiveNs(db, bucketsCollection(coll)));
       continue;
     }
     if (coll.startsWith(BUCKETS_PREFIX) && prelude.collections.has(ns)) continue;

@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { writeFile } from 'node:fs/promises';
+import { BSON, Int32, Long, type Document } from 'mongodb';
+import { Crc64 } from '../../../src/interop/crc64.ts';
+import { ARCHIVE_MAGIC } from '../../../src/interop/mongodump-archive.ts';
 import { parseMetadata } from '../../../src/archive/collection-metadata.ts';
 import { holdsBuckets } from '../../../src/archive/timeseries-layout.ts';
 import { exportDump } from '../../../src/interop/export-dump.ts';
@@ -67,4 +71,48 @@ describe('import: mongodump time-series layout', () => {
       await store.close();
     }
   });
+
+  // mongodump --archive (mongo-tools common/archive/spec.md): the prelude lists the time-series
+  // collection (type "timeseries"); its data blocks come under system.buckets.<coll>, or under
+  // <coll> itself for 8.3+ viewless time-series (mongo-tools intent.go DataCollection).
+  for (const dataColl of ['system.buckets.foo_ts', 'foo_ts']) {
+    it(`--archive with the buckets under ${dataColl}: the same base entry`, async () => {
+      const buckets = await readFile(join(FIXTURES, 'ts_dump/timeseries_test/system.buckets.foo_ts.bson'));
+      const metadataText = await readFile(join(FIXTURES, 'ts_dump/timeseries_test/foo_ts.metadata.json'), 'utf8');
+      const file = join(dir, `archive-${dataColl}`);
+      await writeFile(file, archive('timeseries_test', 'foo_ts', dataColl, metadataText, buckets));
+      const store = new FolderStore(join(dir, `store-${dataColl}`));
+      try {
+        const result = await importDump({ store, path: file, source: { setName: dataColl, replicaSetId: null }, startTs: { t: 1, i: 1 }, endTs: { t: 1, i: 1 } });
+        const [entry] = result.chain.base.collections;
+        assert.equal(result.chain.base.collections.length, 1);
+        assert.ok(entry !== undefined && entry.data !== null && holdsBuckets(entry));
+        assert.equal(entry.docs, 10);
+        assert.ok(gunzipSync(await buffer(await store.get(entry.data.key))).equals(buckets));
+      } finally {
+        await store.close();
+      }
+    });
+  }
 });
+
+const TERMINATOR = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+const bson = (doc: Document): Buffer => Buffer.from(BSON.serialize(doc));
+
+/** A one-collection archive: magic, header, prelude, terminator, one data block, its EOF block. */
+function archive(db: string, coll: string, dataColl: string, metadata: string, data: Buffer): Buffer {
+  const magic = Buffer.alloc(4);
+  magic.writeUInt32LE(ARCHIVE_MAGIC, 0);
+  const docs: Buffer[] = [];
+  for (let at = 0; at < data.length; at += data.readInt32LE(at)) docs.push(data.subarray(at, at + data.readInt32LE(at)));
+  const crc = new Crc64();
+  for (const doc of docs) crc.update(doc);
+  return Buffer.concat([
+    magic,
+    bson({ concurrent_collections: new Int32(1), version: '0.1', server_version: '7.0.0', tool_version: 'test' }),
+    bson({ db, collection: coll, metadata, size: new Int32(data.length), type: 'timeseries' }),
+    TERMINATOR,
+    bson({ db, collection: dataColl, EOF: false, CRC: Long.ZERO }), ...docs, TERMINATOR,
+    bson({ db, collection: dataColl, EOF: true, CRC: Long.fromBigInt(BigInt.asIntN(64, crc.value())) }), TERMINATOR,
+  ]);
+}
