@@ -3,6 +3,7 @@
 // listIndexes). Users and roles (admin.system.users/roles) only when asked.
 import type { Document, MongoClient } from 'mongodb';
 import { isInternalNs } from '../namespace.ts';
+import { bucketsCollection } from '../archive/timeseries-layout.ts';
 
 export interface CatalogEntry {
   readonly db: string;
@@ -28,7 +29,7 @@ export async function readCatalog(client: MongoClient, options: { includeAuth?: 
   for (const db of names) {
     if (db === 'local' || db === 'config') continue;
     const collections = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
-    const names = new Set(collections.map((info) => String(info.name)));
+    const listed = new Set(collections.map((info) => String(info.name)));
     for (const info of collections.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const ns = `${db}.${info.name}`;
       // A time-series collection's buckets are dumped under its own entry (type "timeseries",
@@ -36,7 +37,7 @@ export async function readCatalog(client: MongoClient, options: { includeAuth?: 
       if (info.name.startsWith('system.buckets.')) continue;
       if (isInternalNs(ns, options)) continue;
       const entry = await describe(client, db, info);
-      entries.push(entry.type === 'timeseries' ? { ...entry, bucketsListed: names.has(`system.buckets.${entry.coll}`) } : entry);
+      entries.push(entry.type === 'timeseries' ? { ...entry, bucketsListed: listed.has(bucketsCollection(entry.coll)) } : entry);
     }
   }
   return entries;
