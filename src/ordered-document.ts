@@ -89,6 +89,16 @@ function strictText(bytes: Buffer, start: number, end: number): string {
   return decoded.includes('\uFFFD') ? utf8.decode(bytes.subarray(start, end)) : decoded;
 }
 
+/**
+ * Documents decoded from BSON that named a field twice (a Map keeps one: the last value, at the
+ * first place). A server never stores or logs such a document; a diff that does is malformed.
+ */
+const repeated = new WeakSet<OrderedDoc>();
+
+export function hadRepeatedField(doc: OrderedDoc): boolean {
+  return repeated.has(doc);
+}
+
 /** A document (or, `array`, an array) at `offset`: one loop, no callback, as this is the hot path. */
 function readDocument(bytes: Buffer, offset: number): OrderedDoc;
 function readDocument(bytes: Buffer, offset: number, array: unknown[]): unknown[];
@@ -104,8 +114,13 @@ function readDocument(bytes: Buffer, offset: number, array?: unknown[]): Ordered
     const stop = start + valueSize(bytes, type, start);
     if (stop > end) throw new RangeError('corrupt BSON value');
     const value = valueOf(bytes, type, start, stop);
-    if (doc !== undefined) doc.set(text(bytes, at + 1, nameEnd), value);
-    else array?.push(value);
+    if (doc !== undefined) {
+      const name = text(bytes, at + 1, nameEnd);
+      if (doc.has(name)) repeated.add(doc);
+      doc.set(name, value);
+    } else {
+      array?.push(value);
+    }
     at = stop;
   }
   return doc ?? array ?? [];

@@ -33,7 +33,7 @@
 import { Binary, DBRef, Double, Int32, Long } from 'mongodb';
 import type { Document } from 'mongodb';
 import { TargetError } from '../errors.ts';
-import type { OrderedDoc } from '../ordered-document.ts';
+import { hadRepeatedField, type OrderedDoc } from '../ordered-document.ts';
 
 /** The server refuses array indexes at or past the maximum document size (16 MiB). */
 const MAX_ARRAY_INDEX = 16 * 1024 * 1024;
@@ -135,6 +135,7 @@ const SECTION_ORDER: Readonly<Record<string, number>> = { d: 1, u: 2, i: 3, b: 4
 
 function readObjectDiff(diff: OrderedDoc, path: string): ObjectDiffTables {
   if (diff.size === 0) throw malformed(path, 'the diff is empty');
+  if (hadRepeatedField(diff)) throw malformed(path, 'duplicate section or sub-diff in the diff');
   const actions = new Map<string, FieldAction>();
   const updates: Array<[string, unknown]> = [];
   const inserts: Array<[string, unknown]> = [];
@@ -154,6 +155,7 @@ function readObjectDiff(diff: OrderedDoc, path: string): ObjectDiffTables {
     if (!(section instanceof Map)) throw malformed(join(path, isSubDiff ? key.slice(1) : ''), `section "${key}" is not an object`);
     previous = order;
     const fields = section as OrderedDoc;
+    if (hadRepeatedField(fields)) throw malformed(path, `duplicate field name in section "${key}"`);
     if (isSubDiff) {
       if (fields.size === 0) throw malformed(join(path, key.slice(1)), `sub-diff "${key}" is empty`);
       claim(key.slice(1), { kind: 'subDiff', diff: fields });

@@ -155,6 +155,31 @@ describe('applyDeltaV2: document_diff_applier_test.cpp', () => {
     assert.throws(() => apply({}, { u: { a: {} }, sa: { d: { k: false } } }), malformed('duplicate field name'));
   });
 
+  it('DuplicateFieldNames within one section, and a sub-diff twice', () => {
+    // Raw BSON, as a JS object cannot name a field twice: {u: {f1: 3, f1: 4}}, {sa: {...}, sa: {...}}.
+    const twice = (outer: string, inner: string, a: Document, b: Document): OrderedDoc => {
+      const first = Buffer.from(BSON.serialize({ [inner]: a })).subarray(4, -1);
+      const second = Buffer.from(BSON.serialize({ [inner]: b })).subarray(4, -1);
+      const body = Buffer.concat([first, second]);
+      const section = Buffer.concat([Buffer.alloc(4), body, Buffer.from([0])]);
+      section.writeInt32LE(section.length, 0);
+      const element = Buffer.concat([Buffer.from([0x03]), Buffer.from(`${outer}\0`), section]);
+      const doc = Buffer.concat([Buffer.alloc(4), element, Buffer.from([0])]);
+      doc.writeInt32LE(doc.length, 0);
+      return decodeOrdered(doc);
+    };
+    const u = twice('u', 'f1', { v: 3 }, { v: 4 });
+    assert.throws(() => applyDeltaV2(bson({}), u), malformed('duplicate field name'));
+    // {sa: {d: {p: false}}, sa: {a: true, ...}}: the diff itself names the sub-diff twice.
+    const raw = Buffer.concat([
+      Buffer.from(BSON.serialize({ sa: { d: { p: false } } })).subarray(4, -1),
+      Buffer.from(BSON.serialize({ sa: { a: true, l: 0 } })).subarray(4, -1),
+    ]);
+    const diff = Buffer.concat([Buffer.alloc(4), raw, Buffer.from([0])]);
+    diff.writeInt32LE(diff.length, 0);
+    assert.throws(() => applyDeltaV2(bson({}), decodeOrdered(diff)), malformed('duplicate'));
+  });
+
   it('EmptyDiff', () => {
     assert.throws(() => apply({}, {}), malformed('empty'));
   });
