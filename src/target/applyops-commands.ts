@@ -52,6 +52,7 @@
 // no one reads until it ends, and the current applyOps applies its ops one by one anyway
 // (src/mongo/db/repl/apply_ops.cpp, _applyOps), so what is lost is only all-or-nothing on failure, where
 // the restore fails as a whole.
+import { orderedOf } from '../ordered-document.ts';
 import { BSON, type Document } from 'mongodb';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { classifyUpdate } from './modifiers-v1.ts';
@@ -98,8 +99,9 @@ export function applyOpsCommand(ops: readonly Document[], dialect: ApplyOpsDiale
  * updates by `_id` only, oplog.cpp applyOperation_inlock).
  */
 export function toApplyOp(entry: OplogEntry): Document {
-  const op: Document = { op: entry.op, ns: entry.ns, o: entry.o };
-  if (entry.o2 !== undefined) op.o2 = entry.o2;
+  // `o`/`o2` in their BSON field order (an object would move integer-like names such as "10" first).
+  const op: Document = { op: entry.op, ns: entry.ns, o: orderedOf(entry.o) };
+  if (entry.o2 !== undefined) op.o2 = orderedOf(entry.o2);
   if (entry.op === 'u' && classifyUpdate(entry.o) === 'replacement') op.b = true;
   return op;
 }

@@ -64,7 +64,7 @@ export async function applyCreatingCollections(
 }
 
 function opFailed(op: Document | undefined, why: string, cause: unknown): TargetError {
-  const what = op === undefined ? 'an op' : `${String(op.op)} ${String(op.ns)} ${BSON.EJSON.stringify(op.o2?._id ?? op.o?._id ?? null, { relaxed: true })}`;
+  const what = op === undefined ? 'an op' : `${String(op.op)} ${String(op.ns)} ${BSON.EJSON.stringify(idOf(op.o2) ?? idOf(op.o) ?? null, { relaxed: true })}`;
   return new TargetError(`applyOps could not apply ${what}: ${why}`, { cause });
 }
 
@@ -92,4 +92,10 @@ export async function createMissingCollections(client: MongoClient, ops: readonl
     }
   }
   return created;
+}
+
+/** The `_id` of an op's `o`/`o2`, which may be a field-ordered Map (ordered-document.ts). */
+function idOf(doc: unknown): unknown {
+  if (doc instanceof Map) return doc.get('_id');
+  return doc !== null && typeof doc === 'object' ? (doc as { _id?: unknown })._id : undefined;
 }

@@ -16,6 +16,7 @@ import { readApplyOpsFailure } from '../../../src/target/applyops-reply.ts';
 import { emptyApplyStats } from '../../../src/target/applier.ts';
 import { foldDocument, planDocuments } from '../../../src/target/fold-batch.ts';
 import { idKey } from '../../../src/target/id-key.ts';
+import { toOrdered, toPlain } from '../../../src/ordered-document.ts';
 import { probeApplyOps } from '../../../src/target/open-target.ts';
 import { fakeApplyOpsServer, type ServerGeneration } from './fake-applyops-server.ts';
 
@@ -228,9 +229,10 @@ describe('applyOps and portable modes leave the same documents', () => {
         const stored = new Map<string, Document>(base.map((doc) => [idKey(doc._id), doc]));
         const folded = new Map(stored);
         for (const [key, plan] of planDocuments(batch)) {
-          const doc = foldDocument(stored.get(key) ?? null, plan.entries, stats);
+          const before = stored.get(key);
+          const doc = foldDocument(before ? toOrdered(before) : null, plan.entries, stats);
           if (doc === null) folded.delete(key);
-          else folded.set(key, doc);
+          else folded.set(key, toPlain(doc) as Document);
         }
         const portable = [...folded.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, doc]) => doc);
         assert.deepEqual(server.docs(NS), portable);

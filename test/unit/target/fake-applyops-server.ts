@@ -25,6 +25,7 @@ import { MongoServerError, type Document, type MongoClient } from 'mongodb';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
 import { idKey } from '../../../src/target/id-key.ts';
 import { applyUpdate } from '../../../src/target/modifiers-v1.ts';
+import { toOrdered, toPlain } from '../../../src/ordered-document.ts';
 
 export type ServerGeneration = 'current' | '6.0';
 
@@ -63,7 +64,8 @@ export function fakeApplyOpsServer(generation: ServerGeneration, initial: Record
     if (generation === 'current' && 'alwaysUpsert' in command) {
       throw new MongoServerError({ ok: 0, code: 6711601, codeName: 'Location6711601', errmsg: "applyOps command no longer supports the 'alwaysUpsert' option" });
     }
-    const ops = command.applyOps as Document[];
+    // Ops arrive with `o`/`o2` as field-ordered Maps (ordered-document.ts); the fake reads objects.
+    const ops = (command.applyOps as Document[]).map((op) => plainOp(op));
     const alwaysUpsert = generation === '6.0' ? command.alwaysUpsert !== false : false;
     const crudOnly = ops.every((op) => ['i', 'u', 'd', 'n'].includes(op.op));
     if (generation === '6.0' && command.allowAtomic !== false && crudOnly) {
@@ -147,14 +149,14 @@ export function fakeApplyOpsServer(generation: ServerGeneration, initial: Record
     const stored = coll.get(key) ?? null;
     const entry = { op: 'u', ns: op.ns, o: op.o, o2: op.o2 } as unknown as OplogEntry;
     if (stored !== null) {
-      const next = applyUpdate(stored, entry);
-      if (next !== null) coll.set(key, next);
+      const next = applyUpdate(toOrdered(stored), entry);
+      if (next !== null) coll.set(key, toPlain(next) as Document);
       return { ok: true };
     }
     if (!(alwaysUpsert || op.b === true)) return { ok: false, code: UpdateOperationFailed, errmsg: `Failed to apply update: ${JSON.stringify(op)}` };
     // An upsert: the new document is the query's {_id} with the update applied to it.
-    const created = applyUpdate({ _id: id }, entry);
-    if (created !== null) coll.set(key, { _id: id, ...created });
+    const created = applyUpdate(toOrdered({ _id: id }), entry);
+    if (created !== null) coll.set(key, { _id: id, ...(toPlain(created) as Document) });
     return { ok: true };
   }
 
@@ -185,4 +187,11 @@ export function fakeApplyOpsServer(generation: ServerGeneration, initial: Record
       return coll === undefined ? undefined : [...coll.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, doc]) => doc);
     },
   };
+}
+
+/** An op as the fake reads it: `o`/`o2` as plain objects (they arrive as field-ordered Maps). */
+function plainOp(op: Document): Document {
+  const plain: Document = { ...op, o: toPlain(op.o) };
+  if (op.o2 !== undefined) plain.o2 = toPlain(op.o2);
+  return plain;
 }
