@@ -39,7 +39,7 @@ import { compareTs, formatTs, tsFromBson, type Ts } from '../../src/timestamp.ts
 import { useBackupSuite } from '../support/backup-suite.ts';
 import { runCli } from '../support/cli.ts';
 import { STORE_KINDS } from '../support/stores.ts';
-import { NO_MONGO, SHARED_DIR, isFerretDB, testMongoUri, uniqueName } from '../support/test-env.ts';
+import { NO_MONGO, SHARED_DIR, isFerretDB, testMongoKind, testMongoUri, uniqueName } from '../support/test-env.ts';
 
 const FIXTURES = join(SHARED_DIR, 'fixtures', 'mongo-tools');
 const FOLDER = STORE_KINDS[0];
@@ -206,8 +206,12 @@ async function assertImported(store: Store, chain: Chain, fixture: FixtureDump):
     assert.ok(entry?.data, `${expected.db}.${expected.coll} stored`);
     assert.equal(entry.docs, expected.documents);
     assert.ok((await storedBytes(store, entry.data.key)).equals(expected.bson), 'documents stored byte for byte');
-    const metadata = parseMetadata(await storedBytes(store, entry.metadata.key), expected.coll);
-    assert.deepEqual(metadata, { ...expected.metadata, collectionName: expected.coll });
+    // The stored metadata.json is the fixture's, read as extended JSON on both sides (not through
+    // the product's parser, which would hide a field both lose); options ({}), collectionName and type (which
+    // mongodump 4.4+ writes) are added when absent.
+    const stored = BSON.EJSON.parse((await storedBytes(store, entry.metadata.key)).toString('utf8'), { relaxed: false }) as Document;
+    const original = BSON.EJSON.parse(expected.metadataText, { relaxed: false }) as Document;
+    assert.deepEqual(stored, { options: {}, type: 'collection', ...original, collectionName: expected.coll });
   }
   const oplog = chain.base.oplog;
   assert.equal(oplog.count, fixture.oplog.length);
@@ -765,10 +769,12 @@ describe('export: a chain backed up from FerretDB as a mongodump folder', { skip
         const docs: Document[] = [];
         for await (const raw of readBsonFile(file)) docs.push(decodeDocument(raw));
         assert.deepEqual(sortById(docs), atBase[coll], `${coll}: the base's documents`);
-        const metadata = parseMetadata(await readFile(join(out, db, `${escapeDumpName(coll)}.metadata.json`)), coll);
+        const text = await readFile(join(out, db, `${escapeDumpName(coll)}.metadata.json`), 'utf8');
+        const metadata = parseMetadata(text, coll);
         const entry = chain.base.collections.find((candidate) => candidate.db === db && candidate.coll === coll);
         assert.ok(entry);
-        assert.deepEqual(metadata, parseMetadata(await storedBytes(store, entry.metadata.key), coll));
+        // The exported file is the stored one, as extended JSON (not as the product's parser reads both).
+        assert.deepEqual(BSON.EJSON.parse(text, { relaxed: false }), BSON.EJSON.parse((await storedBytes(store, entry.metadata.key)).toString('utf8'), { relaxed: false }));
         const live = await database.collection<AnyDoc>(coll).listIndexes().toArray();
         assert.deepEqual(metadata.indexes.map((index) => [index.name, numbers(index.key)]).sort(), live.map((index) => [index.name, numbers(index.key)]).sort());
         assert.equal(metadata.collectionName, coll);
@@ -900,10 +906,20 @@ describe('CLI: import, export, replay', { skip: SKIP_NO_FIXTURES || FOLDER?.skip
     try {
       const result = await runCli(['--store', url, '--json', 'import', join(FIXTURES, 'duplicate_index_key_with_oplog'), '--uri', testMongoUri() ?? '']);
       assert.equal(result.code, 0, result.stderr);
-      const source = await connectSource(testMongoUri() ?? '');
-      await source.client.close();
-      assert.deepEqual((JSON.parse(result.stdout) as { source: unknown }).source, source.identity);
-      assert.deepEqual((await readManifest(store)).manifest.chains[0]?.source, source.identity);
+      // Asked of the server here, not through connectSource: hello's setName, and
+      // replSetGetConfig's settings.replicaSetId (an ObjectId; FerretDB has no such command).
+      const client = new MongoClient(testMongoUri() ?? '', { directConnection: true });
+      let expected: { setName: unknown; replicaSetId: string | null };
+      try {
+        const hello = await client.db('admin').command({ hello: 1 });
+        const config = isFerretDB() ? undefined : await client.db('admin').command({ replSetGetConfig: 1 });
+        expected = { setName: hello.setName, replicaSetId: config ? (config.config.settings.replicaSetId as ObjectId).toHexString() : null };
+      } finally {
+        await client.close();
+      }
+      if (testMongoKind() !== 'given') assert.equal(expected.setName, 'rs0', 'the set test/run.ts starts');
+      assert.deepEqual((JSON.parse(result.stdout) as { source: unknown }).source, expected);
+      assert.deepEqual((await readManifest(store)).manifest.chains[0]?.source, expected);
       oneUsageLine(await runCli(['--store', url, 'import', join(FIXTURES, 'oplogdump'), '--uri', testMongoUri() ?? '', '--set-name', 'x']), /not both/);
     } finally {
       await store.close();
