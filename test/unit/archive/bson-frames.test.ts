@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -12,6 +13,7 @@ import {
 } from '../../../src/archive/bson-frames.ts';
 import { IntegrityError } from '../../../src/errors.ts';
 import { SHARED_DIR } from '../../support/test-env.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 const FIXTURES = join(SHARED_DIR, 'fixtures');
 
@@ -301,11 +303,27 @@ describe('readBsonFile', () => {
     await assert.rejects(collect(readBsonFile(join(FIXTURES, 'nope.bson'))), { code: 'ENOENT' });
   });
 
-  it('stops reading when the consumer stops early', async () => {
-    for await (const frame of readBsonFile(join(FIXTURES, name))) {
-      assert.ok(frame.length >= 5);
-      break;
-    }
+  it('stops reading when the consumer stops early: the file is closed, plain or gzip', { skip: process.platform !== 'linux' && 'reads /proc/self/fd' }, async () => {
+    await withTemp(async (dir) => {
+      // 4 MiB that gzip cannot shrink much: many reads of the default 64 KiB either way, so a
+      // reader that went on would still hold the file open.
+      const frames = Array.from({ length: 1024 }, () => BSON.serialize({ pad: randomBytes(3000).toString('base64') }));
+      const frame = { length: frames[0]?.length ?? 0 };
+      const body = Buffer.concat(frames);
+      for (const [file, bytes] of [['big.bson', body], ['big.bson.gz', gzipSync(body, { level: 1 })]] as const) {
+        const path = join(dir, file);
+        await writeFile(path, bytes);
+        const open = async () => (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).includes(path);
+        let seen = 0;
+        for await (const read of readBsonFile(path)) {
+          assert.equal(read.length, frame.length);
+          assert.ok(await open(), `${file} is open while frames are read`);
+          if (++seen === 3) break;
+        }
+        // The close is asynchronous (fs.close): wait for it, with a deadline.
+        await waitFor(`${file} closed after the consumer stopped`, async () => !(await open()), 10_000);
+      }
+    });
   });
 });
 
