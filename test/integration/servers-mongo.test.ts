@@ -43,13 +43,16 @@ describe('MongoDB-wire test server', { skip: NO_MONGO }, () => {
     try {
       const first = await cursor.next();
       assert.ok(first?.ts.equals(newest.ts));
-      const writer = setTimeout(() => void client.db(db).collection<Doc>('c').insertOne({ _id: 'late' }), 200);
+      // Written once the cursor is open, and awaited (not on a timer); then read until it comes,
+      // past whatever other test files write to the shared server meanwhile, with a deadline.
+      await client.db(db).collection<Doc>('c').insertOne({ _id: 'late' });
       let late: Document | null = null;
-      for (let tries = 0; tries < 10 && !late; tries++) {
+      const deadline = Date.now() + 60_000;
+      while (!late && Date.now() < deadline) {
         const next = await cursor.tryNext();
         if (next && next.ns === ns) late = next;
+        assert.ok(next || !cursor.closed, 'the tailable cursor stays open');
       }
-      clearTimeout(writer);
       assert.deepEqual(late?.o, { _id: 'late' });
     } finally {
       await cursor.close();
