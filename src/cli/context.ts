@@ -57,6 +57,7 @@ export async function storeOf(context: Context): Promise<Store> {
     forcePathStyle: flags.pathStyle ?? (file.pathStyle === true || endpoint !== undefined),
     sse: pick(flags.sse, undefined, file, 'sse') as 'AES256' | 'aws:kms' | undefined,
     kmsKeyId: pick(flags.sseKmsKeyId, undefined, file, 'sseKmsKeyId'),
+    onWarning: (message) => context.log.warn(message),
   });
   await store.check();
   return store;

@@ -10,6 +10,7 @@
 // the collection from its `timeseries` options and inserts the measurements through it.
 // Every object is checked against the manifest (size and sha256) as it streams; the folder is
 // assembled beside the destination and renamed into place only once all of it verified.
+// Folders and files are created private (private-mode.ts): the export holds every document.
 // Memory bound: one object's stream buffers at a time, plus one oplog entry; never decoded
 // except the oplog entries' headers (ts and wall, for the cutoff).
 import { randomBytes } from 'node:crypto';
@@ -20,6 +21,7 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { UsageError } from '../errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { readBsonFrames } from '../archive/bson-frames.ts';
 import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
@@ -62,7 +64,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
   const dir = resolve(options.dir);
   await checkDestination(dir);
   const work = `${dir}.mongo-pitr-${randomBytes(4).toString('hex')}`;
-  await mkdir(work, { recursive: true });
+  await mkdir(work, { recursive: true, mode: PRIVATE_DIR_MODE });
   try {
     let documents = 0;
     for (const entry of plan.base.collections) {
@@ -93,7 +95,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
 async function checkDestination(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
   if (!info) {
-    await mkdir(dirname(dir), { recursive: true });
+    await mkdir(dirname(dir), { recursive: true, mode: PRIVATE_DIR_MODE });
     return;
   }
   if (!info.isDirectory() || (await readdir(dir)).length > 0) {
@@ -103,16 +105,16 @@ async function checkDestination(dir: string): Promise<void> {
 
 async function exportCollection(store: Store, entry: CollectionEntry, work: string, signal?: AbortSignal): Promise<void> {
   const folder = join(work, entry.db);
-  await mkdir(folder, { recursive: true });
+  await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
   let metadata = await fetchSmall(store, entry.metadata, signal);
   if (entry.type === 'timeseries') {
     metadata = serializeMetadata({ ...parseMetadata(metadata, entry.coll), type: 'collection' });
   }
-  await writeFile(join(folder, dumpMetadataFile(entry.coll)), metadata, { flag: 'wx' });
+  await writeFile(join(folder, dumpMetadataFile(entry.coll)), metadata, { flag: 'wx', mode: PRIVATE_FILE_MODE });
   if (!entry.data) return;
   const digest = new DigestStream();
   const body = await getRecorded(store, entry.data, signal);
-  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, dumpDataFile(entry.coll)), { flags: 'wx' }), { signal });
+  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, dumpDataFile(entry.coll)), { flags: 'wx', mode: PRIVATE_FILE_MODE }), { signal });
   checkDigest(entry.data, digest);
 }
 
@@ -137,7 +139,7 @@ async function exportOplog(
   file: string,
   signal?: AbortSignal,
 ): Promise<Pick<ExportDumpResult, 'oplogEntries' | 'lastEntry' | 'firstLeftOut'>> {
-  const out = createWriteStream(file, { flags: 'wx' });
+  const out = createWriteStream(file, { flags: 'wx', mode: PRIVATE_FILE_MODE });
   const result = { oplogEntries: 0, lastEntry: null as string | null, firstLeftOut: null as string | null };
   try {
     for (const object of [plan.base.oplog, ...plan.chunks]) {

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { IntegrityError, StoreError } from '../errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { DigestStream } from '../archive/digest.ts';
 import type { StoredObject } from '../archive/manifest.ts';
 import { verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
@@ -61,9 +62,9 @@ export async function getRecorded(store: Store, object: StoredObject, signal?: A
 /** Streams one object to a file and checks it against the manifest; throws IntegrityError. */
 export async function fetchVerified(store: Store, object: StoredObject, file: string, signal?: AbortSignal): Promise<void> {
   const body = await getRecorded(store, object, signal);
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   const digest = new DigestStream();
-  await pipeline(body, digest, createWriteStream(file), { signal });
+  await pipeline(body, digest, createWriteStream(file, { mode: PRIVATE_FILE_MODE }), { signal });
   checkDigest(object, digest);
 }
 
