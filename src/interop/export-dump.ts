@@ -29,8 +29,9 @@ import { DigestStream } from '../archive/digest.ts';
 import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
 import { readOplogHeader } from '../archive/oplog-header.ts';
 import { readManifest } from '../backup/commit.ts';
-import { checkDigest, getRecorded } from '../restore/download-chain.ts';
+import { checkDigest, getRecorded, objectsOf } from '../restore/download-chain.ts';
 import type { Store } from '../store/store.ts';
+import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
 import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
 
@@ -61,6 +62,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
   const { manifest } = await readManifest(options.store);
   const plan = planRestore(manifest, options.cutoff);
   verifyContinuity(plan.chain);
+  requireIdentityFor(options.store, objectsOf(plan));
   const dir = resolve(options.dir);
   await checkDestination(dir);
   const work = `${dir}.mongo-pitr-${randomBytes(4).toString('hex')}`;
@@ -114,7 +116,7 @@ async function exportCollection(store: Store, entry: CollectionEntry, work: stri
   if (!entry.data) return;
   const digest = new DigestStream();
   const body = await getRecorded(store, entry.data, signal);
-  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, dumpDataFile(entry.coll)), { flags: 'wx', mode: PRIVATE_FILE_MODE }), { signal });
+  await pipeline(body, digest, decryptStageOf(store, entry.data), createGunzip(), createWriteStream(join(folder, dumpDataFile(entry.coll)), { flags: 'wx', mode: PRIVATE_FILE_MODE }), { signal });
   checkDigest(entry.data, digest);
 }
 
@@ -122,7 +124,7 @@ async function exportCollection(store: Store, entry: CollectionEntry, work: stri
 async function fetchSmall(store: Store, object: StoredObject, signal?: AbortSignal): Promise<Buffer> {
   const digest = new DigestStream();
   const chunks: Buffer[] = [];
-  await pipeline(await getRecorded(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(await getRecorded(store, object, signal), digest, decryptStageOf(store, object), createGunzip(), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) chunks.push(chunk);
   }, { signal });
   checkDigest(object, digest);
@@ -144,7 +146,7 @@ async function exportOplog(
   try {
     for (const object of [plan.base.oplog, ...plan.chunks]) {
       const digest = new DigestStream();
-      await pipeline(await getRecorded(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+      await pipeline(await getRecorded(store, object, signal), digest, decryptStageOf(store, object), createGunzip(), async (source: AsyncIterable<Buffer>) => {
         for await (const raw of readBsonFrames(source, { label: object.key })) {
           if (result.firstLeftOut !== null) continue;
           const header = readOplogHeader(raw);
