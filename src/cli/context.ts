@@ -1,7 +1,9 @@
 // Turns parsed flags into the things commands work with: the store, the source, the log.
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
-import { DEFAULT_STORE, ENV, loadConfigFile, pick, type ConfigFile } from '../config.ts';
+import { DEFAULT_STORE, ENV, loadConfigFile, pick, pickList, type ConfigFile } from '../config.ts';
+import { loadCipher } from '../crypt/key-files.ts';
+import { attachCipher } from '../crypt/store-cipher.ts';
 import { Interrupted, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { openStore } from '../store/open-store.ts';
@@ -16,6 +18,8 @@ export interface GlobalFlags {
   pathStyle?: boolean;
   sse?: string;
   sseKmsKeyId?: string;
+  encrypt?: string[];
+  identity?: string[];
   config?: string;
   json?: boolean;
   quiet?: boolean;
@@ -29,6 +33,8 @@ export function addGlobalOptions(program: Command): Command {
     .option('--path-style', 'path-style S3 addressing (MinIO); on by default with --endpoint')
     .addOption(new Option('--sse <kind>', 'S3 server-side encryption').choices(['AES256', 'aws:kms']))
     .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
+    .option('--encrypt <recipient>', `encrypt new objects client-side to an age public key (age1…) or a file of them; repeatable (env ${ENV.encrypt})`, collectValues, [])
+    .option('--identity <file>', `age identity file to read encrypted objects with; repeatable (env ${ENV.identity})`, collectValues, [])
     .option('--config <file>', `JSON file with defaults for any option (env ${ENV.config})`)
     .option('--json', 'one JSON object per event on stderr, and the result as JSON on stdout')
     .option('--quiet', 'only warnings and errors on stderr');
@@ -50,6 +56,12 @@ export function contextOf(command: Command): Context {
 
 export async function storeOf(context: Context): Promise<Store> {
   const { flags, file } = context;
+  // Keys first: a bad key file is refused before the store is opened.
+  const cipher = await loadCipher({
+    encrypt: pickList(flags.encrypt, ENV.encrypt, file, 'encrypt'),
+    identity: pickList(flags.identity, ENV.identity, file, 'identity'),
+    onWarning: (message) => context.log.warn(message),
+  });
   const endpoint = pick(flags.endpoint, ENV.endpoint, file, 'endpoint');
   const store = await openStore(pick(flags.store, ENV.store, file, 'store') ?? DEFAULT_STORE, {
     endpoint,
@@ -60,7 +72,11 @@ export async function storeOf(context: Context): Promise<Store> {
     onWarning: (message) => context.log.warn(message),
   });
   await store.check();
-  return store;
+  return cipher ? attachCipher(store, cipher) : store;
+}
+
+function collectValues(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** The source URI from --uri, MONGODB_URI or the config file. */

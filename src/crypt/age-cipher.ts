@@ -33,7 +33,7 @@ export class AgeCipher {
       try {
         probe.addRecipient(recipient);
       } catch (error) {
-        throw new UsageError(`${JSON.stringify(recipient.slice(0, 12))}… is not an age recipient`, { cause: error, hint: 'give public keys as printed by age-keygen -y (age1…)' });
+        throw new UsageError(`${JSON.stringify(recipient.slice(0, 12))}… is not an age recipient`, { cause: error, hint: 'give public keys as age-keygen -y prints them: age1…' });
       }
     }
   }
@@ -75,7 +75,7 @@ export class AgeCipher {
 
 /** Thrown before anything is downloaded when an encrypted object meets no --identity. */
 export function missingIdentity(key: string): KeyError {
-  return new KeyError(`${key} is encrypted (age) and no identity was given`, { hint: 'give the age identity file the chain was encrypted to: --identity <file> (repeatable)' });
+  return new KeyError(`${key} is encrypted (age) and no identity was given`, { hint: 'give the age identity file it was encrypted to with --identity <file>, repeated for several' });
 }
 
 function decryptionError(key: string, error: unknown): Error {
@@ -83,7 +83,7 @@ function decryptionError(key: string, error: unknown): Error {
   if (message.includes(NO_IDENTITY_MATCHED)) {
     return new KeyError(`${key} is encrypted to recipients none of the given identities match`, {
       cause: error,
-      hint: 'give the identity of the recipients it was written for (--identity is repeatable); if the identity is right, run mongo-pitr verify, which checks the object without the key',
+      hint: 'give the identity of the recipients it was written for, --identity repeated for several; if the identity is right, run mongo-pitr verify, which checks the object without the key',
     });
   }
   // Only the library's own errors are classified; an abort or an I/O error passes as it is.
