@@ -4,8 +4,10 @@ import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { checkpointOf, type Chain } from '../../archive/manifest.ts';
 import { readManifest } from '../../backup/commit.ts';
+import { MANIFEST_KEY } from '../../archive/object-keys.ts';
 import { readCommitPoint } from '../../source/commit-point.ts';
 import { connectSource } from '../../source/connect-source.ts';
+import { hasPublicAccessCheck } from '../../store/s3-public-access.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, sourceUriOf, withStore } from '../context.ts';
 
@@ -17,7 +19,11 @@ export function registerStatus(program: Command): void {
       .option('--uri <uri>', 'source connection string, to report the lag (env MONGODB_URI)')
       .action(async (flags: { uri?: string }, command: Command) => {
         const context = contextOf(command);
-        const { manifest } = await withStore(context, (store) => readManifest(store));
+        const { manifest } = await withStore(context, async (store) => {
+          // A bucket anyone can read holds every document of the cluster: say so on every status.
+          if (name === 'status' && hasPublicAccessCheck(store)) for (const warning of await store.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
+          return readManifest(store);
+        });
         const chains = manifest.chains.map(describeChain);
         let lagSeconds: number | undefined;
         const newest = manifest.chains.at(-1);
