@@ -2,6 +2,7 @@
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
 import { DEFAULT_STORE, ENV, loadConfigFile, pick, pickList, type ConfigFile } from '../config.ts';
+import type { AgeCipher } from '../crypt/age-cipher.ts';
 import { loadCipher } from '../crypt/key-files.ts';
 import { attachCipher } from '../crypt/store-cipher.ts';
 import { Interrupted, UsageError } from '../errors.ts';
@@ -57,11 +58,7 @@ export function contextOf(command: Command): Context {
 export async function storeOf(context: Context): Promise<Store> {
   const { flags, file } = context;
   // Keys first: a bad key file is refused before the store is opened.
-  const cipher = await loadCipher({
-    encrypt: pickList(flags.encrypt, ENV.encrypt, file, 'encrypt'),
-    identity: pickList(flags.identity, ENV.identity, file, 'identity'),
-    onWarning: (message) => context.log.warn(message),
-  });
+  const cipher = await cipherOfContext(context);
   const endpoint = pick(flags.endpoint, ENV.endpoint, file, 'endpoint');
   const store = await openStore(pick(flags.store, ENV.store, file, 'store') ?? DEFAULT_STORE, {
     endpoint,
@@ -73,6 +70,16 @@ export async function storeOf(context: Context): Promise<Store> {
   });
   await store.check();
   return cipher ? attachCipher(store, cipher) : store;
+}
+
+/** The keys --encrypt / --identity (or their environment and config) name, if any. */
+export function cipherOfContext(context: Context): Promise<AgeCipher | undefined> {
+  const { flags, file } = context;
+  return loadCipher({
+    encrypt: pickList(flags.encrypt, ENV.encrypt, file, 'encrypt'),
+    identity: pickList(flags.identity, ENV.identity, file, 'identity'),
+    onWarning: (message) => context.log.warn(message),
+  });
 }
 
 function collectValues(value: string, previous: string[]): string[] {

@@ -1,7 +1,7 @@
 // An encrypted chain on MinIO, through the CLI as users run it: backup and oplog with --encrypt
 // (a public key only), restore with --identity equal to the source; without the identity or with
-// a wrong one, restore fails in one line with exit 6 before writing anything; `verify` needs no
-// key; a flipped byte in an encrypted chunk is caught by verify without the key and by restore
+// a wrong one, restore fails in one line with exit 6 before writing anything, and so does replay
+// of a chunk copied out of the store; `verify` needs no key; a flipped byte in an encrypted chunk is caught by verify without the key and by restore
 // with it. Then a mixed chain: plain, then encrypted, then rotated to a new recipient, restores
 // with both identities and names the object whose identity is missing.
 import assert from 'node:assert/strict';
@@ -101,6 +101,16 @@ describe('encrypted chain on S3', { skip: NO_MONGO || NO_S3 }, () => {
     const restored = await cli([...restoreArgs(target), '--identity', keyB.file, '--identity', keyA.file]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.deepEqual(await snapshot(target), expected);
+
+    // replay --oplogFile on the chunk copied out of the store needs the identity too.
+    const chunkFile = join(dir, 'chunk.bson.gz');
+    await writeFile(chunkFile, sealed);
+    const replayArgs = ['replay', '--to', suite.mongo.uri, '--oplogFile', chunkFile, '--nsInclude', `${db}.*`, '--nsFrom', `${db}.*`, '--nsTo', `${uniqueName('secret_replayed')}.*`];
+    const replayNoKey = await cli(replayArgs);
+    assert.equal(replayNoKey.code, 6, replayNoKey.stderr);
+    assert.match(replayNoKey.stderr, /^mongo-pitr: key error: .*chunk\.bson\.gz is encrypted \(age\) and no identity was given.*\n$/);
+    const replayed = await cli([...replayArgs, '--identity', keyA.file]);
+    assert.equal(replayed.code, 0, replayed.stderr);
 
     // One flipped byte in the middle of the encrypted chunk.
     const flipped = Buffer.from(sealed);

@@ -4,13 +4,15 @@
 // (--until), namespace flags, transaction handling, appliers and receipt.
 import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import type { AgeCipher } from '../../crypt/age-cipher.ts';
+import { plainFileOf } from '../../crypt/decrypt-file.ts';
 import { UsageError } from '../../errors.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from '../../restore/namespace-mapper.ts';
 import { replay, type ReplayReceipt } from '../../restore/replay.ts';
 import type { ApplyStats } from '../../target/applier.ts';
 import { APPLY_MODES, openTarget, type ApplyMode } from '../../target/open-target.ts';
 import { parseCutoff, type Cutoff } from '../../timestamp.ts';
-import { contextOf, stopSignal } from '../context.ts';
+import { cipherOfContext, contextOf, stopSignal } from '../context.ts';
 import { oplogReceiptLines } from './restore.ts';
 
 interface ReplayFlags {
@@ -45,6 +47,7 @@ export function registerReplay(program: Command): void {
       const result = await replayOplogFile({
         targetUri: flags.to,
         file: flags.oplogFile,
+        cipher: await cipherOfContext(context),
         cutoff: flags.until ? parseCutoff(flags.until) : undefined,
         applyMode: flags.applyMode,
         namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
@@ -61,6 +64,8 @@ export interface ReplayOplogFileOptions {
   readonly applyMode?: ApplyMode;
   readonly namespaces?: NamespaceOptions;
   readonly signal?: AbortSignal;
+  /** Identities for a file that is an encrypted chunk copied out of the store. */
+  readonly cipher?: AgeCipher;
 }
 
 export interface ReplayOplogFileResult {
@@ -75,11 +80,16 @@ export async function replayOplogFile(options: ReplayOplogFileOptions): Promise<
   const info = await stat(options.file).catch(() => undefined);
   if (!info?.isFile()) throw new UsageError(`--oplogFile ${options.file}: no such file`);
   const namespaces = compileNamespaceMapper(options.namespaces ?? {});
-  const target = await openTarget(options.targetUri, options.applyMode);
+  const plain = await plainFileOf(options.file, options.cipher, options.signal);
   try {
-    const receipt = await replay({ applier: target.applier, files: [options.file], cutoff: options.cutoff, namespaces, signal: options.signal });
-    return { file: options.file, applyMode: target.applier.mode, receipt, stats: target.applier.stats };
+    const target = await openTarget(options.targetUri, options.applyMode);
+    try {
+      const receipt = await replay({ applier: target.applier, files: [plain.path], cutoff: options.cutoff, namespaces, signal: options.signal });
+      return { file: options.file, applyMode: target.applier.mode, receipt, stats: target.applier.stats };
+    } finally {
+      await target.client.close();
+    }
   } finally {
-    await target.client.close();
+    await plain.dispose();
   }
 }
