@@ -82,6 +82,8 @@ describe('encrypted chain on S3', { skip: NO_MONGO || NO_S3 }, () => {
     const sealed = Buffer.concat(stored);
     assert.equal(sealed.subarray(0, 21).toString(), 'age-encryption.org/v1');
 
+    const listed = await cli(['list']);
+    assert.match(listed.stdout, /encrypted: age/, 'list runs without the key and says the chain is encrypted');
     const verified = await cli(['verify']);
     assert.equal(verified.code, 0, `verify needs no key: ${verified.stderr}`);
 
@@ -145,6 +147,7 @@ describe('encrypted chain on S3', { skip: NO_MONGO || NO_S3 }, () => {
     const encrypted = chain.chunks.filter((chunk) => chunk.encryption === 'age');
     assert.ok(encrypted.length >= 2, 'both later chunks are encrypted');
 
+    assert.match((await cli(['list'])).stdout, /encrypted: mixed/);
     const args = (target: string) => ['restore', '--to', suite.mongo.uri, '--nsInclude', `${db}.*`, '--nsFrom', `${db}.*`, '--nsTo', `${target}.*`];
     const onlyB = await cli([...args(uniqueName('mixed_b')), '--identity', keyB.file]);
     assert.equal(onlyB.code, 6, onlyB.stderr);

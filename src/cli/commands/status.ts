@@ -37,7 +37,8 @@ export function registerStatus(program: Command): void {
           }
         }
         const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.map((chain) =>
-          `${chain.id}  ${chain.setName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}`);
+          `${chain.id}  ${chain.setName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}` +
+            (chain.encryption === 'none' ? '' : `  encrypted: ${chain.encryption}`));
         if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
         // A base a deadline cut short: the next run resumes it.
         const pendingBases = (manifest.pendingBases ?? []).map((pending) => ({
@@ -64,5 +65,13 @@ function describeChain(chain: Chain) {
     ops: chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0),
     window: formatWindow(windowOf(chain)),
     checkpoint: formatTs(checkpointOf(chain)),
+    encryption: encryptionOf(chain),
   };
+}
+
+/** "age" when every object is encrypted, "mixed" when some are (encryption turned on or off), else "none". */
+function encryptionOf(chain: Chain): 'age' | 'mixed' | 'none' {
+  const objects = [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
+  const encrypted = objects.filter((object) => object.encryption !== undefined).length;
+  return encrypted === 0 ? 'none' : encrypted === objects.length ? 'age' : 'mixed';
 }
