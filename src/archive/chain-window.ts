@@ -3,8 +3,13 @@
 import { IntegrityError, UsageError } from '../errors.ts';
 import { compareTs, formatTs, isBeforeCutoff, tsEquals, type Cutoff, type Ts } from '../timestamp.ts';
 import { chainEnd, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
+import { chainsOfSource, type SourceChoice } from './source-choice.ts';
 
-/** The span a chain restores to: cutoffs after `from` (T1) and up to `to` (its newest op). */
+/**
+ * The span a chain restores to, as op positions: the state just after any op from `from` (T1,
+ * the base's last op) to `to` (the commit point the chain was last sealed at). In cutoffs (ops
+ * before the cutoff are applied) that is every cutoff after `from` and up to `to` + 1 ordinal.
+ */
 export interface RestoreWindow {
   readonly chainId: string;
   readonly from: Ts;
@@ -13,14 +18,33 @@ export interface RestoreWindow {
   readonly toWall: string | null;
 }
 
-export function windowOf(chain: Chain): RestoreWindow {
+/** Where a chain is sealed: every op with ts <= `ts` is archived in it. */
+export interface SealPoint {
+  readonly ts: Ts;
+  readonly wall: string | null;
+}
+
+/**
+ * The commit point the chain's last object was sealed at; an object without one (a base's
+ * oplog, an older or streamed chunk) is sealed at its last op, which continuity proves archived.
+ */
+export function sealOf(chain: Chain): SealPoint {
   const end = chainEnd(chain);
+  const last = chain.chunks.at(-1);
+  const recorded = last?.commitPointTs;
+  if (!last || !recorded || compareTs(recorded, last.lastTs) < 0) return { ts: end.lastTs, wall: end.lastWall };
+  const wall = last.commitPointWall ?? (tsEquals(recorded, last.lastTs) ? last.lastWall : null);
+  return { ts: recorded, wall };
+}
+
+export function windowOf(chain: Chain): RestoreWindow {
+  const seal = sealOf(chain);
   return {
     chainId: chain.id,
     from: chain.base.oplog.lastTs,
     fromWall: chain.base.oplog.lastWall,
-    to: end.lastTs,
-    toWall: end.lastWall,
+    to: seal.ts,
+    toWall: seal.wall,
   };
 }
 
@@ -50,30 +74,50 @@ function applies(object: OplogObject, which: 'first' | 'last', cutoff: Cutoff): 
 }
 
 /**
- * Picks the newest chain whose base ends before the cutoff (its T1 op is applied) and that
- * reaches the cutoff, then the chunks the cutoff reaches into. Without a cutoff: the newest
- * chain, everything. A cutoff outside every window is a UsageError that prints the windows.
+ * Picks, among the chains of one source (source-choice.ts), the newest whose base ends before
+ * the cutoff (its T1 op is applied) and that reaches the cutoff, then the chunks the cutoff
+ * reaches into. Without a cutoff: that source's newest chain, everything. A cutoff outside every
+ * window is a UsageError that prints the windows.
  */
-export function planRestore(manifest: Manifest, cutoff: Cutoff | undefined): RestorePlan {
+export function planRestore(manifest: Manifest, cutoff: Cutoff | undefined, choice: SourceChoice = {}): RestorePlan {
   if (manifest.chains.length === 0) throw new UsageError('the store holds no backup yet', { hint: 'run mongo-pitr backup first' });
-  const candidates = [...manifest.chains].reverse();
-  for (const chain of candidates) {
+  const chains = chainsOfSource(manifest, choice);
+  for (const chain of [...chains].reverse()) {
     if (cutoff && !covers(chain, cutoff)) continue;
     const chunks = cutoff ? chain.chunks.filter((chunk) => applies(chunk, 'first', cutoff)) : chain.chunks;
     return { chain, base: chain.base, chunks, window: windowOf(chain), cutoff };
   }
-  const windows = manifest.chains.map((chain) => formatWindow(windowOf(chain))).join('; ');
-  throw new UsageError(`--until ${cutoff?.input ?? ''} is outside the restorable window: ${windows}`);
+  const windows = chains.map((chain) => formatWindow(windowOf(chain))).join('; ');
+  throw new UsageError(`--until ${cutoff?.input ?? ''} is outside the restorable window: ${windows}`, {
+    hint: 'a window "a .. b" restores to any cutoff after a, up to b plus one ordinal (b:i+1); a millisecond time in b\'s second only up to b\'s wall',
+  });
 }
 
-/** A cutoff a chain can restore to: after its base's T1 op, and not after its newest op. */
+/** A cutoff a chain can restore to: after its base's T1 op, and decidable from what it archived. */
 function covers(chain: Chain, cutoff: Cutoff): boolean {
-  const end = chainEnd(chain);
-  if (!applies(chain.base.oplog, 'last', cutoff)) return false;
-  const pastEnd = compareTs(cutoff.ts, end.lastTs) > 0 &&
-    (cutoff.wallMs === undefined || cutoff.ts.t > end.lastTs.t || !end.lastWall || cutoff.wallMs > Date.parse(end.lastWall));
-  return !pastEnd;
+  return applies(chain.base.oplog, 'last', cutoff) && reaches(sealOf(chain), cutoff);
 }
+
+/**
+ * Whether every op a cutoff applies is archived, given that every op with ts <= seal is. A ts
+ * cutoff applies the ops before it, so it may go up to seal + 1 ordinal (the op just past the
+ * seal, archived or not, is never applied). A millisecond cutoff decides the ops of its second by
+ * wall: a second before the seal's is archived whole; in the seal's own second the later,
+ * unarchived ops are stamped no earlier than the seal's wall (the server stamps wall as it logs
+ * ops in ts order), so only cutoffs up to that wall are decidable; a later second is not archived.
+ */
+export function reaches(seal: SealPoint, cutoff: Cutoff): boolean {
+  if (cutoff.wallMs === undefined) return compareTs(cutoff.ts, nextTs(seal.ts)) <= 0;
+  if (cutoff.ts.t !== seal.ts.t) return cutoff.ts.t < seal.ts.t;
+  return seal.wall !== null && cutoff.wallMs <= Date.parse(seal.wall);
+}
+
+/** The position just past an op: the next ordinal, or the next second's first. */
+export function nextTs(ts: Ts): Ts {
+  return ts.i >= MAX_ORDINAL ? { t: ts.t + 1, i: 0 } : { t: ts.t, i: ts.i + 1 };
+}
+
+const MAX_ORDINAL = 0xffffffff;
 
 /** Checks that every chunk continues the one before it, by ts and by hash. */
 export function verifyContinuity(chain: Chain): void {

@@ -81,6 +81,15 @@ export interface Chunk extends OplogObject {
   /** How far the sealed chunk lagged the source's commit point, in ms (null if unknown). */
   readonly lagMs: number | null;
   readonly commitPoint: CommitPointKind;
+  /**
+   * The commit point the chunk was sealed at: when it was committed, every op with ts <= this one
+   * was archived (a pass that reads up to the majority point seals its last chunk there). The
+   * restorable window ends here. Optional and additive: absent (older manifests, streamed chunks)
+   * it is the chunk's lastTs, which the hash chain already proves contiguous.
+   */
+  readonly commitPointTs?: Ts;
+  /** That op's wall clock (ISO), where known: decides millisecond cutoffs in its second. */
+  readonly commitPointWall?: string | null;
   readonly stats: ChunkStats;
 }
 

@@ -11,6 +11,8 @@ export interface OplogHeader {
   readonly op: OpType;
   readonly ns: string;
   readonly wall: Date | undefined;
+  /** The term (`t`, int64) of the entry's optime; undefined where the server writes none (FerretDB). */
+  readonly term?: number | undefined;
   /** Size of the raw entry in bytes. */
   readonly size: number;
 }
@@ -31,6 +33,7 @@ export function readOplogHeader(raw: Buffer): OplogHeader {
   let op: string | undefined;
   let ns: string | undefined;
   let wall: Date | undefined;
+  let term: number | undefined;
   let pos = 4;
   while (pos < size - 1) {
     const type = raw[pos] ?? 0;
@@ -42,10 +45,12 @@ export function readOplogHeader(raw: Buffer): OplogHeader {
     else if (name === 'op' && type === 0x02) op = readString(raw, value);
     else if (name === 'ns' && type === 0x02) ns = readString(raw, value);
     else if (name === 'wall' && type === 0x09) wall = new Date(Number(raw.readBigInt64LE(value)));
+    else if (name === 't' && type === 0x12) term = Number(raw.readBigInt64LE(value));
+    else if (name === 't' && type === 0x10) term = raw.readInt32LE(value);
     pos = value + valueSize(raw, type, value);
   }
   if (!ts || !op || ns === undefined) throw new IntegrityError('oplog entry without ts, op or ns');
-  return { ts, op: op as OpType, ns, wall, size };
+  return { ts, op: op as OpType, ns, wall, ...(term === undefined ? {} : { term }), size };
 }
 
 function readString(raw: Buffer, at: number): string {

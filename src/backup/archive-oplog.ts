@@ -28,6 +28,11 @@ export interface ArchiveOplogOptions {
   readonly chain: Chain;
   readonly limits: ChunkLimits;
   readonly signal?: AbortSignal;
+  /**
+   * Archive no further than this op: a new base's T1, when the chain before it is brought up to
+   * it (run-due.ts), so that no cutoff between the two chains is left unrestorable.
+   */
+  readonly until?: { readonly ts: Ts; readonly wall: string | null };
   /** A chunk's upload begins (its key); then `onChunk` once it is committed. */
   readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;
@@ -38,7 +43,7 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
   let chain = options.chain;
   const runId = newRunId();
   // Null where the server reports no majority point: then the read goes to the newest op.
-  const commitPoint = await readMajorityPoint(source.client, source.readPreference);
+  const commitPoint = capAt(await readMajorityPoint(source.client, source.readPreference), options.until);
   const start = chainEnd(chain);
   const result = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: start.lastTs, stoppedEarly: false };
   if (commitPoint && (!commitPoint.ts || compareTs(commitPoint.ts, start.lastTs) <= 0)) return result;
@@ -54,6 +59,9 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
       const key = chunkKey(chain.id, first.header.ts, runId);
       options.onChunkStart?.(key);
       const written = await writeOplogObject(store, key, chunker.nextChunk(), previous.lastTs, signal);
+      // The pass's last chunk is sealed at the commit point it read up to; one cut short by the
+      // limits, or a read without a commit point (it ends at whatever it found), at its last op.
+      const last = (await chunker.peek()) === undefined && commitPoint?.ts ? commitPoint : undefined;
       const chunk: Chunk = {
         ...written.object,
         afterTs: previous.lastTs,
@@ -61,6 +69,8 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
         sealedAt: new Date().toISOString(),
         lagMs: lagMs(commitPoint, written.object.lastWall),
         commitPoint: commitPoint?.kind ?? 'lastWritten',
+        commitPointTs: last?.ts ?? written.object.lastTs,
+        commitPointWall: last ? (last.wall?.toISOString() ?? null) : written.object.lastWall,
         stats: { byNs: written.byNs },
       };
       const manifest = await committer.commit((current) => addChunk(current, chain.id, chunk));
@@ -77,6 +87,12 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
     await chunker.close();
   }
   return result;
+}
+
+/** The commit point, lowered to `until` when that comes first. */
+function capAt(point: CommitPoint | null, until: ArchiveOplogOptions['until']): CommitPoint | null {
+  if (!until || (point?.ts && compareTs(point.ts, until.ts) <= 0)) return point;
+  return { ts: until.ts, kind: point?.kind ?? 'lastWritten', wall: until.wall ? new Date(until.wall) : null };
 }
 
 /**

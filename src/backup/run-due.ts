@@ -8,6 +8,7 @@ import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
+import { closeHoleBeforeNewestBase } from './close-hole.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 
@@ -51,6 +52,7 @@ export async function backupBase(options: BackupRunOptions): Promise<BaseSummary
     const message = `base backup stopped with ${stored}; the next backup or run resumes it`;
     throw reason instanceof Interrupted ? new Interrupted(reason.signal, `${message} (${reason.signal})`) : new Error(message, { cause: reason });
   }
+  await closeHoleBeforeNewestBase({ ...options, committer, limits: options.limits ?? DEFAULT_LIMITS });
   return summarizeBase(taken.chain);
 }
 
@@ -95,7 +97,9 @@ export async function backupOplog(options: BackupRunOptions): Promise<ArchiveOpl
       hint: 'take one first with mongo-pitr backup (or use mongo-pitr run)',
     });
   }
-  return archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  await closeHoleBeforeNewestBase({ ...options, committer, limits });
+  return archiveOplog({ ...options, committer, chain, limits });
 }
 
 export interface RunDueOptions extends BackupRunOptions {
@@ -116,6 +120,8 @@ export interface RunDueResult {
   /** A pending base dropped because its T0 rolled out of the oplog (a new one was started). */
   readonly abandonedBase?: string;
   readonly oplog?: ArchiveOplogResult;
+  /** The chain before the newest base, archived on up to that base's T1 (close-hole.ts). */
+  readonly bridge?: ArchiveOplogResult;
   readonly gap?: { checkpoint: string; oldestAvailable: string | null };
   readonly stoppedEarly: boolean;
 }
@@ -128,6 +134,9 @@ export interface RunDueResult {
 export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   const committer = await ManifestCommitter.open(options.store);
   const identity = options.source.identity;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  // A run killed between a new base and closing the hole before it closes it now.
+  let bridge = await closeHoleBeforeNewestBase({ ...options, committer, limits });
   const chain = newestChainOf(committer.manifest, identity);
   const pending = pendingBaseOf(committer.manifest, identity);
   let oplog: ArchiveOplogResult | undefined;
@@ -142,17 +151,18 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
     }
   }
   const reason = baseReason(chain, pending !== undefined, gap !== undefined, options);
-  const progress = { ...(oplog && { oplog }), ...(gap && { gap }), ...(reason && { baseReason: reason }) };
+  const progress = () => ({ ...(oplog && { oplog }), ...(bridge && { bridge }), ...(gap && { gap }), ...(reason && { baseReason: reason }) });
   if (oplog?.stoppedEarly || options.signal?.aborted) {
-    return { ...progress, ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
+    return { ...progress(), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
   }
-  if (!reason) return { ...progress, stoppedEarly: false };
+  if (!reason) return { ...progress(), stoppedEarly: false };
   const taken = await takeBase({ ...options, committer });
   const abandoned = taken.abandoned ? { abandonedBase: taken.abandoned } : {};
   if (taken.stoppedEarly) {
-    return { ...progress, ...abandoned, ...(taken.pending && { pendingBase: summarizePending(taken.pending) }), stoppedEarly: true };
+    return { ...progress(), ...abandoned, ...(taken.pending && { pendingBase: summarizePending(taken.pending) }), stoppedEarly: true };
   }
-  return { ...progress, ...abandoned, base: summarizeBase(taken.chain), stoppedEarly: false };
+  bridge = (await closeHoleBeforeNewestBase({ ...options, committer, limits })) ?? bridge;
+  return { ...progress(), ...abandoned, base: summarizeBase(taken.chain), stoppedEarly: false };
 }
 
 function baseReason(chain: Chain | undefined, pending: boolean, gap: boolean, options: RunDueOptions): RunDueResult['baseReason'] {
@@ -169,6 +179,7 @@ export function describeRunDue(result: RunDueResult): string[] {
   const lines: string[] = [];
   if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
   if (result.oplog) lines.push(`${result.oplog.ops} oplog entries in ${result.oplog.chunks} chunks; checkpoint ${formatTs(result.oplog.checkpoint)}`);
+  if (result.bridge) lines.push(`chain ${result.bridge.chainId} archived on to the new base's T1: ${result.bridge.ops} oplog entries in ${result.bridge.chunks} chunks`);
   if (result.abandonedBase) lines.push(`base ${result.abandonedBase} abandoned: its start rolled out of the oplog`);
   if (result.base) lines.push(`base ${result.base.chainId} (${result.baseReason}): ${result.base.documents} documents`);
   if (result.pendingBase) {
@@ -184,6 +195,7 @@ export function runDueReport(result: RunDueResult): Record<string, unknown> {
   return {
     ...result,
     oplog: result.oplog && { ...result.oplog, checkpoint: formatTs(result.oplog.checkpoint) },
+    bridge: result.bridge && { ...result.bridge, checkpoint: formatTs(result.bridge.checkpoint) },
     checkpoint,
   };
 }

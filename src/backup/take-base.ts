@@ -14,6 +14,7 @@
 // sit in several bases/<T0>-<run>/ folders; the manifest lists every key. Two runs resuming the
 // same base at once therefore never overwrite each other's objects; the conditional commit lets
 // one of them win.
+import { BSON } from 'mongodb';
 import pLimit from 'p-limit';
 import { serializeMetadata } from '../archive/collection-metadata.ts';
 import {
@@ -34,9 +35,11 @@ import {
   collectionMetadataKey,
   newRunId,
 } from '../archive/object-keys.ts';
-import { OplogGap } from '../errors.ts';
+import { OplogGap, SourceError } from '../errors.ts';
 import { readCatalog, type CatalogEntry } from '../source/catalog.ts';
-import { readCommitPoint, readMajorityPoint } from '../source/commit-point.ts';
+import { readCommitPoint, type CommitPoint } from '../source/commit-point.ts';
+import { DEFAULT_MAJORITY_WAIT_MS, lastWriteOf, memberProbe, waitForMajority } from '../source/last-write.ts';
+import { bucketsCollection, bucketsDataKey } from '../archive/timeseries-layout.ts';
 import { transactionSafeStart } from '../source/transaction-start.ts';
 import type { Source } from '../source/connect-source.ts';
 import { dumpCollection } from '../source/dump-collection.ts';
@@ -46,8 +49,12 @@ import { tsEquals, type Ts } from '../timestamp.ts';
 import type { ManifestCommitter } from './commit.ts';
 import { storeGzipped } from './store-object.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
+import type { RawOplogEntry } from '../archive/oplog-header.ts';
+import { BaseOplogCheck, UnsafeBaseOplog } from './base-oplog-check.ts';
 
 export const DEFAULT_DUMP_CONCURRENCY = 4;
+/** Bases taken in one call when DDL in the base oplog (base-oplog-check.ts) spoils one. */
+const MAX_BASE_ATTEMPTS = 3;
 /** An oplog that was empty when the base started: read it from its beginning. */
 const ORIGIN: Ts = { t: 0, i: 0 };
 
@@ -57,6 +64,8 @@ export interface TakeBaseOptions {
   readonly committer: ManifestCommitter;
   readonly concurrency?: number;
   readonly includeAuth?: boolean;
+  /** How long the sealed base waits for the majority point to reach T1 (last-write.ts). */
+  readonly majorityWaitMs?: number;
   /** Stops the dump between commits; the base stays pending for the next run. */
   readonly signal?: AbortSignal;
   readonly onCollection?: (entry: CollectionEntry) => void;
@@ -75,8 +84,26 @@ export type TakeBaseResult =
   /** Stopped by the signal: what is stored so far is committed as `pending` (if anything is). */
   | (TakeBaseOutcome & { readonly stoppedEarly: true; readonly pending: PendingBase | undefined });
 
-/** Takes a base, or finishes the one in progress for this source. */
+/**
+ * Takes a base, or finishes the one in progress for this source. A base whose oplog holds a
+ * rename or import that moved unlogged documents (base-oplog-check.ts) is never sealed: it is
+ * dropped and taken again from a T0 after that command, up to MAX_BASE_ATTEMPTS times.
+ */
 export async function takeBase(options: TakeBaseOptions): Promise<TakeBaseResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await takeBaseOnce(options);
+    } catch (error) {
+      if (!(error instanceof UnsafeBaseOplog)) throw error;
+      // Resuming it would read the same window again: a spoiled base is dropped either way.
+      const spoiled = pendingBaseOf(options.committer.manifest, options.source.identity);
+      if (spoiled) await options.committer.commit((manifest) => removePendingBase(manifest, spoiled.id));
+      if (attempt >= MAX_BASE_ATTEMPTS || options.signal?.aborted) throw error;
+    }
+  }
+}
+
+async function takeBaseOnce(options: TakeBaseOptions): Promise<TakeBaseResult> {
   const { committer, source } = options;
   const pending = pendingBaseOf(committer.manifest, source.identity);
   if (!pending) return dumpBase(options, await startBase(options), false);
@@ -126,10 +153,11 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   if (signal?.aborted && !failure?.commit) return stopped();
   if (failure) throw failure.error;
 
-  // T1: the majority point; where there is none, the read itself ends at the newest op.
-  const t1 = await readMajorityPoint(source.client, source.readPreference);
+  let t1: CommitPoint | null = null;
+  const check = new BaseOplogCheck();
   let written;
   try {
+    t1 = await readT1(source, options.majorityWaitMs ?? DEFAULT_MAJORITY_WAIT_MS, signal);
     // The first entry is read before the upload starts: that is where a T0 that rolled out of
     // the oplog shows, as OplogGap, with no object half-written.
     const entries = readOplog(source, { from, includeFrom: true, upTo: t1 }, signal);
@@ -140,7 +168,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
         yield first.value;
         yield* entries;
       };
-      written = await writeOplogObject(store, baseOplogKey(folder), all(), startTs, signal);
+      written = await writeOplogObject(store, baseOplogKey(folder), checked(all(), check), startTs, signal);
     } finally {
       await entries.return(undefined);
     }
@@ -148,6 +176,8 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
     if (signal?.aborted) return stopped();
     throw error;
   }
+  // The oplog object stays unreferenced (an orphan, as after a killed run) when the base is refused.
+  if (check.problems.length > 0) throw new UnsafeBaseOplog(check.problems);
   const collections = [...(pendingBaseOf(committer.manifest, identity)?.collections ?? [])].sort(byNamespace);
   const base: Base = {
     id,
@@ -204,6 +234,36 @@ async function dumpCollections(
   return failure;
 }
 
+/**
+ * T1: the pinned member's last applied optime once every collection is dumped, so the base oplog
+ * covers every write the dump can hold; the base waits (bounded) until it is majority-committed
+ * (last-write.ts). Null where the member reports no lastWrite (FerretDB): the read then ends at
+ * the newest op. A member that reports lastWrite but no majority point is read up to T1 as
+ * 'lastWritten'.
+ */
+async function readT1(source: Source, majorityWaitMs: number, signal: AbortSignal | undefined): Promise<CommitPoint | null> {
+  const probe = memberProbe(source);
+  const lastWrite = lastWriteOf(await probe.hello());
+  if (!lastWrite) return null;
+  if (!lastWrite.majority) return { ts: lastWrite.opTime.ts, kind: 'lastWritten', wall: null };
+  await waitForMajority(probe, lastWrite.opTime, majorityWaitMs, signal);
+  return { ts: lastWrite.opTime.ts, kind: 'majority', wall: null, ...(lastWrite.opTime.t === undefined ? {} : { term: lastWrite.opTime.t }) };
+}
+
+/**
+ * BSON element names (with their terminating NUL) of the commands the check reads; a command
+ * entry holding none of them (a transaction's applyOps of CRUD, an index build) is not decoded.
+ */
+const CHECKED_FIELDS = ['create', 'drop', 'renameCollection', 'importCollection', 'upgradeDowngradeViewlessTimeseries'].map((name) => Buffer.from(`${name}\0`));
+
+/** Passes the base oplog through, showing the command entries that may matter (decoded) to the check. */
+async function* checked(entries: AsyncIterable<RawOplogEntry>, check: BaseOplogCheck): AsyncGenerator<RawOplogEntry> {
+  for await (const entry of entries) {
+    if (entry.header.op === 'c' && CHECKED_FIELDS.some((field) => entry.raw.includes(field))) check.observe(BSON.deserialize(entry.raw));
+    yield entry;
+  }
+}
+
 /** Throws OplogGap when `from` is no longer the oldest entry at or after itself. */
 async function assertInOplog(source: Source, from: Ts | null): Promise<void> {
   if (!from) return;
@@ -215,6 +275,23 @@ function byNamespace(a: CollectionEntry, b: CollectionEntry): number {
   return a.db !== b.db ? (a.db < b.db ? -1 : 1) : a.coll < b.coll ? -1 : a.coll > b.coll ? 1 : 0;
 }
 
+/**
+ * The collection a catalog entry's documents are read from, and the key they are stored under:
+ * a time-series collection is dumped as its raw buckets, as mongodump does (the oplog speaks
+ * buckets; archive/timeseries-layout.ts), every other collection as itself.
+ */
+export function dumpedData(folder: string, entry: Pick<CatalogEntry, 'db' | 'coll' | 'type' | 'bucketsListed'>): { coll: string; key: string } {
+  if (entry.type === 'timeseries') {
+    if (entry.bucketsListed === false) {
+      throw new SourceError(`${entry.db}.${entry.coll} is a time-series collection without a system.buckets collection (MongoDB 8.3+ "viewless" time-series), which this version cannot dump`, {
+        hint: 'back this collection up with mongodump: a base cannot leave a collection out yet',
+      });
+    }
+    return { coll: bucketsCollection(entry.coll), key: bucketsDataKey(folder, entry.db, entry.coll) };
+  }
+  return { coll: entry.coll, key: collectionDataKey(folder, entry.db, entry.coll) };
+}
+
 async function dumpOne(
   source: Source,
   store: Store,
@@ -223,6 +300,8 @@ async function dumpOne(
   entry: CatalogEntry,
   signal?: AbortSignal,
 ): Promise<CollectionEntry> {
+  // Decided before anything is stored: a collection this version cannot dump fails here.
+  const dumped = entry.type === 'view' ? undefined : dumpedData(folder, entry);
   const metadata = await storeGzipped(
     store,
     collectionMetadataKey(folder, entry.db, entry.coll),
@@ -235,12 +314,12 @@ async function dumpOne(
     }),
     signal,
   );
-  if (entry.type === 'view') return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
+  if (dumped === undefined) return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
   let docs = 0;
-  const documents = dumpCollection(source.client, entry.db, entry.coll, signal);
+  const documents = dumpCollection(source.client, entry.db, dumped.coll, signal);
   const data = await storeGzipped(
     store,
-    collectionDataKey(folder, entry.db, entry.coll),
+    dumped.key,
     (async function* () {
       for await (const document of documents) {
         docs++;

@@ -5,9 +5,12 @@
 //   oplog.bson                  the base's consistency oplog, then the chunks' entries before
 //                               the cutoff, in ts order
 // File names are mongodump's, collection names escaped as it escapes them (dump-folder.ts);
-// a view has only its metadata, as in mongodump. A time-series base holds measurements, not
-// buckets, so its metadata is written without `type: "timeseries"`: mongorestore then creates
-// the collection from its `timeseries` options and inserts the measurements through it.
+// a view has only its metadata, as in mongodump. A time-series collection is written as
+// mongodump writes it: `<coll>.metadata.json` (type "timeseries") and its raw buckets in
+// `system.buckets.<coll>.bson` (archive/timeseries-layout.ts), which mongorestore inserts into
+// the buckets collection, so the oplog's bucket updates apply. An older base holding
+// measurements is written without `type: "timeseries"`: mongorestore then creates the
+// collection from its `timeseries` options and inserts the measurements through it.
 // Every object is checked against the manifest (size and sha256) as it streams; the folder is
 // assembled beside the destination and renamed into place only once all of it verified.
 // Folders and files are created private (private-mode.ts): the export holds every document.
@@ -27,6 +30,7 @@ import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '.
 import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
 import { DigestStream } from '../archive/digest.ts';
 import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
+import type { SourceChoice } from '../archive/source-choice.ts';
 import { readOplogHeader } from '../archive/oplog-header.ts';
 import { readManifest } from '../backup/commit.ts';
 import { checkDigest, getRecorded, objectsOf } from '../restore/download-chain.ts';
@@ -34,6 +38,7 @@ import type { Store } from '../store/store.ts';
 import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
 import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
+import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
 
 export interface ExportDumpOptions {
   readonly store: Store;
@@ -41,6 +46,8 @@ export interface ExportDumpOptions {
   readonly dir: string;
   /** Entries at or after it are left out of oplog.bson; none: everything archived. */
   readonly cutoff?: Cutoff;
+  /** Which source's chains, where the store holds several. */
+  readonly source?: SourceChoice;
   readonly signal?: AbortSignal;
   readonly onCollection?: (ns: string, docs: number) => void;
 }
@@ -60,7 +67,7 @@ export interface ExportDumpResult {
 
 export async function exportDump(options: ExportDumpOptions): Promise<ExportDumpResult> {
   const { manifest } = await readManifest(options.store);
-  const plan = planRestore(manifest, options.cutoff);
+  const plan = planRestore(manifest, options.cutoff, options.source);
   verifyContinuity(plan.chain);
   requireIdentityFor(options.store, objectsOf(plan));
   const dir = resolve(options.dir);
@@ -109,14 +116,16 @@ async function exportCollection(store: Store, entry: CollectionEntry, work: stri
   const folder = join(work, entry.db);
   await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
   let metadata = await fetchSmall(store, entry.metadata, signal);
-  if (entry.type === 'timeseries') {
+  const buckets = holdsBuckets(entry);
+  if (entry.type === 'timeseries' && !buckets) {
     metadata = serializeMetadata({ ...parseMetadata(metadata, entry.coll), type: 'collection' });
   }
   await writeFile(join(folder, dumpMetadataFile(entry.coll)), metadata, { flag: 'wx', mode: PRIVATE_FILE_MODE });
   if (!entry.data) return;
   const digest = new DigestStream();
   const body = await getRecorded(store, entry.data, signal);
-  await pipeline(body, digest, decryptStageOf(store, entry.data), createGunzip(), createWriteStream(join(folder, dumpDataFile(entry.coll)), { flags: 'wx', mode: PRIVATE_FILE_MODE }), { signal });
+  const dataFile = dumpDataFile(buckets ? bucketsCollection(entry.coll) : entry.coll);
+  await pipeline(body, digest, decryptStageOf(store, entry.data), createGunzip(), createWriteStream(join(folder, dataFile), { flags: 'wx', mode: PRIVATE_FILE_MODE }), { signal });
   checkDigest(entry.data, digest);
 }
 

@@ -12,8 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { readBsonFile, readBsonFrames } from '../archive/bson-frames.ts';
 import { DigestStream } from '../archive/digest.ts';
-import type { Chunk, OplogObject, SourceIdentity } from '../archive/manifest.ts';
-import { sameSource } from '../archive/manifest.ts';
+import type { Chunk, OplogObject } from '../archive/manifest.ts';
+import { chainsOfSource, type SourceChoice } from '../archive/source-choice.ts';
 import { readOplogHeader, type OplogHeader } from '../archive/oplog-header.ts';
 import { readManifest } from '../backup/commit.ts';
 import { IntegrityError, StoreError, UsageError } from '../errors.ts';
@@ -348,23 +348,24 @@ export interface FindOpsOptions {
   readonly filter: OpFilter;
   /** Stop after this many matches. */
   readonly limit?: number;
+  /** Which source's chains, where the store holds several (--set-name, --replica-set-id). */
+  readonly source?: SourceChoice;
   readonly signal?: AbortSignal;
   /** Each oplog object: read, or skipped by its bounds and stats. */
   readonly onObject?: (key: string, read: boolean) => void;
 }
 
 /**
- * Every archived op the filter matches, oldest first within a source. Chains of one source can
- * overlap (a new base's oplog repeats the end of the chain before it): each op is reported once.
+ * Every archived op the filter matches in one source's chains (source-choice.ts: the store's
+ * only source, or the one named), oldest first. Its chains can overlap (a new base's oplog
+ * repeats the end of the chain before it): each op is reported once.
  */
 export async function* findOps(options: FindOpsOptions): AsyncGenerator<FoundOp> {
   const { store, filter, signal } = options;
   const { manifest } = await readManifest(store);
   let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-  const scanned: { source: SourceIdentity; upTo: Ts }[] = [];
-  for (const chain of manifest.chains) {
-    let mark = scanned.find((entry) => sameSource(entry.source, chain.source));
-    if (!mark) scanned.push((mark = { source: chain.source, upTo: { t: 0, i: 0 } }));
+  const mark = { upTo: { t: 0, i: 0 } as Ts };
+  for (const chain of chainsOfSource(manifest, options.source)) {
     for (const object of [chain.base.oplog, ...chain.chunks]) {
       if (remaining <= 0) return;
       const after = mark.upTo;
@@ -382,14 +383,14 @@ export async function* findOps(options: FindOpsOptions): AsyncGenerator<FoundOp>
 }
 
 /** The oldest archived op the filter matches, or undefined. */
-export async function findFirstOp(store: Store, filter: OpFilter, signal?: AbortSignal): Promise<FoundOp | undefined> {
-  for await (const found of findOps({ store, filter, limit: 1, signal })) return found;
+export async function findFirstOp(store: Store, filter: OpFilter, signal?: AbortSignal, source?: SourceChoice): Promise<FoundOp | undefined> {
+  for await (const found of findOps({ store, filter, limit: 1, signal, source })) return found;
   return undefined;
 }
 
 /** The oldest archived op the filter matches; none is a UsageError (restore --before-first). */
-export async function requireFirstOp(store: Store, filter: OpFilter, signal?: AbortSignal): Promise<FoundOp> {
-  const op = await findFirstOp(store, filter, signal);
+export async function requireFirstOp(store: Store, filter: OpFilter, signal?: AbortSignal, source?: SourceChoice): Promise<FoundOp> {
+  const op = await findFirstOp(store, filter, signal, source);
   if (op) return op;
   throw new UsageError(`no archived op matches --before-first ${filter.text}`, {
     hint: 'try the filter with mongo-pitr find, and widen the namespace pattern or time range',

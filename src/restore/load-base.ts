@@ -1,6 +1,7 @@
 // Loads a base into the target: each collection created with its recorded options, documents
-// inserted in unordered batches, indexes built after the data (cheaper than maintaining them
-// per insert), views last (they may read any collection).
+// inserted in unordered batches (a capped collection's in dump order), views last (they may
+// read any collection). Secondary indexes are not built here: the result lists them, and
+// restore.ts builds them after replay (index-catalog.ts says why).
 // Memory bound, whatever the base's size: `concurrency` collections load at once, each with at
 // most BATCHES_IN_FLIGHT batches in flight; a batch is read as raw BSON (at most
 // DEFAULT_INSERT_BATCH_DOCS documents or DEFAULT_INSERT_BATCH_BYTES) and decoded only as it is
@@ -13,11 +14,13 @@ import type { Collection } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { parseMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
-import { decodeDocument } from '../archive/bson-decode.ts';
+import { decodeOrdered } from '../ordered-document.ts';
 import type { Base, CollectionEntry } from '../archive/manifest.ts';
+import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
 import { joinNs, splitNs } from '../namespace.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
 import { TaskWindow } from './task-window.ts';
+import type { CollectionIndexes } from './index-catalog.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_INSERT_BATCH_DOCS = 1000;
@@ -52,19 +55,13 @@ export interface LoadBaseResult {
   readonly documents: number;
   /** Documents already present in the target (duplicate _id), left as they were. */
   readonly duplicates: number;
-  /** Unique indexes the base's documents violate until replay resolves them (buildDeferredIndexes). */
-  readonly deferredIndexes: readonly DeferredIndexes[];
-}
-
-/** Index specs of one target collection to build after replay. */
-export interface DeferredIndexes {
-  readonly target: string;
-  readonly specs: readonly Document[];
+  /** Each loaded collection's index specs as its metadata lists them, to build after replay. */
+  readonly indexes: readonly CollectionIndexes[];
 }
 
 export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult> {
   const limit = pLimit(options.concurrency ?? DEFAULT_LOAD_CONCURRENCY);
-  const result = { collections: 0, documents: 0, duplicates: 0, deferredIndexes: [] as DeferredIndexes[] };
+  const result = { collections: 0, documents: 0, duplicates: 0, indexes: [] as CollectionIndexes[] };
   const selected = options.base.collections.flatMap((entry) => {
     const target = options.namespaces.map(joinNs(entry.db, entry.coll));
     return target ? [{ entry, target }] : [];
@@ -77,7 +74,7 @@ export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult
         result.collections++;
         result.documents += loaded.documents;
         result.duplicates += loaded.duplicates;
-        if (loaded.deferred.length > 0) result.deferredIndexes.push({ target, specs: loaded.deferred });
+        result.indexes.push({ ns: target, specs: loaded.indexes });
         options.onCollection?.(target, loaded.documents);
       }, (error: unknown) => {
         // The collections not started yet stay untouched.
@@ -104,19 +101,23 @@ async function loadCollection(
   options: LoadBaseOptions,
   entry: CollectionEntry,
   target: string,
-): Promise<{ documents: number; duplicates: number; deferred: Document[] }> {
+): Promise<{ documents: number; duplicates: number; indexes: readonly Document[] }> {
   const metadata = await readMetadata(options, entry);
   await createCollection(options, target, metadata, entry.db);
   const { db, coll } = splitNs(target);
-  const collection = options.client.db(db).collection(coll);
+  const collection = options.client.db(db).collection(dataCollection(entry, coll));
   const counts = { documents: 0, duplicates: 0 };
   const dataFile = entry.data ? options.files.get(entry.data.key) : undefined;
+  // A capped collection keeps the newest documents by insertion order, and the dump lists them
+  // oldest first ($natural order): inserted out of order, the wrong ones would survive a
+  // collection that is full. One ordered batch at a time keeps the dump's order.
+  const ordered = isCapped(metadata.options);
   if (dataFile) {
-    const window = new TaskWindow(BATCHES_IN_FLIGHT);
+    const window = new TaskWindow(ordered ? 1 : BATCHES_IN_FLIGHT);
     try {
       for await (const raws of batchFrames(readBsonFile(dataFile, { signal: options.signal }))) {
         options.signal?.throwIfAborted();
-        await window.run(() => insertBatch(collection, raws, counts, target));
+        await window.run(() => insertBatch(collection, raws, counts, target, ordered));
       }
     } catch (error) {
       // No insert outlives the load, whichever failed first.
@@ -125,8 +126,17 @@ async function loadCollection(
     }
     await window.drain();
   }
-  const deferred = await createIndexes(options.client, target, metadata.indexes);
-  return { ...counts, deferred };
+  return { ...counts, indexes: metadata.indexes };
+}
+
+/**
+ * Where a collection's documents go: a time-series collection's base holds its raw buckets
+ * (archive/timeseries-layout.ts), inserted into `system.buckets.<coll>` of the time-series
+ * collection `create` made, as mongorestore does (restore.go), so that bucket `_id`s match the
+ * oplog's bucket updates. An older base's measurements go through the collection itself.
+ */
+export function dataCollection(entry: CollectionEntry, targetColl: string): string {
+  return holdsBuckets(entry) ? bucketsCollection(targetColl) : targetColl;
 }
 
 /** Raw documents in insert batches: at most `docs` documents, and `bytes` once past the first. */
@@ -155,28 +165,60 @@ export async function* batchFrames(
   if (batch.length > 0) yield batch;
 }
 
-/** Decodes a batch as it is sent, and inserts it; duplicate _ids are counted, not errors. */
+/**
+ * Decodes a batch as it is sent, and inserts it; duplicate _ids are counted, not errors.
+ * `ordered`: the documents go in in the batch's order; an ordered insert stops at its first
+ * error, so after a duplicate the rest of the batch is sent again.
+ */
 async function insertBatch(
   collection: Collection,
   raws: Buffer[],
   counts: { documents: number; duplicates: number },
   target: string,
+  ordered = false,
 ): Promise<void> {
-  const documents = raws.map(decodeDocument);
+  // Decoded in field order (a JS object would move integer-like names first); the driver writes
+  // each Map back as the same bytes (test/unit/ordered-document.test.ts).
+  let documents = raws.map((raw) => decodeOrdered(raw) as unknown as Document);
   // The raw copy is not needed past here.
   raws.length = 0;
-  try {
-    const result = await collection.insertMany(documents, { ordered: false, bypassDocumentValidation: true });
-    counts.documents += result.insertedCount;
-  } catch (error) {
-    // Documents already there (no --drop, or a re-run) stay; anything else is a failure.
-    if (error instanceof MongoBulkWriteError && error.writeErrors && allDuplicates(error)) {
-      counts.documents += error.result.insertedCount;
-      counts.duplicates += documents.length - error.result.insertedCount;
+  while (documents.length > 0) {
+    try {
+      const result = await collection.insertMany(documents, {
+        ordered,
+        bypassDocumentValidation: true,
+        // The documents have their _id; the driver must not look for one as a property.
+        forceServerObjectId: true,
+      });
+      counts.documents += result.insertedCount;
       return;
+    } catch (error) {
+      // Documents already there (no --drop, or a re-run) stay; anything else is a failure.
+      if (!(error instanceof MongoBulkWriteError && error.writeErrors && allDuplicates(error))) {
+        throw new TargetError(`inserting into ${target} failed: ${(error as Error).message}`, { cause: error });
+      }
+      counts.documents += error.result.insertedCount;
+      if (!ordered) {
+        counts.duplicates += documents.length - error.result.insertedCount;
+        return;
+      }
+      // Ordered: everything before the duplicate went in, nothing after it was tried.
+      const failedAt = firstWriteErrorIndex(error);
+      counts.duplicates++;
+      documents = documents.slice(failedAt + 1);
     }
-    throw new TargetError(`inserting into ${target} failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+function firstWriteErrorIndex(error: MongoBulkWriteError): number {
+  const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  return Math.min(...errors.map((writeError) => writeError.index));
+}
+
+/** listCollections' `capped` option: true, or a truthy number in old dumps. */
+export function isCapped(options: Document): boolean {
+  const capped: unknown = options.capped;
+  return capped === true || (typeof capped === 'number' && capped !== 0) || (typeof capped === 'object' && capped !== null && Number(capped) !== 0);
 }
 
 function allDuplicates(error: MongoBulkWriteError): boolean {
@@ -206,57 +248,5 @@ async function createCollection(
   } catch (error) {
     if (error instanceof MongoServerError && error.code === NAMESPACE_EXISTS) return;
     throw new TargetError(`creating ${target} failed: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/** Index spec fields that describe the index's history rather than what to build. */
-const NOT_BUILD_FIELDS = new Set(['v', 'ns', 'background']);
-
-/**
- * Builds a collection's indexes and returns the unique ones its documents violate. A base is a
- * fuzzy copy: a document dumped before the oplog deleted it may share a unique key with one
- * dumped after the oplog inserted it (mongo-tools' duplicate_index_key_with_oplog), and only
- * replay resolves that, so such an index is built after replay (buildDeferredIndexes), as
- * mongorestore --oplogReplay builds indexes after the oplog.
- */
-async function createIndexes(client: MongoClient, target: string, specs: readonly Document[]): Promise<Document[]> {
-  const indexes = specs
-    .filter((spec) => spec.name !== '_id_')
-    .map((spec) => Object.fromEntries(Object.entries(spec).filter(([key]) => !NOT_BUILD_FIELDS.has(key))));
-  if (indexes.length === 0) return [];
-  const { db, coll } = splitNs(target);
-  const build = (list: Document[]) => client.db(db).command({ createIndexes: coll, indexes: list });
-  try {
-    await build(indexes);
-    return [];
-  } catch (error) {
-    const unique = indexes.filter((spec) => Boolean(spec.unique) && Number(spec.unique) !== 0);
-    if (unique.length === 0) throw new TargetError(`building indexes on ${target} failed: ${(error as Error).message}`, { cause: error });
-    const others = indexes.filter((spec) => !unique.includes(spec));
-    if (others.length > 0) {
-      await build(others).catch((cause: unknown) => {
-        throw new TargetError(`building indexes on ${target} failed: ${(cause as Error).message}`, { cause });
-      });
-    }
-    const deferred: Document[] = [];
-    for (const spec of unique) await build([spec]).catch(() => deferred.push(spec));
-    return deferred;
-  }
-}
-
-/** Builds the unique indexes loadBase deferred, on the collections replay left in place. */
-export async function buildDeferredIndexes(client: MongoClient, deferred: readonly DeferredIndexes[]): Promise<void> {
-  for (const { target, specs } of deferred) {
-    const { db, coll } = splitNs(target);
-    const exists = await client.db(db).listCollections({ name: coll }, { nameOnly: true }).hasNext();
-    if (!exists) continue;
-    try {
-      await client.db(db).command({ createIndexes: coll, indexes: specs });
-    } catch (error) {
-      throw new TargetError(`building ${specs.map((spec) => String(spec.name)).join(', ')} on ${target} after replay failed: ${(error as Error).message}`, {
-        cause: error,
-        hint: 'the restored documents still violate the unique index: restore to another cutoff, or exclude the namespace',
-      });
-    }
   }
 }

@@ -4,9 +4,9 @@
 // A barrier (a command, a transaction) waits for every lane to drain first.
 // Memory bound: per lane, the batch being applied and the one filling, each at most batchOps
 // entries or, past its first entry, batchBytes of BSON.
-import { createHash } from 'node:crypto';
 import { BSON } from 'mongodb';
 import type { OplogEntry } from '../oplog-entry.ts';
+import { idKey } from '../target/id-key.ts';
 
 export const DEFAULT_LANES = 4;
 export const DEFAULT_BATCH_OPS = 1000;
@@ -17,12 +17,31 @@ export function documentIdOf(entry: OplogEntry): unknown {
   return entry.op === 'u' ? entry.o2?._id : entry.o?._id;
 }
 
-/** Lane for an entry: stable for one (ns, _id), whatever the _id's BSON type. */
-export function laneOf(entry: OplogEntry, lanes: number): number {
+/**
+ * Lane for an entry. A document's lane comes from its `_id` as the `_id` index compares it
+ * (id-key.ts): 1, 1.0, NumberLong(1) and NumberDecimal("1") are one document to MongoDB, so
+ * they must share a lane, or an insert, a delete and a re-insert written by drivers that type
+ * the number differently could race and lose the document. A serial namespace (see
+ * serial-namespaces.ts: capped, or a non-simple default collation) has one lane for all its
+ * writes, chosen by the namespace alone.
+ */
+export function laneOf(entry: OplogEntry, lanes: number, serial = false): number {
   if (lanes <= 1) return 0;
-  const id = BSON.serialize({ _id: documentIdOf(entry) });
-  const digest = createHash('sha1').update(entry.ns).update(id).digest();
-  return digest.readUInt32LE(0) % lanes;
+  const key = serial ? entry.ns : `${entry.ns}\0${idKey(documentIdOf(entry))}`;
+  return fnv1a(key) % lanes;
+}
+
+/**
+ * FNV-1a (32-bit) over UTF-16 code units: spreads keys evenly and costs a fraction of a
+ * cryptographic digest per entry; nothing here needs collision resistance.
+ */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 type Send = (batch: OplogEntry[]) => Promise<void>;
@@ -34,16 +53,29 @@ interface Lane {
   tail: Promise<void>;
 }
 
+export interface PartitionerOptions {
+  lanes?: number;
+  batchOps?: number;
+  batchBytes?: number;
+  /**
+   * Namespaces whose writes all go to one lane, in order. Asked on every push, so a change
+   * (after a command, when every lane has drained) applies from the next entry on.
+   */
+  isSerial?: (ns: string) => boolean;
+}
+
 export class Partitioner {
   readonly #send: Send;
   readonly #batchOps: number;
   readonly #batchBytes: number;
   readonly #lanes: Lane[];
+  readonly #isSerial: (ns: string) => boolean;
   #failure: unknown;
 
-  constructor(send: Send, options: { lanes?: number; batchOps?: number; batchBytes?: number } = {}) {
+  constructor(send: Send, options: PartitionerOptions = {}) {
     const lanes = Math.max(1, options.lanes ?? DEFAULT_LANES);
     this.#send = send;
+    this.#isSerial = options.isSerial ?? (() => false);
     this.#batchOps = options.batchOps ?? DEFAULT_BATCH_OPS;
     this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
     this.#lanes = Array.from({ length: lanes }, () => ({ batch: [], bytes: 0, tail: Promise.resolve() }));
@@ -56,7 +88,7 @@ export class Partitioner {
   async push(entry: OplogEntry, bytes = BSON.calculateObjectSize(entry)): Promise<void> {
     this.#throwIfFailed();
     // laneOf answers an index below the lane count.
-    const lane = this.#lanes[laneOf(entry, this.#lanes.length)]!;
+    const lane = this.#lanes[laneOf(entry, this.#lanes.length, this.#isSerial(entry.ns))]!;
     if (lane.batch.length > 0 && lane.bytes + bytes > this.#batchBytes) await this.#flush(lane);
     lane.batch.push(entry);
     lane.bytes += bytes;

@@ -6,7 +6,7 @@
 //     → CRUD into the partitioner's lanes; commands and transactions as barriers.
 // The next file is read and decompressed while the lanes apply the previous batches.
 import type { Applier } from '../target/applier.ts';
-import { planCommand } from '../target/command-ops.ts';
+import { planCommand, refusedCommand, refusedCommandError } from '../target/command-ops.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { decodeOplogEntry } from '../archive/bson-decode.ts';
 import { isBeforeCutoff, formatTs, tsFromBson, type Cutoff } from '../timestamp.ts';
@@ -14,6 +14,7 @@ import type { OplogEntry } from '../oplog-entry.ts';
 import { TransactionBuffer, unitTs, unitWall, type ReplayUnit } from './transaction-buffer.ts';
 import { Partitioner } from './partition.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
+import { SerialNamespaces } from './serial-namespaces.ts';
 
 export interface OpRef {
   readonly ts: string;
@@ -44,6 +45,17 @@ export interface ReplayOptions {
   readonly namespaces: NamespaceMapper;
   readonly lanes?: number;
   readonly batchOps?: number;
+  /**
+   * Skip (and count) commands replay does not know or cannot replay instead of failing on the
+   * first one: the target then differs from the source by whatever they did.
+   */
+  readonly skipUnknownCommands?: boolean;
+  /**
+   * Target namespaces whose writes stay in one lane (capped, non-simple collation), as known
+   * before the first entry (the base's metadata, the target's collections); replay adds what
+   * its commands create.
+   */
+  readonly serialNamespaces?: SerialNamespaces;
   readonly signal?: AbortSignal;
   readonly onProgress?: (applied: number) => void;
 }
@@ -65,7 +77,12 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     receipt.appliedByNs[ns] = (receipt.appliedByNs[ns] ?? 0) + 1;
     receipt.lastApplied = refOf(entry);
   };
-  const lanes = new Partitioner((batch) => applier.applyCrud(batch, signal), { lanes: options.lanes, batchOps: options.batchOps });
+  const serial = options.serialNamespaces ?? new SerialNamespaces();
+  const lanes = new Partitioner((batch) => applier.applyCrud(batch, signal), {
+    lanes: options.lanes,
+    batchOps: options.batchOps,
+    isSerial: (ns) => serial.has(ns),
+  });
   const buffer = new TransactionBuffer();
 
   /** `bytes`: the BSON size of an op unit's entry, when known. */
@@ -85,7 +102,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     }
     if (unit.entry.op === 'n') return void skip('noop'), true;
     for (const entry of mapped(unit.entry)) {
-      if (entry.op === 'c') await command(entry);
+      if (entry.op === 'c') await commandUnlessRefused(entry);
       else await lanes.push(entry, bytes);
       if (entry.op !== 'c') applied(entry, entry.ns);
     }
@@ -100,11 +117,24 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   };
   /** A command is a barrier: every lane drains before it runs. */
   const command = async (entry: OplogEntry): Promise<void> => {
-    const plan = planCommand(entry);
+    const plan = planCommand(entry, applier.mode);
     if ('skip' in plan) return void skip(`command: ${plan.skip}`);
     await lanes.drain();
     await applier.applyCommand(plan, signal);
+    // Every lane is empty here, so a namespace turning serial cannot leave writes behind in
+    // another lane.
+    serial.noteCommand(entry);
     applied(entry, `${plan.db}.$cmd`);
+  };
+  /** A command replay must not skip silently stops it, unless skipUnknownCommands says skip. */
+  const commandUnlessRefused = async (entry: OplogEntry): Promise<void> => {
+    const refused = refusedCommand(entry);
+    if (refused !== undefined && !options.skipUnknownCommands) {
+      // Everything before it is applied: the target stands exactly at the command's ts.
+      await lanes.drain();
+      throw refusedCommandError(entry, refused);
+    }
+    await command(entry);
   };
 
   let stopped = false;

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planRestore, formatWindow, type RestorePlan } from '../archive/chain-window.ts';
+import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
 import type { Store } from '../store/store.ts';
 import type { Cutoff } from '../timestamp.ts';
@@ -12,19 +13,27 @@ import { openTarget, type ApplyMode } from '../target/open-target.ts';
 import type { ApplyStats } from '../target/applier.ts';
 import { AuthRestore, type AuthRestoreResult } from './auth-restore.ts';
 import { downloadChain, objectsOf } from './download-chain.ts';
-import { buildDeferredIndexes, loadBase, type LoadBaseResult } from './load-base.ts';
+import { loadBase, type LoadBaseResult } from './load-base.ts';
+import { IndexCatalog } from './index-catalog.ts';
+import { DeferredIndexApplier } from './deferred-index-applier.ts';
+import { buildIndexes } from './build-indexes.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
 import { replay, type ReplayReceipt } from './replay.ts';
+import { serialNamespacesOfBase } from './serial-namespaces.ts';
 
 export interface RestoreOptions {
   readonly store: Store;
   readonly targetUri: string;
   readonly cutoff?: Cutoff;
+  /** Which source's chains, where the store holds several (--set-name, --replica-set-id). */
+  readonly source?: SourceChoice;
   readonly drop?: boolean;
   readonly dryRun?: boolean;
   readonly applyMode?: ApplyMode;
   readonly namespaces?: NamespaceOptions;
   readonly concurrency?: number;
+  /** Skip commands replay does not know instead of failing (replay.ts). */
+  readonly skipUnknownCommands?: boolean;
   readonly workDir?: string;
   readonly signal?: AbortSignal;
   readonly onStage?: (stage: string, detail: string) => void;
@@ -40,17 +49,20 @@ export interface RestoreResult {
   readonly storedBytes: number;
   readonly dryRun: boolean;
   readonly applyMode?: string;
-  readonly base?: LoadBaseResult;
+  /** What the base load did (its index specs are in `indexes`' count, built after replay). */
+  readonly base?: Omit<LoadBaseResult, 'indexes'>;
   readonly receipt?: ReplayReceipt;
   readonly stats?: ApplyStats;
   /** Users and roles merged into the target's (restore/auth-restore.ts), when the base has them. */
   readonly auth?: AuthRestoreResult;
+  /** Secondary indexes built after replay. */
+  readonly indexes?: number;
 }
 
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const namespaces = compileNamespaceMapper(options.namespaces ?? {});
   const { manifest } = await readManifest(options.store);
-  const plan = planRestore(manifest, options.cutoff);
+  const plan = planRestore(manifest, options.cutoff, options.source);
   const summary = describePlan(plan);
   options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${summary.objects} objects (${summary.chunks} chunks)`);
   if (options.dryRun) return { ...summary, dryRun: true };
@@ -82,18 +94,31 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         onCollection: () => options.onProgress?.('load', ++loaded, collections),
       });
       options.onStage?.('base', `${base.documents} documents in ${base.collections} collections`);
+      // Secondary indexes wait for the end of replay (index-catalog.ts): the base's, and those
+      // the oplog creates, changes or drops on the way.
+      const catalog = new IndexCatalog();
+      const { indexes: baseIndexes, ...baseSummary } = base;
+      for (const { ns, specs } of baseIndexes) catalog.addCollection(ns, specs);
       const oplogFiles = [plan.base.oplog, ...plan.chunks].map((object) => files.get(object.key) ?? '');
       const receipt = await replay({
-        applier: target.applier,
+        applier: new DeferredIndexApplier(target.applier, catalog),
         files: oplogFiles,
         cutoff: options.cutoff,
         namespaces,
+        skipUnknownCommands: options.skipUnknownCommands,
+        serialNamespaces: await serialNamespacesOfBase(plan.base, files, namespaces),
         signal: options.signal,
         onProgress: (applied) => options.onProgress?.('replay', applied),
       });
-      await buildDeferredIndexes(target.client, base.deferredIndexes);
+      const indexes = await buildIndexes({
+        client: target.client,
+        collections: catalog.collections(),
+        target: target.applier.mode,
+        signal: options.signal,
+      });
+      options.onStage?.('indexes', `${indexes} indexes built after replay`);
       const users = await auth?.finish();
-      return { ...summary, dryRun: false, applyMode: target.applier.mode, base, receipt, stats: target.applier.stats, auth: users };
+      return { ...summary, dryRun: false, applyMode: target.applier.mode, base: baseSummary, receipt, stats: target.applier.stats, indexes, auth: users };
     } finally {
       await auth?.discard();
       await target.client.close();

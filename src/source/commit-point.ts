@@ -6,6 +6,7 @@ import type { MongoClient, ReadPreference } from 'mongodb';
 import { Timestamp } from 'mongodb';
 import type { CommitPointKind } from '../archive/manifest.ts';
 import { tsFromBson, type Ts } from '../timestamp.ts';
+import { termOf } from './optime.ts';
 
 export interface CommitPoint {
   /** null when the oplog is empty. */
@@ -13,6 +14,8 @@ export interface CommitPoint {
   readonly kind: CommitPointKind;
   /** The source's wall clock for that op, where known (for lag). */
   readonly wall: Date | null;
+  /** The term of the majority point's optime (hello.lastWrite.majorityOpTime.t), where reported. */
+  readonly term?: number | undefined;
   /**
    * The op's prevOpTime link (a transaction chain's previous entry), when the commit point was
    * read off the op itself: null when it has none. Absent when not read (the majority point).
@@ -30,7 +33,8 @@ export async function readMajorityPoint(client: MongoClient, readPreference: Rea
   const majority: unknown = hello.lastWrite?.majorityOpTime?.ts;
   if (!(majority instanceof Timestamp)) return null;
   const wall: unknown = hello.lastWrite?.majorityWriteDate;
-  return { ts: tsFromBson(majority), kind: 'majority', wall: wall instanceof Date ? wall : null };
+  const term = termOf(hello.lastWrite?.majorityOpTime?.t);
+  return { ts: tsFromBson(majority), kind: 'majority', wall: wall instanceof Date ? wall : null, ...(term === undefined ? {} : { term }) };
 }
 
 /** The majority commit point, else the newest written op. */

@@ -1,54 +1,106 @@
 // Connecting to the source and proving it is a replica-set member: an oplog exists only there.
 // Authentication, TLS and read preference (archiving from a secondary) come from the URI.
-import { MongoClient, type Document, type ReadPreference } from 'mongodb';
+//
+// A run is pinned to one member: the URI's read preference selects it once, through a
+// discovering client, and every later command goes over a direct connection to it
+// (pinned-uri.ts says why). Every member keeps its own oplog and its own majority point
+// (hello.lastWrite on that member), so T0, the dump, T1 and the oplog reads all agree.
+// FerretDB is one member that names itself in hello; pinning there is shown for real, but
+// choosing among members by read preference (and the lag between them) is not.
+import { MongoClient, type CommandSucceededEvent, type Document, type ReadPreference } from 'mongodb';
 import { SourceError, UsageError } from '../errors.ts';
 import { redactUri } from '../redact.ts';
 import type { SourceIdentity } from '../archive/manifest.ts';
+import { pinnedUri } from './pinned-uri.ts';
 
 export interface Source {
+  /** A direct connection to the one member this run reads from. */
   readonly client: MongoClient;
   readonly identity: SourceIdentity;
   /** The URI with its password redacted, for logs and errors. */
   readonly uri: string;
+  /** The member the run is pinned to, host:port as the driver reached it. */
+  readonly member: string;
   /** The read preference from the URI; commands that inspect the node use it too. */
   readonly readPreference: ReadPreference;
 }
 
 const DEFAULT_SERVER_SELECTION_MS = 10_000;
 
-export async function connectSource(uri: string, options: { serverSelectionTimeoutMS?: number } = {}): Promise<Source> {
+export interface ConnectSourceOptions {
+  readonly serverSelectionTimeoutMS?: number;
+  /** Emit the driver's command events on the pinned client (diagnostics, tests). */
+  readonly monitorCommands?: boolean;
+}
+
+export async function connectSource(uri: string, options: ConnectSourceOptions = {}): Promise<Source> {
   if (!/^mongodb(\+srv)?:\/\//.test(uri)) {
     throw new UsageError(`source URI must start with mongodb:// or mongodb+srv:// (got ${redactUri(uri)})`);
   }
   // Options given in code override the URI's, so the default applies only when the URI is silent.
   const uriTimeout = /[?&]serverSelectionTimeoutMS=/i.test(uri);
   const serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? (uriTimeout ? undefined : DEFAULT_SERVER_SELECTION_MS);
-  let client: MongoClient;
+  const clientOptions = { ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }), appName: 'mongo-pitr' };
+  let discovery: MongoClient;
   try {
-    client = new MongoClient(uri, {
-      ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }),
-      appName: 'mongo-pitr',
-    });
+    discovery = new MongoClient(uri, { ...clientOptions, monitorCommands: true });
   } catch (error) {
     throw new UsageError(`invalid source URI ${redactUri(uri)}: ${(error as Error).message}`, { cause: error });
   }
   const safeUri = redactUri(uri);
+  let client: MongoClient | undefined;
   try {
+    await discovery.connect();
+    const { hello, member } = await selectMember(discovery);
+    assertReplicaSetMember(hello, safeUri); // a mongos or a standalone is refused before pinning
+    client = new MongoClient(pinnedUri(uri, member, { authSource: discovery.options.credentials?.source }), {
+      ...clientOptions,
+      monitorCommands: options.monitorCommands === true,
+    });
     await client.connect();
-    const hello = await client.db('admin').command({ hello: 1 }, { readPreference: client.readPreference });
-    const identity = await identify(client, hello, safeUri);
-    return { client, identity, uri: safeUri, readPreference: client.readPreference };
+    const pinnedHello = await client.db('admin').command({ hello: 1 });
+    const identity = await identify(client, pinnedHello, safeUri);
+    if (identity.setName !== hello.setName) {
+      throw new SourceError(`${member} answered as replica set ${identity.setName}, not ${String(hello.setName)}`);
+    }
+    return { client, identity, uri: safeUri, member, readPreference: client.readPreference };
   } catch (error) {
-    await client.close().catch(() => undefined);
+    await client?.close().catch(() => undefined);
     if (error instanceof SourceError) throw error;
     throw new SourceError(`cannot reach the source ${safeUri}: ${firstLine(error)}`, {
       cause: error,
       hint: 'check the URI, the network and the credentials',
     });
+  } finally {
+    await discovery.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The member the URI's read preference selects, as host:port, and its hello: the driver picks
+ * the server for the command, and command monitoring says which one answered.
+ */
+async function selectMember(discovery: MongoClient): Promise<{ hello: Document; member: string }> {
+  let member: string | undefined;
+  const listen = (event: CommandSucceededEvent): void => {
+    if (event.commandName === 'hello') member = event.address;
+  };
+  discovery.on('commandSucceeded', listen);
+  try {
+    const hello = await discovery.db('admin').command({ hello: 1 }, { readPreference: discovery.readPreference });
+    if (!member) throw new SourceError('the driver did not say which member answered hello');
+    return { hello, member };
+  } finally {
+    discovery.off('commandSucceeded', listen);
   }
 }
 
 async function identify(client: MongoClient, hello: Document, uri: string): Promise<SourceIdentity> {
+  const setName = assertReplicaSetMember(hello, uri);
+  return { setName, replicaSetId: await replicaSetId(client) };
+}
+
+function assertReplicaSetMember(hello: Document, uri: string): string {
   if (hello.msg === 'isdbgrid') {
     throw new SourceError(`${uri} is a mongos: point mongo-pitr at each shard's replica set`);
   }
@@ -57,7 +109,7 @@ async function identify(client: MongoClient, hello: Document, uri: string): Prom
       hint: 'start mongod with --replSet and run rs.initiate()',
     });
   }
-  return { setName: hello.setName, replicaSetId: await replicaSetId(client) };
+  return hello.setName;
 }
 
 /** settings.replicaSetId tells a restored or rebuilt set from the original of the same name. */

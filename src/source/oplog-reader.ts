@@ -9,6 +9,7 @@ import { readOplogHeader, type RawOplogEntry } from '../archive/oplog-header.ts'
 import { compareTs, formatTs, tsEquals, tsFromBson, tsToBson, type Ts } from '../timestamp.ts';
 import type { Source } from './connect-source.ts';
 import { readMajorityPoint, type CommitPoint } from './commit-point.ts';
+import { releaseDecision, sameEntry, termOf, type OpTime } from './optime.ts';
 
 export interface OplogRange {
   /** The checkpoint: must be present in the oplog; null reads from the oplog's start. */
@@ -86,7 +87,9 @@ const LOST_CURSOR_CODES: readonly number[] = [43 /* CursorNotFound */, 136 /* Ca
  * that lost its position), re-opens from the last entry after `idleMs`, checking each time that
  * the entry is still there; where it hands back an entry again, re-opens at once.
  * On a server that reports a majority commit point, an entry waits until it is majority-committed
- * (an op that could still roll back is never yielded). Memory: one driver batch.
+ * on the member being read, judged by its full optime (optime.ts): an entry of an old primary
+ * that a failover rolls back is never yielded, even once the new term's majority point passes
+ * its ts; the tail then re-opens from the last yielded entry. Memory: one driver batch.
  */
 export async function* tailOplog(source: Source, options: TailOptions, signal?: AbortSignal): AsyncGenerator<RawOplogEntry | null> {
   let last = options.from;
@@ -126,10 +129,19 @@ export async function* tailOplog(source: Source, options: TailOptions, signal?: 
           stale = true;
           break;
         }
-        while (committed && (!committed.ts || compareTs(header.ts, committed.ts) > 0)) {
+        let verdict: 'release' | 'rolledBack' = 'release';
+        for (let decision = decide(header, committed); decision !== 'release'; decision = decide(header, committed)) {
+          if (decision === 'verify') {
+            verdict = sameEntry({ ts: header.ts, t: header.term }, await entryAt(source, header.ts)) ? 'release' : 'rolledBack';
+            break;
+          }
           yield null; // time passes while the entry waits; the caller may seal what it has
           await sleep(MAJORITY_POLL_MS, undefined, { signal });
           committed = await readMajorityPoint(source.client, source.readPreference);
+        }
+        if (verdict === 'rolledBack') {
+          stale = true; // the entries after `last` are being rewritten: read them again
+          break;
         }
         last = header.ts;
         yield { raw, header };
@@ -150,6 +162,19 @@ export async function* tailOplog(source: Source, options: TailOptions, signal?: 
       return; // aborted
     }
   }
+}
+
+/** The release rule for one entry (optime.ts); no majority point reported means no wait. */
+function decide(header: RawOplogEntry['header'], committed: CommitPoint | null): 'release' | 'wait' | 'verify' {
+  if (!committed) return 'release';
+  if (!committed.ts) return 'wait';
+  return releaseDecision({ ts: header.ts, t: header.term }, { ts: committed.ts, t: committed.term });
+}
+
+/** The optime of the entry at `ts` in the member's oplog now, or null when there is none. */
+async function entryAt(source: Source, ts: Ts): Promise<OpTime | null> {
+  const entry = await source.client.db('local').collection('oplog.rs').findOne({ ts: tsToBson(ts) }, { projection: { ts: 1, t: 1 }, readPreference: source.readPreference });
+  return entry ? { ts: tsFromBson(entry.ts), t: termOf(entry.t) } : null;
 }
 
 async function oldestTs(source: Source): Promise<string | null> {

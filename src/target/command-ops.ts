@@ -8,10 +8,13 @@
 // Replay may apply an entry to a target that already has its effect: the base is a fuzzy copy
 // taken while the oplog ran, and a restore may be run twice. `ignoreCodes` lists, per command,
 // the errors that only mean "already so".
-import type { Document } from 'mongodb';
+import { BSON, type Document } from 'mongodb';
+import { TargetError } from '../errors.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
+import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { CommandPlan } from './applier.ts';
 import { isInternalNs, joinNs, splitNs } from '../namespace.ts';
+import { createIndexSpec, type IndexTarget } from './index-spec.ts';
 
 /** Server error codes (src/mongo/base/error_codes.yml). */
 export const ServerErrorCode = {
@@ -88,7 +91,7 @@ const COLLMOD_DROPPED_FIELDS = ['noPadding', 'usePowerOf2Sizes', 'recordPreImage
 const BUCKETS_PREFIX = 'system.buckets.';
 
 type Planned = CommandPlan | SkippedCommand;
-type Planner = (db: string, o: Document, entry: OplogEntry) => Planned;
+type Planner = (db: string, o: Document, entry: OplogEntry, target: IndexTarget) => Planned;
 
 const PLANNERS = new Map<string, Planner>([
   ['create', planCreate],
@@ -116,14 +119,74 @@ const SKIP_REASONS = new Map<string, string>([
   ['dbCheck', 'dbCheck: a consistency check, nothing to replay'],
   ['setMultikeyMetadata', 'setMultikeyMetadata: server bookkeeping, rebuilt by the target'],
   [
+    'modifyCollectionShardingIndexCatalog',
+    "modifyCollectionShardingIndexCatalog: a shard's copy of the sharded index catalog, not replica-set data",
+  ],
+  // Shards' own copy of the sharding catalog's database entries (CommandType in the server's
+  // src/mongo/db/repl/oplog_entry.idl): not replica-set data.
+  ['createDatabaseMetadata', "createDatabaseMetadata: a shard's copy of the sharding catalog, not replica-set data"],
+  ['dropDatabaseMetadata', "dropDatabaseMetadata: a shard's copy of the sharding catalog, not replica-set data"],
+  ['createGlobalIndex', 'createGlobalIndex: an internal global-index container, no user data'],
+  ['dropGlobalIndex', 'dropGlobalIndex: an internal global-index container, no user data'],
+  [
+    'importCollection',
+    'importCollection: the imported WiredTiger files are not in the oplog, so the collection cannot be rebuilt from it',
+  ],
+  [
     'upgradeDowngradeViewlessTimeseries',
     'upgradeDowngradeViewlessTimeseries: a time-series format conversion (FCV change between ' +
       '8.x and 9.0) cannot be replayed; restore to a point before it',
   ],
 ]);
 
-/** Plans the command for a `c` entry, or says why replay skips it. */
-export function planCommand(entry: OplogEntry): CommandPlan | SkippedCommand {
+/**
+ * Commands the server logs that replay cannot reproduce: skipping one leaves the target
+ * different from the source, so replay refuses it unless told to skip (refusedCommand).
+ */
+const UNREPLAYABLE = new Set(['importCollection', 'upgradeDowngradeViewlessTimeseries']);
+
+/**
+ * Every command the server's oplog applier accepts: the keys of kOpsMap in mongodb/mongo
+ * src/mongo/db/repl/oplog.cpp, the CommandType values of src/mongo/db/repl/oplog_entry.idl, and
+ * setMultikeyMetadata and upgradeDowngradeViewlessTimeseries of other versions. Each is planned
+ * or skipped with a reason; a name outside this set is a command newer than this code.
+ */
+export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([...PLANNERS.keys(), ...SKIP_REASONS.keys()]);
+
+/**
+ * Why replay must not skip this command entry silently, or undefined when it may run or skip
+ * it: a command it does not know (a DDL newer than this code) or one it cannot replay
+ * (importCollection). Skipping either would make the target differ from the source.
+ */
+export function refusedCommand(entry: OplogEntry): string | undefined {
+  if (entry.op !== 'c' || !isDocument(entry.o)) return undefined;
+  const name = Object.keys(entry.o)[0];
+  if (name === undefined) return undefined;
+  if (!KNOWN_COMMANDS.has(name)) return `unknown command "${name}"`;
+  return UNREPLAYABLE.has(name) ? SKIP_REASONS.get(name) : undefined;
+}
+
+/**
+ * The error replay raises for a refused command: where it is (ts, ns), the command itself, and
+ * the two ways on.
+ */
+export function refusedCommandError(entry: OplogEntry, reason: string): TargetError {
+  const ts = formatTs(tsFromBson(entry.ts));
+  const command = BSON.EJSON.stringify(entry.o, { relaxed: true });
+  return new TargetError(`oplog command at ${ts} on ${entry.ns} cannot be replayed (${reason}): ${truncate(command, 300)}`, {
+    hint: `restore to a point before it (--until ${ts}), or pass --skip-unknown-commands to skip such commands knowingly`,
+  });
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/**
+ * Plans the command for a `c` entry, or says why replay skips it. `target`: how the target
+ * applies (index specs differ, index-spec.ts); real MongoDB's form by default.
+ */
+export function planCommand(entry: OplogEntry, target: IndexTarget = 'applyOps'): CommandPlan | SkippedCommand {
   if (entry.op !== 'c') return { skip: `not a command entry (op "${entry.op}")` };
   if (!isDocument(entry.o)) return { skip: 'malformed command entry: o is not a document' };
   const name = Object.keys(entry.o)[0];
@@ -132,7 +195,7 @@ export function planCommand(entry: OplogEntry): CommandPlan | SkippedCommand {
   if (skip) return { skip };
   const planner = PLANNERS.get(name);
   if (!planner) return { skip: `unknown command "${name}"` };
-  return planner(splitNs(entry.ns).db, entry.o, entry);
+  return planner(splitNs(entry.ns).db, entry.o, entry, target);
 }
 
 function planCreate(db: string, o: Document, entry: OplogEntry): Planned {
@@ -193,23 +256,23 @@ function planRename(_db: string, o: Document, entry: OplogEntry): Planned {
 }
 
 /** The oplog form is `{createIndexes: coll, v, key, name, ...options}`: one spec, inline. */
-function planCreateIndexes(db: string, o: Document, entry: OplogEntry): Planned {
+function planCreateIndexes(db: string, o: Document, entry: OplogEntry, target: IndexTarget): Planned {
   const coll = collectionOf(o, 'createIndexes');
   if (coll === undefined) return malformed('createIndexes');
   if (isInternalNs(joinNs(db, coll))) return internal('createIndexes');
-  const spec = indexSpec(omit(o, ['createIndexes']));
+  const spec = createIndexSpec(omit(o, ['createIndexes']), { target });
   if (!spec) return malformed('createIndexes');
   return plan(db, { createIndexes: coll, indexes: [spec] }, entry, CREATE_INDEX_IGNORES);
 }
 
 /** Two-phase index builds (4.4+): the commit entry lists every index of the build. */
-function planCommitIndexBuild(db: string, o: Document, entry: OplogEntry): Planned {
+function planCommitIndexBuild(db: string, o: Document, entry: OplogEntry, target: IndexTarget): Planned {
   const coll = collectionOf(o, 'commitIndexBuild');
   if (coll === undefined || !Array.isArray(o.indexes)) return malformed('commitIndexBuild');
   if (isInternalNs(joinNs(db, coll))) return internal('commitIndexBuild');
   const indexes: Document[] = [];
   for (const raw of o.indexes) {
-    const spec = isDocument(raw) ? indexSpec(raw) : undefined;
+    const spec = isDocument(raw) ? createIndexSpec(raw, { target }) : undefined;
     if (!spec) return malformed('commitIndexBuild');
     indexes.push(spec);
   }
@@ -256,15 +319,6 @@ function planConvertToCapped(db: string, o: Document, entry: OplogEntry): Planne
   if (coll === undefined || o.size === undefined) return malformed('convertToCapped');
   if (isInternalNs(joinNs(db, coll))) return internal('convertToCapped');
   return plan(db, { convertToCapped: coll, size: o.size }, entry, MISSING_COLLECTION_IGNORES);
-}
-
-/**
- * A spec for the createIndexes command: `key` and `name` are required; `ns` (written by
- * servers before 4.4) is dropped, it would name the source namespace after a rename.
- */
-function indexSpec(raw: Document): Document | undefined {
-  if (!isDocument(raw.key) || typeof raw.name !== 'string') return undefined;
-  return omit(raw, ['ns']);
 }
 
 /** `system.buckets.X` → `X`: the name users (and commands) know a time-series collection by. */

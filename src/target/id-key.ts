@@ -1,6 +1,6 @@
 // The identity of a document's `_id` as a string, for maps keyed by document: equal exactly
 // when MongoDB's `_id` index holds two values equal.
-import { BSON, Binary, BSONRegExp, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'mongodb';
+import { BSON, Binary, BSONRegExp, BSONSymbol, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'mongodb';
 import type { Document } from 'mongodb';
 import { asSubDocument } from './delta-v2.ts';
 
@@ -15,7 +15,10 @@ export function idKey(value: unknown): string {
   const number = exactNumber(value);
   if (number !== undefined) return `n${number}`;
   if (value === null || value === undefined) return 'null';
+  // A symbol is a string to the server: one canonical type, compared by value
+  // (canonicalizeBSONType in src/mongo/bson/bsontypes.cpp).
   if (typeof value === 'string') return `s${JSON.stringify(value)}`;
+  if (value instanceof BSONSymbol) return `s${JSON.stringify(value.valueOf())}`;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (value instanceof ObjectId) return `o${value.toHexString()}`;
   if (value instanceof Date) return `d${value.getTime()}`;

@@ -4,14 +4,16 @@ import type { Command } from 'commander';
 import { exportDump } from '../../interop/export-dump.ts';
 import { parseCutoff } from '../../timestamp.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
+import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 
 export function registerExport(program: Command): void {
-  program
+  const registered = program
     .command('export')
     .description('write a mongodump folder (collections + oplog.bson) that mongorestore --oplogReplay restores to --until')
     .argument('<dir>', 'the folder to create (new, or empty)')
-    .option('--until <time>', 'cutoff: ISO-8601 time, epoch seconds, or seconds:ordinal; ops at or after it are left out')
-    .action(async (dir: string, flags: { until?: string }, command: Command) => {
+    .option('--until <time>', 'cutoff: ISO-8601 time, epoch seconds, or seconds:ordinal; ops at or after it are left out');
+  addSourceChoiceOptions(registered)
+    .action(async (dir: string, flags: { until?: string } & SourceChoiceFlags, command: Command) => {
       const context = contextOf(command);
       const cutoff = flags.until ? parseCutoff(flags.until) : undefined;
       const result = await withStore(context, (store) =>
@@ -19,6 +21,7 @@ export function registerExport(program: Command): void {
           store,
           dir,
           cutoff,
+          source: sourceChoiceOf(flags),
           signal: stopSignal(),
           onCollection: (ns, docs) => context.log.event('export.collection', `${ns}: ${docs} documents`),
         }),

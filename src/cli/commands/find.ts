@@ -14,8 +14,9 @@ import {
 } from '../../restore/find-ops.ts';
 import { redactText } from '../../redact.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
+import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 
-interface FindFlags {
+interface FindFlags extends SourceChoiceFlags {
   ns: string[];
   op: string[];
   command: string[];
@@ -29,7 +30,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 const collectList = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((part) => part.trim()).filter(Boolean)];
 
 export function registerFind(program: Command): void {
-  program
+  const registered = program
     .command('find')
     .description(`search the archived oplog without restoring; [filter] is a JSON filter such as ${FILTER_EXAMPLE}`)
     .argument('[filter]', 'JSON object with any of ns, op, command, id, from, until (the flags below, combined)')
@@ -39,7 +40,8 @@ export function registerFind(program: Command): void {
     .option('--id <ejson>', `the document's _id as extended JSON: 42, '"abc"', '{"$oid":"…"}'`)
     .option('--from <time>', 'only ops at or after this time (ISO-8601, epoch seconds, or seconds:ordinal)')
     .option('--until <time>', 'only ops before this time')
-    .option('--limit <n>', 'stop after this many matches')
+    .option('--limit <n>', 'stop after this many matches');
+  addSourceChoiceOptions(registered)
     .action(async (filterText: string | undefined, flags: FindFlags, command: Command) => {
       const context = contextOf(command);
       const fromFlags = {
@@ -57,7 +59,7 @@ export function registerFind(program: Command): void {
       let read = 0;
       let skipped = 0;
       await withStore(context, async (store) => {
-        const found = findOps({ store, filter, limit, signal: stopSignal(), onObject: (_key, wasRead) => void (wasRead ? read++ : skipped++) });
+        const found = findOps({ store, filter, limit, source: sourceChoiceOf(flags), signal: stopSignal(), onObject: (_key, wasRead) => void (wasRead ? read++ : skipped++) });
         for await (const op of found) {
           matches++;
           const line = context.output.json ? JSON.stringify(foundOpToJson(op)) : formatFoundOp(op);

@@ -9,11 +9,12 @@ import { plainFileOf } from '../../crypt/decrypt-file.ts';
 import { UsageError } from '../../errors.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from '../../restore/namespace-mapper.ts';
 import { replay, type ReplayReceipt } from '../../restore/replay.ts';
+import { serialNamespacesOfTarget } from '../../restore/serial-namespaces.ts';
 import type { ApplyStats } from '../../target/applier.ts';
 import { APPLY_MODES, openTarget, type ApplyMode } from '../../target/open-target.ts';
 import { parseCutoff, type Cutoff } from '../../timestamp.ts';
 import { cipherOfContext, contextOf, stopSignal } from '../context.ts';
-import { oplogReceiptLines } from './restore.ts';
+import { SKIP_UNKNOWN_HELP, oplogReceiptLines } from './restore.ts';
 
 interface ReplayFlags {
   to?: string;
@@ -24,6 +25,7 @@ interface ReplayFlags {
   nsExclude: string[];
   nsFrom: string[];
   nsTo: string[];
+  skipUnknownCommands?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -40,6 +42,7 @@ export function registerReplay(program: Command): void {
     .option('--nsExclude <pattern>', 'not these namespaces (repeatable)', collect, [])
     .option('--nsFrom <pattern>', 'rename namespaces from (with --nsTo, repeatable)', collect, [])
     .option('--nsTo <pattern>', 'rename namespaces to (with --nsFrom, repeatable)', collect, [])
+    .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
     .action(async (flags: ReplayFlags, command: Command) => {
       const context = contextOf(command);
       if (!flags.to) throw new UsageError('replay needs --to <uri>');
@@ -51,6 +54,7 @@ export function registerReplay(program: Command): void {
         cutoff: flags.until ? parseCutoff(flags.until) : undefined,
         applyMode: flags.applyMode,
         namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
+        skipUnknownCommands: flags.skipUnknownCommands ?? false,
         signal: stopSignal(),
       });
       context.output.result({ type: 'replay', ...result }, oplogReceiptLines(result.receipt, result.applyMode));
@@ -63,6 +67,7 @@ export interface ReplayOplogFileOptions {
   readonly cutoff?: Cutoff;
   readonly applyMode?: ApplyMode;
   readonly namespaces?: NamespaceOptions;
+  readonly skipUnknownCommands?: boolean;
   readonly signal?: AbortSignal;
   /** Identities for a file that is an encrypted chunk copied out of the store. */
   readonly cipher?: AgeCipher;
@@ -84,7 +89,16 @@ export async function replayOplogFile(options: ReplayOplogFileOptions): Promise<
   try {
     const target = await openTarget(options.targetUri, options.applyMode);
     try {
-      const receipt = await replay({ applier: target.applier, files: [plain.path], cutoff: options.cutoff, namespaces, signal: options.signal });
+      const receipt = await replay({
+        applier: target.applier,
+        files: [plain.path],
+        cutoff: options.cutoff,
+        namespaces,
+        skipUnknownCommands: options.skipUnknownCommands,
+        // No base here: the collections the oplog continues are the target's.
+        serialNamespaces: await serialNamespacesOfTarget(target.client),
+        signal: options.signal,
+      });
       return { file: options.file, applyMode: target.applier.mode, receipt, stats: target.applier.stats };
     } finally {
       await target.client.close();

@@ -18,8 +18,9 @@ import {
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
 import { formatTs, parseCutoff } from '../../timestamp.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
+import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 
-interface RestoreFlags {
+interface RestoreFlags extends SourceChoiceFlags {
   to?: string;
   until?: string;
   beforeFirst?: string;
@@ -31,14 +32,19 @@ interface RestoreFlags {
   nsFrom: string[];
   nsTo: string[];
   concurrency: string;
+  skipUnknownCommands?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** Shared by restore and replay. */
+export const SKIP_UNKNOWN_HELP =
+  'skip and count oplog commands replay does not know or cannot replay (a newer DDL, importCollection) instead of failing on them; the target then differs by what they did';
+
 const UNITS = { download: 'objects', load: 'collections', replay: 'entries applied' } as const;
 
 export function registerRestore(program: Command): void {
-  program
+  const registered = program
     .command('restore')
     .description('restore onto a cluster: the newest base before --until, then the oplog up to it')
     .option('--to <uri>', 'target connection string (required unless --dry-run)')
@@ -47,30 +53,35 @@ export function registerRestore(program: Command): void {
     .option('--drop', 'drop each target collection before loading it')
     .option('--dry-run', 'print the chain, window and counts; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
+    .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
     .option('--nsInclude <pattern>', 'only these namespaces (mongorestore syntax, repeatable)', collect, [])
     .option('--nsExclude <pattern>', 'not these namespaces (repeatable)', collect, [])
     .option('--nsFrom <pattern>', 'rename namespaces from (with --nsTo, repeatable)', collect, [])
     .option('--nsTo <pattern>', 'rename namespaces to (with --nsFrom, repeatable)', collect, [])
-    .option('--concurrency <n>', 'parallel downloads and insert batches', '4')
+    .option('--concurrency <n>', 'parallel downloads and insert batches', '4');
+  addSourceChoiceOptions(registered)
     .action(async (flags: RestoreFlags, command: Command) => {
       const context = contextOf(command);
       if (!flags.to && !flags.dryRun) throw new UsageError('restore needs --to <uri> (or --dry-run)');
       if (flags.until && flags.beforeFirst) throw new UsageError('give --until or --before-first, not both');
       const until = flags.until ? parseCutoff(flags.until) : undefined;
       const beforeFirst = flags.beforeFirst === undefined ? undefined : beforeFirstFilter(flags.beforeFirst);
+      const source = sourceChoiceOf(flags);
       let first: FoundOp | undefined;
       const result = await withStore(context, async (store) => {
-        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, stopSignal());
+        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, stopSignal(), source);
         if (first) context.log.event('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
         return restore({
           store,
           targetUri: flags.to ?? '',
           cutoff: first ? cutoffAt(first) : until,
+          source,
           drop: flags.drop,
           dryRun: flags.dryRun,
           applyMode: flags.applyMode,
           namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
+          skipUnknownCommands: flags.skipUnknownCommands ?? false,
           signal: stopSignal(),
           onStage: (stage, detail) => context.log.event(`restore.${stage}`, detail),
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
@@ -93,6 +104,7 @@ function receiptLines(result: RestoreResult): string[] {
   if (result.dryRun) return [...lines, 'dry run: nothing written'];
   if (result.base) lines.push(`base: ${result.base.documents} documents in ${result.base.collections} collections`);
   if (result.receipt) lines.push(...oplogReceiptLines(result.receipt, result.applyMode));
+  if (result.indexes !== undefined) lines.push(`indexes: ${result.indexes} built after replay`);
   if (result.auth) lines.push(`users and roles: ${result.auth.users ?? 0} users, ${result.auth.roles ?? 0} roles merged`);
   return lines;
 }

@@ -2,7 +2,8 @@
 // checkpoint; with --uri, also how far the archive lags the source.
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
-import { checkpointOf, type Chain } from '../../archive/manifest.ts';
+import { checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
+import { describeSource } from '../../archive/source-choice.ts';
 import { readManifest } from '../../backup/commit.ts';
 import { MANIFEST_KEY } from '../../archive/object-keys.ts';
 import { readCommitPoint } from '../../source/commit-point.ts';
@@ -30,14 +31,16 @@ export function registerStatus(program: Command): void {
         if (name === 'status' && newest && (flags.uri || process.env.MONGODB_URI)) {
           const source = await connectSource(sourceUriOf(context, flags.uri));
           try {
+            // The lag of this source's own chain: another shard's says nothing about it.
+            const own = newestChainOf(manifest, source.identity);
             const point = await readCommitPoint(source.client, source.readPreference);
-            if (point.ts) lagSeconds = Math.max(0, point.ts.t - checkpointOf(newest).t);
+            if (point.ts && own) lagSeconds = Math.max(0, point.ts.t - checkpointOf(own).t);
           } finally {
             await source.client.close();
           }
         }
         const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.map((chain) =>
-          `${chain.id}  ${chain.setName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}` +
+          `${chain.id}  ${chain.sourceName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}` +
             (chain.encryption === 'none' ? '' : `  encrypted: ${chain.encryption}`));
         if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
         // A base a deadline cut short: the next run resumes it.
@@ -60,6 +63,7 @@ function describeChain(chain: Chain) {
     id: chain.id,
     setName: chain.source.setName,
     replicaSetId: chain.source.replicaSetId,
+    sourceName: describeSource(chain.source),
     documents: chain.base.collections.reduce((sum, entry) => sum + entry.docs, 0),
     chunks: chain.chunks.length,
     ops: chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0),

@@ -1,13 +1,14 @@
 // loadBase's memory bound, against a fake target that records what is in flight: at most
 // `concurrency` collections at once, at most BATCHES_IN_FLIGHT insert batches per collection,
 // batches cut by documents and by bytes.
+import { toPlain } from '../../../src/ordered-document.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { BSON, Int32, Long } from 'mongodb';
+import { BSON, Int32, Long, MongoBulkWriteError } from 'mongodb';
 import type { Document, MongoClient } from 'mongodb';
 import type { Base, CollectionEntry } from '../../../src/archive/manifest.ts';
 import { serializeMetadata } from '../../../src/archive/collection-metadata.ts';
@@ -20,6 +21,9 @@ const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A target that takes a few ms per insertMany and counts what runs at once. */
 function fakeClient(options: { failOn?: string } = {}) {
   const inserted = new Map<string, Document[]>();
+  const commands: Document[] = [];
+  const insertOptions: Document[] = [];
+  const peakByNs = new Map<string, number>();
   const inFlight = new Map<string, number>();
   const peak = { collections: 0, perCollection: 0, total: 0 };
   const loading = new Set<string>();
@@ -27,21 +31,26 @@ function fakeClient(options: { failOn?: string } = {}) {
   const client = {
     db: (db: string) => ({
       command: async (command: Document) => {
+        commands.push(command);
         if ('create' in command) loading.add(`${db}.${String(command.create)}`);
         peak.collections = Math.max(peak.collections, loading.size);
-        if ('createIndexes' in command) loading.delete(`${db}.${String(command.createIndexes)}`);
         return { ok: 1 };
       },
       collection: (coll: string) => ({
         drop: async () => true,
-        insertMany: async (docs: Document[]) => {
+        insertMany: async (sentDocs: Document[], insertOptionsOfCall: Document) => {
+          // Documents arrive as field-ordered Maps (ordered-document.ts).
+          const docs = sentDocs.map((doc) => toPlain(doc) as Document);
           const ns = `${db}.${coll}`;
+          insertOptions.push({ ns, ...insertOptionsOfCall });
           const now = (inFlight.get(ns) ?? 0) + 1;
           inFlight.set(ns, now);
           total++;
           peak.perCollection = Math.max(peak.perCollection, now);
+          peakByNs.set(ns, Math.max(peakByNs.get(ns) ?? 0, now));
           peak.total = Math.max(peak.total, total);
-          await tick(3);
+          // Long enough for the next batch to be read and decoded meanwhile, even on a loaded machine.
+          await tick(15);
           inFlight.set(ns, now - 1);
           total--;
           if (ns === options.failOn) throw new Error('refused');
@@ -51,17 +60,21 @@ function fakeClient(options: { failOn?: string } = {}) {
       }),
     }),
   };
-  return { client: client as unknown as MongoClient, inserted, peak };
+  /** loadBase's onCollection: the collection is loaded. */
+  const loaded = (ns: string) => void loading.delete(ns);
+  return { client: client as unknown as MongoClient, inserted, peak, loaded, commands, insertOptions, peakByNs };
 }
 
 let dir: string;
 const files = new Map<string, string>();
 
-async function collection(name: string, docs: number): Promise<CollectionEntry> {
+async function collection(name: string, docs: number, options: Document = {}): Promise<CollectionEntry> {
   const metadataKey = `base/${name}.metadata.json.gz`;
   const dataKey = `base/${name}.bson.gz`;
-  const metadata = serializeMetadata({ collectionName: name, type: 'collection', options: {}, indexes: [{ v: 2, key: { n: 1 }, name: 'n_1' }], uuid: null });
-  const data = Buffer.concat(Array.from({ length: docs }, (_, n) => BSON.serialize({ _id: `${name}-${n}`, n: new Int32(n), big: Long.fromNumber(n) })));
+  const indexes = [{ v: 2, key: { _id: 1 }, name: '_id_' }, { v: 2, key: { n: 1 }, name: 'n_1', unique: true }];
+  const metadata = serializeMetadata({ collectionName: name, type: 'collection', options, indexes, uuid: null });
+  // _ids not in insertion order, so that an order by _id is not the dump's order.
+  const data = Buffer.concat(Array.from({ length: docs }, (_, n) => BSON.serialize({ _id: `${name}-${(n * 7919) % docs}`, n: new Int32(n), big: Long.fromNumber(n) })));
   files.set(metadataKey, join(dir, `${name}.metadata.json.gz`));
   files.set(dataKey, join(dir, `${name}.bson.gz`));
   await writeFile(files.get(metadataKey) ?? '', gzipSync(metadata));
@@ -84,16 +97,73 @@ describe('loadBase', () => {
 
   it('loads every document, with `concurrency` collections and two batches each in flight at most', async () => {
     const fake = fakeClient();
-    const result = await loadBase({ client: fake.client, base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 2 });
+    const result = await loadBase({ client: fake.client, base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 2, onCollection: fake.loaded });
     assert.equal(result.collections, 6);
     assert.equal(result.documents, 6 * 2500 + 15);
     assert.equal(fake.peak.collections, 2);
     assert.equal(fake.peak.perCollection, BATCHES_IN_FLIGHT);
     assert.ok(fake.peak.total <= 2 * BATCHES_IN_FLIGHT, `peak ${fake.peak.total}`);
-    // Decoded exactly: an int64 stays an int64.
-    const first = fake.inserted.get('shop.c0')?.[1];
-    assert.ok(first?.big instanceof Long);
+    // Decoded exactly: an int64 stays an int64 (documents are inserted as field-ordered Maps).
+    const first = fake.inserted.get('shop.c0')?.[1] as unknown as Map<string, unknown> | undefined;
+    assert.ok(first?.get('big') instanceof Long);
     assert.equal(fake.inserted.get('shop.c5')?.length, 2505);
+  });
+
+  it('builds no secondary index: it hands every collection\'s specs back for the build after replay', async () => {
+    // A unique index built before replay sees the fuzzy base and the lanes' reordered writes
+    // (restore/index-catalog.ts): the base must reach replay without one.
+    const fake = fakeClient();
+    const result = await loadBase({ client: fake.client, base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 2 });
+    assert.deepEqual(fake.commands.filter((command) => 'createIndexes' in command), []);
+    assert.deepEqual(result.indexes.map(({ ns }) => ns).sort(), base.collections.map(({ coll }) => `shop.${coll}`).sort());
+    assert.deepEqual(result.indexes[0]?.specs.map((spec) => spec.name), ['_id_', 'n_1']);
+  });
+
+  it('loads a capped collection in dump order: ordered inserts, one batch at a time', async () => {
+    // Eviction keeps the newest inserts: parallel unordered batches would keep the wrong ones.
+    const capped = await collection('capped', 2 * DEFAULT_INSERT_BATCH_DOCS + 500, { capped: true, size: 1 << 20, max: 1000 });
+    const plain = await collection('plain', 2 * DEFAULT_INSERT_BATCH_DOCS + 500);
+    const fake = fakeClient();
+    await loadBase({ client: fake.client, base: { collections: [capped, plain] } as unknown as Base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 1 });
+    const cappedCalls = fake.insertOptions.filter(({ ns }) => ns === 'shop.capped');
+    assert.equal(cappedCalls.length, 3);
+    assert.ok(cappedCalls.every(({ ordered }) => ordered === true));
+    assert.ok(fake.insertOptions.filter(({ ns }) => ns === 'shop.plain').every(({ ordered }) => ordered === false));
+    assert.deepEqual(fake.inserted.get('shop.capped')?.map((doc) => Number(doc.n)), Array.from({ length: 2500 }, (_, n) => n));
+    assert.equal(fake.peakByNs.get('shop.capped'), 1);
+  });
+
+  it('a capped collection already partly there: an ordered insert stops at a duplicate, the rest is sent again', async () => {
+    const capped = await collection('again', 10, { capped: true, size: 4096 });
+    const present = new Set(['again-3', 'again-4']);
+    const stored: unknown[] = [];
+    const client = {
+      db: () => ({
+        command: async () => ({ ok: 1 }),
+        collection: () => ({
+          drop: async () => true,
+          // As the server answers an ordered insert: stops at the first duplicate _id.
+          insertMany: async (sentDocs: Document[], insertOptions: { ordered: boolean }) => {
+            // Documents arrive as field-ordered Maps (ordered-document.ts).
+            const docs = sentDocs.map((doc) => toPlain(doc) as Document);
+            assert.equal(insertOptions.ordered, true);
+            const at = docs.findIndex((doc) => present.has(String(doc._id)));
+            const accepted = at < 0 ? docs : docs.slice(0, at);
+            for (const doc of accepted) stored.push(doc._id);
+            if (at < 0) return { insertedCount: docs.length };
+            throw new MongoBulkWriteError(
+              { message: 'E11000 duplicate key error', code: 11000, writeErrors: [{ index: at, code: 11000, errmsg: 'E11000' }] } as never,
+              { insertedCount: at } as never,
+            );
+          },
+        }),
+      }),
+    } as unknown as MongoClient;
+    const result = await loadBase({ client, base: { collections: [capped] } as unknown as Base, files, namespaces: compileNamespaceMapper({}), drop: false });
+    const order = Array.from({ length: 10 }, (_, n) => `again-${(n * 7919) % 10}`);
+    assert.deepEqual(stored, order.filter((id) => !present.has(id)));
+    assert.equal(result.documents, 8);
+    assert.equal(result.duplicates, 2);
   });
 
   it('stops at the first failure, and starts no collection after it', async () => {

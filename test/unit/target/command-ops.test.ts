@@ -4,7 +4,7 @@ import { Int32, Timestamp, UUID } from 'mongodb';
 import type { Document } from 'mongodb';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
 import type { CommandPlan } from '../../../src/target/applier.ts';
-import { ServerErrorCode, isSkippedCommand, planCommand } from '../../../src/target/command-ops.ts';
+import { KNOWN_COMMANDS, ServerErrorCode, isSkippedCommand, planCommand, refusedCommand } from '../../../src/target/command-ops.ts';
 
 const { NamespaceNotFound, IndexNotFound, NamespaceExists, IndexAlreadyExists, IndexOptionsConflict, IndexKeySpecsConflict } =
   ServerErrorCode;
@@ -253,11 +253,39 @@ describe('planCommand: what it does not plan', () => {
     assert.match(skipped(command({ abortTransaction: 1 })), /transaction buffer/);
   });
 
-  it('skips unknown commands with a reason naming them', () => {
+  it('refuses unknown and unreplayable commands, for replay to fail on unless told to skip', () => {
+    const refused = (o: Document) => refusedCommand(command(o));
+    assert.equal(refused({ reshardCollection: 'x' }), 'unknown command "reshardCollection"');
+    assert.equal(refused({ constructor: 'x' }), 'unknown command "constructor"');
+    assert.match(refused({ importCollection: 'shop.x', importUUID: new UUID() }) ?? '', /^importCollection: .*not in the oplog/);
+    assert.match(refused({ upgradeDowngradeViewlessTimeseries: 'x' }) ?? '', /cannot be replayed/);
+    for (const o of [{ create: 'x' }, { dbCheck: 'x' }, { applyOps: [] }, {}]) assert.equal(refused(o), undefined, JSON.stringify(o));
+    assert.equal(refusedCommand({ ...command({}), op: 'i', o: { _id: 1 } }), undefined);
+    // planCommand still says why, for the receipt when they are skipped knowingly.
     assert.equal(skipped(command({ reshardCollection: 'x' })), 'unknown command "reshardCollection"');
-    assert.equal(skipped(command({ constructor: 'x' })), 'unknown command "constructor"');
-    assert.match(skipped(command({ dbCheck: 'x' })), /^dbCheck: /);
-    assert.match(skipped(command({ upgradeDowngradeViewlessTimeseries: 'x' })), /cannot be replayed/);
+    assert.match(skipped(command({ importCollection: 'shop.x' })), /^importCollection: /);
+  });
+
+  it('skips the commands that change nothing a restore keeps, with a reason, without refusing them', () => {
+    const noOps = ['dbCheck', 'startIndexBuild', 'abortIndexBuild', 'modifyCollectionShardingIndexCatalog', 'createGlobalIndex', 'dropGlobalIndex'];
+    // CommandType values of src/mongo/db/repl/oplog_entry.idl (master) beyond kOpsMap's keys.
+    noOps.push('createDatabaseMetadata', 'dropDatabaseMetadata');
+    for (const name of noOps) {
+      assert.match(skipped(command({ [name]: 'x' })), new RegExp(`^${name}: `));
+      assert.equal(refusedCommand(command({ [name]: 'x' })), undefined, name);
+    }
+  });
+
+  it('knows every command the server applies from the oplog', () => {
+    // The keys of kOpsMap in mongodb/mongo src/mongo/db/repl/oplog.cpp (master, 2025), where
+    // kShardingIndexCatalogOplogEntryName is "modifyCollectionShardingIndexCatalog".
+    const kOpsMap = [
+      'create', 'createIndexes', 'startIndexBuild', 'commitIndexBuild', 'abortIndexBuild', 'collMod', 'dbCheck',
+      'dropDatabase', 'drop', 'deleteIndex', 'deleteIndexes', 'dropIndex', 'dropIndexes', 'renameCollection',
+      'importCollection', 'applyOps', 'convertToCapped', 'emptycapped', 'commitTransaction', 'abortTransaction',
+      'modifyCollectionShardingIndexCatalog', 'createGlobalIndex', 'dropGlobalIndex',
+    ];
+    for (const name of kOpsMap) assert.ok(KNOWN_COMMANDS.has(name), name);
   });
 
   it('skips non-command and malformed entries', () => {

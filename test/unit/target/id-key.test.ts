@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp, UUID } from 'mongodb';
+import { BSONSymbol, Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp, UUID } from 'mongodb';
 import { idKey } from '../../../src/target/id-key.ts';
 
 describe('idKey', () => {
@@ -24,6 +24,11 @@ describe('idKey', () => {
     assert.equal(new Set(keys).size, keys.length, keys.join('\n'));
     // 2^53 + 1 is not a double: a Long beyond 2^53 must not collide with its rounded neighbour.
     assert.notEqual(idKey(Long.fromString('9007199254740993')), idKey(9007199254740992));
+  });
+
+  it('holds a symbol equal to the string it spells (one canonical type, src/mongo/bson/bsontypes.cpp)', () => {
+    assert.equal(idKey(new BSONSymbol('abc')), idKey('abc'));
+    assert.notEqual(idKey(new BSONSymbol('abc')), idKey('abd'));
   });
 
   it('compares embedded documents by value, numbers included', () => {
