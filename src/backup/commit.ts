@@ -31,13 +31,23 @@ export class ManifestCommitter {
   /** Applies a pure update and writes it only if nobody else wrote since we read. */
   async commit(update: (manifest: Manifest) => Manifest): Promise<Manifest> {
     const next = update(this.#manifest);
+    const body = serializeManifest(next);
     try {
-      const { etag } = await this.#store.putIfMatch(MANIFEST_KEY, serializeManifest(next), this.#etag);
+      const { etag } = await this.#store.putIfMatch(MANIFEST_KEY, body, this.#etag);
       this.#manifest = next;
       this.#etag = etag;
       return next;
     } catch (error) {
       if (error instanceof StoreError && error.kind === 'precondition-failed') {
+        // A write whose reply was lost is sent again (by the SDK or the store's retries) and the
+        // second one is refused because the first landed. The manifest then holds exactly what
+        // this run wrote: the commit succeeded. Anything else is another run's write.
+        const landed = await etagIfHolding(this.#store, body);
+        if (landed !== null) {
+          this.#manifest = next;
+          this.#etag = landed;
+          return next;
+        }
         throw new ConflictError('another mongo-pitr run changed the manifest first; this run\'s objects were not recorded', {
           cause: error,
           hint: 'run one backup per store at a time; the next scheduled run continues from the other one\'s checkpoint',
@@ -46,6 +56,17 @@ export class ManifestCommitter {
       throw error;
     }
   }
+}
+
+/** The manifest's etag if it holds exactly `body`, else null. */
+async function etagIfHolding(store: Store, body: Buffer): Promise<string | null> {
+  const info = await store.stat(MANIFEST_KEY);
+  if (!info || info.size !== body.length) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(MANIFEST_KEY)) chunks.push(chunk as Buffer);
+  // Read after the stat: if another run wrote in between, the bytes differ or the next commit
+  // with this etag is refused; neither can make a lost race look like a win that sticks.
+  return Buffer.concat(chunks).equals(body) ? info.etag : null;
 }
 
 export async function readManifest(store: Store): Promise<{ manifest: Manifest; etag: string | null }> {
