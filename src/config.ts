@@ -12,6 +12,8 @@ export const ENV = {
   endpoint: 'MONGO_PITR_S3_ENDPOINT',
   region: 'AWS_REGION',
   config: 'MONGO_PITR_CONFIG',
+  /** How long one store operation may keep retrying transient faults, e.g. "2m". */
+  storeRetry: 'MONGO_PITR_STORE_RETRY',
 } as const;
 
 export type ConfigFile = Record<string, unknown>;

@@ -1,10 +1,11 @@
 // Turns parsed flags into the things commands work with: the store, the source, the log.
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
-import { DEFAULT_STORE, ENV, loadConfigFile, pick, type ConfigFile } from '../config.ts';
+import { DEFAULT_STORE, ENV, loadConfigFile, parseDuration, pick, type ConfigFile } from '../config.ts';
 import { Interrupted, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { openStore } from '../store/open-store.ts';
+import type { RetryingStoreOptions } from '../store/retrying-store.ts';
 import type { Store } from '../store/store.ts';
 import { connectSource, type Source } from '../source/connect-source.ts';
 import { createOutput, type Output } from './output.ts';
@@ -57,9 +58,28 @@ export async function storeOf(context: Context): Promise<Store> {
     forcePathStyle: flags.pathStyle ?? (file.pathStyle === true || endpoint !== undefined),
     sse: pick(flags.sse, undefined, file, 'sse') as 'AES256' | 'aws:kms' | undefined,
     kmsKeyId: pick(flags.sseKmsKeyId, undefined, file, 'sseKmsKeyId'),
+    retry: storeRetryOf(context),
   });
   await store.check();
   return store;
+}
+
+/** The store's retry budget (env or config file `storeRetry`), and a log event per retry. */
+function storeRetryOf(context: Context): RetryingStoreOptions {
+  const budget = pick(undefined, ENV.storeRetry, context.file, 'storeRetry');
+  return {
+    budgetMs: budget === undefined ? undefined : parseDuration(budget, ENV.storeRetry),
+    onRetry: (event) =>
+      context.log.event('store.retry', `${event.operation} ${event.key}: retry ${event.attempt} in ${event.delayMs} ms after ${firstLine(event.error)}`, {
+        operation: event.operation,
+        key: event.key,
+        attempt: event.attempt,
+      }),
+  };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** The source URI from --uri, MONGODB_URI or the config file. */

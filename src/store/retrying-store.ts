@@ -41,7 +41,9 @@ export class RetryingStore implements Store {
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
-    const open = (start: number) => this.#inner.get(key, { signal: options.signal, start });
+    // A body that fails before anyone reads it must not crash the process for want of an 'error'
+    // listener; the reader still sees the error, since an errored stream's iterator throws it.
+    const open = async (start: number) => (await this.#inner.get(key, { signal: options.signal, start })).on('error', () => undefined);
     const first = await this.#retry('get', key, () => open(options.start ?? 0), options.signal);
     return Readable.from(this.#resumed(key, first, options.start ?? 0, open, options.signal), { objectMode: false });
   }
