@@ -78,11 +78,23 @@ export interface Chunk extends OplogObject {
   readonly stats: ChunkStats;
 }
 
+/** What a pass found wrong with a chain's stored objects (chain-health.ts). */
+export interface ChainDamage {
+  /** The first object found missing or different from what the manifest says. */
+  readonly key: string;
+  readonly reason: string;
+  readonly detectedAt: string;
+}
+
 export interface Chain {
   readonly id: string;
   readonly source: SourceIdentity;
   readonly base: Base;
   readonly chunks: readonly Chunk[];
+  /** Set once an object of the chain is found damaged: the chain is never extended again. Optional, additive. */
+  readonly damage?: ChainDamage;
+  /** When every object of the chain was last read back and its sha256 checked (ISO). Optional, additive. */
+  readonly verifiedAt?: string;
 }
 
 /**
@@ -115,6 +127,11 @@ export interface Manifest {
    * read as having none, and readers that predate it ignore it (formatVersion stays 1).
    */
   readonly pendingBases?: readonly PendingBase[];
+  /**
+   * The store location (Store.url) the manifest was written for. A manifest found anywhere else
+   * (copied or moved) is not written to until adopted. Optional and additive.
+   */
+  readonly storeUrl?: string;
 }
 
 export function emptyManifest(): Manifest {

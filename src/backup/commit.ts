@@ -5,6 +5,7 @@
 import { ConflictError, StoreError } from '../errors.ts';
 import { MANIFEST_KEY } from '../archive/object-keys.ts';
 import { emptyManifest, parseManifest, serializeManifest, type Manifest } from '../archive/manifest.ts';
+import { assertManifestHome } from '../archive/chain-health.ts';
 import type { Store } from '../store/store.ts';
 
 export class ManifestCommitter {
@@ -18,9 +19,13 @@ export class ManifestCommitter {
     this.#etag = etag;
   }
 
-  /** Reads the current manifest (an empty one when the store is new). */
+  /**
+   * Reads the current manifest (an empty one when the store is new). A manifest written for
+   * another store location is refused here, before anything is written (adoptManifest).
+   */
   static async open(store: Store): Promise<ManifestCommitter> {
     const { manifest, etag } = await readManifest(store);
+    assertManifestHome(manifest, store.url);
     return new ManifestCommitter(store, manifest, etag);
   }
 
@@ -30,7 +35,8 @@ export class ManifestCommitter {
 
   /** Applies a pure update and writes it only if nobody else wrote since we read. */
   async commit(update: (manifest: Manifest) => Manifest): Promise<Manifest> {
-    const next = update(this.#manifest);
+    // Every write records where the manifest lives, so a copy found elsewhere is recognised.
+    const next = { ...update(this.#manifest), storeUrl: this.#store.url };
     const body = serializeManifest(next);
     try {
       const { etag } = await this.#store.putIfMatch(MANIFEST_KEY, body, this.#etag);
@@ -56,6 +62,24 @@ export class ManifestCommitter {
       throw error;
     }
   }
+}
+
+/**
+ * Makes this store the manifest's home (the user's explicit --adopt-manifest after copying or
+ * moving a store); returns the location it was written for, or null when nothing changed.
+ */
+export async function adoptManifest(store: Store): Promise<string | null> {
+  const { manifest, etag } = await readManifest(store);
+  if (etag === null || manifest.storeUrl === undefined || manifest.storeUrl === store.url) return null;
+  try {
+    await store.putIfMatch(MANIFEST_KEY, serializeManifest({ ...manifest, storeUrl: store.url }), etag);
+  } catch (error) {
+    if (error instanceof StoreError && error.kind === 'precondition-failed') {
+      throw new ConflictError('another mongo-pitr run changed the manifest while it was being adopted', { cause: error, hint: 'run it again' });
+    }
+    throw error;
+  }
+  return manifest.storeUrl;
 }
 
 /** The manifest's etag if it holds exactly `body`, else null. */

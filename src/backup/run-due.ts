@@ -7,7 +7,9 @@ import { newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEn
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
+import { ChainDamaged } from '../archive/chain-health.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
+import { ensureChainWhole } from './check-chain.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 
@@ -23,6 +25,8 @@ export interface BackupRunOptions {
   /** Progress: a chunk's upload begins, then it is committed. */
   readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;
+  /** Read back and hash the whole chain when its last verify is older than this (check-chain.ts). */
+  readonly verifyEveryMs?: number;
 }
 
 export const DEFAULT_LIMITS: ChunkLimits = { chunkBytes: DEFAULT_CHUNK_BYTES, chunkSpanSeconds: DEFAULT_CHUNK_SPAN_SECONDS };
@@ -95,7 +99,8 @@ export async function backupOplog(options: BackupRunOptions): Promise<ArchiveOpl
       hint: 'take one first with mongo-pitr backup (or use mongo-pitr run)',
     });
   }
-  return archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
+  const whole = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, signal: options.signal });
+  return archiveOplog({ ...options, committer, chain: whole, limits: options.limits ?? DEFAULT_LIMITS });
 }
 
 export interface RunDueOptions extends BackupRunOptions {
@@ -110,7 +115,7 @@ export interface RunDueResult {
    * Why a base was due (taken, worked on, or left for the next run when stopped early): none
    * yet, the oplog rolled over past the checkpoint, age, or one in progress from an earlier run.
    */
-  readonly baseReason?: 'no-base' | 'oplog-gap' | 'base-age' | 'resume';
+  readonly baseReason?: 'no-base' | 'oplog-gap' | 'base-age' | 'resume' | 'damaged';
   /** The base still in progress when the run stopped early. */
   readonly pendingBase?: PendingBaseSummary;
   /** A pending base dropped because its T0 rolled out of the oplog (a new one was started). */
@@ -132,21 +137,36 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   const pending = pendingBaseOf(committer.manifest, identity);
   let oplog: ArchiveOplogResult | undefined;
   let gap: RunDueResult['gap'];
+  let damaged: ChainDamaged | undefined;
   if (chain) {
     try {
-      oplog = await archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
+      const whole = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, now: options.now, signal: options.signal });
+      oplog = await archiveOplog({ ...options, committer, chain: whole, limits: options.limits ?? DEFAULT_LIMITS });
     } catch (error) {
-      if (!(error instanceof OplogGap)) throw error;
+      if (error instanceof ChainDamaged) damaged = error;
       // Only a new base can continue; the old chain stays restorable up to its end.
-      gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
+      else if (error instanceof OplogGap) gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
+      else throw error;
     }
   }
-  const reason = baseReason(chain, pending !== undefined, gap !== undefined, options);
+  const reason = damaged && !pending ? 'damaged' : baseReason(chain, pending !== undefined, gap !== undefined, options);
+  // A damaged chain is never extended: a new base starts a new chain in this same pass, and the
+  // pass still ends with the integrity error naming the damaged object (exit 6).
+  if (damaged && chain) {
+    const result = await runDueBase(options, committer, { ...(reason && { baseReason: reason }) }, pending);
+    const note = result.base ? `; new base ${result.base.chainId} started a new chain` : result.pendingBase ? `; new base ${result.pendingBase.baseId} in progress` : '';
+    throw new ChainDamaged(chain, damaged.damage, note);
+  }
   const progress = { ...(oplog && { oplog }), ...(gap && { gap }), ...(reason && { baseReason: reason }) };
   if (oplog?.stoppedEarly || options.signal?.aborted) {
     return { ...progress, ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
   }
   if (!reason) return { ...progress, stoppedEarly: false };
+  return runDueBase(options, committer, progress, pending);
+}
+
+async function runDueBase(options: RunDueOptions, committer: ManifestCommitter, progress: Partial<RunDueResult>, pending: PendingBase | undefined): Promise<RunDueResult> {
+  if (options.signal?.aborted) return { ...progress, ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
   const taken = await takeBase({ ...options, committer });
   const abandoned = taken.abandoned ? { abandonedBase: taken.abandoned } : {};
   if (taken.stoppedEarly) {
@@ -154,6 +174,7 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   }
   return { ...progress, ...abandoned, base: summarizeBase(taken.chain), stoppedEarly: false };
 }
+
 
 function baseReason(chain: Chain | undefined, pending: boolean, gap: boolean, options: RunDueOptions): RunDueResult['baseReason'] {
   if (pending) return 'resume';

@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_STORE, ENV, loadConfigFile, parseDuration, pick, type ConfigFile } from '../config.ts';
 import { Interrupted, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
+import { adoptManifest } from '../backup/commit.ts';
 import { openStore } from '../store/open-store.ts';
 import type { RetryingStoreOptions } from '../store/retrying-store.ts';
 import type { Store } from '../store/store.ts';
@@ -18,6 +19,7 @@ export interface GlobalFlags {
   sse?: string;
   sseKmsKeyId?: string;
   config?: string;
+  adoptManifest?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -30,6 +32,7 @@ export function addGlobalOptions(program: Command): Command {
     .option('--path-style', 'path-style S3 addressing (MinIO); on by default with --endpoint')
     .addOption(new Option('--sse <kind>', 'S3 server-side encryption').choices(['AES256', 'aws:kms']))
     .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
+    .option('--adopt-manifest', 'make this store the home of a manifest written for another location (after copying or moving a store)')
     .option('--config <file>', `JSON file with defaults for any option (env ${ENV.config})`)
     .option('--json', 'one JSON object per event on stderr, and the result as JSON on stdout')
     .option('--quiet', 'only warnings and errors on stderr');
@@ -61,6 +64,10 @@ export async function storeOf(context: Context): Promise<Store> {
     retry: storeRetryOf(context),
   });
   await store.check();
+  if (flags.adoptManifest) {
+    const from = await adoptManifest(store);
+    if (from !== null) context.log.event('store.adopted', `manifest.json, written for ${from}, now belongs to ${store.url}`, { from });
+  }
   return store;
 }
 

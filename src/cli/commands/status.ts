@@ -2,6 +2,7 @@
 // checkpoint; with --uri, also how far the archive lags the source.
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
+import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
 import { checkpointOf, type Chain } from '../../archive/manifest.ts';
 import { readManifest } from '../../backup/commit.ts';
 import { readCommitPoint } from '../../source/commit-point.ts';
@@ -30,8 +31,10 @@ export function registerStatus(program: Command): void {
             await source.client.close();
           }
         }
-        const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.map((chain) =>
-          `${chain.id}  ${chain.setName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}`);
+        const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.flatMap((chain) => [
+          `${chain.id}  ${chain.setName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}`,
+          ...(chain.damaged ? [`  ${chain.damaged}`] : []),
+        ]);
         if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
         // A base a deadline cut short: the next run resumes it.
         const pendingBases = (manifest.pendingBases ?? []).map((pending) => ({
@@ -58,5 +61,7 @@ function describeChain(chain: Chain) {
     ops: chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0),
     window: formatWindow(windowOf(chain)),
     checkpoint: formatTs(checkpointOf(chain)),
+    ...(chain.damage && { damage: chain.damage, damaged: describeDamage(chain), restorable: restorableExtent(chain).kind }),
+    ...(chain.verifiedAt && { verifiedAt: chain.verifiedAt }),
   };
 }
