@@ -25,21 +25,33 @@ export interface CheckChainOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface ChainCheck {
+  /** Set when every object was read back and hashed now: record it with recordVerified once the pass succeeded. */
+  readonly verifiedAt: string | null;
+}
+
 /**
- * Checks the chain a pass is about to extend; returns it (as now recorded) when whole. When it
- * is damaged, records that in the manifest and throws ChainDamaged (exit 6) naming the object.
+ * Checks the chain a pass is about to extend. When it is damaged, records that in the manifest
+ * and throws ChainDamaged (exit 6) naming the object. A full verify is recorded only by
+ * recordVerified after the pass, so that a pass that fails otherwise (an oplog gap, a store
+ * error) leaves the manifest as it was.
  */
-export async function ensureChainWhole(store: Store, committer: ManifestCommitter, chain: Chain, options: CheckChainOptions = {}): Promise<Chain> {
+export async function ensureChainWhole(store: Store, committer: ManifestCommitter, chain: Chain, options: CheckChainOptions = {}): Promise<ChainCheck> {
   if (chain.damage) throw new ChainDamaged(chain, chain.damage);
   const now = options.now ?? new Date();
-  const damage = (await findMissing(store, chain, now)) ?? (dueForVerify(chain, now, options) ? await findCorrupt(store, chain, now, options.signal) : null);
+  const due = dueForVerify(chain, now, options);
+  const damage = (await findMissing(store, chain, now)) ?? (due ? await findCorrupt(store, chain, now, options.signal) : null);
   if (damage) {
     await committer.commit((manifest) => markChainDamaged(manifest, chain.id, damage));
     throw new ChainDamaged(chain, damage);
   }
-  if (!dueForVerify(chain, now, options)) return chain;
-  const manifest = await committer.commit((current) => markChainVerified(current, chain.id, now.toISOString()));
-  return manifest.chains.find((candidate) => candidate.id === chain.id) ?? chain;
+  return { verifiedAt: due ? now.toISOString() : null };
+}
+
+/** Records a full verify (ensureChainWhole's `verifiedAt`) after the pass that did it succeeded. */
+export async function recordVerified(committer: ManifestCommitter, chainId: string, check: ChainCheck): Promise<void> {
+  const at = check.verifiedAt;
+  if (at !== null) await committer.commit((manifest) => markChainVerified(manifest, chainId, at));
 }
 
 function dueForVerify(chain: Chain, now: Date, options: CheckChainOptions): boolean {

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
 import { ChainDamaged } from '../archive/chain-health.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
-import { ensureChainWhole } from './check-chain.ts';
+import { ensureChainWhole, recordVerified } from './check-chain.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 
@@ -99,8 +99,10 @@ export async function backupOplog(options: BackupRunOptions): Promise<ArchiveOpl
       hint: 'take one first with mongo-pitr backup (or use mongo-pitr run)',
     });
   }
-  const whole = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, signal: options.signal });
-  return archiveOplog({ ...options, committer, chain: whole, limits: options.limits ?? DEFAULT_LIMITS });
+  const check = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, signal: options.signal });
+  const result = await archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
+  await recordVerified(committer, chain.id, check);
+  return result;
 }
 
 export interface RunDueOptions extends BackupRunOptions {
@@ -140,8 +142,9 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   let damaged: ChainDamaged | undefined;
   if (chain) {
     try {
-      const whole = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, now: options.now, signal: options.signal });
-      oplog = await archiveOplog({ ...options, committer, chain: whole, limits: options.limits ?? DEFAULT_LIMITS });
+      const check = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, now: options.now, signal: options.signal });
+      oplog = await archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
+      await recordVerified(committer, chain.id, check);
     } catch (error) {
       if (error instanceof ChainDamaged) damaged = error;
       // Only a new base can continue; the old chain stays restorable up to its end.

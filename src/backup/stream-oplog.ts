@@ -18,7 +18,7 @@ import type { Store } from '../store/store.ts';
 import type { Ts } from '../timestamp.ts';
 import { archiveOplog, lagMs } from './archive-oplog.ts';
 import { ChainDamaged } from '../archive/chain-health.ts';
-import { ensureChainWhole } from './check-chain.ts';
+import { ensureChainWhole, recordVerified } from './check-chain.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 import { DEFAULT_LIMITS } from './run-due.ts';
@@ -69,7 +69,8 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
   let chain: Chain = newest;
   let damaged: ChainDamaged | undefined;
   try {
-    chain = await ensureChainWhole(store, committer, newest, { verifyEveryMs: options.verifyEveryMs, signal });
+    await recordVerified(committer, newest.id, await ensureChainWhole(store, committer, newest, { verifyEveryMs: options.verifyEveryMs, signal }));
+    chain = committer.manifest.chains.find((candidate) => candidate.id === newest.id) ?? newest;
   } catch (error) {
     if (!(error instanceof ChainDamaged)) throw error;
     // Never extended again: a new base starts a new chain at once, and the stream goes on.

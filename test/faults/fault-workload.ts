@@ -39,6 +39,8 @@ export class FaultWorkload {
   readonly db: string;
   #nextId = 0;
   readonly runs: RunRecord[] = [];
+  /** Every _id inserted into `orders`, in order: what the archive must hold. */
+  readonly insertedOrders: number[] = [];
 
   constructor(options: { mongoUri: string; s3: TestS3; proxy: FaultProxy; db: string; prefix: string; env?: NodeJS.ProcessEnv }) {
     this.#uri = options.mongoUri;
@@ -58,6 +60,7 @@ export class FaultWorkload {
       const collection = this.#client.db(this.db).collection<{ _id: number; name: string; qty: number }>(name);
       const first = this.#nextId;
       await collection.insertMany(Array.from({ length: inserts }, (_, n) => ({ _id: first + n, name: `${name} ${first + n}`, qty: n })));
+      if (name === 'orders') this.insertedOrders.push(...Array.from({ length: inserts }, (_, n) => first + n));
       await collection.updateMany({ qty: { $lt: 3 } }, { $inc: { qty: 100 } });
       await collection.deleteOne({ _id: first });
     }
