@@ -3,7 +3,7 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { Interrupted, OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
+import { chainEnd, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
@@ -99,7 +99,14 @@ export async function backupOplog(options: BackupRunOptions): Promise<ArchiveOpl
       hint: 'take one first with mongo-pitr backup (or use mongo-pitr run)',
     });
   }
-  const check = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, signal: options.signal });
+  let check;
+  try {
+    check = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, signal: options.signal });
+  } catch (error) {
+    // Stopped (a deadline) while checking: nothing was written, the next pass checks again.
+    if (options.signal?.aborted && !(error instanceof ChainDamaged)) return { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true };
+    throw error;
+  }
   const result = await archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
   await recordVerified(committer, chain.id, check);
   return result;
@@ -149,7 +156,8 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
       if (error instanceof ChainDamaged) damaged = error;
       // Only a new base can continue; the old chain stays restorable up to its end.
       else if (error instanceof OplogGap) gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
-      else throw error;
+      // Stopped while checking the chain: nothing was written; reported as stopped early below.
+      else if (!options.signal?.aborted) throw error;
     }
   }
   const reason = damaged && !pending ? 'damaged' : baseReason(chain, pending !== undefined, gap !== undefined, options);

@@ -72,6 +72,8 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
     await recordVerified(committer, newest.id, await ensureChainWhole(store, committer, newest, { verifyEveryMs: options.verifyEveryMs, signal }));
     chain = committer.manifest.chains.find((candidate) => candidate.id === newest.id) ?? newest;
   } catch (error) {
+    // Stopped while checking the chain: nothing was written, nothing is left to catch up.
+    if (signal?.aborted && !(error instanceof ChainDamaged)) return { chainId: newest.id, chunks: 0, ops: 0, checkpoint: chainEnd(newest).lastTs };
     if (!(error instanceof ChainDamaged)) throw error;
     // Never extended again: a new base starts a new chain at once, and the stream goes on.
     damaged = error;
