@@ -156,8 +156,9 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
       if (error instanceof ChainDamaged) damaged = error;
       // Only a new base can continue; the old chain stays restorable up to its end.
       else if (error instanceof OplogGap) gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
-      // Stopped while checking the chain: nothing was written; reported as stopped early below.
-      else if (!options.signal?.aborted) throw error;
+      // Stopped while checking the chain: nothing was written, the checkpoint is where it was.
+      else if (options.signal?.aborted) oplog = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true };
+      else throw error;
     }
   }
   const reason = damaged && !pending ? 'damaged' : baseReason(chain, pending !== undefined, gap !== undefined, options);
