@@ -202,6 +202,23 @@ export function addPendingCollection(manifest: Manifest, pending: Omit<PendingBa
 }
 
 /**
+ * Records a pending base as soon as its T0 is chosen, before any collection is stored: finding
+ * T0 can take seconds (a scan of a large oplog on some servers), and a run stopped before its
+ * first collection would otherwise leave nothing for the next run to resume. A rival base in
+ * progress for the same source is a ConflictError, as in addPendingCollection.
+ */
+export function addPendingBase(manifest: Manifest, pending: PendingBase): Manifest {
+  const others = manifest.pendingBases ?? [];
+  const rival = others.find((candidate) => candidate.id !== pending.id && sameSource(candidate.source, pending.source));
+  if (rival) {
+    throw new ConflictError(`base ${rival.id} is already in progress for replica set ${pending.source.setName}`, {
+      hint: 'run one backup per store at a time; the next run resumes the base in progress',
+    });
+  }
+  return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), pending] };
+}
+
+/**
  * Every key a pending base references so far. A resumed base's objects span several
  * bases/<T0>-<run>/ folders (each run writes under its own run id), so these, not one folder,
  * are what a pending base holds on to.

@@ -43,7 +43,7 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
   let chain = options.chain;
   const runId = newRunId();
   // Null where the server reports no majority point: then the read goes to the newest op.
-  const commitPoint = capAt(await readMajorityPoint(source.client, source.readPreference), options.until);
+  const commitPoint = capAt(await readMajorityPoint(source.client, source.readPreference, source.deadline), options.until);
   const start = chainEnd(chain);
   const result = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: start.lastTs, stoppedEarly: false };
   if (commitPoint && (!commitPoint.ts || compareTs(commitPoint.ts, start.lastTs) <= 0)) return result;

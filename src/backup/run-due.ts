@@ -133,6 +133,19 @@ export interface RunDueResult {
  */
 export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   const committer = await ManifestCommitter.open(options.store);
+  try {
+    return await runDuePass(options, committer);
+  } catch (error) {
+    // Once the stop signal has fired, a failure is the stop showing through a call it cut short
+    // (a server call past its time limit, time-limit.ts; a store call aborted): every commit
+    // before it stands, and the next run continues from the manifest.
+    if (!options.signal?.aborted) throw error;
+    const pending = pendingBaseOf(committer.manifest, options.source.identity);
+    return { ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
+  }
+}
+
+async function runDuePass(options: RunDueOptions, committer: ManifestCommitter): Promise<RunDueResult> {
   const identity = options.source.identity;
   const limits = options.limits ?? DEFAULT_LIMITS;
   // A run killed between a new base and closing the hole before it closes it now.

@@ -19,6 +19,7 @@ import pLimit from 'p-limit';
 import { serializeMetadata } from '../archive/collection-metadata.ts';
 import {
   addChain,
+  addPendingBase,
   addPendingCollection,
   pendingBaseOf,
   removePendingBase,
@@ -117,10 +118,14 @@ async function takeBaseOnce(options: TakeBaseOptions): Promise<TakeBaseResult> {
 
 async function startBase(options: TakeBaseOptions): Promise<PendingBase> {
   const startedAt = new Date().toISOString();
-  const t0 = await readCommitPoint(options.source.client, options.source.readPreference);
+  const t0 = await readCommitPoint(options.source.client, options.source.readPreference, options.source.deadline);
   // Never start inside a transaction chain: replay could not apply it whole.
   const startTs = t0.ts ? await transactionSafeStart(options.source, { ...t0, ts: t0.ts }) : ORIGIN;
-  return { id: baseId(startTs, newRunId()), source: options.source.identity, startTs, startedAt, collections: [] };
+  const pending: PendingBase = { id: baseId(startTs, newRunId()), source: options.source.identity, startTs, startedAt, collections: [] };
+  // Kept at once (manifest.ts addPendingBase): a run stopped before its first collection is
+  // stored leaves T0 for the next one, which then need not find it again.
+  await options.committer.commit((manifest) => addPendingBase(manifest, pending));
+  return pending;
 }
 
 async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed: boolean): Promise<TakeBaseResult> {
@@ -138,7 +143,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
 
   const { id, source: identity, startTs, startedAt } = pending;
   const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
-  const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth }))
+  const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, deadline: source.deadline }))
     .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));
   const failure = await dumpCollections(catalog, {
     concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
@@ -296,7 +301,7 @@ async function dumpOne(
   );
   if (entry.type === 'view') return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
   let docs = 0;
-  const documents = dumpCollection(source.client, entry.db, entry.coll, signal);
+  const documents = dumpCollection(source.client, entry.db, entry.coll, signal, source.deadline);
   const data = await storeGzipped(
     store,
     collectionDataKey(folder, entry.db, entry.coll),

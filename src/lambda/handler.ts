@@ -85,19 +85,49 @@ function parseMargin(text: string): number {
   return ms;
 }
 
-/** A signal that fires `marginMs` before the invocation's deadline (at once if that has passed). */
-export function deadlineSignal(context: LambdaContext, marginMs: number): { signal: AbortSignal; clear: () => void } {
-  const controller = new AbortController();
+/**
+ * The invocation's two limits. `signal` fires `marginMs` before the deadline: work stops between
+ * commits. Calls still in flight then (a slow server query, a store request) end by `hardAt`, a
+ * quarter of the margin later: every server call carries the time left until it (time-limit.ts)
+ * and every store request is aborted by `hardSignal`. The rest of the margin is for closing the
+ * connections and returning, so the invocation ends well inside its timeout.
+ */
+export interface InvocationLimits {
+  readonly signal: AbortSignal;
+  readonly hardSignal: AbortSignal;
+  /** Epoch ms by which every server and store call has ended. */
+  readonly hardAt: number;
+  clear(): void;
+}
+
+export function deadlineSignal(context: LambdaContext, marginMs: number): InvocationLimits {
+  const now = Date.now();
   const budgetMs = context.getRemainingTimeInMillis() - marginMs;
-  const stop = (): void => controller.abort(new Error(`stopped ${marginMs} ms before the invocation deadline`));
-  if (budgetMs <= 0) {
-    stop();
-    return { signal: controller.signal, clear: () => undefined };
+  const graceMs = Math.floor(marginMs / 4);
+  const stop = new AbortController();
+  const hard = new AbortController();
+  const timers = [
+    after(budgetMs, () => stop.abort(new Error(`stopped ${marginMs} ms before the invocation deadline`))),
+    after(budgetMs + graceMs, () => hard.abort(new Error(`calls cut off ${marginMs - graceMs} ms before the invocation deadline`))),
+  ];
+  return {
+    signal: stop.signal,
+    hardSignal: hard.signal,
+    hardAt: now + Math.max(0, budgetMs) + graceMs,
+    clear: () => timers.forEach((timer) => timer && clearTimeout(timer)),
+  };
+}
+
+/** Runs `fire` after `ms` (at once when that is not in the future); the timer, if any. */
+function after(ms: number, fire: () => void): NodeJS.Timeout | undefined {
+  if (ms <= 0) {
+    fire();
+    return undefined;
   }
   // Unref'd and cleared: a frozen-and-thawed execution environment must not fire a stale timer.
-  const timer = setTimeout(stop, budgetMs);
+  const timer = setTimeout(fire, ms);
   timer.unref();
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  return timer;
 }
 
 export type LambdaSummary = Record<string, unknown> & { readonly stoppedEarly: boolean };
@@ -105,15 +135,15 @@ export type LambdaSummary = Record<string, unknown> & { readonly stoppedEarly: b
 export async function handler(_event: unknown, context: LambdaContext): Promise<LambdaSummary> {
   const startedAt = Date.now();
   const log = createLog({ json: true });
-  let deadline: { signal: AbortSignal; clear: () => void } | undefined;
+  let deadline: InvocationLimits | undefined;
   try {
     const settings = settingsFromEnv();
     deadline = deadlineSignal(context, settings.safetyMarginMs);
-    const { signal } = deadline;
-    const store = await openStore(settings.store, settings.storeOptions);
+    const { signal, hardSignal, hardAt } = deadline;
+    const store = await openStore(settings.store, { ...settings.storeOptions, signal: hardSignal });
     try {
       await store.check();
-      const source = await connectSource(settings.uri);
+      const source = await connectSource(settings.uri, { deadline: hardAt });
       try {
         const { limits, baseEveryMs, concurrency, includeAuth } = settings;
         const result = await runDue({ source, store, limits, baseEveryMs, concurrency, includeAuth, signal });
@@ -127,6 +157,13 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
       await store.close();
     }
   } catch (error) {
+    // Past the stop signal a failure is the stop cutting a call short (connecting, checking the
+    // store): whatever was committed stands, and the next invocation continues from the manifest.
+    if (deadline?.signal.aborted) {
+      const summary = { message: 'stopped early: out of time; the next invocation continues from the manifest', durationMs: Date.now() - startedAt };
+      log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary, cause: redactText(String(error)) });
+      return { ...summary, stoppedEarly: true };
+    }
     throw invocationError(error);
   } finally {
     deadline?.clear();

@@ -3,6 +3,7 @@
 // listIndexes). Users and roles (admin.system.users/roles) only when asked.
 import type { Document, MongoClient } from 'mongodb';
 import { isInternalNs } from '../namespace.ts';
+import { timeLimit } from './time-limit.ts';
 
 export interface CatalogEntry {
   readonly db: string;
@@ -15,27 +16,28 @@ export interface CatalogEntry {
   readonly uuid: string | null;
 }
 
-export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean } = {}): Promise<CatalogEntry[]> {
-  const { databases } = await client.db('admin').command({ listDatabases: 1, nameOnly: true });
+export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean; deadline?: number } = {}): Promise<CatalogEntry[]> {
+  const limit = (): { timeoutMS?: number } => timeLimit(options.deadline);
+  const { databases } = await client.db('admin').command({ listDatabases: 1, nameOnly: true }, limit());
   const names = (databases as { name: string }[]).map((db) => db.name).sort();
   const entries: CatalogEntry[] = [];
   for (const db of names) {
     if (db === 'local' || db === 'config') continue;
-    const collections = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
+    const collections = await client.db(db).listCollections({}, { nameOnly: false, ...limit() }).toArray();
     for (const info of collections.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const ns = `${db}.${info.name}`;
       // Time-series buckets are dumped through their time-series view, as measurements.
       if (info.name.startsWith('system.buckets.')) continue;
       if (isInternalNs(ns, options)) continue;
-      entries.push(await describe(client, db, info));
+      entries.push(await describe(client, db, info, options.deadline));
     }
   }
   return entries;
 }
 
-async function describe(client: MongoClient, db: string, info: Document): Promise<CatalogEntry> {
+async function describe(client: MongoClient, db: string, info: Document, deadline: number | undefined): Promise<CatalogEntry> {
   const type = info.type === 'view' ? 'view' : info.type === 'timeseries' ? 'timeseries' : 'collection';
-  const indexes = type === 'view' ? [] : await client.db(db).collection(info.name).listIndexes().toArray();
+  const indexes = type === 'view' ? [] : await client.db(db).collection(info.name).listIndexes(timeLimit(deadline)).toArray();
   const uuid: unknown = info.info?.uuid;
   return {
     db,

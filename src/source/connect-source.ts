@@ -12,6 +12,7 @@ import { SourceError, UsageError } from '../errors.ts';
 import { redactUri } from '../redact.ts';
 import type { SourceIdentity } from '../archive/manifest.ts';
 import { pinnedUri } from './pinned-uri.ts';
+import { timeLimit } from './time-limit.ts';
 
 export interface Source {
   /** A direct connection to the one member this run reads from. */
@@ -23,6 +24,11 @@ export interface Source {
   readonly member: string;
   /** The read preference from the URI; commands that inspect the node use it too. */
   readonly readPreference: ReadPreference;
+  /**
+   * Epoch ms by which every server call of this run must have ended (time-limit.ts); undefined:
+   * no limit. Set for a Lambda invocation, a little after its stop signal fires.
+   */
+  readonly deadline?: number;
 }
 
 const DEFAULT_SERVER_SELECTION_MS = 10_000;
@@ -31,6 +37,8 @@ export interface ConnectSourceOptions {
   readonly serverSelectionTimeoutMS?: number;
   /** Emit the driver's command events on the pinned client (diagnostics, tests). */
   readonly monitorCommands?: boolean;
+  /** Bounds every server call of the run, the connection's own included (time-limit.ts). */
+  readonly deadline?: number;
 }
 
 export async function connectSource(uri: string, options: ConnectSourceOptions = {}): Promise<Source> {
@@ -40,7 +48,13 @@ export async function connectSource(uri: string, options: ConnectSourceOptions =
   // Options given in code override the URI's, so the default applies only when the URI is silent.
   const uriTimeout = /[?&]serverSelectionTimeoutMS=/i.test(uri);
   const serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? (uriTimeout ? undefined : DEFAULT_SERVER_SELECTION_MS);
-  const clientOptions = { ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }), appName: 'mongo-pitr' };
+  // With a deadline the client's own timeout is the whole budget: a backstop for any call that
+  // does not name its own (each call of the run names the time left, time-limit.ts).
+  const clientOptions = {
+    ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }),
+    ...timeLimit(options.deadline),
+    appName: 'mongo-pitr',
+  };
   let discovery: MongoClient;
   try {
     discovery = new MongoClient(uri, { ...clientOptions, monitorCommands: true });
@@ -63,7 +77,8 @@ export async function connectSource(uri: string, options: ConnectSourceOptions =
     if (identity.setName !== hello.setName) {
       throw new SourceError(`${member} answered as replica set ${identity.setName}, not ${String(hello.setName)}`);
     }
-    return { client, identity, uri: safeUri, member, readPreference: client.readPreference };
+    const deadline = options.deadline === undefined ? {} : { deadline: options.deadline };
+    return { client, identity, uri: safeUri, member, readPreference: client.readPreference, ...deadline };
   } catch (error) {
     await client?.close().catch(() => undefined);
     if (error instanceof SourceError) throw error;

@@ -38,6 +38,11 @@ export interface S3StoreOptions {
   /** Defaults to the SDK's credential chain (environment, profile, SSO, instance or task role). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
   readonly sse?: 'AES256' | 'aws:kms';
+  /**
+   * Aborts every request of this store once it fires: a Lambda invocation's hard limit, so that
+   * no store call (a slow HEAD, a conditional manifest write) runs past the invocation's margin.
+   */
+  readonly signal?: AbortSignal;
   /** A KMS key for SSE-KMS; implies `sse: 'aws:kms'`. */
   readonly kmsKeyId?: string;
   readonly partSizeBytes?: number;
@@ -62,6 +67,7 @@ export class S3Store implements Store {
   readonly #queueSize: number;
   readonly #encryption: EncryptionParams;
   readonly #secrets: string[];
+  readonly #signal: AbortSignal | undefined;
 
   constructor(location: S3Location, options: S3StoreOptions = {}) {
     this.#bucket = location.bucket;
@@ -71,6 +77,7 @@ export class S3Store implements Store {
     this.#queueSize = validQueueSize(options.queueSize ?? DEFAULT_QUEUE_SIZE);
     this.#encryption = encryptionParams(options);
     this.#secrets = [options.credentials?.secretAccessKey ?? '', options.credentials?.sessionToken ?? ''];
+    this.#signal = options.signal;
     const config: S3ClientConfig = { followRegionRedirects: true };
     if (options.region) config.region = options.region;
     if (options.endpoint) config.endpoint = options.endpoint;
@@ -79,13 +86,14 @@ export class S3Store implements Store {
     this.#client = new S3Client(config);
   }
 
-  async put(key: string, body: Readable | Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {
+  async put(key: string, body: Readable | Buffer, callOptions: { signal?: AbortSignal } = {}): Promise<PutResult> {
     const fullKey = this.#fullKey(key);
+    const options = { signal: this.#signalFor(callOptions.signal) };
     if (Buffer.isBuffer(body) && body.length <= this.#partSizeBytes) {
       try {
         const output = await this.#client.send(
           new PutObjectCommand({ ...this.#objectParams(fullKey), Body: body, ContentLength: body.length }),
-          { abortSignal: options.signal },
+          this.#abortable(options.signal),
         );
         return { key, etag: await this.#etagOf(output.ETag, fullKey), size: body.length };
       } catch (error) {
@@ -96,11 +104,12 @@ export class S3Store implements Store {
     return this.#upload(key, fullKey, Buffer.isBuffer(body) ? Readable.from([body]) : body, options.signal);
   }
 
-  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, callOptions: { signal?: AbortSignal } = {}): Promise<Readable> {
     const fullKey = this.#fullKey(key);
+    const options = { signal: this.#signalFor(callOptions.signal) };
     let body: unknown;
     try {
-      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey }), { abortSignal: options.signal });
+      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey }), this.#abortable(options.signal));
       body = output.Body;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
@@ -114,7 +123,7 @@ export class S3Store implements Store {
   async stat(key: string): Promise<ObjectInfo | null> {
     const fullKey = this.#fullKey(key);
     try {
-      const output = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }));
+      const output = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }), this.#abortable());
       return { key, size: output.ContentLength ?? 0, etag: output.ETag ?? '', lastModified: output.LastModified ?? new Date(0) };
     } catch (error) {
       const storeError = this.#error(error, 'HeadObject', fullKey);
@@ -142,6 +151,7 @@ export class S3Store implements Store {
       try {
         page = await this.#client.send(
           new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix + prefix, ContinuationToken: continuationToken }),
+          this.#abortable(),
         );
       } catch (error) {
         throw this.#error(error, 'ListObjectsV2', this.#prefix + prefix);
@@ -161,7 +171,7 @@ export class S3Store implements Store {
   async delete(key: string): Promise<void> {
     const fullKey = this.#fullKey(key);
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: fullKey }));
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: fullKey }), this.#abortable());
     } catch (error) {
       const storeError = this.#error(error, 'DeleteObject', fullKey);
       if (storeError.kind !== 'not-found') throw storeError;
@@ -174,6 +184,7 @@ export class S3Store implements Store {
     try {
       const output = await this.#client.send(
         new PutObjectCommand({ ...this.#objectParams(fullKey), ...condition, Body: body, ContentLength: body.length }),
+        this.#abortable(),
       );
       return { key, etag: await this.#etagOf(output.ETag, fullKey), size: body.length };
     } catch (error) {
@@ -190,7 +201,7 @@ export class S3Store implements Store {
   async check(): Promise<void> {
     try {
       // Needs s3:ListBucket only, and tells a missing bucket (NoSuchBucket) from bad credentials.
-      await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix, MaxKeys: 1 }));
+      await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix, MaxKeys: 1 }), this.#abortable());
     } catch (error) {
       throw this.#error(error, 'ListObjectsV2', this.#prefix);
     }
@@ -225,6 +236,18 @@ export class S3Store implements Store {
     }
   }
 
+  /** The store's own signal and a call's, as one (either may be absent). */
+  #signalFor(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (!this.#signal) return signal;
+    return signal ? AbortSignal.any([this.#signal, signal]) : this.#signal;
+  }
+
+  /** The SDK's per-request options: aborted by the store's signal and the call's. */
+  #abortable(signal?: AbortSignal): { abortSignal?: AbortSignal } {
+    const combined = this.#signalFor(signal);
+    return combined ? { abortSignal: combined } : {};
+  }
+
   #fullKey(key: string): string {
     assertStoreKey(key);
     return this.#prefix + key;
@@ -238,7 +261,7 @@ export class S3Store implements Store {
   async #etagOf(etag: string | undefined, fullKey: string): Promise<string> {
     if (etag) return etag;
     try {
-      const output = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }));
+      const output = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }), this.#abortable());
       if (output.ETag) return output.ETag;
     } catch (error) {
       throw this.#error(error, 'HeadObject', fullKey);
