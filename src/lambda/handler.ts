@@ -10,6 +10,7 @@ import { PitrError, UsageError } from '../errors.ts';
 import { createLog } from '../log.ts';
 import { redactText } from '../redact.ts';
 import { connectSource } from '../source/connect-source.ts';
+import { deadlineIn, type Deadline } from '../source/time-limit.ts';
 import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
 import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
@@ -87,47 +88,30 @@ function parseMargin(text: string): number {
 
 /**
  * The invocation's two limits. `signal` fires `marginMs` before the deadline: work stops between
- * commits. Calls still in flight then (a slow server query, a store request) end by `hardAt`, a
- * quarter of the margin later: every server call carries the time left until it (time-limit.ts)
- * and every store request is aborted by `hardSignal`. The rest of the margin is for closing the
- * connections and returning, so the invocation ends well inside its timeout.
+ * commits. Calls still in flight then (a slow server query, a store request) end by `hard.at`, a
+ * quarter of the margin later: every server call carries the time left until it and its signal
+ * (time-limit.ts), and every store request is aborted by that signal. The rest of the margin is
+ * for closing the connections and returning, so the invocation ends well inside its timeout.
  */
 export interface InvocationLimits {
   readonly signal: AbortSignal;
-  readonly hardSignal: AbortSignal;
-  /** Epoch ms by which every server and store call has ended. */
-  readonly hardAt: number;
+  readonly hard: Deadline;
   clear(): void;
 }
 
 export function deadlineSignal(context: LambdaContext, marginMs: number): InvocationLimits {
-  const now = Date.now();
   const budgetMs = context.getRemainingTimeInMillis() - marginMs;
   const graceMs = Math.floor(marginMs / 4);
-  const stop = new AbortController();
-  const hard = new AbortController();
-  const timers = [
-    after(budgetMs, () => stop.abort(new Error(`stopped ${marginMs} ms before the invocation deadline`))),
-    after(budgetMs + graceMs, () => hard.abort(new Error(`calls cut off ${marginMs - graceMs} ms before the invocation deadline`))),
-  ];
+  const stop = deadlineIn(budgetMs, () => new Error(`stopped ${marginMs} ms before the invocation deadline`));
+  const hard = deadlineIn(Math.max(0, budgetMs) + graceMs, () => new Error(`calls cut off ${marginMs - graceMs} ms before the invocation deadline`));
   return {
     signal: stop.signal,
-    hardSignal: hard.signal,
-    hardAt: now + Math.max(0, budgetMs) + graceMs,
-    clear: () => timers.forEach((timer) => timer && clearTimeout(timer)),
+    hard,
+    clear: () => {
+      stop.clear();
+      hard.clear();
+    },
   };
-}
-
-/** Runs `fire` after `ms` (at once when that is not in the future); the timer, if any. */
-function after(ms: number, fire: () => void): NodeJS.Timeout | undefined {
-  if (ms <= 0) {
-    fire();
-    return undefined;
-  }
-  // Unref'd and cleared: a frozen-and-thawed execution environment must not fire a stale timer.
-  const timer = setTimeout(fire, ms);
-  timer.unref();
-  return timer;
 }
 
 export type LambdaSummary = Record<string, unknown> & { readonly stoppedEarly: boolean };
@@ -139,11 +123,11 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
   try {
     const settings = settingsFromEnv();
     deadline = deadlineSignal(context, settings.safetyMarginMs);
-    const { signal, hardSignal, hardAt } = deadline;
-    const store = await openStore(settings.store, { ...settings.storeOptions, signal: hardSignal });
+    const { signal, hard } = deadline;
+    const store = await openStore(settings.store, { ...settings.storeOptions, signal: hard.signal });
     try {
       await store.check();
-      const source = await connectSource(settings.uri, { deadline: hardAt });
+      const source = await connectSource(settings.uri, { deadline: hard });
       try {
         const { limits, baseEveryMs, concurrency, includeAuth } = settings;
         const result = await runDue({ source, store, limits, baseEveryMs, concurrency, includeAuth, signal });

@@ -3,7 +3,7 @@
 // listIndexes). Users and roles (admin.system.users/roles) only when asked.
 import type { Document, MongoClient } from 'mongodb';
 import { isInternalNs } from '../namespace.ts';
-import { timeLimit } from './time-limit.ts';
+import { timeLimit, type Deadline } from './time-limit.ts';
 
 export interface CatalogEntry {
   readonly db: string;
@@ -16,8 +16,8 @@ export interface CatalogEntry {
   readonly uuid: string | null;
 }
 
-export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean; deadline?: number } = {}): Promise<CatalogEntry[]> {
-  const limit = (): { timeoutMS?: number } => timeLimit(options.deadline);
+export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean; deadline?: Deadline } = {}): Promise<CatalogEntry[]> {
+  const limit = (): ReturnType<typeof timeLimit> => timeLimit(options.deadline);
   const { databases } = await client.db('admin').command({ listDatabases: 1, nameOnly: true }, limit());
   const names = (databases as { name: string }[]).map((db) => db.name).sort();
   const entries: CatalogEntry[] = [];
@@ -35,7 +35,7 @@ export async function readCatalog(client: MongoClient, options: { includeAuth?: 
   return entries;
 }
 
-async function describe(client: MongoClient, db: string, info: Document, deadline: number | undefined): Promise<CatalogEntry> {
+async function describe(client: MongoClient, db: string, info: Document, deadline: Deadline | undefined): Promise<CatalogEntry> {
   const type = info.type === 'view' ? 'view' : info.type === 'timeseries' ? 'timeseries' : 'collection';
   const indexes = type === 'view' ? [] : await client.db(db).collection(info.name).listIndexes(timeLimit(deadline)).toArray();
   const uuid: unknown = info.info?.uuid;

@@ -1,14 +1,39 @@
 // A deadline for server calls. A Lambda invocation is killed at its timeout whatever it is
 // doing, and a stop signal only ends work between awaits: a query in flight (FerretDB answers an
 // oplog query with a scan that takes seconds on a large oplog) runs on past it. So every call
-// made for a run with a deadline carries the time left until then, as the driver's
-// client-side operation timeout (`timeoutMS`), which the driver also sends to the server as
-// maxTimeMS (so the server stops the query too) and enforces on the socket. Without a deadline
-// (the CLI, `stream`) calls carry no limit, as before.
+// made for a run with a deadline carries
+//   - maxTimeMS, the time left: the server stops the operation itself then (for a cursor, mongod
+//     counts the find's limit across its getMores: ClientCursor keeps the leftover time,
+//     src/mongo/db/clientcursor.h, _leftoverMaxTimeMicros), and
+//   - the deadline's abort signal (the driver's Abortable option): the driver gives up on the
+//     reply then, even from a server that ignores maxTimeMS.
+// The driver's own client-side timeout (`timeoutMS`) is a no-op in driver 7.9 ("has no effect and
+// will be removed"), so it is not used. Without a deadline (the CLI, `stream`) calls carry no
+// limit, as before.
+
+export interface Deadline {
+  /** Epoch ms by which every call has ended. */
+  readonly at: number;
+  /** Fires at `at`. */
+  readonly signal: AbortSignal;
+}
 
 /** Driver options that bound one operation (a command, or a cursor over its whole life) by `deadline`. */
-export function timeLimit(deadline: number | undefined): { timeoutMS?: number } {
+export function timeLimit(deadline: Deadline | undefined): { maxTimeMS?: number; signal?: AbortSignal } {
   if (deadline === undefined) return {};
-  // timeoutMS: 0 means "no limit" to the driver: a passed deadline is the smallest limit instead.
-  return { timeoutMS: Math.max(1, Math.floor(deadline - Date.now())) };
+  // maxTimeMS: 0 means "no limit" to the server: a passed deadline is the smallest limit instead.
+  return { maxTimeMS: Math.max(1, Math.floor(deadline.at - Date.now())), signal: deadline.signal };
+}
+
+/** A deadline `ms` from now, its signal on an unref'd timer (a Lambda environment may be frozen and thawed). */
+export function deadlineIn(ms: number, reason: () => Error): Deadline & { clear(): void } {
+  const controller = new AbortController();
+  const at = Date.now() + Math.max(0, ms);
+  if (ms <= 0) {
+    controller.abort(reason());
+    return { at, signal: controller.signal, clear: () => undefined };
+  }
+  const timer = setTimeout(() => controller.abort(reason()), ms);
+  timer.unref();
+  return { at, signal: controller.signal, clear: () => clearTimeout(timer) };
 }
