@@ -9,6 +9,7 @@ import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
 import { closeHoleBeforeNewestBase } from './close-hole.ts';
+import { cutOffBy } from '../source/time-limit.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 
@@ -139,7 +140,7 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
     // Once the stop signal has fired, a failure is the stop showing through a call it cut short
     // (a server call past its time limit, time-limit.ts; a store call aborted): every commit
     // before it stands, and the next run continues from the manifest.
-    if (!options.signal?.aborted) throw error;
+    if (!options.signal?.aborted && !cutOffBy(error, options.source.deadline)) throw error;
     const pending = pendingBaseOf(committer.manifest, options.source.identity);
     return { ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
   }

@@ -10,7 +10,7 @@ import { PitrError, UsageError } from '../errors.ts';
 import { createLog } from '../log.ts';
 import { redactText } from '../redact.ts';
 import { connectSource } from '../source/connect-source.ts';
-import { deadlineIn, type Deadline } from '../source/time-limit.ts';
+import { cutOffBy, deadlineIn, type Deadline } from '../source/time-limit.ts';
 import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
 import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
@@ -143,7 +143,7 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
   } catch (error) {
     // Past the stop signal a failure is the stop cutting a call short (connecting, checking the
     // store): whatever was committed stands, and the next invocation continues from the manifest.
-    if (deadline?.signal.aborted) {
+    if (deadline && (deadline.signal.aborted || cutOffBy(error, deadline.hard))) {
       const summary = { message: 'stopped early: out of time; the next invocation continues from the manifest', durationMs: Date.now() - startedAt };
       log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary, cause: redactText(String(error)) });
       return { ...summary, stoppedEarly: true };

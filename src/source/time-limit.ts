@@ -11,6 +11,8 @@
 // will be removed"), so it is not used. Without a deadline (the CLI, `stream`) calls carry no
 // limit, as before.
 
+import { MongoServerError } from 'mongodb';
+
 export interface Deadline {
   /** Epoch ms by which every call has ended. */
   readonly at: number;
@@ -36,4 +38,22 @@ export function deadlineIn(ms: number, reason: () => Error): Deadline & { clear(
   const timer = setTimeout(() => controller.abort(reason()), ms);
   timer.unref();
   return { at, signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** MaxTimeMSExpired: src/mongo/base/error_codes.yml in mongodb/mongo; FerretDB answers it too. */
+const MAX_TIME_MS_EXPIRED = 50;
+
+/**
+ * Whether `error` is a call cut off by `deadline`: its signal has fired, or the server stopped the
+ * operation at the maxTimeMS it carried. The server's clock and the event loop's timers disagree by
+ * a few milliseconds (more on a busy machine), so the server may answer before the signal fires;
+ * no other call of a run with a deadline carries a maxTimeMS, so the code alone says it was ours.
+ */
+export function cutOffBy(error: unknown, deadline: Deadline | undefined): boolean {
+  if (!deadline) return false;
+  if (deadline.signal.aborted) return true;
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof MongoServerError && cause.code === MAX_TIME_MS_EXPIRED) return true;
+  }
+  return false;
 }

@@ -262,7 +262,8 @@ describe('Lambda handler: failures', { skip: NO_MONGO }, () => {
     const { store, url } = await kind.open();
     await store.close();
     const uri = 'mongodb://user:secret@127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=200';
-    await withEnv({ MONGODB_URI: uri, MONGO_PITR_STORE: url }, async () => {
+    // Time to spare (a margin below the budget): a connection failure, not the deadline, ends it.
+    await withEnv({ MONGODB_URI: uri, MONGO_PITR_STORE: url, MONGO_PITR_SAFETY_MARGIN_MS: String(MARGIN_MS) }, async () => {
       await assert.rejects(handler({}, contextWith(10_000)), (error: Error) => {
         assert.match(error.message, /^mongo-pitr source error: /);
         assert.doesNotMatch(error.message, /secret/);
