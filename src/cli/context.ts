@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_STORE, ENV, loadConfigFile, pick, type ConfigFile } from '../config.ts';
 import { Interrupted, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
-import { openStore } from '../store/open-store.ts';
+import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { connectSource, type Source } from '../source/connect-source.ts';
 import { createOutput, type Output } from './output.ts';
@@ -48,7 +48,7 @@ export function contextOf(command: Command): Context {
   return { flags, file, log: createLog({ json, quiet: flags.quiet }), output: createOutput(json) };
 }
 
-export async function storeOf(context: Context): Promise<Store> {
+export async function storeOf(context: Context, extra: OpenStoreOptions = {}): Promise<Store> {
   const { flags, file } = context;
   const endpoint = pick(flags.endpoint, ENV.endpoint, file, 'endpoint');
   const store = await openStore(pick(flags.store, ENV.store, file, 'store') ?? DEFAULT_STORE, {
@@ -57,6 +57,7 @@ export async function storeOf(context: Context): Promise<Store> {
     forcePathStyle: flags.pathStyle ?? (file.pathStyle === true || endpoint !== undefined),
     sse: pick(flags.sse, undefined, file, 'sse') as 'AES256' | 'aws:kms' | undefined,
     kmsKeyId: pick(flags.sseKmsKeyId, undefined, file, 'sseKmsKeyId'),
+    ...extra,
   });
   await store.check();
   return store;
@@ -74,8 +75,8 @@ export async function sourceOf(context: Context, uri: string | undefined): Promi
 }
 
 /** Runs `work` with a store and closes it whatever happens. */
-export async function withStore<T>(context: Context, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await storeOf(context);
+export async function withStore<T>(context: Context, work: (store: Store) => Promise<T>, extra: OpenStoreOptions = {}): Promise<T> {
+  const store = await storeOf(context, extra);
   try {
     return await work(store);
   } finally {
@@ -88,6 +89,8 @@ export async function withSourceAndStore<T>(
   context: Context,
   uri: string | undefined,
   work: (source: Source, store: Store) => Promise<T>,
+  /** Extra store options (the metrics' request hooks). */
+  extra: OpenStoreOptions = {},
 ): Promise<T> {
   const sourceUri = sourceUriOf(context, uri);
   return withStore(context, async (store) => {
@@ -97,7 +100,7 @@ export async function withSourceAndStore<T>(
     } finally {
       await source.client.close();
     }
-  });
+  }, extra);
 }
 
 /** A signal that fires on SIGINT/SIGTERM, so a run stops between commits; its reason is Interrupted. */

@@ -43,6 +43,8 @@ export interface S3StoreOptions {
    * no store call (a slow HEAD, a conditional manifest write) runs past the invocation's margin.
    */
   readonly signal?: AbortSignal;
+  /** Told how many tries each request took (the SDK retries throttling and 5xx itself): metrics. */
+  readonly onAttempts?: (operation: string, attempts: number) => void;
   /** A KMS key for SSE-KMS; implies `sse: 'aws:kms'`. */
   readonly kmsKeyId?: string;
   readonly partSizeBytes?: number;
@@ -84,6 +86,23 @@ export class S3Store implements Store {
     if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
     if (options.credentials) config.credentials = options.credentials;
     this.#client = new S3Client(config);
+    const onAttempts = options.onAttempts;
+    if (onAttempts) {
+      // At the initialize step the retry middleware has finished: $metadata.attempts is final.
+      this.#client.middlewareStack.add(
+        (next, context) => async (args) => {
+          try {
+            const result = await next(args);
+            onAttempts(String(context.commandName), attemptsOf(result.output));
+            return result;
+          } catch (error) {
+            onAttempts(String(context.commandName), attemptsOf(error));
+            throw error;
+          }
+        },
+        { step: 'initialize', name: 'mongoPitrAttempts' },
+      );
+    }
   }
 
   async put(key: string, body: Readable | Buffer, callOptions: { signal?: AbortSignal } = {}): Promise<PutResult> {
@@ -274,6 +293,12 @@ export class S3Store implements Store {
   #error(error: unknown, operation: string, key: string): StoreError {
     return s3StoreError(error, { operation, bucket: this.#bucket, key, secrets: this.#secrets });
   }
+}
+
+/** The SDK's count of tries, on a response or an error; 1 when it says nothing. */
+function attemptsOf(value: unknown): number {
+  const attempts = (value as { $metadata?: { attempts?: unknown } } | undefined)?.$metadata?.attempts;
+  return typeof attempts === 'number' ? attempts : 1;
 }
 
 function validPartSize(bytes: number): number {
