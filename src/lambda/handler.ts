@@ -14,6 +14,10 @@ import { cutOffBy, deadlineIn, type Deadline } from '../source/time-limit.ts';
 import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
 import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
+// Loaded with the module, in Lambda's init phase (which the function timeout does not count),
+// not by the first invocation: the AWS SDK is most of the start-up time (open-store.ts loads it
+// lazily for the CLI's sake).
+import '../store/s3-store.ts';
 
 /** Environment variables the function reads, besides MONGODB_URI, MONGO_PITR_STORE, MONGO_PITR_S3_ENDPOINT and AWS_*. */
 export const LAMBDA_ENV = {
@@ -124,6 +128,12 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     const settings = settingsFromEnv();
     deadline = deadlineSignal(context, settings.safetyMarginMs);
     const { signal, hard } = deadline;
+    if (signal.aborted) {
+      // No time left at all (a slow cold start can use it up): open nothing.
+      const summary = { message: 'stopped early: no time left before the safety margin', durationMs: Date.now() - startedAt };
+      log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary });
+      return { ...summary, stoppedEarly: true };
+    }
     const store = await openStore(settings.store, { ...settings.storeOptions, signal: hard.signal });
     try {
       await store.check();
