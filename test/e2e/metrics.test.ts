@@ -55,9 +55,13 @@ describe('mongo-pitr stream --metrics-addr', { skip: NO_MONGO || NO_S3 }, () => 
 
       child.current = spawnCli([...cliArgs, '--json', 'stream', '--uri', server.mongo().uri, '--flush-interval', '1s', '--metrics-addr', `127.0.0.1:${port}`], env);
       const exited = finished(child.current);
-      // Listening before anything is archived: the window from the manifest, nothing written yet.
-      await waitFor('the metrics endpoint', async () => (await scrape(url).catch(() => undefined)) !== undefined, 60_000);
-      const before = await scrape(url);
+      // Listening before anything is archived (from start-up; the source's series once it is
+      // connected): the window from the manifest, nothing written yet.
+      let before = new Map<string, number>();
+      await waitFor('the metrics endpoint with the source\'s series', async () => {
+        before = (await scrape(url).catch(() => undefined)) ?? new Map<string, number>();
+        return before.has(`mongo_pitr_chain_healthy${label}`);
+      }, 60_000);
       assert.equal(sample(before, `mongo_pitr_chunks_written_total${label}`), 0);
       assert.equal(sample(before, `mongo_pitr_chain_healthy${label}`), 1);
 
