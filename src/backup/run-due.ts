@@ -3,7 +3,7 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { Interrupted, OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
+import { chainEnd, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
@@ -141,8 +141,7 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
     // (a server call past its time limit, time-limit.ts; a store call aborted): every commit
     // before it stands, and the next run continues from the manifest.
     if (!options.signal?.aborted && !cutOffBy(error, options.source.deadline)) throw error;
-    const pending = pendingBaseOf(committer.manifest, options.source.identity);
-    return { ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
+    return stoppedAt(committer, options, {});
   }
 }
 
@@ -170,13 +169,31 @@ async function runDuePass(options: RunDueOptions, committer: ManifestCommitter):
     return { ...progress(), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
   }
   if (!reason) return { ...progress(), stoppedEarly: false };
-  const taken = await takeBase({ ...options, committer });
+  let taken;
+  try {
+    taken = await takeBase({ ...options, committer });
+  } catch (error) {
+    if (!options.signal?.aborted && !cutOffBy(error, options.source.deadline)) throw error;
+    return stoppedAt(committer, options, progress());
+  }
   const abandoned = taken.abandoned ? { abandonedBase: taken.abandoned } : {};
   if (taken.stoppedEarly) {
     return { ...progress(), ...abandoned, ...(taken.pending && { pendingBase: summarizePending(taken.pending) }), stoppedEarly: true };
   }
   bridge = (await closeHoleBeforeNewestBase({ ...options, committer, limits })) ?? bridge;
   return { ...progress(), ...abandoned, base: summarizeBase(taken.chain), stoppedEarly: false };
+}
+
+/**
+ * The result of a pass cut short by an error past its stop (a call cut off at the deadline):
+ * what it did before, the base in progress, and the newest chain's checkpoint as committed.
+ */
+function stoppedAt(committer: ManifestCommitter, options: RunDueOptions, done: Partial<RunDueResult>): RunDueResult {
+  const identity = options.source.identity;
+  const pending = pendingBaseOf(committer.manifest, identity);
+  const chain = newestChainOf(committer.manifest, identity);
+  const oplog = done.oplog ?? (chain && { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true });
+  return { ...done, ...(oplog && { oplog }), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
 }
 
 function baseReason(chain: Chain | undefined, pending: boolean, gap: boolean, options: RunDueOptions): RunDueResult['baseReason'] {
