@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { StoreError, UsageError } from '../errors.ts';
 import { countBody } from './counted-body.ts';
 import { s3StoreError } from './s3-errors.ts';
+import { publicAccessWarnings, type PublicAccessCheck } from './s3-public-access.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
 import type { ObjectInfo, PutResult, Store } from './store.ts';
 
@@ -60,7 +61,7 @@ export interface S3Location {
   readonly prefix: string;
 }
 
-export class S3Store implements Store {
+export class S3Store implements Store, PublicAccessCheck {
   readonly url: string;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -70,6 +71,7 @@ export class S3Store implements Store {
   readonly #encryption: EncryptionParams;
   readonly #secrets: string[];
   readonly #signal: AbortSignal | undefined;
+  readonly #config: S3ClientConfig;
 
   constructor(location: S3Location, options: S3StoreOptions = {}) {
     this.#bucket = location.bucket;
@@ -103,6 +105,7 @@ export class S3Store implements Store {
         { step: 'initialize', name: 'mongoPitrAttempts' },
       );
     }
+    this.#config = config;
   }
 
   async put(key: string, body: Readable | Buffer, callOptions: { signal?: AbortSignal } = {}): Promise<PutResult> {
@@ -223,6 +226,21 @@ export class S3Store implements Store {
       await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix, MaxKeys: 1 }), this.#abortable());
     } catch (error) {
       throw this.#error(error, 'ListObjectsV2', this.#prefix);
+    }
+  }
+
+  /** Warnings when anyone may read the bucket (s3-public-access.ts); `status` prints them. */
+  async publicAccessWarnings(probeKey: string): Promise<string[]> {
+    // Unsigned: a signer that leaves the request as it is, so it carries no credentials at all.
+    const anonymous = new S3Client({
+      ...this.#config,
+      credentials: { accessKeyId: 'anonymous', secretAccessKey: 'anonymous' },
+      signer: { sign: async (request) => request },
+    });
+    try {
+      return await publicAccessWarnings({ client: this.#client, anonymous, bucket: this.#bucket, prefix: this.#prefix, probeKey: this.#fullKey(probeKey) });
+    } finally {
+      anonymous.destroy();
     }
   }
 
