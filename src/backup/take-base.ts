@@ -19,9 +19,9 @@ import pLimit from 'p-limit';
 import { serializeMetadata } from '../archive/collection-metadata.ts';
 import {
   addChain,
-  addPendingBase,
   addPendingCollection,
   pendingBaseOf,
+  recordPendingRun,
   removePendingBase,
   type Base,
   type Chain,
@@ -122,11 +122,7 @@ async function startBase(options: TakeBaseOptions): Promise<PendingBase> {
   const t0 = await readCommitPoint(options.source.client, options.source.readPreference, options.source.deadline);
   // Never start inside a transaction chain: replay could not apply it whole.
   const startTs = t0.ts ? await transactionSafeStart(options.source, { ...t0, ts: t0.ts }) : ORIGIN;
-  const pending: PendingBase = { id: baseId(startTs, newRunId()), source: options.source.identity, startTs, startedAt, collections: [] };
-  // Kept at once (manifest.ts addPendingBase): a run stopped before its first collection is
-  // stored leaves T0 for the next one, which then need not find it again.
-  await options.committer.commit((manifest) => addPendingBase(manifest, pending));
-  return pending;
+  return { id: baseId(startTs, newRunId()), source: options.source.identity, startTs, startedAt, collections: [] };
 }
 
 async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed: boolean): Promise<TakeBaseResult> {
@@ -143,6 +139,8 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   if (resumed) await assertInOplog(source, from);
 
   const { id, source: identity, startTs, startedAt } = pending;
+  // Recorded before this run's first object: prune protects the whole folder from now on.
+  await committer.commit((manifest) => recordPendingRun(manifest, { id, source: identity, startTs, startedAt }, folder));
   const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
   const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, deadline: source.deadline }))
     .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readManifest } from '../backup/commit.ts';
 import { BackupMetrics } from '../metrics/backup-metrics.ts';
-import { instrumentStore } from '../metrics/instrumented-store.ts';
+import { instrumentStore, kindOf } from '../metrics/instrumented-store.ts';
 import { serveMetrics, type MetricsServer } from '../metrics/metrics-server.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { OpenStoreOptions } from '../store/open-store.ts';
@@ -35,7 +35,10 @@ export async function startMetrics(context: Context, flags: MetricsFlags): Promi
   context.log.event('metrics.listen', `metrics at ${server.url}`, { url: server.url });
   return {
     metrics,
-    storeOptions: { onAttempts: (operation, attempts) => metrics.observeStoreAttempts(operation, attempts) },
+    storeOptions: {
+      onAttempts: (operation, attempts) => metrics.observeStoreAttempts(operation, attempts),
+      retry: { onRetry: (event) => metrics.observeStoreRetry(event.operation, kindOf(event.error)) },
+    },
     async attach(source, store) {
       metrics.forSource(source.identity);
       const counted = instrumentStore(store, (kind) => metrics.observeStoreError(kind));

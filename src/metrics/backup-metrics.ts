@@ -22,7 +22,9 @@ export class BackupMetrics {
   readonly #windowStart: Gauge<'set_name'>;
   readonly #windowEnd: Gauge<'set_name'>;
   readonly #healthy: Gauge<'set_name'>;
-  readonly #storeRetries: Counter<'operation'>;
+  readonly #verifiedAt: Gauge<'set_name'>;
+  readonly #requestRetries: Counter<'operation'>;
+  readonly #storeRetries: Counter<'operation' | 'kind'>;
   readonly #storeErrors: Counter<'kind'>;
   /** The last object of the chain as this process knows it, to check each new chunk links on. */
   #end: { lastTs: Ts; sha256: string } | undefined;
@@ -39,7 +41,9 @@ export class BackupMetrics {
     this.#windowStart = gauge('mongo_pitr_restorable_window_start_timestamp_seconds', 'Earliest time the newest chain restores to (its base T1)');
     this.#windowEnd = gauge('mongo_pitr_restorable_window_end_timestamp_seconds', 'Latest time the newest chain restores to (its seal point)');
     this.#healthy = gauge('mongo_pitr_chain_healthy', '1 when the newest chain links up object by object (hash chain and adjacency), else 0');
-    this.#storeRetries = new Counter({ name: 'mongo_pitr_store_retries_total', help: 'Store requests retried by the S3 client, by operation', labelNames: ['operation'] as const, registers });
+    this.#requestRetries = new Counter({ name: 'mongo_pitr_store_request_retries_total', help: 'S3 requests retried by the S3 client itself (5xx, throttling, resets), by request', labelNames: ['operation'] as const, registers });
+    this.#storeRetries = new Counter({ name: 'mongo_pitr_store_retries_total', help: 'Whole store operations retried (retrying-store.ts), by operation and the kind of error retried', labelNames: ['operation', 'kind'] as const, registers });
+    this.#verifiedAt = gauge('mongo_pitr_chain_verified_timestamp_seconds', 'When the newest chain was last read back and hashed whole (0: never)');
     this.#storeErrors = new Counter({ name: 'mongo_pitr_store_errors_total', help: 'Store calls that failed, by error kind', labelNames: ['kind'] as const, registers });
     collectDefaultMetrics({ register: this.registry, prefix: 'mongo_pitr_' });
   }
@@ -69,13 +73,15 @@ export class BackupMetrics {
     this.#newestOp.set(this.#source, seconds(end.lastTs));
     const lag = chain.chunks.at(-1)?.lagMs;
     if (lag !== undefined && lag !== null) this.#lag.set(this.#source, lag / 1000);
-    let healthy = 1;
+    // Damage recorded by a read-back (chain-health.ts), or links that do not hold.
+    let healthy = chain.damage ? 0 : 1;
     try {
       verifyContinuity(chain);
     } catch {
       healthy = 0;
     }
     this.#healthy.set(this.#source, healthy);
+    this.#verifiedAt.set(this.#source, chain.verifiedAt ? Date.parse(chain.verifiedAt) / 1000 : 0);
     this.#end = { lastTs: end.lastTs, sha256: end.sha256 };
   }
 
@@ -101,6 +107,7 @@ export class BackupMetrics {
       const links = chunk.prevSha256 === end.sha256 && chunk.afterTs.t === end.lastTs.t && chunk.afterTs.i === end.lastTs.i;
       if (!links) this.#healthy.set(this.#source, 0);
     }
+    // After damage the stream goes on onto a new chain: its chunks are not checked against the old end.
     this.#end = { lastTs: chunk.lastTs, sha256: chunk.sha256 };
   }
 
@@ -111,7 +118,18 @@ export class BackupMetrics {
 
   /** A store request took `attempts` tries (the S3 client's own retries). */
   observeStoreAttempts(operation: string, attempts: number): void {
-    if (attempts > 1) this.#storeRetries.inc({ operation }, attempts - 1);
+    if (attempts > 1) this.#requestRetries.inc({ operation }, attempts - 1);
+  }
+
+  /** A whole store operation is being retried after an error of `kind`. */
+  observeStoreRetry(operation: string, kind: string): void {
+    this.#storeRetries.inc({ operation, kind });
+  }
+
+  /** The chain the stream found is damaged (check-chain.ts): unhealthy until a new process sees a whole one. */
+  observeDamaged(): void {
+    this.#healthy.set(this.#source, 0);
+    this.#end = undefined;
   }
 
   observeStoreError(kind: string): void {

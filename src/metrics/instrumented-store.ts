@@ -35,7 +35,8 @@ async function* listCounted(store: Store, prefix: string, onError: (kind: string
   }
 }
 
-function kindOf(error: unknown): string {
+/** A store error's kind for the metrics: StoreError's, 'aborted', or 'other'. */
+export function kindOf(error: unknown): string {
   if (error instanceof StoreError) return error.kind;
   if (error instanceof Error && error.name === 'AbortError') return 'aborted';
   return 'other';

@@ -19,7 +19,7 @@ import { countBody } from './counted-body.ts';
 import { s3StoreError } from './s3-errors.ts';
 import { publicAccessWarnings, type PublicAccessCheck } from './s3-public-access.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
-import type { ObjectInfo, PutResult, Store } from './store.ts';
+import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PART_SIZE_BYTES = 8 * MiB;
@@ -28,6 +28,8 @@ export const MIN_PART_SIZE_BYTES = 5 * MiB;
 /** S3's maximum part size. */
 export const MAX_PART_SIZE_BYTES = 5 * 1024 * MiB;
 export const DEFAULT_QUEUE_SIZE = 4;
+/** Tries per request, the first included (the SDK's default is 3). */
+export const S3_MAX_ATTEMPTS = 5;
 
 export interface S3StoreOptions {
   /** Defaults to the SDK's chain (AWS_REGION, the profile); redirects to the bucket's region are followed. */
@@ -82,7 +84,9 @@ export class S3Store implements Store, PublicAccessCheck {
     this.#encryption = encryptionParams(options);
     this.#secrets = [options.credentials?.secretAccessKey ?? '', options.credentials?.sessionToken ?? ''];
     this.#signal = options.signal;
-    const config: S3ClientConfig = { followRegionRedirects: true };
+    // Each request (a part of an upload included) is retried by the SDK on 5xx, throttling and
+    // resets; RetryingStore retries whole operations above that.
+    const config: S3ClientConfig = { followRegionRedirects: true, maxAttempts: S3_MAX_ATTEMPTS };
     if (options.region) config.region = options.region;
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
@@ -126,12 +130,14 @@ export class S3Store implements Store, PublicAccessCheck {
     return this.#upload(key, fullKey, Buffer.isBuffer(body) ? Readable.from([body]) : body, options.signal);
   }
 
-  async get(key: string, callOptions: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, callOptions: GetOptions = {}): Promise<Readable> {
     const fullKey = this.#fullKey(key);
-    const options = { signal: this.#signalFor(callOptions.signal) };
+    const options = { ...callOptions, signal: this.#signalFor(callOptions.signal) };
     let body: unknown;
+    // A range read (RFC 9110 §14.1.2, "bytes=N-") resumes a download cut short.
+    const range = options.start ? { Range: `bytes=${options.start}-` } : {};
     try {
-      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey }), this.#abortable(options.signal));
+      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey, ...range }), this.#abortable(options.signal));
       body = output.Body;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
@@ -309,6 +315,10 @@ export class S3Store implements Store, PublicAccessCheck {
   }
 
   #error(error: unknown, operation: string, key: string): StoreError {
+    // Cut off by the store's own signal (a Lambda invocation's hard limit): the signal's reason,
+    // which no retry layer (retrying-store.ts) takes for a transient failure, unlike the SDK's
+    // "aborted" error.
+    if (this.#signal?.aborted) throw this.#signal.reason;
     return s3StoreError(error, { operation, bucket: this.#bucket, key, secrets: this.#secrets });
   }
 }

@@ -14,26 +14,31 @@ export function registerRun(program: Command): void {
       .command('run')
       .description('do what is due: a base backup when needed, otherwise archive new oplog')
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
-      .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)'),
-  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; baseEvery?: string }, command: Command) => {
+      .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)')
+      .option('--verify-every <duration>', 'read back and hash the whole chain when its last verify is older than this', '1d'),
+  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; baseEvery?: string; verifyEvery: string }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
+    const verifyEveryMs = parseDuration(flags.verifyEvery, '--verify-every');
     const metrics = await startMetrics(context, flags);
     const result = await withSourceAndStore(context, flags.uri, async (source, opened) => {
       const store = metrics ? await metrics.attach(source, opened) : opened;
-      const done = await runDue({
-        source,
-        store,
-        limits,
-        baseEveryMs,
-        signal: stopSignal(),
-        onChunk: (chunk) => metrics?.metrics.observeWritten(chunk),
-        onCollection: (entry) => metrics?.metrics.observeStored((entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes),
-      });
-      // The chain as the run left it: window, newest op, health.
-      if (metrics) metrics.metrics.observeManifest((await readManifest(store)).manifest, source.identity);
-      return done;
+      try {
+        return await runDue({
+          source,
+          store,
+          limits,
+          baseEveryMs,
+          verifyEveryMs,
+          signal: stopSignal(),
+          onChunk: (chunk) => metrics?.metrics.observeWritten(chunk),
+          onCollection: (entry) => metrics?.metrics.observeStored((entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes),
+        });
+      } finally {
+        // The chain as the run left it (a damaged one included): window, newest op, health.
+        if (metrics) metrics.metrics.observeManifest((await readManifest(store)).manifest, source.identity);
+      }
     }, metrics?.storeOptions).finally(() => metrics?.close());
     context.output.result({ type: 'run', ...runDueReport(result) }, describeRunDue(result));
   });

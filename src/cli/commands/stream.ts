@@ -30,6 +30,10 @@ export function registerStream(program: Command): void {
         limits,
         flushIntervalMs,
         signal,
+        onDamaged: (error) => {
+          metrics?.metrics.observeDamaged();
+          context.log.warn(`${error.message}; taking a new base now`);
+        },
         onChunk: (chunk) => {
           metrics?.metrics.observeChunk(chunk);
           context.log.event('stream.chunk', `chunk ${chunk.key}: ${chunk.count} ops up to ${formatTs(chunk.lastTs)}`, {
@@ -40,8 +44,12 @@ export function registerStream(program: Command): void {
         },
       });
     }, metrics?.storeOptions).finally(() => metrics?.close());
-    context.output.result({ type: 'stream', ...result, checkpoint: formatTs(result.checkpoint) }, [
+    const { damaged, ...report } = result;
+    context.output.result({ type: 'stream', ...report, checkpoint: formatTs(result.checkpoint) }, [
       `stopped: ${result.ops} oplog entries in ${result.chunks} chunks; checkpoint ${formatTs(result.checkpoint)}`,
     ]);
+    // The chain found at the start was damaged: the stream went on onto a new chain, and still
+    // ends with the integrity code naming the object.
+    if (damaged) throw damaged;
   });
 }

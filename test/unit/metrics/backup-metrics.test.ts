@@ -66,7 +66,7 @@ test("the S3 client's retries are counted by operation", async () => {
   try {
     await store.check();
     assert.equal(requests, 2, 'one refusal, one retry');
-    assert.equal(await value(metrics, 'mongo_pitr_store_retries_total', { operation: 'ListObjectsV2Command' }), 1);
+    assert.equal(await value(metrics, 'mongo_pitr_store_request_retries_total', { operation: 'ListObjectsV2Command' }), 1);
   } finally {
     await store.close();
     server.close();
@@ -119,4 +119,35 @@ test('--metrics-addr takes host:port, [v6]:port or :port', () => {
   assert.deepEqual(parseMetricsAddr(':9464'), { host: '0.0.0.0', port: 9464 });
   assert.throws(() => parseMetricsAddr('9464'), /expected host:port/);
   assert.throws(() => parseMetricsAddr('localhost:99999'), /expected host:port/);
+});
+
+test("a store request cut off by the store's signal fails at once with its reason, not retried", async () => {
+  let requests = 0;
+  // Never answers: a request hangs until the client gives up.
+  const server = createServer(() => {
+    requests++;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const limit = new AbortController();
+  const reason = new Error('calls cut off');
+  const { openStore } = await import('../../../src/store/open-store.ts');
+  const store = await openStore('s3://bkt/p', {
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+    signal: limit.signal,
+  });
+  try {
+    setTimeout(() => limit.abort(reason), 300);
+    const started = Date.now();
+    await assert.rejects(store.putIfMatch('manifest.json', Buffer.from('{}'), null), (error: unknown) => error === reason);
+    assert.ok(Date.now() - started < 2000, `ended ${Date.now() - started} ms after the call, not after retries`);
+    assert.equal(requests, 1, 'one request, no retry');
+  } finally {
+    await store.close();
+    server.closeAllConnections();
+    server.close();
+  }
 });
