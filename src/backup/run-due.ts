@@ -11,6 +11,7 @@ import { ChainDamaged } from '../archive/chain-health.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
 import { ensureChainWhole, recordVerified } from './check-chain.ts';
 import { closeHoleBeforeNewestBase } from './close-hole.ts';
+import { cutOffBy } from '../source/time-limit.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 
@@ -147,6 +148,18 @@ export interface RunDueResult {
  */
 export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   const committer = await ManifestCommitter.open(options.store);
+  try {
+    return await runDuePass(options, committer);
+  } catch (error) {
+    // Once the stop signal has fired, a failure is the stop showing through a call it cut short
+    // (a server call past its time limit, time-limit.ts; a store call aborted): every commit
+    // before it stands, and the next run continues from the manifest.
+    if (!options.signal?.aborted && !cutOffBy(error, options.source.deadline)) throw error;
+    return stoppedAt(committer, options, {});
+  }
+}
+
+async function runDuePass(options: RunDueOptions, committer: ManifestCommitter): Promise<RunDueResult> {
   const identity = options.source.identity;
   const limits = options.limits ?? DEFAULT_LIMITS;
   // A run killed between a new base and closing the hole before it closes it now.
@@ -166,7 +179,7 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
       // Only a new base can continue; the old chain stays restorable up to its end.
       else if (error instanceof OplogGap) gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
       // Stopped while checking the chain: nothing was written, the checkpoint is where it was.
-      else if (options.signal?.aborted) oplog = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true };
+      else if (options.signal?.aborted || cutOffBy(error, options.source.deadline)) oplog = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true };
       else throw error;
     }
   }
@@ -197,13 +210,31 @@ async function runDueBase(
   pending: PendingBase | undefined,
 ): Promise<RunDueResult> {
   if (options.signal?.aborted) return { ...progress(), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
-  const taken = await takeBase({ ...options, committer });
+  let taken;
+  try {
+    taken = await takeBase({ ...options, committer });
+  } catch (error) {
+    if (!options.signal?.aborted && !cutOffBy(error, options.source.deadline)) throw error;
+    return stoppedAt(committer, options, progress());
+  }
   const abandoned = taken.abandoned ? { abandonedBase: taken.abandoned } : {};
   if (taken.stoppedEarly) {
     return { ...progress(), ...abandoned, ...(taken.pending && { pendingBase: summarizePending(taken.pending) }), stoppedEarly: true };
   }
   const bridge = await closeHoleBeforeNewestBase({ ...options, committer, limits: options.limits ?? DEFAULT_LIMITS });
   return { ...progress(), ...(bridge && { bridge }), ...abandoned, base: summarizeBase(taken.chain), stoppedEarly: false };
+}
+
+/**
+ * The result of a pass cut short by an error past its stop (a call cut off at the deadline):
+ * what it did before, the base in progress, and the newest chain's checkpoint as committed.
+ */
+function stoppedAt(committer: ManifestCommitter, options: RunDueOptions, done: Partial<RunDueResult>): RunDueResult {
+  const identity = options.source.identity;
+  const pending = pendingBaseOf(committer.manifest, identity);
+  const chain = newestChainOf(committer.manifest, identity);
+  const oplog = done.oplog ?? (chain && { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true });
+  return { ...done, ...(oplog && { oplog }), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
 }
 
 function baseReason(chain: Chain | undefined, pending: boolean, gap: boolean, options: RunDueOptions): RunDueResult['baseReason'] {

@@ -8,7 +8,7 @@ import { attachCipher } from '../crypt/store-cipher.ts';
 import { Interrupted, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { adoptManifest } from '../backup/commit.ts';
-import { openStore } from '../store/open-store.ts';
+import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
 import type { RetryingStoreOptions } from '../store/retrying-store.ts';
 import type { Store } from '../store/store.ts';
 import { connectSource, type Source } from '../source/connect-source.ts';
@@ -59,8 +59,9 @@ export function contextOf(command: Command): Context {
   return { flags, file, log: createLog({ json, quiet: flags.quiet }), output: createOutput(json) };
 }
 
-export async function storeOf(context: Context): Promise<Store> {
+export async function storeOf(context: Context, extra: OpenStoreOptions = {}): Promise<Store> {
   const { flags, file } = context;
+  const { retry: extraRetry, ...rest } = extra;
   // Keys first: a bad key file is refused before the store is opened.
   const cipher = await cipherOfContext(context);
   const endpoint = pick(flags.endpoint, ENV.endpoint, file, 'endpoint');
@@ -71,7 +72,8 @@ export async function storeOf(context: Context): Promise<Store> {
     sse: pick(flags.sse, undefined, file, 'sse') as 'AES256' | 'aws:kms' | undefined,
     kmsKeyId: pick(flags.sseKmsKeyId, undefined, file, 'sseKmsKeyId'),
     onWarning: (message) => context.log.warn(message),
-    retry: storeRetryOf(context),
+    ...rest,
+    retry: withExtraRetryHook(storeRetryOf(context), extraRetry),
   });
   await store.check();
   if (flags.adoptManifest) {
@@ -96,6 +98,19 @@ function collectValues(value: string, previous: string[]): string[] {
 }
 
 /** The store's retry budget (env or config file `storeRetry`), and a log event per retry. */
+/** The retry options with a caller's onRetry (the metrics') told of each retry too. */
+function withExtraRetryHook(retry: RetryingStoreOptions, extra: RetryingStoreOptions | undefined): RetryingStoreOptions {
+  const hook = extra?.onRetry;
+  if (!hook) return retry;
+  return {
+    ...retry,
+    onRetry: (event) => {
+      retry.onRetry?.(event);
+      hook(event);
+    },
+  };
+}
+
 function storeRetryOf(context: Context): RetryingStoreOptions {
   const budget = pick(undefined, ENV.storeRetry, context.file, 'storeRetry');
   return {
@@ -125,8 +140,8 @@ export async function sourceOf(context: Context, uri: string | undefined): Promi
 }
 
 /** Runs `work` with a store and closes it whatever happens. */
-export async function withStore<T>(context: Context, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await storeOf(context);
+export async function withStore<T>(context: Context, work: (store: Store) => Promise<T>, extra: OpenStoreOptions = {}): Promise<T> {
+  const store = await storeOf(context, extra);
   try {
     return await work(store);
   } finally {
@@ -139,6 +154,8 @@ export async function withSourceAndStore<T>(
   context: Context,
   uri: string | undefined,
   work: (source: Source, store: Store) => Promise<T>,
+  /** Extra store options (the metrics' request hooks). */
+  extra: OpenStoreOptions = {},
 ): Promise<T> {
   const sourceUri = sourceUriOf(context, uri);
   return withStore(context, async (store) => {
@@ -148,7 +165,7 @@ export async function withSourceAndStore<T>(
     } finally {
       await source.client.close();
     }
-  });
+  }, extra);
 }
 
 /** A signal that fires on SIGINT/SIGTERM, so a run stops between commits; its reason is Interrupted. */

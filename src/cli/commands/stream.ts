@@ -6,20 +6,23 @@ import { parseDuration } from '../../config.ts';
 import { formatTs } from '../../timestamp.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
+import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts';
 
 export function registerStream(program: Command): void {
-  addChunkOptions(
+  addMetricsOption(addChunkOptions(
     program
       .command('stream')
       .description('tail the oplog into the store until stopped, a chunk every --flush-interval or when full')
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
       .option('--flush-interval <duration>', 'seal a chunk this long after its first op, full or not', `${DEFAULT_FLUSH_INTERVAL_MS / 1000}s`),
-  ).action(async (flags: ChunkFlags & { uri?: string; flushInterval: string }, command: Command) => {
+  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; flushInterval: string }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const flushIntervalMs = parseDuration(flags.flushInterval, '--flush-interval');
     const signal = stopSignal();
-    const result = await withSourceAndStore(context, flags.uri, (source, store) => {
+    const metrics = await startMetrics(context, flags);
+    const result = await withSourceAndStore(context, flags.uri, async (source, opened) => {
+      const store = metrics ? await metrics.attach(source, opened) : opened;
       context.log.event('stream.start', `streaming the oplog of ${source.identity.setName} (${source.uri}) into ${store.url}`);
       return streamOplog({
         source,
@@ -27,15 +30,20 @@ export function registerStream(program: Command): void {
         limits,
         flushIntervalMs,
         signal,
-        onDamaged: (error) => context.log.warn(`${error.message}; taking a new base now`),
-        onChunk: (chunk) =>
+        onDamaged: (error) => {
+          metrics?.metrics.observeDamaged();
+          context.log.warn(`${error.message}; taking a new base now`);
+        },
+        onChunk: (chunk) => {
+          metrics?.metrics.observeChunk(chunk);
           context.log.event('stream.chunk', `chunk ${chunk.key}: ${chunk.count} ops up to ${formatTs(chunk.lastTs)}`, {
             key: chunk.key,
             ops: chunk.count,
             lastTs: formatTs(chunk.lastTs),
-          }),
+          });
+        },
       });
-    });
+    }, metrics?.storeOptions).finally(() => metrics?.close());
     const { damaged, ...report } = result;
     context.output.result({ type: 'stream', ...report, checkpoint: formatTs(result.checkpoint) }, [
       `stopped: ${result.ops} oplog entries in ${result.chunks} chunks; checkpoint ${formatTs(result.checkpoint)}`,
