@@ -2,7 +2,7 @@
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
 import { DEFAULT_STORE, ENV, loadConfigFile, pick, type ConfigFile } from '../config.ts';
-import { Interrupted, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
@@ -100,10 +100,5 @@ export async function withSourceAndStore<T>(
   });
 }
 
-/** A signal that fires on SIGINT/SIGTERM, so a run stops between commits; its reason is Interrupted. */
-export function stopSignal(): AbortSignal {
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort(new Interrupted('SIGINT')));
-  process.once('SIGTERM', () => controller.abort(new Interrupted('SIGTERM')));
-  return controller.signal;
-}
+/** A signal that fires on SIGINT/SIGTERM, so a run stops between commits (stop-signal.ts). */
+export { stopSignal } from './stop-signal.ts';

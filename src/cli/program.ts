@@ -3,6 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions } from './context.ts';
 import { reportError } from './output.ts';
+import { markReported, stopReason } from './stop-signal.ts';
+import { Interrupted } from '../errors.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerExport } from './commands/export.ts';
 import { registerFind } from './commands/find.ts';
@@ -50,6 +52,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError && error.exitCode === 0) return 0;
-    return reportError(error, argv.includes('--json'));
+    return reportError(error instanceof Interrupted ? error : (stopReason() ?? error), argv.includes('--json'));
+  } finally {
+    markReported();
   }
 }

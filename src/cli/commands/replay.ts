@@ -12,7 +12,7 @@ import type { ApplyStats } from '../../target/applier.ts';
 import { APPLY_MODES, openTarget, type ApplyMode } from '../../target/open-target.ts';
 import { parseCutoff, type Cutoff } from '../../timestamp.ts';
 import { contextOf, stopSignal } from '../context.ts';
-import { SKIP_UNKNOWN_HELP, oplogReceiptLines } from './restore.ts';
+import { RESTORE_STOP, SKIP_UNKNOWN_HELP, oplogReceiptLines } from './restore.ts';
 
 interface ReplayFlags {
   to?: string;
@@ -52,7 +52,8 @@ export function registerReplay(program: Command): void {
         applyMode: flags.applyMode,
         namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
         skipUnknownCommands: flags.skipUnknownCommands ?? false,
-        signal: stopSignal(),
+        signal: stopSignal(RESTORE_STOP),
+        onProgress: (applied) => context.log.progress('replay', applied, undefined, 'entries applied'),
       });
       context.output.result({ type: 'replay', ...result }, oplogReceiptLines(result.receipt, result.applyMode));
     });
@@ -66,6 +67,7 @@ export interface ReplayOplogFileOptions {
   readonly namespaces?: NamespaceOptions;
   readonly skipUnknownCommands?: boolean;
   readonly signal?: AbortSignal;
+  readonly onProgress?: (applied: number) => void;
 }
 
 export interface ReplayOplogFileResult {
@@ -91,6 +93,7 @@ export async function replayOplogFile(options: ReplayOplogFileOptions): Promise<
       // No base here: the collections the oplog continues are the target's.
       serialNamespaces: await serialNamespacesOfTarget(target.client),
       signal: options.signal,
+      onProgress: options.onProgress,
     });
     return { file: options.file, applyMode: target.applier.mode, receipt, stats: target.applier.stats };
   } finally {

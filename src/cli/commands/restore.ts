@@ -41,6 +41,12 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export const SKIP_UNKNOWN_HELP =
   'skip and count oplog commands replay does not know or cannot replay (a newer DDL, importCollection) instead of failing on them; the target then differs by what they did';
 
+/** Ctrl-C ends a restore within this long, even with a write in flight (stop-signal.ts). */
+export const RESTORE_STOP = {
+  graceMs: 1500,
+  stoppedMessage: 'the target holds part of the restore; restore again with --drop',
+} as const;
+
 const UNITS = { download: 'objects', load: 'collections', replay: 'entries applied' } as const;
 
 export function registerRestore(program: Command): void {
@@ -67,9 +73,10 @@ export function registerRestore(program: Command): void {
       const until = flags.until ? parseCutoff(flags.until) : undefined;
       const beforeFirst = flags.beforeFirst === undefined ? undefined : beforeFirstFilter(flags.beforeFirst);
       const source = sourceChoiceOf(flags);
+      const signal = stopSignal(RESTORE_STOP);
       let first: FoundOp | undefined;
       const result = await withStore(context, async (store) => {
-        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, stopSignal(), source);
+        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, signal, source);
         if (first) context.log.event('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
         return restore({
           store,
@@ -82,7 +89,7 @@ export function registerRestore(program: Command): void {
           namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
           skipUnknownCommands: flags.skipUnknownCommands ?? false,
-          signal: stopSignal(),
+          signal,
           onStage: (stage, detail) => context.log.event(`restore.${stage}`, detail),
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
