@@ -14,6 +14,13 @@ export interface Log {
    * --json, nothing in plain logs (whose event lines already say what finished).
    */
   progress(stage: string, done: number, total?: number, unit?: string): void;
+  /**
+   * What is happening during a wait with nothing to count ("connecting to …", "finding the
+   * commit point"): the transient line on a terminal, replaced by the next one and cleared
+   * before any result. Nothing in plain logs or with --json, whose readers see the events that
+   * follow, and where a failure stays one line.
+   */
+  status(type: string, message: string): void;
   /** Ends the progress line in hand, so that what is printed next starts on a line of its own. */
   settle(): void;
 }
@@ -65,10 +72,7 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     if (options.json) return write('progress', `${stage} ${done}${total === undefined ? '' : `/${total}`}`, { stage, done, total });
     if (!tty) return;
     clearBar();
-    // One terminal row at most: `\r` and erase-line only reach back to the start of the last row.
-    const columns = (out as NodeJS.WriteStream).columns;
-    bar = renderBar({ stage, done, total, unit, elapsedMs: at - stageStart.at, doneAtStart: stageStart.done });
-    if (columns && bar.length >= columns) bar = bar.slice(0, columns - 1);
+    bar = fitRow(renderBar({ stage, done, total, unit, elapsedMs: at - stageStart.at, doneAtStart: stageStart.done }));
     out.write(bar);
     drawn.add(log);
     if (finished) {
@@ -78,8 +82,22 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
       stageStart = undefined;
     }
   };
+  const status = (_type: string, message: string): void => {
+    if (!tty) return;
+    clearBar();
+    bar = fitRow(`${message} …`);
+    out.write(bar);
+    drawn.add(log);
+    lastDraw = 0;
+  };
+  const fitRow = (text: string): string => {
+    // One terminal row at most: `\r` and erase-line only reach back to the start of the last row.
+    const columns = (out as NodeJS.WriteStream).columns;
+    return columns && text.length >= columns ? text.slice(0, columns - 1) : text;
+  };
   const log: Log = {
     event: write,
+    status,
     warn: (message, fields) => write('warn', `warning: ${message}`, fields),
     progress,
     settle,
@@ -122,7 +140,7 @@ export function formatSeconds(seconds: number): string {
 }
 
 /** A log that drops everything (library callers that pass no log). */
-export const silentLog: Log = { event: () => undefined, warn: () => undefined, progress: () => undefined, settle: () => undefined };
+export const silentLog: Log = { event: () => undefined, status: () => undefined, warn: () => undefined, progress: () => undefined, settle: () => undefined };
 
 function jsonSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;

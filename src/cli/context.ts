@@ -2,12 +2,15 @@
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
 import { DEFAULT_STORE, ENV, loadConfigFile, pick, type ConfigFile } from '../config.ts';
-import { UsageError } from '../errors.ts';
+import { existsSync } from 'node:fs';
+import { StoreError, StoreErrorKind, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
-import { openStore } from '../store/open-store.ts';
+import { openStore, parseStoreUrl } from '../store/open-store.ts';
+import { checkEndpoint, checkStoreArgument } from './store-option.ts';
 import type { Store } from '../store/store.ts';
 import { connectSource, type Source } from '../source/connect-source.ts';
 import { createOutput, type Output } from './output.ts';
+import { redactUri } from '../redact.ts';
 
 export interface GlobalFlags {
   store?: string;
@@ -35,6 +38,8 @@ export function addGlobalOptions(program: Command): Command {
 }
 
 export interface Context {
+  /** The subcommand's name: `backup`, `status` ... */
+  readonly command: string;
   readonly flags: GlobalFlags;
   readonly file: ConfigFile;
   readonly log: Log;
@@ -45,13 +50,25 @@ export function contextOf(command: Command): Context {
   const flags = command.optsWithGlobals<GlobalFlags>();
   const file = loadConfigFile(flags.config);
   const json = flags.json === true || file.json === true;
-  return { flags, file, log: createLog({ json, quiet: flags.quiet }), output: createOutput(json) };
+  return { command: command.name(), flags, file, log: createLog({ json, quiet: flags.quiet }), output: createOutput(json) };
 }
+
+/**
+ * Commands that only read the store (prune deletes, but never starts one): a folder store that
+ * does not exist is an error for them, never created, since a typo would otherwise leave an
+ * empty store behind and report "no backups".
+ */
+const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'verify', 'find', 'restore', 'export', 'prune']);
 
 export async function storeOf(context: Context): Promise<Store> {
   const { flags, file } = context;
   const endpoint = pick(flags.endpoint, ENV.endpoint, file, 'endpoint');
-  const store = await openStore(pick(flags.store, ENV.store, file, 'store') ?? DEFAULT_STORE, {
+  if (endpoint !== undefined) checkEndpoint(endpoint, flags.endpoint ? '--endpoint' : `${ENV.endpoint} (or the config file's endpoint)`);
+  const url = pick(flags.store, ENV.store, file, 'store') ?? DEFAULT_STORE;
+  if (url !== DEFAULT_STORE) checkStoreArgument(url, flags.store ? '--store' : `${ENV.store} (or the config file's store)`);
+  if (READ_ONLY_COMMANDS.has(context.command)) requireExistingFolder(url);
+  context.log.status('store.open', `opening store ${url}`);
+  const store = await openStore(url, {
     endpoint,
     region: pick(flags.region, ENV.region, file, 'region'),
     forcePathStyle: flags.pathStyle ?? (file.pathStyle === true || endpoint !== undefined),
@@ -70,7 +87,18 @@ export function sourceUriOf(context: Context, uri: string | undefined): string {
 }
 
 export async function sourceOf(context: Context, uri: string | undefined): Promise<Source> {
-  return connectSource(sourceUriOf(context, uri));
+  const sourceUri = sourceUriOf(context, uri);
+  context.log.status('source.connect', `connecting to ${redactUri(sourceUri)}`);
+  return connectSource(sourceUri);
+}
+
+/** A folder store that a read-only command would otherwise create (check() makes the folder). */
+function requireExistingFolder(url: string): void {
+  const location = parseStoreUrl(url);
+  if (location.kind !== 'folder' || existsSync(location.path)) return;
+  throw new StoreError(StoreErrorKind.notFound, `no store at ${location.path}: the folder does not exist`, {
+    hint: 'check --store (or MONGO_PITR_STORE); backup, run, oplog, stream and import create a new store',
+  });
 }
 
 /** Runs `work` with a store and closes it whatever happens. */
@@ -91,6 +119,7 @@ export async function withSourceAndStore<T>(
 ): Promise<T> {
   const sourceUri = sourceUriOf(context, uri);
   return withStore(context, async (store) => {
+    context.log.status('source.connect', `connecting to ${redactUri(sourceUri)}`);
     const source = await connectSource(sourceUri);
     try {
       return await work(source, store);
