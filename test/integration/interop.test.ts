@@ -756,7 +756,7 @@ describe('CLI: import, export, replay', { skip: SKIP_NO_FIXTURES || FOLDER?.skip
       assert.deepEqual([summary.documents, summary.oplogEntries, summary.skipped], [5, 3, ['admin.system.version']]);
       const exported = await runCli(['--store', url, 'export', out]);
       assert.equal(exported.code, 0, exported.stderr);
-      assert.match(exported.stdout, /5 documents in 1 collections, 3 oplog entries/);
+      assert.match(exported.stdout, /5 documents in 1 collection, 3 oplog entries/);
       assert.ok((await readFile(join(out, 'oplog.bson'))).equals(await readFile(join(FIXTURES, 'oplogdump', 'oplog.bson'))));
       assert.ok((await readFile(join(out, 'db1', 'c1.bson'))).equals(await readFile(join(FIXTURES, 'oplogdump', 'db1', 'c1.bson'))));
       oneUsageLine(await runCli(['--store', url, 'export', out]), /not an empty folder/);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { backupBase } from '../../backup/run-due.ts';
 import { parsePositiveInt } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
+import { counted } from '../receipt-text.ts';
 
 export function registerBackup(program: Command): void {
   program
@@ -26,14 +27,14 @@ export function registerBackup(program: Command): void {
           signal: stopSignal(),
           onCollection: (entry) => {
             documents += entry.docs;
-            context.log.event('backup.collection', `${entry.db}.${entry.coll}: ${entry.docs} documents`, { ns: `${entry.db}.${entry.coll}`, docs: entry.docs });
+            context.log.event('backup.collection', `${entry.db}.${entry.coll}: ${counted(entry.docs, 'document')}`, { ns: `${entry.db}.${entry.coll}`, docs: entry.docs });
             context.log.progress('dump', ++collections, undefined, `collections, ${documents} documents`);
           },
         });
       });
       context.output.result({ type: 'backup', ...summary }, [
-        `base ${summary.chainId}: ${summary.documents} documents in ${summary.collections} collections, ` +
-          `${summary.oplogOps} oplog entries ${summary.startTs} .. ${summary.endTs}, ${summary.storedBytes} bytes stored`,
+        `base ${summary.chainId}: ${counted(summary.documents, 'document')} in ${counted(summary.collections, 'collection')}, ` +
+          `${counted(summary.oplogOps, 'oplog entry', 'oplog entries')} ${summary.startTs} .. ${summary.endTs}, ${counted(summary.storedBytes, 'byte')} stored`,
       ]);
     });
 }

@@ -5,6 +5,7 @@ import { exportDump } from '../../interop/export-dump.ts';
 import { parseCutoff } from '../../timestamp.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
+import { counted } from '../receipt-text.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -28,12 +29,12 @@ export function registerExport(program: Command): void {
           source: sourceChoiceOf(flags),
           namespaces: { include: flags.nsInclude, exclude: flags.nsExclude },
           signal: stopSignal(),
-          onCollection: (ns, docs) => context.log.event('export.collection', `${ns}: ${docs} documents`),
+          onCollection: (ns, docs) => context.log.event('export.collection', `${ns}: ${counted(docs, 'document')}`),
         }),
       );
       context.output.result({ type: 'export', ...result }, [
         `exported chain ${result.chainId} (window ${result.window}) to ${result.dir}: ` +
-          `${result.documents} documents in ${result.collections} collections, ${result.oplogEntries} oplog entries` +
+          `${counted(result.documents, 'document')} in ${counted(result.collections, 'collection')}, ${counted(result.oplogEntries, 'oplog entry', 'oplog entries')}` +
           (result.lastEntry ? ` up to ${result.lastEntry}` : ''),
         `first entry left out: ${result.firstLeftOut ?? 'none'}`,
         `restore it with: mongorestore --oplogReplay ${result.dir}`,

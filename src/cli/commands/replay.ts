@@ -12,6 +12,7 @@ import type { ApplyStats } from '../../target/applier.ts';
 import { APPLY_MODES, openTarget, type ApplyMode } from '../../target/open-target.ts';
 import { parseCutoff, type Cutoff } from '../../timestamp.ts';
 import { contextOf, stopSignal } from '../context.ts';
+import { cutoffLine } from '../receipt-text.ts';
 import { RESTORE_STOP, SKIP_UNKNOWN_HELP, oplogReceiptLines } from './restore.ts';
 
 interface ReplayFlags {
@@ -55,7 +56,9 @@ export function registerReplay(program: Command): void {
         signal: stopSignal(RESTORE_STOP),
         onProgress: (applied) => context.log.progress('replay', applied, undefined, 'entries applied'),
       });
-      context.output.result({ type: 'replay', ...result }, oplogReceiptLines(result.receipt, result.applyMode));
+      const cutoff = flags.until ? parseCutoff(flags.until) : undefined;
+      const cutoffText = cutoff ? cutoffLine(cutoff, undefined) : 'cutoff: none, every entry of the file is applied';
+      context.output.result({ type: 'replay', ...result }, [cutoffText, ...oplogReceiptLines(result.receipt, result.applyMode)]);
     });
 }
 

@@ -16,7 +16,8 @@ import {
   type OpFilter,
 } from '../../restore/find-ops.ts';
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
-import { formatTs, parseCutoff } from '../../timestamp.ts';
+import { formatTs, parseCutoff, type Cutoff } from '../../timestamp.ts';
+import { counted, cutoffLine } from '../receipt-text.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 
@@ -47,7 +48,7 @@ export const RESTORE_STOP = {
   stoppedMessage: 'the target holds part of the restore; restore again with --drop',
 } as const;
 
-const UNITS = { download: 'objects', load: 'collections', replay: 'entries applied' } as const;
+const UNITS = { download: 'objects', load: 'collections', replay: 'entries' } as const;
 
 export function registerRestore(program: Command): void {
   const registered = program
@@ -75,13 +76,16 @@ export function registerRestore(program: Command): void {
       const source = sourceChoiceOf(flags);
       const signal = stopSignal(RESTORE_STOP);
       let first: FoundOp | undefined;
+      let cutoff: Cutoff | undefined = until;
       const result = await withStore(context, async (store) => {
         if (beforeFirst) first = await requireFirstOp(store, beforeFirst, signal, source);
-        if (first) context.log.event('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
+        // On a terminal only: the receipt prints this line, so plain logs would show it twice.
+        if (first) context.log.status('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
+        if (first) cutoff = cutoffAt(first);
         return restore({
           store,
           targetUri: flags.to ?? '',
-          cutoff: first ? cutoffAt(first) : until,
+          cutoff,
           source,
           drop: flags.drop,
           dryRun: flags.dryRun,
@@ -90,12 +94,13 @@ export function registerRestore(program: Command): void {
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
           skipUnknownCommands: flags.skipUnknownCommands ?? false,
           signal,
-          onStage: (stage, detail) => context.log.event(`restore.${stage}`, detail),
+          // The plan's chain and window open the receipt: on a terminal they show while it works.
+          onStage: (stage, detail) => (stage === 'plan' ? context.log.status : context.log.event)(`restore.${stage}`, detail),
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
       const cutoffLines = first ? [`cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
-      context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result)]);
+      context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result, cutoff)]);
     });
 }
 
@@ -106,27 +111,36 @@ function beforeFirstFilter(text: string): OpFilter {
   return filter;
 }
 
-function receiptLines(result: RestoreResult): string[] {
-  const lines = [`chain ${result.chainId}, window ${result.window}: ${result.objects} objects, ${result.chunks} chunks, ${result.storedBytes} bytes`];
-  if (result.dryRun) return [...lines, 'dry run: nothing written'];
-  if (result.base) lines.push(`base: ${result.base.documents} documents in ${result.base.collections} collections`);
+function receiptLines(result: RestoreResult, cutoff: Cutoff | undefined): string[] {
+  const lines = [
+    `chain ${result.chainId}, window ${result.window}: ${counted(result.objects, 'object')} (${counted(result.chunks, 'chunk')}), ${counted(result.storedBytes, 'byte')}`,
+    cutoffLine(cutoff, result.windowEnd),
+  ];
+  if (result.dryRun) {
+    return [...lines, `dry run: would replay ${counted(result.oplogEntries ?? 0, 'oplog entry', 'oplog entries')} (all archived before the cutoff); nothing written`];
+  }
+  if (result.base) lines.push(`base: ${counted(result.base.documents, 'document')} in ${counted(result.base.collections, 'collection')}`);
   if (result.receipt) lines.push(...oplogReceiptLines(result.receipt, result.applyMode));
-  if (result.indexes !== undefined) lines.push(`indexes: ${result.indexes} built after replay`);
-  if (result.auth) lines.push(`users and roles: ${result.auth.users ?? 0} users, ${result.auth.roles ?? 0} roles merged`);
+  if (result.indexes !== undefined) lines.push(`indexes: ${counted(result.indexes, 'index', 'indexes')} built after replay`);
+  if (result.auth) lines.push(`users and roles: ${counted(result.auth.users ?? 0, 'user')}, ${counted(result.auth.roles ?? 0, 'role')} merged`);
   return lines;
 }
 
-/** The replay part of a receipt; `mongo-pitr replay` prints the same lines. */
+/**
+ * The replay part of a receipt; `mongo-pitr replay` prints the same lines. Applied entries are
+ * named as written to the target (after --nsFrom/--nsTo); the first entry not applied was never
+ * renamed, so it is named as the source wrote it, and says so.
+ */
 export function oplogReceiptLines(receipt: ReplayReceipt, applyMode: string | undefined): string[] {
   const at = (ref: { ts: string; wall: string | null; ns: string; op: string } | null) =>
     ref ? `${ref.ts}${ref.wall ? ` (${ref.wall})` : ''} ${ref.op} ${ref.ns}` : 'none';
   const lines = [
-    `oplog: ${receipt.applied} entries applied (${applyMode})`,
+    `oplog: ${counted(receipt.applied, 'entry', 'entries')} applied (${applyMode})`,
     `last applied: ${at(receipt.lastApplied)}`,
-    `first skipped: ${at(receipt.firstSkipped)}`,
+    `first not applied (at or after the cutoff): ${receipt.firstSkipped ? `${at(receipt.firstSkipped)}, as named in the source` : 'none'}`,
   ];
-  for (const [ns, count] of Object.entries(receipt.appliedByNs)) lines.push(`  ${ns}: ${count}`);
-  for (const [reason, count] of Object.entries(receipt.skipped)) lines.push(`  skipped (${reason}): ${count}`);
+  for (const [ns, count] of Object.entries(receipt.appliedByNs)) lines.push(`  applied to ${ns}: ${count.toLocaleString('en')}`);
+  for (const [reason, count] of Object.entries(receipt.skipped)) lines.push(`  skipped (${reason}): ${count.toLocaleString('en')}`);
   if (receipt.pendingTransactions > 0) lines.push(`  transactions without an archived commit: ${receipt.pendingTransactions}`);
   return lines;
 }

@@ -2,9 +2,13 @@
 // newest is older than --base-every; otherwise the new oplog. What a scheduler calls.
 import type { Command } from 'commander';
 import { describeRunDue, runDue, runDueReport } from '../../backup/run-due.ts';
+import { readManifest } from '../../backup/commit.ts';
+import { newestChainOf, type Chain } from '../../archive/manifest.ts';
+import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { parseDuration } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
+import { counted } from '../receipt-text.ts';
 
 export function registerRun(program: Command): void {
   addChunkOptions(
@@ -17,9 +21,27 @@ export function registerRun(program: Command): void {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
-    const result = await withSourceAndStore(context, flags.uri, (source, store) =>
-      runDue({ source, store, limits, baseEveryMs, signal: stopSignal() }),
-    );
-    context.output.result({ type: 'run', ...runDueReport(result) }, describeRunDue(result));
+    const { result, chain } = await withSourceAndStore(context, flags.uri, async (source, store) => {
+      const done = await runDue({ source, store, limits, baseEveryMs, signal: stopSignal() });
+      // The chain as status reports it, read back after the run's last commit.
+      return { result: done, chain: newestChainOf((await readManifest(store)).manifest, source.identity) };
+    });
+    const lines = describeRunDue(result);
+    if (chain) lines.push(chainLine(chain));
+    context.output.result({ type: 'run', ...runDueReport(result), chainOplogEntries: chain && chainOplogEntries(chain) }, lines);
   });
+}
+
+/**
+ * Every oplog entry a chain holds: its base's consistency oplog and its chunks. A run prints the
+ * chain's total beside what it archived itself, so the two numbers never look like a mismatch
+ * with status (which counts the same way).
+ */
+export function chainOplogEntries(chain: Chain): number {
+  return chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0);
+}
+
+function chainLine(chain: Chain): string {
+  return `chain ${chain.id} now holds ${counted(chainOplogEntries(chain), 'oplog entry', 'oplog entries')} ` +
+    `(base ${chain.base.oplog.count.toLocaleString('en')} + ${counted(chain.chunks.length, 'chunk')}); window ${formatWindow(windowOf(chain))}`;
 }

@@ -6,6 +6,7 @@ import { parseDuration } from '../../config.ts';
 import { formatTs } from '../../timestamp.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
+import { counted } from '../receipt-text.ts';
 
 export function registerStream(program: Command): void {
   addChunkOptions(
@@ -28,7 +29,7 @@ export function registerStream(program: Command): void {
         flushIntervalMs,
         signal,
         onChunk: (chunk) =>
-          context.log.event('stream.chunk', `chunk ${chunk.key}: ${chunk.count} ops up to ${formatTs(chunk.lastTs)}`, {
+          context.log.event('stream.chunk', `chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${formatTs(chunk.lastTs)}`, {
             key: chunk.key,
             ops: chunk.count,
             lastTs: formatTs(chunk.lastTs),
@@ -36,7 +37,7 @@ export function registerStream(program: Command): void {
       });
     });
     context.output.result({ type: 'stream', ...result, checkpoint: formatTs(result.checkpoint) }, [
-      `stopped: ${result.ops} oplog entries in ${result.chunks} chunks; checkpoint ${formatTs(result.checkpoint)}`,
+      `stopped: ${counted(result.ops, 'oplog entry', 'oplog entries')} in ${counted(result.chunks, 'chunk')}; checkpoint ${formatTs(result.checkpoint)}`,
     ]);
   });
 }
