@@ -21,6 +21,7 @@ import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mappe
 import { replay, type ReplayReceipt } from './replay.ts';
 import { serialNamespacesOfBase } from './serial-namespaces.ts';
 import { countEntriesBeforeCutoff } from './count-before-cutoff.ts';
+import { refuseSourceClusterAt } from './source-cluster-guard.ts';
 
 export interface RestoreOptions {
   readonly store: Store;
@@ -29,6 +30,11 @@ export interface RestoreOptions {
   /** Which source's chains, where the store holds several (--set-name, --replica-set-id). */
   readonly source?: SourceChoice;
   readonly drop?: boolean;
+  /**
+   * Refuse a target that is the replica set the chain backs up (source-cluster-guard.ts), unless
+   * namespaces are renamed. The CLI sets it unless --force; library callers choose.
+   */
+  readonly refuseSourceCluster?: boolean;
   readonly dryRun?: boolean;
   readonly applyMode?: ApplyMode;
   readonly namespaces?: NamespaceOptions;
@@ -72,6 +78,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${summary.objects} objects (${summary.chunks} chunks)`);
   if (options.dryRun) return { ...summary, dryRun: true, oplogEntries: await countEntriesBeforeCutoff(options.store, plan, options.signal) };
 
+  // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
+  if (options.refuseSourceCluster && (options.namespaces?.from?.length ?? 0) === 0) await refuseSourceClusterAt(options.targetUri, plan.chain);
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'mongo-pitr-restore-'));
   try {
     let downloaded = 0;

@@ -26,6 +26,7 @@ interface RestoreFlags extends SourceChoiceFlags {
   until?: string;
   beforeFirst?: string;
   drop?: boolean;
+  force?: boolean;
   dryRun?: boolean;
   applyMode: ApplyMode;
   nsInclude: string[];
@@ -58,6 +59,7 @@ export function registerRestore(program: Command): void {
     .option('--until <time>', 'cutoff: ISO-8601 time, epoch seconds, or seconds:ordinal; ops at or after it are not applied')
     .option('--before-first <filter>', `cutoff at the first archived op matching a JSON filter (as mongo-pitr find takes), e.g. ${FILTER_EXAMPLE}`)
     .option('--drop', 'drop each target collection before loading it')
+    .option('--force', 'restore even onto the replica set the chain backs up (refused otherwise, unless --nsFrom/--nsTo rename)')
     .option('--dry-run', 'print the chain, window and counts; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
     .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
@@ -88,6 +90,7 @@ export function registerRestore(program: Command): void {
           cutoff,
           source,
           drop: flags.drop,
+          refuseSourceCluster: flags.force !== true,
           dryRun: flags.dryRun,
           applyMode: flags.applyMode,
           namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
