@@ -24,6 +24,11 @@ export interface BackupRunOptions {
   /** Progress: a chunk's upload begins, then it is committed. */
   readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;
+  /**
+   * What a long wait is for ("finding the commit point", "listing collections"), for a terminal
+   * to show; `total` where the stage counts something (the collections to dump).
+   */
+  readonly onStage?: (stage: string, message: string, total?: number) => void;
 }
 
 export const DEFAULT_LIMITS: ChunkLimits = { chunkBytes: DEFAULT_CHUNK_BYTES, chunkSpanSeconds: DEFAULT_CHUNK_SPAN_SECONDS };

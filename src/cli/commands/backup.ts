@@ -19,16 +19,21 @@ export function registerBackup(program: Command): void {
         context.log.event('backup.start', `base backup of ${source.identity.setName} (${source.uri}) into ${store.url}`);
         let collections = 0;
         let documents = 0;
+        let total: number | undefined;
         return backupBase({
           source,
           store,
           concurrency,
           includeAuth: flags.includeAuth,
           signal: stopSignal(),
+          onStage: (stage, message, count) => {
+            if (stage === 'dump') total = count;
+            context.log.status(`backup.${stage}`, message);
+          },
           onCollection: (entry) => {
             documents += entry.docs;
             context.log.event('backup.collection', `${entry.db}.${entry.coll}: ${counted(entry.docs, 'document')}`, { ns: `${entry.db}.${entry.coll}`, docs: entry.docs });
-            context.log.progress('dump', ++collections, undefined, `collections, ${documents} documents`);
+            context.log.progress('dump', ++collections, total, `collections, ${counted(documents, 'document')}`);
           },
         });
       });

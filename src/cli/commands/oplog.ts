@@ -21,6 +21,7 @@ export function registerOplog(program: Command): void {
         store,
         limits,
         signal: stopSignal(),
+        onStage: (stage, message) => context.log.status(`oplog.${stage}`, message),
         onChunkStart: (key) => context.log.event('oplog.chunk-start', `writing ${key}`, { key }),
         onChunk: (chunk) =>
           context.log.event('oplog.chunk', `${chunk.key}: ${counted(chunk.count, 'entry', 'entries')} ${formatTs(chunk.firstTs)} .. ${formatTs(chunk.lastTs)}`, {

@@ -22,7 +22,14 @@ export function registerRun(program: Command): void {
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
     const { result, chain } = await withSourceAndStore(context, flags.uri, async (source, store) => {
-      const done = await runDue({ source, store, limits, baseEveryMs, signal: stopSignal() });
+      const done = await runDue({
+        source,
+        store,
+        limits,
+        baseEveryMs,
+        signal: stopSignal(),
+        onStage: (stage, message) => context.log.status(`run.${stage}`, message),
+      });
       // The chain as status reports it, read back after the run's last commit.
       return { result: done, chain: newestChainOf((await readManifest(store)).manifest, source.identity) };
     });
