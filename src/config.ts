@@ -12,6 +12,10 @@ export const ENV = {
   endpoint: 'MONGO_PITR_S3_ENDPOINT',
   region: 'AWS_REGION',
   config: 'MONGO_PITR_CONFIG',
+  /** Recipients (age1…) or recipients files, separated by commas. */
+  encrypt: 'MONGO_PITR_ENCRYPT',
+  /** Identity files, separated by commas. */
+  identity: 'MONGO_PITR_IDENTITY',
 } as const;
 
 export type ConfigFile = Record<string, unknown>;
@@ -41,6 +45,16 @@ export function pick(flag: unknown, envName: string | undefined, file: ConfigFil
   if (fromEnv) return fromEnv;
   const fromFile = file[key];
   return typeof fromFile === 'string' || typeof fromFile === 'number' ? String(fromFile) : undefined;
+}
+
+/** A repeatable option: the flag's values, else the environment's (comma-separated), else the file's. */
+export function pickList(flag: readonly string[] | undefined, envName: string, file: ConfigFile, key: string): string[] {
+  if (flag && flag.length > 0) return [...flag];
+  const fromEnv = process.env[envName];
+  if (fromEnv) return fromEnv.split(',').map((value) => value.trim()).filter((value) => value !== '');
+  const fromFile = file[key];
+  if (typeof fromFile === 'string') return [fromFile];
+  return Array.isArray(fromFile) ? fromFile.filter((value): value is string => typeof value === 'string') : [];
 }
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

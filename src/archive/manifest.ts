@@ -26,6 +26,12 @@ export interface StoredObject {
   readonly storedBytes: number;
   /** sha256 of the stored bytes, hex. */
   readonly sha256: string;
+  /**
+   * Set when the stored bytes are encrypted client-side: "age" (age-encryption.org/v1 around
+   * the gzip stream). Optional and additive: absent means plain gzip. storedBytes and sha256 are
+   * over the encrypted bytes, so verify and prune need no key.
+   */
+  readonly encryption?: 'age';
 }
 
 export interface OplogObject extends StoredObject {

@@ -1,8 +1,11 @@
 // Turns parsed flags into the things commands work with: the store, the source, the log.
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
-import { DEFAULT_STORE, ENV, loadConfigFile, pick, type ConfigFile } from '../config.ts';
 import { existsSync } from 'node:fs';
+import { DEFAULT_STORE, ENV, loadConfigFile, pick, pickList, type ConfigFile } from '../config.ts';
+import type { AgeCipher } from '../crypt/age-cipher.ts';
+import { loadCipher } from '../crypt/key-files.ts';
+import { attachCipher } from '../crypt/store-cipher.ts';
 import { StoreError, StoreErrorKind, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { openStore, parseStoreUrl } from '../store/open-store.ts';
@@ -19,6 +22,8 @@ export interface GlobalFlags {
   pathStyle?: boolean;
   sse?: string;
   sseKmsKeyId?: string;
+  encrypt?: string[];
+  identity?: string[];
   config?: string;
   json?: boolean;
   quiet?: boolean;
@@ -32,6 +37,8 @@ export function addGlobalOptions(program: Command): Command {
     .option('--path-style', 'path-style S3 addressing (MinIO); on by default with --endpoint')
     .addOption(new Option('--sse <kind>', 'S3 server-side encryption').choices(['AES256', 'aws:kms']))
     .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
+    .option('--encrypt <recipient>', `encrypt new objects client-side to an age public key (age1…) or a file of them; repeatable (env ${ENV.encrypt})`, collectValues, [])
+    .option('--identity <file>', `age identity file to read encrypted objects with; repeatable (env ${ENV.identity})`, collectValues, [])
     .option('--config <file>', `JSON file with defaults for any option (env ${ENV.config})`)
     .option('--json', 'one JSON object per event on stderr, and the result as JSON on stdout')
     .option('--quiet', 'only warnings and errors on stderr');
@@ -62,6 +69,8 @@ const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'veri
 
 export async function storeOf(context: Context): Promise<Store> {
   const { flags, file } = context;
+  // Keys first: a bad key file is refused before the store is opened.
+  const cipher = await cipherOfContext(context);
   const endpoint = pick(flags.endpoint, ENV.endpoint, file, 'endpoint');
   if (endpoint !== undefined) checkEndpoint(endpoint, flags.endpoint ? '--endpoint' : `${ENV.endpoint} (or the config file's endpoint)`);
   const url = pick(flags.store, ENV.store, file, 'store') ?? DEFAULT_STORE;
@@ -74,9 +83,24 @@ export async function storeOf(context: Context): Promise<Store> {
     forcePathStyle: flags.pathStyle ?? (file.pathStyle === true || endpoint !== undefined),
     sse: pick(flags.sse, undefined, file, 'sse') as 'AES256' | 'aws:kms' | undefined,
     kmsKeyId: pick(flags.sseKmsKeyId, undefined, file, 'sseKmsKeyId'),
+    onWarning: (message) => context.log.warn(message),
   });
   await store.check();
-  return store;
+  return cipher ? attachCipher(store, cipher) : store;
+}
+
+/** The keys --encrypt / --identity (or their environment and config) name, if any. */
+export function cipherOfContext(context: Context): Promise<AgeCipher | undefined> {
+  const { flags, file } = context;
+  return loadCipher({
+    encrypt: pickList(flags.encrypt, ENV.encrypt, file, 'encrypt'),
+    identity: pickList(flags.identity, ENV.identity, file, 'identity'),
+    onWarning: (message) => context.log.warn(message),
+  });
+}
+
+function collectValues(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** The source URI from --uri, MONGODB_URI or the config file. */

@@ -5,12 +5,14 @@
 // invocations as it takes). Configuration comes from the environment only; failures are thrown,
 // their class in the message, so Lambda marks the invocation failed.
 import { describeRunDue, runDue, runDueReport } from '../backup/run-due.ts';
-import { ENV, parseChunkLimits, parseDuration, parsePositiveInt } from '../config.ts';
+import { ENV, parseChunkLimits, parseDuration, parsePositiveInt, pickList } from '../config.ts';
 import { PitrError, UsageError } from '../errors.ts';
 import { createLog } from '../log.ts';
 import { redactText } from '../redact.ts';
 import { connectSource } from '../source/connect-source.ts';
 import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
+import { loadCipher } from '../crypt/key-files.ts';
+import { attachCipher } from '../crypt/store-cipher.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
 import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
 
@@ -110,7 +112,10 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     const settings = settingsFromEnv();
     deadline = deadlineSignal(context, settings.safetyMarginMs);
     const { signal } = deadline;
-    const store = await openStore(settings.store, settings.storeOptions);
+    // Public keys only (MONGO_PITR_ENCRYPT=age1…,age1…): the function can encrypt, never decrypt.
+    const cipher = await loadCipher({ encrypt: pickList(undefined, ENV.encrypt, {}, 'encrypt') });
+    const opened = await openStore(settings.store, settings.storeOptions);
+    const store = cipher ? attachCipher(opened, cipher) : opened;
     try {
       await store.check();
       const source = await connectSource(settings.uri);

@@ -8,10 +8,12 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { IntegrityError, StoreError } from '../errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { DigestStream } from '../archive/digest.ts';
 import type { StoredObject } from '../archive/manifest.ts';
 import { verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import type { Store } from '../store/store.ts';
+import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
 
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 4;
 
@@ -31,6 +33,7 @@ export async function downloadChain(
   options: { concurrency?: number; signal?: AbortSignal; onObject?: (object: StoredObject) => void } = {},
 ): Promise<Map<string, string>> {
   verifyContinuity(plan.chain);
+  requireIdentityFor(store, objectsOf(plan));
   const limit = pLimit(options.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY);
   const files = new Map<string, string>();
   await Promise.all(
@@ -58,12 +61,15 @@ export async function getRecorded(store: Store, object: StoredObject, signal?: A
   }
 }
 
-/** Streams one object to a file and checks it against the manifest; throws IntegrityError. */
+/**
+ * Streams one object to a file and checks it against the manifest; throws IntegrityError. An
+ * encrypted object is hashed as stored, then decrypted on its way to the (private) file.
+ */
 export async function fetchVerified(store: Store, object: StoredObject, file: string, signal?: AbortSignal): Promise<void> {
   const body = await getRecorded(store, object, signal);
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   const digest = new DigestStream();
-  await pipeline(body, digest, createWriteStream(file), { signal });
+  await pipeline(body, digest, decryptStageOf(store, object), createWriteStream(file, { mode: PRIVATE_FILE_MODE }), { signal });
   checkDigest(object, digest);
 }
 

@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { StoreError, UsageError } from '../errors.ts';
 import { countBody } from './counted-body.ts';
 import { s3StoreError } from './s3-errors.ts';
+import { publicAccessWarnings, type PublicAccessCheck } from './s3-public-access.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
 import type { ObjectInfo, PutResult, Store } from './store.ts';
 
@@ -53,7 +54,7 @@ export interface S3Location {
   readonly prefix: string;
 }
 
-export class S3Store implements Store {
+export class S3Store implements Store, PublicAccessCheck {
   readonly url: string;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -62,6 +63,7 @@ export class S3Store implements Store {
   readonly #queueSize: number;
   readonly #encryption: EncryptionParams;
   readonly #secrets: string[];
+  readonly #config: S3ClientConfig;
 
   constructor(location: S3Location, options: S3StoreOptions = {}) {
     this.#bucket = location.bucket;
@@ -77,6 +79,7 @@ export class S3Store implements Store {
     if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
     if (options.credentials) config.credentials = options.credentials;
     this.#client = new S3Client(config);
+    this.#config = config;
   }
 
   async put(key: string, body: Readable | Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {
@@ -193,6 +196,21 @@ export class S3Store implements Store {
       await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix, MaxKeys: 1 }));
     } catch (error) {
       throw this.#error(error, 'ListObjectsV2', this.#prefix);
+    }
+  }
+
+  /** Warnings when anyone may read the bucket (s3-public-access.ts); `status` prints them. */
+  async publicAccessWarnings(probeKey: string): Promise<string[]> {
+    // Unsigned: a signer that leaves the request as it is, so it carries no credentials at all.
+    const anonymous = new S3Client({
+      ...this.#config,
+      credentials: { accessKeyId: 'anonymous', secretAccessKey: 'anonymous' },
+      signer: { sign: async (request) => request },
+    });
+    try {
+      return await publicAccessWarnings({ client: this.#client, anonymous, bucket: this.#bucket, prefix: this.#prefix, probeKey: this.#fullKey(probeKey) });
+    } finally {
+      anonymous.destroy();
     }
   }
 

@@ -337,7 +337,7 @@ describe('Folder store: locks and layout', () => {
   it('check() creates a missing folder and refuses a path that is a file', async () => {
     const created = new FolderStore(join(dir, 'a', 'b', 'c'));
     await created.check();
-    assert.deepEqual(await readdir(created.rootDir), [FOLDER_TEMP_DIR]);
+    assert.deepEqual(await readdir(created.rootDir), ['.mongo-pitr-tmp']);
     await mkdir(join(dir, 'parent'));
     await writeFile(join(dir, 'parent', 'file'), 'not a folder');
     await assert.rejects(new FolderStore(join(dir, 'parent', 'file')).check(), (error) => error instanceof StoreError && /not a directory/.test(error.message));

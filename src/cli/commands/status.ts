@@ -5,8 +5,10 @@ import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { describeSource } from '../../archive/source-choice.ts';
 import { readManifest } from '../../backup/commit.ts';
+import { MANIFEST_KEY } from '../../archive/object-keys.ts';
 import { readCommitPoint } from '../../source/commit-point.ts';
 import { connectSource } from '../../source/connect-source.ts';
+import { hasPublicAccessCheck } from '../../store/s3-public-access.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, sourceUriOf, withStore } from '../context.ts';
 
@@ -18,7 +20,11 @@ export function registerStatus(program: Command): void {
       .option('--uri <uri>', 'source connection string, to report the lag (env MONGODB_URI)')
       .action(async (flags: { uri?: string }, command: Command) => {
         const context = contextOf(command);
-        const { manifest } = await withStore(context, (store) => readManifest(store));
+        const { manifest } = await withStore(context, async (store) => {
+          // A bucket anyone can read holds every document of the cluster: say so on every status.
+          if (name === 'status' && hasPublicAccessCheck(store)) for (const warning of await store.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
+          return readManifest(store);
+        });
         const chains = manifest.chains.map(describeChain);
         let lagSeconds: number | undefined;
         const newest = manifest.chains.at(-1);
@@ -34,7 +40,8 @@ export function registerStatus(program: Command): void {
           }
         }
         const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.map((chain) =>
-          `${chain.id}  ${chain.sourceName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}`);
+          `${chain.id}  ${chain.sourceName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}` +
+            (chain.encryption === 'none' ? '' : `  encrypted: ${chain.encryption}`));
         if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
         // A base a deadline cut short: the next run resumes it.
         const pendingBases = (manifest.pendingBases ?? []).map((pending) => ({
@@ -62,5 +69,13 @@ function describeChain(chain: Chain) {
     ops: chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0),
     window: formatWindow(windowOf(chain)),
     checkpoint: formatTs(checkpointOf(chain)),
+    encryption: encryptionOf(chain),
   };
+}
+
+/** "age" when every object is encrypted, "mixed" when some are (encryption turned on or off), else "none". */
+function encryptionOf(chain: Chain): 'age' | 'mixed' | 'none' {
+  const objects = [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
+  const encrypted = objects.filter((object) => object.encryption !== undefined).length;
+  return encrypted === 0 ? 'none' : encrypted === objects.length ? 'age' : 'mixed';
 }
