@@ -933,7 +933,7 @@ describe('CLI: import, export, replay', { skip: SKIP_NO_FIXTURES || FOLDER?.skip
     const result = await runCli(['replay', '--to', testMongoUri() ?? '', '--oplogFile', file, '--nsFrom', '*.*', '--nsTo', `${prefix}_*.*`]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^oplog: 5 entries applied \((portable|applyOps)\)$/m);
-    assert.match(result.stdout, new RegExp(`^  ${prefix}_db1\\.c1: 5$`, 'm'));
+    assert.match(result.stdout, new RegExp(`^  applied to ${prefix}_db1\\.c1: 5$`, 'm'));
     assert.match(result.stdout, /^last applied: 1511064038:32 i /m);
     const client = new MongoClient(testMongoUri() ?? '');
     try {
