@@ -21,7 +21,9 @@ const STORE = mkdtempSync(join(tmpdir(), 'mongo-pitr-demo-'));
 /** Runs and prints the command exactly as run: its store named with --store. */
 function cli(command: string, ...args: string[]): void {
   const argv = [command, '--store', STORE, ...args];
-  console.log(`\n$ mongo-pitr ${argv.join(' ')}`);
+  // Quoted as a shell needs it, so each printed command can be pasted as it stands.
+  const shown = argv.map((arg) => (/^[\w./:=@,+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`));
+  console.log(`\n$ mongo-pitr ${shown.join(' ')}`);
   const result = spawnSync(process.execPath, [BIN, ...argv], { stdio: 'inherit', env: { ...process.env, MONGO_PITR_STORE: undefined } });
   if (result.status !== 0) throw new Error(`mongo-pitr ${command} exited with ${result.status}`);
 }

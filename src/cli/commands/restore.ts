@@ -49,6 +49,8 @@ export const RESTORE_STOP = {
   stoppedMessage: 'the target holds part of the restore; restore again with --drop',
 } as const;
 
+const RECEIPT_STAGES: ReadonlySet<string> = new Set(['plan', 'base', 'indexes']);
+
 const UNITS = { download: 'objects', load: 'collections', replay: 'entries' } as const;
 
 export function registerRestore(program: Command): void {
@@ -97,8 +99,9 @@ export function registerRestore(program: Command): void {
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
           skipUnknownCommands: flags.skipUnknownCommands ?? false,
           signal,
-          // The plan's chain and window open the receipt: on a terminal they show while it works.
-          onStage: (stage, detail) => (stage === 'plan' ? context.log.status : context.log.event)(`restore.${stage}`, detail),
+          // The receipt states the plan, the base and the indexes: as events they would print
+          // twice, so they show only on a terminal, while the work goes on.
+          onStage: (stage, detail) => (RECEIPT_STAGES.has(stage) ? context.log.status : context.log.event)(`restore.${stage}`, detail),
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
