@@ -99,9 +99,11 @@ export function registerRestore(program: Command): void {
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
           skipUnknownCommands: flags.skipUnknownCommands ?? false,
           signal,
-          // The receipt states the plan, the base and the indexes: as events they would print
-          // twice, so they show only on a terminal, while the work goes on.
-          onStage: (stage, detail) => (RECEIPT_STAGES.has(stage) ? context.log.status : context.log.event)(`restore.${stage}`, detail),
+          // The receipt states the plan, the base and the indexes: as plain lines they would
+          // print twice, so they show only on a terminal while the work goes on; --json keeps
+          // every stage event (the benchmark times the stages by them).
+          onStage: (stage, detail) =>
+            (RECEIPT_STAGES.has(stage) && !context.output.json ? context.log.status : context.log.event)(`restore.${stage}`, detail),
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
