@@ -10,7 +10,7 @@ import { startFerretDB } from './servers/ferretdb.ts';
 import { startMinio } from './servers/minio.ts';
 import { startMongodReplSet } from './servers/mongod.ts';
 
-const ALL_TESTS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+const ALL_TESTS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'];
 const BUILD_SCRIPT = fileURLToPath(new URL('./servers/build-servers.sh', import.meta.url));
 /** A hung test fails instead of eating CI's time. */
 const TEST_TIMEOUT_MS = 10 * 60 * 1000;

@@ -11,7 +11,7 @@
 // commits them. A base is judged by its folder's newest object: its collections are stored one
 // by one, long before its commit.
 import { keysOf } from './chain-window.ts';
-import { chainEnd, pendingKeys, sameSource, type Chain, type Manifest } from './manifest.ts';
+import { chainEnd, pendingFolders, pendingKeys, sameSource, type Chain, type Manifest } from './manifest.ts';
 import { BASES_PREFIX, basePrefix } from './object-keys.ts';
 
 export type KeepReason = 'newest' | 'in-retention';
@@ -66,7 +66,8 @@ export function findOrphans<T extends ListedObject>(listing: readonly T[], manif
     // A pending base is still writing under its folder (and, once resumed, under each resuming
     // run's folder, whose objects it records): all of that is spoken for.
     for (const pending of manifest.pendingBases ?? []) {
-      prefixes.push(basePrefix(pending.id));
+      // Every folder a run recorded before writing into it, not only the base's first one.
+      for (const folder of pendingFolders(pending)) prefixes.push(basePrefix(folder));
       for (const key of pendingKeys(pending)) keys.add(key);
     }
   }

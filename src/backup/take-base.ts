@@ -21,6 +21,7 @@ import {
   addChain,
   addPendingCollection,
   pendingBaseOf,
+  recordPendingRun,
   removePendingBase,
   type Base,
   type Chain,
@@ -144,6 +145,8 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   if (resumed) await assertInOplog(source, from);
 
   const { id, source: identity, startTs, startedAt } = pending;
+  // Recorded before this run's first object: prune protects the whole folder from now on.
+  await committer.commit((manifest) => recordPendingRun(manifest, { id, source: identity, startTs, startedAt }, folder));
   const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
   options.onStage?.('catalog', 'listing collections');
   const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth }))

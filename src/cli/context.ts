@@ -2,13 +2,15 @@
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { DEFAULT_STORE, ENV, loadConfigFile, pick, pickList, type ConfigFile } from '../config.ts';
+import { DEFAULT_STORE, ENV, loadConfigFile, parseDuration, pick, pickList, type ConfigFile } from '../config.ts';
 import type { AgeCipher } from '../crypt/age-cipher.ts';
 import { loadCipher } from '../crypt/key-files.ts';
 import { attachCipher } from '../crypt/store-cipher.ts';
 import { StoreError, StoreErrorKind, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
+import { adoptManifest } from '../backup/commit.ts';
 import { openStore, parseStoreUrl } from '../store/open-store.ts';
+import type { RetryingStoreOptions } from '../store/retrying-store.ts';
 import { checkEndpoint, checkStoreArgument } from './store-option.ts';
 import type { Store } from '../store/store.ts';
 import { connectSource, type Source } from '../source/connect-source.ts';
@@ -25,6 +27,7 @@ export interface GlobalFlags {
   encrypt?: string[];
   identity?: string[];
   config?: string;
+  adoptManifest?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -39,6 +42,7 @@ export function addGlobalOptions(program: Command): Command {
     .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
     .option('--encrypt <recipient>', `encrypt new objects client-side to an age public key (age1…) or a file of them; repeatable (env ${ENV.encrypt})`, collectValues, [])
     .option('--identity <file>', `age identity file to read encrypted objects with; repeatable (env ${ENV.identity})`, collectValues, [])
+    .option('--adopt-manifest', 'make this store the home of a manifest written for another location (after copying or moving a store)')
     .option('--config <file>', `JSON file with defaults for any option (env ${ENV.config})`)
     .option('--json', 'one JSON object per event on stderr, and the result as JSON on stdout')
     .option('--quiet', 'only warnings and errors on stderr');
@@ -84,8 +88,13 @@ export async function storeOf(context: Context): Promise<Store> {
     sse: pick(flags.sse, undefined, file, 'sse') as 'AES256' | 'aws:kms' | undefined,
     kmsKeyId: pick(flags.sseKmsKeyId, undefined, file, 'sseKmsKeyId'),
     onWarning: (message) => context.log.warn(message),
+    retry: storeRetryOf(context),
   });
   await store.check();
+  if (flags.adoptManifest) {
+    const from = await adoptManifest(store);
+    if (from !== null) context.log.event('store.adopted', `manifest.json, written for ${from}, now belongs to ${store.url}`, { from });
+  }
   return cipher ? attachCipher(store, cipher) : store;
 }
 
@@ -101,6 +110,24 @@ export function cipherOfContext(context: Context): Promise<AgeCipher | undefined
 
 function collectValues(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** The store's retry budget (env or config file `storeRetry`), and a log event per retry. */
+function storeRetryOf(context: Context): RetryingStoreOptions {
+  const budget = pick(undefined, ENV.storeRetry, context.file, 'storeRetry');
+  return {
+    budgetMs: budget === undefined ? undefined : parseDuration(budget, ENV.storeRetry),
+    onRetry: (event) =>
+      context.log.event('store.retry', `${event.operation} ${event.key}: retry ${event.attempt} in ${event.delayMs} ms after ${firstLine(event.error)}`, {
+        operation: event.operation,
+        key: event.key,
+        attempt: event.attempt,
+      }),
+  };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** The source URI from --uri, MONGODB_URI or the config file. */

@@ -1,10 +1,10 @@
 // The mongo-pitr command line: a thin shell over the library's use cases. Flag names follow
 // mongodump/mongorestore where the concept is the same (--uri, --nsInclude, --drop, ...).
 import { Command, CommanderError } from 'commander';
+import { ExitCode, Interrupted, UsageError } from '../errors.ts';
 import { addGlobalOptions } from './context.ts';
 import { reportError } from './output.ts';
 import { markReported, stopReason } from './stop-signal.ts';
-import { Interrupted } from '../errors.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerExport } from './commands/export.ts';
 import { registerFind } from './commands/find.ts';
@@ -26,6 +26,8 @@ export function buildProgram(): Command {
       .description('continuous MongoDB backup to object storage with point-in-time restore')
       .version(VERSION)
       .exitOverride()
+      // Commander's own "error: ..." line is replaced by ours (runCli): one documented shape.
+      .configureOutput({ outputError: () => undefined })
       .showHelpAfterError(false),
   );
   registerBackup(program);
@@ -41,8 +43,13 @@ export function buildProgram(): Command {
   registerExport(program);
   registerReplay(program);
   // Subcommands inherit the override so their usage errors reach runCli too.
-  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
+}
+
+/** Commander's message ("error: unknown option '--x'") as our usage error. */
+function usageErrorOf(error: CommanderError): UsageError {
+  return new UsageError(error.message.replace(/^error:\s*/, ''), { cause: error, hint: 'see mongo-pitr --help' });
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -52,7 +59,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError && error.exitCode === 0) return 0;
-    return reportError(error instanceof Interrupted ? error : (stopReason() ?? error), argv.includes('--json'));
+    // Help shown because no command was given is already on stderr: only the exit code is left.
+    if (error instanceof CommanderError && error.code === 'commander.help') return ExitCode.usage;
+    const reported = error instanceof Interrupted ? error : (stopReason() ?? error);
+    return reportError(reported instanceof CommanderError ? usageErrorOf(reported) : reported, argv.includes('--json'));
   } finally {
     markReported();
   }

@@ -36,16 +36,30 @@ export async function downloadChain(
   requireIdentityFor(store, objectsOf(plan));
   const limit = pLimit(options.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY);
   const files = new Map<string, string>();
-  await Promise.all(
+  // The first failure stops the other downloads, and every one has ended before this returns:
+  // the caller removes the folder next, which must not race a download still writing into it
+  // (that surfaced as ENOTEMPTY instead of the download's own error).
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const outcomes = await Promise.allSettled(
     objectsOf(plan).map((object) =>
       limit(async () => {
+        signal.throwIfAborted();
         const file = join(dir, object.key);
-        await fetchVerified(store, object, file, options.signal);
+        try {
+          await fetchVerified(store, object, file, signal);
+        } catch (error) {
+          stop.abort(error);
+          throw error;
+        }
         files.set(object.key, file);
         options.onObject?.(object);
       }),
     ),
   );
+  if (options.signal?.aborted) throw options.signal.reason;
+  if (stop.signal.aborted) throw stop.signal.reason;
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
   return files;
 }
 

@@ -1,9 +1,7 @@
 // The restore use case: read the manifest, plan (chain, window, objects), download and verify
 // every object before touching the target, load the base, replay the oplog to the cutoff, and
 // return a receipt.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { planRestore, formatWindow, type RestorePlan } from '../archive/chain-window.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
@@ -22,6 +20,7 @@ import { replay, type ReplayReceipt } from './replay.ts';
 import { serialNamespacesOfBase } from './serial-namespaces.ts';
 import { countEntriesBeforeCutoff } from './count-before-cutoff.ts';
 import { refuseSourceClusterAt } from './source-cluster-guard.ts';
+import { createWorkFolder } from './work-folder.ts';
 
 export interface RestoreOptions {
   readonly store: Store;
@@ -80,7 +79,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
   if (options.refuseSourceCluster && (options.namespaces?.from?.length ?? 0) === 0) await refuseSourceClusterAt(options.targetUri, plan.chain);
-  const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'mongo-pitr-restore-'));
+  const work = await createWorkFolder(options.workDir ?? tmpdir());
+  const dir = work.path;
   try {
     let downloaded = 0;
     const files = await downloadChain(options.store, plan, dir, {
@@ -140,7 +140,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       await target.client.close();
     }
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await work.remove();
   }
 }
 

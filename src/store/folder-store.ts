@@ -15,7 +15,7 @@ import { countBody } from './counted-body.ts';
 import { errnoCode, folderStoreError } from './folder-errors.ts';
 import { acquireLock, type HeldLock } from './folder-lock.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
-import type { ObjectInfo, PutResult, Store } from './store.ts';
+import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
 
 /** Holds temporary files and lock files; never a key's first segment. */
 export const FOLDER_TEMP_DIR = '.mongo-pitr-tmp';
@@ -64,7 +64,7 @@ export class FolderStore implements Store {
     return this.#write(key, this.#pathOf(key), body, options.signal, null);
   }
 
-  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
     const path = this.#pathOf(key);
     options.signal?.throwIfAborted();
     let handle: FileHandle | undefined;
@@ -76,7 +76,7 @@ export class FolderStore implements Store {
       if (isMissing(error)) throw this.#notFound(key, error);
       throw folderStoreError(error, 'get', path);
     }
-    return handle.createReadStream({ signal: options.signal });
+    return handle.createReadStream({ signal: options.signal, start: options.start ?? 0 });
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {

@@ -19,7 +19,7 @@ import { countBody } from './counted-body.ts';
 import { s3StoreError } from './s3-errors.ts';
 import { publicAccessWarnings, type PublicAccessCheck } from './s3-public-access.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
-import type { ObjectInfo, PutResult, Store } from './store.ts';
+import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PART_SIZE_BYTES = 8 * MiB;
@@ -28,6 +28,8 @@ export const MIN_PART_SIZE_BYTES = 5 * MiB;
 /** S3's maximum part size. */
 export const MAX_PART_SIZE_BYTES = 5 * 1024 * MiB;
 export const DEFAULT_QUEUE_SIZE = 4;
+/** Tries per request, the first included (the SDK's default is 3). */
+export const S3_MAX_ATTEMPTS = 5;
 
 export interface S3StoreOptions {
   /** Defaults to the SDK's chain (AWS_REGION, the profile); redirects to the bucket's region are followed. */
@@ -73,7 +75,9 @@ export class S3Store implements Store, PublicAccessCheck {
     this.#queueSize = validQueueSize(options.queueSize ?? DEFAULT_QUEUE_SIZE);
     this.#encryption = encryptionParams(options);
     this.#secrets = [options.credentials?.secretAccessKey ?? '', options.credentials?.sessionToken ?? ''];
-    const config: S3ClientConfig = { followRegionRedirects: true };
+    // Each request (a part of an upload included) is retried by the SDK on 5xx, throttling and
+    // resets; RetryingStore retries whole operations above that.
+    const config: S3ClientConfig = { followRegionRedirects: true, maxAttempts: S3_MAX_ATTEMPTS };
     if (options.region) config.region = options.region;
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
@@ -99,11 +103,13 @@ export class S3Store implements Store, PublicAccessCheck {
     return this.#upload(key, fullKey, Buffer.isBuffer(body) ? Readable.from([body]) : body, options.signal);
   }
 
-  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
     const fullKey = this.#fullKey(key);
     let body: unknown;
+    // A range read (RFC 9110 §14.1.2, "bytes=N-") resumes a download cut short.
+    const range = options.start ? { Range: `bytes=${options.start}-` } : {};
     try {
-      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey }), { abortSignal: options.signal });
+      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey, ...range }), { abortSignal: options.signal });
       body = output.Body;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;

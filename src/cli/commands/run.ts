@@ -16,17 +16,20 @@ export function registerRun(program: Command): void {
       .command('run')
       .description('do what is due: a base backup when needed, otherwise archive new oplog')
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
-      .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)'),
-  ).action(async (flags: ChunkFlags & { uri?: string; baseEvery?: string }, command: Command) => {
+      .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)')
+      .option('--verify-every <duration>', 'read back and hash the whole chain when its last verify is older than this', '1d'),
+  ).action(async (flags: ChunkFlags & { uri?: string; baseEvery?: string; verifyEvery: string }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
+    const verifyEveryMs = parseDuration(flags.verifyEvery, '--verify-every');
     const { result, chain } = await withSourceAndStore(context, flags.uri, async (source, store) => {
       const done = await runDue({
         source,
         store,
         limits,
         baseEveryMs,
+        verifyEveryMs,
         signal: stopSignal(),
         onStage: (stage, message) => context.log.status(`run.${stage}`, message),
       });

@@ -2,12 +2,14 @@
 // checkpoint; with --uri, also how far the archive lags the source.
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
+import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
 import { checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { describeSource } from '../../archive/source-choice.ts';
 import { readManifest } from '../../backup/commit.ts';
 import { MANIFEST_KEY } from '../../archive/object-keys.ts';
 import { readCommitPoint } from '../../source/commit-point.ts';
 import { connectSource } from '../../source/connect-source.ts';
+import { RetryingStore } from '../../store/retrying-store.ts';
 import { hasPublicAccessCheck } from '../../store/s3-public-access.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, sourceUriOf, withStore } from '../context.ts';
@@ -22,7 +24,9 @@ export function registerStatus(program: Command): void {
         const context = contextOf(command);
         const { manifest } = await withStore(context, async (store) => {
           // A bucket anyone can read holds every document of the cluster: say so on every status.
-          if (name === 'status' && hasPublicAccessCheck(store)) for (const warning of await store.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
+          // S3 stores come wrapped in their retries: the public-access check is the backend's own.
+          const backend = store instanceof RetryingStore ? store.backend : store;
+          if (name === 'status' && hasPublicAccessCheck(backend)) for (const warning of await backend.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
           return readManifest(store);
         });
         const chains = manifest.chains.map(describeChain);
@@ -39,9 +43,11 @@ export function registerStatus(program: Command): void {
             await source.client.close();
           }
         }
-        const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.map((chain) =>
+        const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.flatMap((chain) => [
           `${chain.id}  ${chain.sourceName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}` +
-            (chain.encryption === 'none' ? '' : `  encrypted: ${chain.encryption}`));
+            (chain.encryption === 'none' ? '' : `  encrypted: ${chain.encryption}`),
+          ...(chain.damaged ? [`  ${chain.damaged}`] : []),
+        ]);
         if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
         // A base a deadline cut short: the next run resumes it.
         const pendingBases = (manifest.pendingBases ?? []).map((pending) => ({
@@ -70,6 +76,8 @@ function describeChain(chain: Chain) {
     window: formatWindow(windowOf(chain)),
     checkpoint: formatTs(checkpointOf(chain)),
     encryption: encryptionOf(chain),
+    ...(chain.damage && { damage: chain.damage, damaged: describeDamage(chain), restorable: restorableExtent(chain).kind }),
+    ...(chain.verifiedAt && { verifiedAt: chain.verifiedAt }),
   };
 }
 

@@ -28,6 +28,7 @@ export function registerStream(program: Command): void {
         limits,
         flushIntervalMs,
         signal,
+        onDamaged: (error) => context.log.warn(`${error.message}; taking a new base now`),
         onChunk: (chunk) =>
           context.log.event('stream.chunk', `chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${formatTs(chunk.lastTs)}`, {
             key: chunk.key,
@@ -36,8 +37,12 @@ export function registerStream(program: Command): void {
           }),
       });
     });
-    context.output.result({ type: 'stream', ...result, checkpoint: formatTs(result.checkpoint) }, [
+    const { damaged, ...report } = result;
+    context.output.result({ type: 'stream', ...report, checkpoint: formatTs(result.checkpoint) }, [
       `stopped: ${counted(result.ops, 'oplog entry', 'oplog entries')} in ${counted(result.chunks, 'chunk')}; checkpoint ${formatTs(result.checkpoint)}`,
     ]);
+    // The chain found at the start was damaged: the stream went on onto a new chain, and still
+    // ends with the integrity code naming the object.
+    if (damaged) throw damaged;
   });
 }
