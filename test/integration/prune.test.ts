@@ -4,6 +4,7 @@
 // end drops A and the orphans, keeps B (it restores to the horizon) and C (the newest), and both
 // restore; a prune with nothing kept but the newest leaves C whole and restorable. The retention rules alone, on
 // hand-made manifests: test/unit/archive/retention.test.ts.
+import { adoptManifest } from '../../src/backup/commit.ts';
 import assert from 'node:assert/strict';
 import { after, describe, test, before } from 'node:test';
 import { keysOf } from '../../src/archive/chain-window.ts';
@@ -82,6 +83,9 @@ for (const kind of STORE_KINDS) {
       const opened = await kind.open();
       copies.push(opened.store);
       for await (const { key } of suite.store.list('')) await opened.store.put(key, await suite.store.get(key));
+      // The copied manifest names the suite's store as its home: this copy takes it over, as an
+      // operator would with --adopt-manifest after copying a store.
+      assert.equal(await adoptManifest(opened.store), suite.store.url);
       return opened;
     };
 
