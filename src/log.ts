@@ -9,28 +9,54 @@ export interface Log {
   event(type: string, message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   /**
-   * How far a stage is (`download` 3 of 8 objects, `replay` 120,000 entries): a progress bar
-   * on a terminal, a throttled `progress` event with --json, nothing in plain logs (whose
-   * event lines already say what finished).
+   * How far a stage is (`download` 3 of 8 objects, `replay` 120,000 of 400,000 entries): a
+   * progress bar with percent, rate and ETA on a terminal, a throttled `progress` event with
+   * --json, nothing in plain logs (whose event lines already say what finished).
    */
   progress(stage: string, done: number, total?: number, unit?: string): void;
+  /**
+   * What is happening during a wait with nothing to count ("connecting to …", "finding the
+   * commit point"): the transient line on a terminal, replaced by the next one and cleared
+   * before any result. Nothing in plain logs or with --json, whose readers see the events that
+   * follow, and where a failure stays one line.
+   */
+  status(type: string, message: string): void;
+  /** Ends the progress line in hand, so that what is printed next starts on a line of its own. */
+  settle(): void;
 }
 
 /** Redraws and --json progress events at most this often. */
 const PROGRESS_INTERVAL_MS = 200;
-const BAR_WIDTH = 28;
+const BAR_WIDTH = 20;
+/** A rate (and so an ETA) only after this long: the first instants of a stage say nothing. */
+const RATE_AFTER_MS = 1000;
 
-export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJS.WritableStream }): Log {
+/** Terminal logs with a progress line drawn: results and errors on stdout settle them first. */
+const drawn = new Set<Log>();
+
+/** Ends every progress line drawn on a terminal (output.ts calls it before a result or an error). */
+export function settleProgress(): void {
+  for (const log of [...drawn]) log.settle();
+}
+
+export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJS.WritableStream; now?: () => number }): Log {
   const out = options.out ?? process.stderr;
+  const now = options.now ?? Date.now;
   const tty = !options.json && !options.quiet && (out as NodeJS.WriteStream).isTTY === true;
   let bar = '';
   let lastDraw = 0;
+  let stageStart: { stage: string; at: number; done: number } | undefined;
   const clearBar = (): void => {
     if (bar) out.write('\r\x1b[K');
   };
+  const settle = (): void => {
+    clearBar();
+    bar = '';
+    drawn.delete(log);
+  };
   const write = (type: string, message: string, fields: LogFields = {}): void => {
     if (options.json) {
-      out.write(`${redactText(JSON.stringify({ time: new Date().toISOString(), type, message, ...fields }, jsonSafe))}\n`);
+      out.write(`${redactText(JSON.stringify({ time: new Date(now()).toISOString(), type, message, ...fields }, jsonSafe))}\n`);
     } else if (!options.quiet || type === 'warn') {
       clearBar();
       out.write(`${redactText(message)}\n`);
@@ -38,36 +64,83 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     }
   };
   const progress = (stage: string, done: number, total?: number, unit = ''): void => {
-    const now = Date.now();
+    const at = now();
+    if (stageStart?.stage !== stage) stageStart = { stage, at, done: 0 };
     const finished = total !== undefined && done >= total;
-    if (!finished && now - lastDraw < PROGRESS_INTERVAL_MS) return;
-    lastDraw = now;
+    if (!finished && at - lastDraw < PROGRESS_INTERVAL_MS) return;
+    lastDraw = at;
     if (options.json) return write('progress', `${stage} ${done}${total === undefined ? '' : `/${total}`}`, { stage, done, total });
     if (!tty) return;
     clearBar();
-    bar = renderBar(stage, done, total, unit);
+    bar = fitRow(renderBar({ stage, done, total, unit, elapsedMs: at - stageStart.at, doneAtStart: stageStart.done }));
     out.write(bar);
+    drawn.add(log);
     if (finished) {
       out.write('\n');
       bar = '';
+      drawn.delete(log);
+      stageStart = undefined;
     }
   };
-  return {
+  const status = (_type: string, message: string): void => {
+    if (!tty) return;
+    clearBar();
+    bar = fitRow(`${message} …`);
+    out.write(bar);
+    drawn.add(log);
+    lastDraw = 0;
+  };
+  const fitRow = (text: string): string => {
+    // One terminal row at most: `\r` and erase-line only reach back to the start of the last row.
+    const columns = (out as NodeJS.WriteStream).columns;
+    return columns && text.length >= columns ? text.slice(0, columns - 1) : text;
+  };
+  const log: Log = {
     event: write,
+    status,
     warn: (message, fields) => write('warn', `warning: ${message}`, fields),
     progress,
+    settle,
   };
+  return log;
 }
 
-function renderBar(stage: string, done: number, total: number | undefined, unit: string): string {
+interface BarState {
+  readonly stage: string;
+  readonly done: number;
+  readonly total: number | undefined;
+  readonly unit: string;
+  readonly elapsedMs: number;
+  readonly doneAtStart: number;
+}
+
+/** "replay [#####-------] 42% 12,000/28,000 entries, 3,100/s, ETA 5s" */
+export function renderBar(state: BarState): string {
+  const { stage, done, total, unit } = state;
   const count = `${done.toLocaleString('en')}${total === undefined ? '' : `/${total.toLocaleString('en')}`}${unit ? ` ${unit}` : ''}`;
-  if (total === undefined || total <= 0) return `${stage} ${count}`;
-  const filled = Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH));
-  return `${stage} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${Math.floor((done / total) * 100)}% ${count}`;
+  const rate = state.elapsedMs >= RATE_AFTER_MS ? ((done - state.doneAtStart) * 1000) / state.elapsedMs : undefined;
+  const rateText = rate === undefined ? '' : `, ${formatRate(rate)}/s`;
+  if (total === undefined || total <= 0) return `${stage} ${count}${rateText}`;
+  const fraction = Math.min(1, done / total);
+  const filled = Math.round(fraction * BAR_WIDTH);
+  const eta = rate !== undefined && rate > 0 && done < total ? `, ETA ${formatSeconds((total - done) / rate)}` : '';
+  return `${stage} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${Math.floor(fraction * 100)}% ${count}${rateText}${eta}`;
+}
+
+function formatRate(perSecond: number): string {
+  return perSecond >= 10 ? Math.round(perSecond).toLocaleString('en') : perSecond.toFixed(1);
+}
+
+/** 42s, 3m05s, 1h02m */
+export function formatSeconds(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** A log that drops everything (library callers that pass no log). */
-export const silentLog: Log = { event: () => undefined, warn: () => undefined, progress: () => undefined };
+export const silentLog: Log = { event: () => undefined, status: () => undefined, warn: () => undefined, progress: () => undefined, settle: () => undefined };
 
 function jsonSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;

@@ -62,6 +62,8 @@ export interface Cutoff {
 }
 
 const MAX_UINT32 = 0xffffffff;
+/** hh:mm or hh:mm:ss, hours 0-23. */
+const CLOCK_TIME = /^([01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?$/;
 
 /**
  * Parses --until: "secs:ordinal", epoch seconds (fractions allowed), or an ISO-8601 time.
@@ -69,6 +71,13 @@ const MAX_UINT32 = 0xffffffff;
  */
 export function parseCutoff(input: string, flag = '--until'): Cutoff {
   const text = input.trim();
+  // "12:01" or "12:01:30" is a clock time, not seconds:ordinal (second 12 of 1970): no oplog
+  // has entries there, so the form is refused rather than read as the start of the epoch.
+  if (CLOCK_TIME.test(text)) {
+    throw new UsageError(`${flag} ${input}: a time of day has no date or zone`, {
+      hint: 'give both, e.g. 2026-11-30T12:01:00Z or 2026-11-30T12:01:00+01:00; seconds:ordinal takes epoch seconds, e.g. 1764504060:1',
+    });
+  }
   const ordinal = /^(\d+):(\d+)$/.exec(text);
   if (ordinal) {
     const t = Number(ordinal[1]);

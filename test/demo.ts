@@ -1,8 +1,13 @@
-// `npm run demo`: the main job end to end on the default store (./mongo-pitr-backups), against
-// a throwaway MongoDB-wire replica set (FerretDB, built once like the test servers, or the
-// server named by TEST_MONGODB_URI). It backs up, archives new oplog, has an accident, and
-// restores to the moment before the accident, printing what each command printed.
+// `npm run demo`: the main job end to end on a store of its own (a new folder under the system's
+// temporary directory, printed first), never the default ./mongo-pitr-backups, where the user's
+// first real backup would land beside the demo's chain. Against a throwaway MongoDB-wire replica
+// set (FerretDB, built once like the test servers, or the server named by TEST_MONGODB_URI), it
+// backs up, archives new oplog, has an accident, and restores to the moment before the accident,
+// printing each command as run and what it printed.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
@@ -11,13 +16,20 @@ import { startFerretDB } from './servers/ferretdb.ts';
 const BIN = fileURLToPath(new URL('../bin/mongo-pitr', import.meta.url));
 const BUILD = fileURLToPath(new URL('./servers/build-servers.sh', import.meta.url));
 
-function cli(...args: string[]): void {
-  console.log(`\n$ mongo-pitr ${args.join(' ')}`);
-  const result = spawnSync(process.execPath, [BIN, ...args], { stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`mongo-pitr ${args[0]} exited with ${result.status}`);
+const STORE = mkdtempSync(join(tmpdir(), 'mongo-pitr-demo-'));
+
+/** Runs and prints the command exactly as run: its store named with --store. */
+function cli(command: string, ...args: string[]): void {
+  const argv = [command, '--store', STORE, ...args];
+  // Quoted as a shell needs it, so each printed command can be pasted as it stands.
+  const shown = argv.map((arg) => (/^[\w./:=@,+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`));
+  console.log(`\n$ mongo-pitr ${shown.join(' ')}`);
+  const result = spawnSync(process.execPath, [BIN, ...argv], { stdio: 'inherit', env: { ...process.env, MONGO_PITR_STORE: undefined } });
+  if (result.status !== 0) throw new Error(`mongo-pitr ${command} exited with ${result.status}`);
 }
 
 async function main(): Promise<void> {
+  console.log(`demo store: ${STORE} (a folder of its own, not ./mongo-pitr-backups; remove it when done)`);
   let uri = process.env.TEST_MONGODB_URI;
   let stop = async (): Promise<void> => undefined;
   if (!uri) {
@@ -41,6 +53,7 @@ async function main(): Promise<void> {
     cli('status', '--uri', uri);
     cli('restore', '--to', uri, '--until', String(beforeAccident), '--nsFrom', 'shop.*', '--nsTo', 'shop_restored.*');
     const restored = await client.db('shop_restored').collection('orders').countDocuments();
+    console.log(`\ndemo store left at ${STORE}: look around with mongo-pitr status --store ${STORE}`);
     console.log(`\nshop.orders now holds ${await orders.countDocuments()} orders; shop_restored.orders holds ${restored} (1500 before the accident)`);
   } finally {
     await client.close();

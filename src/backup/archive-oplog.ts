@@ -9,7 +9,7 @@ import type { Source } from '../source/connect-source.ts';
 import { readOplog } from '../source/oplog-reader.ts';
 import { cutOffBy } from '../source/time-limit.ts';
 import type { Store } from '../store/store.ts';
-import { compareTs, type Ts } from '../timestamp.ts';
+import { compareTs, formatTs, type Ts } from '../timestamp.ts';
 import type { ManifestCommitter } from './commit.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
 
@@ -37,18 +37,25 @@ export interface ArchiveOplogOptions {
   /** A chunk's upload begins (its key); then `onChunk` once it is committed. */
   readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;
+  /**
+   * What a long wait is for ("finding the commit point", "listing collections"), for a terminal
+   * to show; `total` where the stage counts something (the collections to dump).
+   */
+  readonly onStage?: (stage: string, message: string, total?: number) => void;
 }
 
 export async function archiveOplog(options: ArchiveOplogOptions): Promise<ArchiveOplogResult> {
   const { source, store, committer, limits, signal } = options;
   let chain = options.chain;
   const runId = newRunId();
+  options.onStage?.('commit-point', 'finding the commit point');
   // Null where the server reports no majority point: then the read goes to the newest op.
   const commitPoint = capAt(await readMajorityPoint(source.client, source.readPreference, source.deadline), options.until);
   const start = chainEnd(chain);
   const result = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: start.lastTs, stoppedEarly: false };
   if (commitPoint && (!commitPoint.ts || compareTs(commitPoint.ts, start.lastTs) <= 0)) return result;
 
+  options.onStage?.('read', `reading the oplog after the checkpoint ${formatTs(start.lastTs)}`);
   const chunker = new Chunker(
     readOplog(source, { from: start.lastTs, includeFrom: false, upTo: commitPoint }, signal),
     limits,

@@ -27,6 +27,11 @@ export interface BackupRunOptions {
   /** Progress: a chunk's upload begins, then it is committed. */
   readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;
+  /**
+   * What a long wait is for ("finding the commit point", "listing collections"), for a terminal
+   * to show; `total` where the stage counts something (the collections to dump).
+   */
+  readonly onStage?: (stage: string, message: string, total?: number) => void;
   /** Read back and hash the whole chain when its last verify is older than this (check-chain.ts). */
   readonly verifyEveryMs?: number;
 }
@@ -246,16 +251,31 @@ function baseReason(chain: Chain | undefined, pending: boolean, gap: boolean, op
   return aged ? 'base-age' : undefined;
 }
 
+/** Why a run took a base, in words (the JSON keeps the codes). */
+const BASE_REASONS: Record<NonNullable<RunDueResult['baseReason']>, string> = {
+  'no-base': 'the first base of this source',
+  'oplog-gap': 'a new base: the oplog rolled past the checkpoint',
+  'base-age': 'a new base: the newest was older than --base-every',
+  resume: 'the base in progress, resumed',
+  damaged: 'a new base: the chain is damaged',
+};
+
+const plural = (count: number, singular: string, many = `${singular}s`): string => `${count} ${count === 1 ? singular : many}`;
+
 /** A run's result as readable lines, for the CLI and the Lambda's log. */
 export function describeRunDue(result: RunDueResult): string[] {
   const lines: string[] = [];
+  const entries = (count: number) => plural(count, 'oplog entry', 'oplog entries');
   if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
-  if (result.oplog) lines.push(`${result.oplog.ops} oplog entries in ${result.oplog.chunks} chunks; checkpoint ${formatTs(result.oplog.checkpoint)}`);
-  if (result.bridge) lines.push(`chain ${result.bridge.chainId} archived on to the new base's T1: ${result.bridge.ops} oplog entries in ${result.bridge.chunks} chunks`);
+  if (result.oplog) lines.push(`${entries(result.oplog.ops)} archived in ${plural(result.oplog.chunks, 'chunk')}; checkpoint ${formatTs(result.oplog.checkpoint)}`);
+  if (result.bridge) lines.push(`chain ${result.bridge.chainId} archived on to the new base's T1: ${entries(result.bridge.ops)} in ${plural(result.bridge.chunks, 'chunk')}`);
   if (result.abandonedBase) lines.push(`base ${result.abandonedBase} abandoned: its start rolled out of the oplog`);
-  if (result.base) lines.push(`base ${result.base.chainId} (${result.baseReason}): ${result.base.documents} documents`);
+  if (result.base) {
+    const reason = result.baseReason ? `${BASE_REASONS[result.baseReason]}: ` : '';
+    lines.push(`base ${result.base.chainId} (${reason}${plural(result.base.documents, 'document')}, ${entries(result.base.oplogOps)})`);
+  }
   if (result.pendingBase) {
-    lines.push(`base ${result.pendingBase.baseId} in progress: ${result.pendingBase.collections} collections stored; the next run resumes it`);
+    lines.push(`base ${result.pendingBase.baseId} in progress: ${plural(result.pendingBase.collections, 'collection')} stored; the next run resumes it`);
   }
   if (result.stoppedEarly) lines.push('stopped early: everything above is committed');
   return lines;

@@ -70,6 +70,11 @@ export interface TakeBaseOptions {
   /** Stops the dump between commits; the base stays pending for the next run. */
   readonly signal?: AbortSignal;
   readonly onCollection?: (entry: CollectionEntry) => void;
+  /**
+   * What a long wait is for ("finding the commit point", "listing collections"), for a terminal
+   * to show; `total` where the stage counts something (the collections to dump).
+   */
+  readonly onStage?: (stage: string, message: string, total?: number) => void;
 }
 
 interface TakeBaseOutcome {
@@ -119,6 +124,7 @@ async function takeBaseOnce(options: TakeBaseOptions): Promise<TakeBaseResult> {
 
 async function startBase(options: TakeBaseOptions): Promise<PendingBase> {
   const startedAt = new Date().toISOString();
+  options.onStage?.('commit-point', 'finding the commit point (T0, where the base starts)');
   const t0 = await readCommitPoint(options.source.client, options.source.readPreference, options.source.deadline);
   // Never start inside a transaction chain: replay could not apply it whole.
   const startTs = t0.ts ? await transactionSafeStart(options.source, { ...t0, ts: t0.ts }) : ORIGIN;
@@ -142,8 +148,10 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   // Recorded before this run's first object: prune protects the whole folder from now on.
   await committer.commit((manifest) => recordPendingRun(manifest, { id, source: identity, startTs, startedAt }, folder));
   const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
+  options.onStage?.('catalog', 'listing collections');
   const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, deadline: source.deadline }))
     .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));
+  options.onStage?.('dump', `dumping ${catalog.length} collections`, catalog.length);
   const failure = await dumpCollections(catalog, {
     concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
     signal,
@@ -160,6 +168,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   const check = new BaseOplogCheck();
   let written;
   try {
+    options.onStage?.('t1', 'waiting for the commit point to pass the last write (T1), then storing the oplog written meanwhile');
     t1 = await readT1(source, options.majorityWaitMs ?? DEFAULT_MAJORITY_WAIT_MS, signal);
     // The first entry is read before the upload starts: that is where a T0 that rolled out of
     // the oplog shows, as OplogGap, with no object half-written.

@@ -1,18 +1,21 @@
 // Turns parsed flags into the things commands work with: the store, the source, the log.
 // Precedence: flags > environment > config file > defaults (config.ts).
 import { Option, type Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { DEFAULT_STORE, ENV, loadConfigFile, parseDuration, pick, pickList, type ConfigFile } from '../config.ts';
 import type { AgeCipher } from '../crypt/age-cipher.ts';
 import { loadCipher } from '../crypt/key-files.ts';
 import { attachCipher } from '../crypt/store-cipher.ts';
-import { Interrupted, UsageError } from '../errors.ts';
+import { StoreError, StoreErrorKind, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { adoptManifest } from '../backup/commit.ts';
-import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
+import { openStore, parseStoreUrl, type OpenStoreOptions } from '../store/open-store.ts';
 import type { RetryingStoreOptions } from '../store/retrying-store.ts';
+import { checkEndpoint, checkStoreArgument } from './store-option.ts';
 import type { Store } from '../store/store.ts';
 import { connectSource, type Source } from '../source/connect-source.ts';
 import { createOutput, type Output } from './output.ts';
+import { redactUri } from '../redact.ts';
 
 export interface GlobalFlags {
   store?: string;
@@ -46,6 +49,8 @@ export function addGlobalOptions(program: Command): Command {
 }
 
 export interface Context {
+  /** The subcommand's name: `backup`, `status` ... */
+  readonly command: string;
   readonly flags: GlobalFlags;
   readonly file: ConfigFile;
   readonly log: Log;
@@ -56,8 +61,15 @@ export function contextOf(command: Command): Context {
   const flags = command.optsWithGlobals<GlobalFlags>();
   const file = loadConfigFile(flags.config);
   const json = flags.json === true || file.json === true;
-  return { flags, file, log: createLog({ json, quiet: flags.quiet }), output: createOutput(json) };
+  return { command: command.name(), flags, file, log: createLog({ json, quiet: flags.quiet }), output: createOutput(json) };
 }
+
+/**
+ * Commands that only read the store (prune deletes, but never starts one): a folder store that
+ * does not exist is an error for them, never created, since a typo would otherwise leave an
+ * empty store behind and report "no backups".
+ */
+const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'verify', 'find', 'restore', 'export', 'prune']);
 
 export async function storeOf(context: Context, extra: OpenStoreOptions = {}): Promise<Store> {
   const { flags, file } = context;
@@ -65,7 +77,12 @@ export async function storeOf(context: Context, extra: OpenStoreOptions = {}): P
   // Keys first: a bad key file is refused before the store is opened.
   const cipher = await cipherOfContext(context);
   const endpoint = pick(flags.endpoint, ENV.endpoint, file, 'endpoint');
-  const store = await openStore(pick(flags.store, ENV.store, file, 'store') ?? DEFAULT_STORE, {
+  if (endpoint !== undefined) checkEndpoint(endpoint, flags.endpoint ? '--endpoint' : `${ENV.endpoint} (or the config file's endpoint)`);
+  const url = pick(flags.store, ENV.store, file, 'store') ?? DEFAULT_STORE;
+  if (url !== DEFAULT_STORE) checkStoreArgument(url, flags.store ? '--store' : `${ENV.store} (or the config file's store)`);
+  if (READ_ONLY_COMMANDS.has(context.command)) requireExistingFolder(url);
+  context.log.status('store.open', `opening store ${url}`);
+  const store = await openStore(url, {
     endpoint,
     region: pick(flags.region, ENV.region, file, 'region'),
     forcePathStyle: flags.pathStyle ?? (file.pathStyle === true || endpoint !== undefined),
@@ -136,7 +153,18 @@ export function sourceUriOf(context: Context, uri: string | undefined): string {
 }
 
 export async function sourceOf(context: Context, uri: string | undefined): Promise<Source> {
-  return connectSource(sourceUriOf(context, uri));
+  const sourceUri = sourceUriOf(context, uri);
+  context.log.status('source.connect', `connecting to ${redactUri(sourceUri)}`);
+  return connectSource(sourceUri);
+}
+
+/** A folder store that a read-only command would otherwise create (check() makes the folder). */
+function requireExistingFolder(url: string): void {
+  const location = parseStoreUrl(url);
+  if (location.kind !== 'folder' || existsSync(location.path)) return;
+  throw new StoreError(StoreErrorKind.notFound, `no store at ${location.path}: the folder does not exist`, {
+    hint: 'check --store (or MONGO_PITR_STORE); backup, run, oplog, stream and import create a new store',
+  });
 }
 
 /** Runs `work` with a store and closes it whatever happens. */
@@ -159,6 +187,7 @@ export async function withSourceAndStore<T>(
 ): Promise<T> {
   const sourceUri = sourceUriOf(context, uri);
   return withStore(context, async (store) => {
+    context.log.status('source.connect', `connecting to ${redactUri(sourceUri)}`);
     const source = await connectSource(sourceUri);
     try {
       return await work(source, store);
@@ -168,10 +197,5 @@ export async function withSourceAndStore<T>(
   }, extra);
 }
 
-/** A signal that fires on SIGINT/SIGTERM, so a run stops between commits; its reason is Interrupted. */
-export function stopSignal(): AbortSignal {
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort(new Interrupted('SIGINT')));
-  process.once('SIGTERM', () => controller.abort(new Interrupted('SIGTERM')));
-  return controller.signal;
-}
+/** A signal that fires on SIGINT/SIGTERM, so a run stops between commits (stop-signal.ts). */
+export { stopSignal } from './stop-signal.ts';

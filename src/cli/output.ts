@@ -3,6 +3,7 @@
 import { CommanderError } from 'commander';
 import { ExitCode, PitrError, StoreError, exitCodeOf } from '../errors.ts';
 import { redactText } from '../redact.ts';
+import { settleProgress } from '../log.ts';
 
 export interface Output {
   readonly json: boolean;
@@ -14,6 +15,8 @@ export function createOutput(json: boolean, out: NodeJS.WritableStream = process
   return {
     json,
     result(value, lines) {
+      // A result never continues a progress line (`…20000 documentsbase 0001…`).
+      settleProgress();
       if (json) out.write(`${redactText(JSON.stringify(value))}\n`);
       else for (const line of lines) out.write(`${redactText(line)}\n`);
     },
@@ -26,6 +29,7 @@ export function reportError(error: unknown, json: boolean, err: NodeJS.WritableS
     // commander already printed its message (unknown option, missing argument, help).
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
+  settleProgress();
   const code = exitCodeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   const hint = error instanceof PitrError ? error.hint : undefined;

@@ -1,9 +1,10 @@
 // The mongo-pitr command line: a thin shell over the library's use cases. Flag names follow
 // mongodump/mongorestore where the concept is the same (--uri, --nsInclude, --drop, ...).
 import { Command, CommanderError } from 'commander';
-import { ExitCode, UsageError } from '../errors.ts';
+import { ExitCode, Interrupted, UsageError } from '../errors.ts';
 import { addGlobalOptions } from './context.ts';
 import { reportError } from './output.ts';
+import { markReported, stopReason } from './stop-signal.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerExport } from './commands/export.ts';
 import { registerFind } from './commands/find.ts';
@@ -60,6 +61,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError && error.exitCode === 0) return 0;
     // Help shown because no command was given is already on stderr: only the exit code is left.
     if (error instanceof CommanderError && error.code === 'commander.help') return ExitCode.usage;
-    return reportError(error instanceof CommanderError ? usageErrorOf(error) : error, argv.includes('--json'));
+    const reported = error instanceof Interrupted ? error : (stopReason() ?? error);
+    return reportError(reported instanceof CommanderError ? usageErrorOf(reported) : reported, argv.includes('--json'));
+  } finally {
+    markReported();
   }
 }

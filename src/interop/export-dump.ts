@@ -38,6 +38,7 @@ import type { Store } from '../store/store.ts';
 import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
 import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
+import { selectNamespaces, type NamespaceSelection } from './export-namespaces.ts';
 import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
 
 export interface ExportDumpOptions {
@@ -48,6 +49,11 @@ export interface ExportDumpOptions {
   readonly cutoff?: Cutoff;
   /** Which source's chains, where the store holds several. */
   readonly source?: SourceChoice;
+  /**
+   * --nsInclude/--nsExclude: mongorestore refuses --oplogReplay together with namespace
+   * filters, so an export is where the selection happens (export-namespaces.ts).
+   */
+  readonly namespaces?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
   readonly signal?: AbortSignal;
   readonly onCollection?: (ns: string, docs: number) => void;
 }
@@ -73,15 +79,17 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
   const dir = resolve(options.dir);
   await checkDestination(dir);
   const work = `${dir}.mongo-pitr-${randomBytes(4).toString('hex')}`;
+  const selection = selectNamespaces(options.namespaces);
+  const collections = plan.base.collections.filter((entry) => selection?.collection(`${entry.db}.${entry.coll}`) ?? true);
   await mkdir(work, { recursive: true, mode: PRIVATE_DIR_MODE });
   try {
     let documents = 0;
-    for (const entry of plan.base.collections) {
+    for (const entry of collections) {
       await exportCollection(options.store, entry, work, options.signal);
       documents += entry.docs;
       options.onCollection?.(`${entry.db}.${entry.coll}`, entry.docs);
     }
-    const oplog = await exportOplog(options.store, plan, join(work, DUMP_OPLOG_FILE), options.signal);
+    const oplog = await exportOplog(options.store, plan, join(work, DUMP_OPLOG_FILE), selection, options.signal);
     await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
@@ -90,7 +98,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
       chainId: plan.chain.id,
       window: formatWindow(plan.window),
       dir,
-      collections: plan.base.collections.length,
+      collections: collections.length,
       documents,
       ...oplog,
     };
@@ -148,6 +156,7 @@ async function exportOplog(
   store: Store,
   plan: RestorePlan,
   file: string,
+  selection: NamespaceSelection | undefined,
   signal?: AbortSignal,
 ): Promise<Pick<ExportDumpResult, 'oplogEntries' | 'lastEntry' | 'firstLeftOut'>> {
   const out = createWriteStream(file, { flags: 'wx', mode: PRIVATE_FILE_MODE });
@@ -163,9 +172,12 @@ async function exportOplog(
             result.firstLeftOut = formatTs(header.ts);
             continue;
           }
-          if (!out.write(raw)) await once(out, 'drain');
-          result.oplogEntries++;
-          result.lastEntry = formatTs(header.ts);
+          // Unfiltered, the bytes pass through untouched; filtered, the entries selected.
+          for (const kept of selection ? selection.entries(raw) : [raw]) {
+            if (!out.write(kept)) await once(out, 'drain');
+            result.oplogEntries++;
+            result.lastEntry = formatTs(header.ts);
+          }
         }
       }, { signal });
       checkDigest(object, digest);

@@ -57,7 +57,8 @@ export interface ReplayOptions {
    */
   readonly serialNamespaces?: SerialNamespaces;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (applied: number) => void;
+  /** `read`: entries read from the files so far, against the manifest's counts for a total. */
+  readonly onProgress?: (applied: number, read: number) => void;
 }
 
 export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
@@ -106,7 +107,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
       else await lanes.push(entry, bytes);
       if (entry.op !== 'c') applied(entry, entry.ns);
     }
-    options.onProgress?.(receipt.applied);
+    options.onProgress?.(receipt.applied, read);
     return true;
   };
   /** Namespace rules and internal namespaces: the entries to apply, [] when skipped. */
@@ -138,8 +139,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   };
 
   let stopped = false;
+  let read = 0;
   for (const file of options.files) {
     for await (const raw of readBsonFile(file, { signal })) {
+      read++;
       const entry = decodeOplogEntry(raw);
       for (const unit of buffer.push(entry)) {
         if (!(await handle(unit, unit.kind === 'op' && unit.entry === entry ? raw.length : undefined))) {

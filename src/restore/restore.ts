@@ -6,7 +6,7 @@ import { planRestore, formatWindow, type RestorePlan } from '../archive/chain-wi
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
 import type { Store } from '../store/store.ts';
-import type { Cutoff } from '../timestamp.ts';
+import { formatTs, type Cutoff } from '../timestamp.ts';
 import { openTarget, type ApplyMode } from '../target/open-target.ts';
 import type { ApplyStats } from '../target/applier.ts';
 import { AuthRestore, type AuthRestoreResult } from './auth-restore.ts';
@@ -18,6 +18,8 @@ import { buildIndexes } from './build-indexes.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
 import { replay, type ReplayReceipt } from './replay.ts';
 import { serialNamespacesOfBase } from './serial-namespaces.ts';
+import { countEntriesBeforeCutoff } from './count-before-cutoff.ts';
+import { refuseSourceClusterAt } from './source-cluster-guard.ts';
 import { createWorkFolder } from './work-folder.ts';
 
 export interface RestoreOptions {
@@ -27,6 +29,11 @@ export interface RestoreOptions {
   /** Which source's chains, where the store holds several (--set-name, --replica-set-id). */
   readonly source?: SourceChoice;
   readonly drop?: boolean;
+  /**
+   * Refuse a target that is the replica set the chain backs up (source-cluster-guard.ts), unless
+   * namespaces are renamed. The CLI sets it unless --force; library callers choose.
+   */
+  readonly refuseSourceCluster?: boolean;
   readonly dryRun?: boolean;
   readonly applyMode?: ApplyMode;
   readonly namespaces?: NamespaceOptions;
@@ -47,6 +54,10 @@ export interface RestoreResult {
   readonly chunks: number;
   readonly storedBytes: number;
   readonly dryRun: boolean;
+  /** A dry run: the archived oplog entries before the cutoff, which replay would read and apply. */
+  readonly oplogEntries?: number;
+  /** The newest chain's end, what a restore without a cutoff restores to (secs:ordinal). */
+  readonly windowEnd?: { readonly ts: string; readonly wall: string | null };
   readonly applyMode?: string;
   /** What the base load did (its index specs are in `indexes`' count, built after replay). */
   readonly base?: Omit<LoadBaseResult, 'indexes'>;
@@ -64,8 +75,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const plan = planRestore(manifest, options.cutoff, options.source);
   const summary = describePlan(plan);
   options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${summary.objects} objects (${summary.chunks} chunks)`);
-  if (options.dryRun) return { ...summary, dryRun: true };
+  if (options.dryRun) return { ...summary, dryRun: true, oplogEntries: await countEntriesBeforeCutoff(options.store, plan, options.signal) };
 
+  // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
+  if (options.refuseSourceCluster && (options.namespaces?.from?.length ?? 0) === 0) await refuseSourceClusterAt(options.targetUri, plan.chain);
   const work = await createWorkFolder(options.workDir ?? tmpdir());
   const dir = work.path;
   try {
@@ -99,7 +112,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       const catalog = new IndexCatalog();
       const { indexes: baseIndexes, ...baseSummary } = base;
       for (const { ns, specs } of baseIndexes) catalog.addCollection(ns, specs);
-      const oplogFiles = [plan.base.oplog, ...plan.chunks].map((object) => files.get(object.key) ?? '');
+      const oplogObjects = [plan.base.oplog, ...plan.chunks];
+      const oplogFiles = oplogObjects.map((object) => files.get(object.key) ?? '');
+      const oplogTotal = oplogObjects.reduce((sum, object) => sum + object.count, 0);
       const receipt = await replay({
         applier: new DeferredIndexApplier(target.applier, catalog),
         files: oplogFiles,
@@ -108,7 +123,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         skipUnknownCommands: options.skipUnknownCommands,
         serialNamespaces: await serialNamespacesOfBase(plan.base, files, namespaces),
         signal: options.signal,
-        onProgress: (applied) => options.onProgress?.('replay', applied),
+        // Read against the manifest's counts: the bar ends early where the cutoff stops replay.
+        onProgress: (_applied, read) => options.onProgress?.('replay', read, oplogTotal),
       });
       const indexes = await buildIndexes({
         client: target.client,
@@ -136,5 +152,6 @@ function describePlan(plan: RestorePlan) {
     objects: objects.length,
     chunks: plan.chunks.length,
     storedBytes: objects.reduce((sum, object) => sum + object.storedBytes, 0),
+    windowEnd: { ts: formatTs(plan.window.to), wall: plan.window.toWall },
   };
 }

@@ -41,7 +41,7 @@ describe('status, list and verify', { skip: NO_MONGO }, () => {
 
       const verify = await runCli([...cliArgs, 'verify']);
       assert.equal(verify.code, 0, verify.stderr);
-      assert.match(verify.stdout, /^ok: \d+ objects in 1 chains verified/);
+      assert.match(verify.stdout, /^ok: \d+ objects in 1 chain verified/);
     } finally {
       await store.close();
     }

@@ -137,7 +137,7 @@ for (const kind of STORE_KINDS) {
       const text = await runCli(['find', '{"command":"dropDatabase","ns":"test.*"}', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(text.code, 0, text.stderr);
       assert.equal(text.stdout, `${formatTs(dropChunk.firstTs)}  ${new Date(dropChunk.firstTs.t * 1000).toISOString()}  c  test.$cmd  dropDatabase\n`);
-      assert.match(text.stderr, /1 matching ops/);
+      assert.match(text.stderr, /1 matching op;/);
       const twice = await runCli(['find', '--op', 'd', '{"op":"d"}', ...suite.cli.cliArgs], suite.cli.env);
       assert.equal(twice.code, 2, 'a criterion given twice is a usage error');
     });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Writable } from 'node:stream';
-import { createLog } from '../../src/log.ts';
+import { createLog, formatSeconds, settleProgress } from '../../src/log.ts';
 
 function sink(isTTY: boolean): { out: Writable & { isTTY?: boolean }; text: () => string } {
   let written = '';
@@ -18,9 +18,9 @@ describe('log', () => {
     log.progress('download', 2, 4, 'objects');
     log.event('restore.verified', 'verified mongodb://u:secret@h');
     log.progress('download', 4, 4, 'objects');
-    assert.match(text(), /download \[#{14}-{14}\] 50% 2\/4 objects/);
+    assert.match(text(), /download \[#{10}-{10}\] 50% 2\/4 objects/);
     assert.match(text(), /\r\x1b\[Kverified mongodb:\/\/u:\*\*\*@h\n/);
-    assert.match(text(), /download \[#{28}\] 100% 4\/4 objects\n$/);
+    assert.match(text(), /download \[#{20}\] 100% 4\/4 objects\n$/);
     assert.doesNotMatch(text(), /secret/);
   });
 
@@ -39,5 +39,26 @@ describe('log', () => {
     const event = JSON.parse(text().trim());
     assert.equal(event.type, 'progress');
     assert.deepEqual([event.stage, event.done, event.total], ['load', 3, 3]);
+  });
+
+  it('shows rate and ETA once a stage has run a second, from a total it knows', () => {
+    const { out, text } = sink(true);
+    let clock = 1_000_000;
+    const log = createLog({ json: false, out, now: () => clock });
+    log.progress('replay', 0, 10_000, 'entries');
+    clock += 2000;
+    log.progress('replay', 4000, 10_000, 'entries');
+    assert.match(text(), /replay \[#{8}-{12}\] 40% 4,000\/10,000 entries, 2,000\/s, ETA 3s$/);
+    assert.equal(formatSeconds(185), '3m05s');
+  });
+
+  it('settles a drawn bar before a result, so the result starts its own line', () => {
+    const { out, text } = sink(true);
+    const log = createLog({ json: false, out });
+    log.progress('dump', 3, undefined, 'collections');
+    settleProgress();
+    assert.match(text(), /^dump 3 collections\r\x1b\[K$/);
+    settleProgress();
+    assert.match(text(), /^dump 3 collections\r\x1b\[K$/, 'settled once: nothing left to clear');
   });
 });

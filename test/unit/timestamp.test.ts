@@ -114,6 +114,16 @@ describe('parseCutoff: epoch seconds and seconds:ordinal', () => {
     assert.equal(parseCutoff('1700000000.000').wallMs, undefined);
   });
 
+  test('a clock time is refused, not read as second 12 of 1970', () => {
+    refused('12:01', /time of day has no date or zone/);
+    refused('9:30', /time of day/);
+    refused('23:59:59', /time of day/);
+    assert.throws(() => parseCutoff('12:01'), (error: unknown) => error instanceof UsageError && /2026-11-30T12:01:00Z/.test(error.hint ?? ''));
+    // Still seconds:ordinal where the ordinal cannot be minutes, or the hour cannot be one.
+    assert.deepEqual(parseCutoff('12:60').ts, { t: 12, i: 60 });
+    assert.deepEqual(parseCutoff('24:01').ts, { t: 24, i: 1 });
+  });
+
   test('anything else is refused', () => {
     refused('yesterday');
     refused('');

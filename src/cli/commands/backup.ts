@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { backupBase } from '../../backup/run-due.ts';
 import { parsePositiveInt } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
+import { counted } from '../receipt-text.ts';
 
 export function registerBackup(program: Command): void {
   program
@@ -18,22 +19,27 @@ export function registerBackup(program: Command): void {
         context.log.event('backup.start', `base backup of ${source.identity.setName} (${source.uri}) into ${store.url}`);
         let collections = 0;
         let documents = 0;
+        let total: number | undefined;
         return backupBase({
           source,
           store,
           concurrency,
           includeAuth: flags.includeAuth,
           signal: stopSignal(),
+          onStage: (stage, message, count) => {
+            if (stage === 'dump') total = count;
+            context.log.status(`backup.${stage}`, message);
+          },
           onCollection: (entry) => {
             documents += entry.docs;
-            context.log.event('backup.collection', `${entry.db}.${entry.coll}: ${entry.docs} documents`, { ns: `${entry.db}.${entry.coll}`, docs: entry.docs });
-            context.log.progress('dump', ++collections, undefined, `collections, ${documents} documents`);
+            context.log.event('backup.collection', `${entry.db}.${entry.coll}: ${counted(entry.docs, 'document')}`, { ns: `${entry.db}.${entry.coll}`, docs: entry.docs });
+            context.log.progress('dump', ++collections, total, `collections, ${counted(documents, 'document')}`);
           },
         });
       });
       context.output.result({ type: 'backup', ...summary }, [
-        `base ${summary.chainId}: ${summary.documents} documents in ${summary.collections} collections, ` +
-          `${summary.oplogOps} oplog entries ${summary.startTs} .. ${summary.endTs}, ${summary.storedBytes} bytes stored`,
+        `base ${summary.chainId}: ${counted(summary.documents, 'document')} in ${counted(summary.collections, 'collection')}, ` +
+          `${counted(summary.oplogOps, 'oplog entry', 'oplog entries')} ${summary.startTs} .. ${summary.endTs}, ${counted(summary.storedBytes, 'byte')} stored`,
       ]);
     });
 }

@@ -15,6 +15,7 @@ import {
 import { redactText } from '../../redact.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
+import { counted } from '../receipt-text.ts';
 
 interface FindFlags extends SourceChoiceFlags {
   ns: string[];
@@ -66,7 +67,7 @@ export function registerFind(program: Command): void {
           process.stdout.write(`${redactText(line)}\n`);
         }
       });
-      context.log.event('find.done', `${matches} matching ops; ${read} oplog objects read and verified, ${skipped} skipped by their bounds`, { matches, read, skipped });
+      context.log.event('find.done', `${counted(matches, 'matching op')}; ${counted(read, 'oplog object')} read and verified, ${skipped} skipped by their bounds`, { matches, read, skipped });
     });
 }
 

@@ -9,6 +9,7 @@ import { importDump } from '../../interop/import-dump.ts';
 import type { SourceIdentity } from '../../archive/manifest.ts';
 import { formatTs, type Ts } from '../../timestamp.ts';
 import { contextOf, sourceOf, stopSignal, withStore, type Context } from '../context.ts';
+import { counted } from '../receipt-text.ts';
 
 interface ImportFlags {
   setName?: string;
@@ -45,7 +46,7 @@ export function registerImport(program: Command): void {
           endTs,
           concurrency,
           signal: stopSignal(),
-          onCollection: (entry) => context.log.event('import.collection', `${entry.db}.${entry.coll}: ${entry.docs} documents`),
+          onCollection: (entry) => context.log.event('import.collection', `${entry.db}.${entry.coll}: ${counted(entry.docs, 'document')}`),
         }),
       );
       for (const warning of result.warnings) context.log.warn(warning);
@@ -53,8 +54,8 @@ export function registerImport(program: Command): void {
       const base = chain.base;
       const documents = base.collections.reduce((sum, entry) => sum + entry.docs, 0);
       const lines = [
-        `imported ${result.format} ${path} as chain ${chain.id}: ${documents} documents in ${base.collections.length} collections, ` +
-          `${base.oplog.count} oplog entries ${formatTs(base.startTs)} .. ${formatTs(base.endTs)}`,
+        `imported ${result.format} ${path} as chain ${chain.id}: ${counted(documents, 'document')} in ${counted(base.collections.length, 'collection')}, ` +
+          `${counted(base.oplog.count, 'oplog entry', 'oplog entries')} ${formatTs(base.startTs)} .. ${formatTs(base.endTs)}`,
         `source ${describeSource(chain.source)}: mongo-pitr oplog against it continues from ${formatTs(base.endTs)}`,
       ];
       if (result.skipped.length > 0) lines.push(`left out (server namespaces): ${result.skipped.join(', ')}`);

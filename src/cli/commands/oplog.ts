@@ -5,6 +5,7 @@ import { parseDuration } from '../../config.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { limitsOf, addChunkOptions, type ChunkFlags } from '../chunk-options.ts';
+import { counted } from '../receipt-text.ts';
 
 export function registerOplog(program: Command): void {
   addChunkOptions(
@@ -24,9 +25,10 @@ export function registerOplog(program: Command): void {
         limits,
         verifyEveryMs,
         signal: stopSignal(),
+        onStage: (stage, message) => context.log.status(`oplog.${stage}`, message),
         onChunkStart: (key) => context.log.event('oplog.chunk-start', `writing ${key}`, { key }),
         onChunk: (chunk) =>
-          context.log.event('oplog.chunk', `${chunk.key}: ${chunk.count} entries ${formatTs(chunk.firstTs)} .. ${formatTs(chunk.lastTs)}`, {
+          context.log.event('oplog.chunk', `${chunk.key}: ${counted(chunk.count, 'entry', 'entries')} ${formatTs(chunk.firstTs)} .. ${formatTs(chunk.lastTs)}`, {
             key: chunk.key,
             count: chunk.count,
             firstTs: formatTs(chunk.firstTs),
@@ -36,7 +38,7 @@ export function registerOplog(program: Command): void {
       }),
     );
     context.output.result({ type: 'oplog', ...result, checkpoint: formatTs(result.checkpoint) }, [
-      `${result.ops} oplog entries in ${result.chunks} chunks; checkpoint ${formatTs(result.checkpoint)}` +
+      `${counted(result.ops, 'oplog entry', 'oplog entries')} in ${counted(result.chunks, 'chunk')}; checkpoint ${formatTs(result.checkpoint)}` +
         (result.stoppedEarly ? ' (stopped early)' : ''),
     ]);
   });

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_ORPHAN_GRACE_MS, prune, type PruneResult } from '../../backup/prune.ts';
 import { parseDuration } from '../../config.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
+import { counted } from '../receipt-text.ts';
 
 interface PruneFlags {
   keep: string;
@@ -31,13 +32,13 @@ export function registerPrune(program: Command): void {
 
 function pruneLines(result: PruneResult): string[] {
   const verb = result.dryRun ? 'would remove' : 'removed';
-  const lines = [`horizon ${result.horizon}: keeping ${result.keptChains.length} chains, ${verb} ${result.removedChains.length}`];
-  for (const chain of result.removedChains) lines.push(`${verb} chain ${chain.id} (window ${chain.window}): ${chain.objects} objects, ${chain.storedBytes} bytes`);
+  const lines = [`horizon ${result.horizon}: keeping ${counted(result.keptChains.length, 'chain')}, ${verb} ${result.removedChains.length}`];
+  for (const chain of result.removedChains) lines.push(`${verb} chain ${chain.id} (window ${chain.window}): ${counted(chain.objects, 'object')}, ${counted(chain.storedBytes, 'byte')}`);
   for (const chain of result.keptChains) {
     lines.push(`kept chain ${chain.id} (window ${chain.window}): ${chain.reason === 'newest' ? 'newest chain' : 'still restores to the horizon or later'}`);
   }
-  for (const orphan of result.orphans) lines.push(`${verb} orphan ${orphan.key} (${orphan.size} bytes, written ${orphan.lastModified})`);
-  if (result.youngOrphans > 0) lines.push(`kept ${result.youngOrphans} unreferenced objects younger than the grace period`);
-  lines.push(`${result.dryRun ? 'dry run: nothing deleted; would delete' : 'deleted'} ${result.deletedObjects} objects, ${result.deletedBytes} bytes`);
+  for (const orphan of result.orphans) lines.push(`${verb} orphan ${orphan.key} (${counted(orphan.size, 'byte')}, written ${orphan.lastModified})`);
+  if (result.youngOrphans > 0) lines.push(`kept ${counted(result.youngOrphans, 'unreferenced object')} younger than the grace period`);
+  lines.push(`${result.dryRun ? 'dry run: nothing deleted; would delete' : 'deleted'} ${counted(result.deletedObjects, 'object')}, ${counted(result.deletedBytes, 'byte')}`);
   return lines;
 }

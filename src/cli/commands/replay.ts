@@ -14,7 +14,8 @@ import type { ApplyStats } from '../../target/applier.ts';
 import { APPLY_MODES, openTarget, type ApplyMode } from '../../target/open-target.ts';
 import { parseCutoff, type Cutoff } from '../../timestamp.ts';
 import { cipherOfContext, contextOf, stopSignal } from '../context.ts';
-import { SKIP_UNKNOWN_HELP, oplogReceiptLines } from './restore.ts';
+import { cutoffLine } from '../receipt-text.ts';
+import { RESTORE_STOP, SKIP_UNKNOWN_HELP, oplogReceiptLines } from './restore.ts';
 
 interface ReplayFlags {
   to?: string;
@@ -55,9 +56,12 @@ export function registerReplay(program: Command): void {
         applyMode: flags.applyMode,
         namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
         skipUnknownCommands: flags.skipUnknownCommands ?? false,
-        signal: stopSignal(),
+        signal: stopSignal(RESTORE_STOP),
+        onProgress: (applied) => context.log.progress('replay', applied, undefined, 'entries applied'),
       });
-      context.output.result({ type: 'replay', ...result }, oplogReceiptLines(result.receipt, result.applyMode));
+      const cutoff = flags.until ? parseCutoff(flags.until) : undefined;
+      const cutoffText = cutoff ? cutoffLine(cutoff, undefined) : 'cutoff: none, every entry of the file is applied';
+      context.output.result({ type: 'replay', ...result }, [cutoffText, ...oplogReceiptLines(result.receipt, result.applyMode)]);
     });
 }
 
@@ -69,6 +73,7 @@ export interface ReplayOplogFileOptions {
   readonly namespaces?: NamespaceOptions;
   readonly skipUnknownCommands?: boolean;
   readonly signal?: AbortSignal;
+  readonly onProgress?: (applied: number) => void;
   /** Identities for a file that is an encrypted chunk copied out of the store. */
   readonly cipher?: AgeCipher;
 }
@@ -98,6 +103,7 @@ export async function replayOplogFile(options: ReplayOplogFileOptions): Promise<
         // No base here: the collections the oplog continues are the target's.
         serialNamespaces: await serialNamespacesOfTarget(target.client),
         signal: options.signal,
+        onProgress: options.onProgress,
       });
       return { file: options.file, applyMode: target.applier.mode, receipt, stats: target.applier.stats };
     } finally {

@@ -16,7 +16,8 @@ import {
   type OpFilter,
 } from '../../restore/find-ops.ts';
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
-import { formatTs, parseCutoff } from '../../timestamp.ts';
+import { formatTs, parseCutoff, type Cutoff } from '../../timestamp.ts';
+import { counted, cutoffLine } from '../receipt-text.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 
@@ -25,6 +26,7 @@ interface RestoreFlags extends SourceChoiceFlags {
   until?: string;
   beforeFirst?: string;
   drop?: boolean;
+  force?: boolean;
   dryRun?: boolean;
   applyMode: ApplyMode;
   nsInclude: string[];
@@ -41,7 +43,15 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export const SKIP_UNKNOWN_HELP =
   'skip and count oplog commands replay does not know or cannot replay (a newer DDL, importCollection) instead of failing on them; the target then differs by what they did';
 
-const UNITS = { download: 'objects', load: 'collections', replay: 'entries applied' } as const;
+/** Ctrl-C ends a restore within this long, even with a write in flight (stop-signal.ts). */
+export const RESTORE_STOP = {
+  graceMs: 1500,
+  stoppedMessage: 'the target holds part of the restore; restore again with --drop',
+} as const;
+
+const RECEIPT_STAGES: ReadonlySet<string> = new Set(['plan', 'base', 'indexes']);
+
+const UNITS = { download: 'objects', load: 'collections', replay: 'entries' } as const;
 
 export function registerRestore(program: Command): void {
   const registered = program
@@ -51,6 +61,7 @@ export function registerRestore(program: Command): void {
     .option('--until <time>', 'cutoff: ISO-8601 time, epoch seconds, or seconds:ordinal; ops at or after it are not applied')
     .option('--before-first <filter>', `cutoff at the first archived op matching a JSON filter (as mongo-pitr find takes), e.g. ${FILTER_EXAMPLE}`)
     .option('--drop', 'drop each target collection before loading it')
+    .option('--force', 'restore even onto the replica set the chain backs up (refused otherwise, unless --nsFrom/--nsTo rename)')
     .option('--dry-run', 'print the chain, window and counts; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
     .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
@@ -67,28 +78,37 @@ export function registerRestore(program: Command): void {
       const until = flags.until ? parseCutoff(flags.until) : undefined;
       const beforeFirst = flags.beforeFirst === undefined ? undefined : beforeFirstFilter(flags.beforeFirst);
       const source = sourceChoiceOf(flags);
+      const signal = stopSignal(RESTORE_STOP);
       let first: FoundOp | undefined;
+      let cutoff: Cutoff | undefined = until;
       const result = await withStore(context, async (store) => {
-        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, stopSignal(), source);
-        if (first) context.log.event('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
+        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, signal, source);
+        // On a terminal only: the receipt prints this line, so plain logs would show it twice.
+        if (first) context.log.status('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
+        if (first) cutoff = cutoffAt(first);
         return restore({
           store,
           targetUri: flags.to ?? '',
-          cutoff: first ? cutoffAt(first) : until,
+          cutoff,
           source,
           drop: flags.drop,
+          refuseSourceCluster: flags.force !== true,
           dryRun: flags.dryRun,
           applyMode: flags.applyMode,
           namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
           concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
           skipUnknownCommands: flags.skipUnknownCommands ?? false,
-          signal: stopSignal(),
-          onStage: (stage, detail) => context.log.event(`restore.${stage}`, detail),
+          signal,
+          // The receipt states the plan, the base and the indexes: as plain lines they would
+          // print twice, so they show only on a terminal while the work goes on; --json keeps
+          // every stage event (the benchmark times the stages by them).
+          onStage: (stage, detail) =>
+            (RECEIPT_STAGES.has(stage) && !context.output.json ? context.log.status : context.log.event)(`restore.${stage}`, detail),
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
       const cutoffLines = first ? [`cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
-      context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result)]);
+      context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result, cutoff)]);
     });
 }
 
@@ -99,27 +119,36 @@ function beforeFirstFilter(text: string): OpFilter {
   return filter;
 }
 
-function receiptLines(result: RestoreResult): string[] {
-  const lines = [`chain ${result.chainId}, window ${result.window}: ${result.objects} objects, ${result.chunks} chunks, ${result.storedBytes} bytes`];
-  if (result.dryRun) return [...lines, 'dry run: nothing written'];
-  if (result.base) lines.push(`base: ${result.base.documents} documents in ${result.base.collections} collections`);
+function receiptLines(result: RestoreResult, cutoff: Cutoff | undefined): string[] {
+  const lines = [
+    `chain ${result.chainId}, window ${result.window}: ${counted(result.objects, 'object')} (${counted(result.chunks, 'chunk')}), ${counted(result.storedBytes, 'byte')}`,
+    cutoffLine(cutoff, result.windowEnd),
+  ];
+  if (result.dryRun) {
+    return [...lines, `dry run: would replay ${counted(result.oplogEntries ?? 0, 'oplog entry', 'oplog entries')} (all archived before the cutoff); nothing written`];
+  }
+  if (result.base) lines.push(`base: ${counted(result.base.documents, 'document')} in ${counted(result.base.collections, 'collection')}`);
   if (result.receipt) lines.push(...oplogReceiptLines(result.receipt, result.applyMode));
-  if (result.indexes !== undefined) lines.push(`indexes: ${result.indexes} built after replay`);
-  if (result.auth) lines.push(`users and roles: ${result.auth.users ?? 0} users, ${result.auth.roles ?? 0} roles merged`);
+  if (result.indexes !== undefined) lines.push(`indexes: ${counted(result.indexes, 'index', 'indexes')} built after replay`);
+  if (result.auth) lines.push(`users and roles: ${counted(result.auth.users ?? 0, 'user')}, ${counted(result.auth.roles ?? 0, 'role')} merged`);
   return lines;
 }
 
-/** The replay part of a receipt; `mongo-pitr replay` prints the same lines. */
+/**
+ * The replay part of a receipt; `mongo-pitr replay` prints the same lines. Applied entries are
+ * named as written to the target (after --nsFrom/--nsTo); the first entry not applied was never
+ * renamed, so it is named as the source wrote it, and says so.
+ */
 export function oplogReceiptLines(receipt: ReplayReceipt, applyMode: string | undefined): string[] {
   const at = (ref: { ts: string; wall: string | null; ns: string; op: string } | null) =>
     ref ? `${ref.ts}${ref.wall ? ` (${ref.wall})` : ''} ${ref.op} ${ref.ns}` : 'none';
   const lines = [
-    `oplog: ${receipt.applied} entries applied (${applyMode})`,
+    `oplog: ${counted(receipt.applied, 'entry', 'entries')} applied (${applyMode})`,
     `last applied: ${at(receipt.lastApplied)}`,
-    `first skipped: ${at(receipt.firstSkipped)}`,
+    `first not applied (at or after the cutoff): ${receipt.firstSkipped ? `${at(receipt.firstSkipped)}, as named in the source` : 'none'}`,
   ];
-  for (const [ns, count] of Object.entries(receipt.appliedByNs)) lines.push(`  ${ns}: ${count}`);
-  for (const [reason, count] of Object.entries(receipt.skipped)) lines.push(`  skipped (${reason}): ${count}`);
+  for (const [ns, count] of Object.entries(receipt.appliedByNs)) lines.push(`  applied to ${ns}: ${count.toLocaleString('en')}`);
+  for (const [reason, count] of Object.entries(receipt.skipped)) lines.push(`  skipped (${reason}): ${count.toLocaleString('en')}`);
   if (receipt.pendingTransactions > 0) lines.push(`  transactions without an archived commit: ${receipt.pendingTransactions}`);
   return lines;
 }

@@ -2,11 +2,14 @@
 // newest is older than --base-every; otherwise the new oplog. What a scheduler calls.
 import type { Command } from 'commander';
 import { describeRunDue, runDue, runDueReport } from '../../backup/run-due.ts';
+import { readManifest } from '../../backup/commit.ts';
+import { newestChainOf, type Chain } from '../../archive/manifest.ts';
+import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { parseDuration } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts';
-import { readManifest } from '../../backup/commit.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
+import { counted } from '../receipt-text.ts';
 
 export function registerRun(program: Command): void {
   addMetricsOption(addChunkOptions(
@@ -22,16 +25,18 @@ export function registerRun(program: Command): void {
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
     const verifyEveryMs = parseDuration(flags.verifyEvery, '--verify-every');
     const metrics = await startMetrics(context, flags);
-    const result = await withSourceAndStore(context, flags.uri, async (source, opened) => {
+    const { result, chain } = await withSourceAndStore(context, flags.uri, async (source, opened) => {
       const store = metrics ? await metrics.attach(source, opened) : opened;
+      let done;
       try {
-        return await runDue({
+        done = await runDue({
           source,
           store,
           limits,
           baseEveryMs,
           verifyEveryMs,
           signal: stopSignal(),
+          onStage: (stage, message) => context.log.status(`run.${stage}`, message),
           onChunk: (chunk) => metrics?.metrics.observeWritten(chunk),
           onCollection: (entry) => metrics?.metrics.observeStored((entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes),
         });
@@ -39,7 +44,25 @@ export function registerRun(program: Command): void {
         // The chain as the run left it (a damaged one included): window, newest op, health.
         if (metrics) metrics.metrics.observeManifest((await readManifest(store)).manifest, source.identity);
       }
+      // The chain as status reports it, read back after the run's last commit.
+      return { result: done, chain: newestChainOf((await readManifest(store)).manifest, source.identity) };
     }, metrics?.storeOptions).finally(() => metrics?.close());
-    context.output.result({ type: 'run', ...runDueReport(result) }, describeRunDue(result));
+    const lines = describeRunDue(result);
+    if (chain) lines.push(chainLine(chain));
+    context.output.result({ type: 'run', ...runDueReport(result), chainOplogEntries: chain && chainOplogEntries(chain) }, lines);
   });
+}
+
+/**
+ * Every oplog entry a chain holds: its base's consistency oplog and its chunks. A run prints the
+ * chain's total beside what it archived itself, so the two numbers never look like a mismatch
+ * with status (which counts the same way).
+ */
+export function chainOplogEntries(chain: Chain): number {
+  return chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0);
+}
+
+function chainLine(chain: Chain): string {
+  return `chain ${chain.id} now holds ${counted(chainOplogEntries(chain), 'oplog entry', 'oplog entries')} ` +
+    `(base ${chain.base.oplog.count.toLocaleString('en')} + ${counted(chain.chunks.length, 'chunk')}); window ${formatWindow(windowOf(chain))}`;
 }

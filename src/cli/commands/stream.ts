@@ -7,6 +7,7 @@ import { formatTs } from '../../timestamp.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts';
+import { counted } from '../receipt-text.ts';
 
 export function registerStream(program: Command): void {
   addMetricsOption(addChunkOptions(
@@ -36,7 +37,7 @@ export function registerStream(program: Command): void {
         },
         onChunk: (chunk) => {
           metrics?.metrics.observeChunk(chunk);
-          context.log.event('stream.chunk', `chunk ${chunk.key}: ${chunk.count} ops up to ${formatTs(chunk.lastTs)}`, {
+          context.log.event('stream.chunk', `chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${formatTs(chunk.lastTs)}`, {
             key: chunk.key,
             ops: chunk.count,
             lastTs: formatTs(chunk.lastTs),
@@ -46,7 +47,7 @@ export function registerStream(program: Command): void {
     }, metrics?.storeOptions).finally(() => metrics?.close());
     const { damaged, ...report } = result;
     context.output.result({ type: 'stream', ...report, checkpoint: formatTs(result.checkpoint) }, [
-      `stopped: ${result.ops} oplog entries in ${result.chunks} chunks; checkpoint ${formatTs(result.checkpoint)}`,
+      `stopped: ${counted(result.ops, 'oplog entry', 'oplog entries')} in ${counted(result.chunks, 'chunk')}; checkpoint ${formatTs(result.checkpoint)}`,
     ]);
     // The chain found at the start was damaged: the stream went on onto a new chain, and still
     // ends with the integrity code naming the object.

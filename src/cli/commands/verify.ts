@@ -11,6 +11,7 @@ import { readManifest } from '../../backup/commit.ts';
 import { checkDigest, getRecorded } from '../../restore/download-chain.ts';
 import type { Store } from '../../store/store.ts';
 import { contextOf, withStore } from '../context.ts';
+import { counted } from '../receipt-text.ts';
 
 export function registerVerify(program: Command): void {
   program
@@ -31,11 +32,11 @@ export function registerVerify(program: Command): void {
           ];
           await Promise.all(all.map((object) => limit(() => verifyObject(store, object))));
           objects += all.length;
-          context.log.event('verify.chain', `chain ${chain.id}: ${keysOf(chain).length} objects verified`);
+          context.log.event('verify.chain', `chain ${chain.id}: ${counted(keysOf(chain).length, 'object')} verified`);
         }
         return { chains: manifest.chains.length, objects };
       });
-      context.output.result({ type: 'verify', ok: true, ...result }, [`ok: ${result.objects} objects in ${result.chains} chains verified`]);
+      context.output.result({ type: 'verify', ok: true, ...result }, [`ok: ${counted(result.objects, 'object')} in ${counted(result.chains, 'chain')} verified`]);
     });
 }
 

@@ -1,0 +1,72 @@
+// What a person sees in a terminal: bin/mongo-pitr run under a pseudo-terminal (util-linux
+// `script`), its output replayed the way a terminal draws it ("\r" and erase-line rewrite the
+// row in hand). A result line must stand on a row of its own, never glued onto a progress line
+// (`…20000 documentsbase 0001…`); waits say what they wait for; bars carry totals and percent.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { BIN } from '../support/cli.ts';
+import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
+import { NO_MONGO, uniqueName } from '../support/test-env.ts';
+
+const NO_SCRIPT = spawnSync('script', ['--version']).status === 0 ? false : 'util-linux script is not installed';
+
+/** Runs the CLI on a pseudo-terminal; returns the raw bytes and the rows a terminal would show. */
+function onTerminal(args: readonly string[]): { raw: string; rows: string[]; code: number } {
+  const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+  let raw = '';
+  let code = 0;
+  try {
+    raw = execFileSync('script', ['-qefc', quoted, '/dev/null'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '200' }, timeout: 120_000 });
+  } catch (error) {
+    const failed = error as { stdout?: string; status?: number };
+    raw = failed.stdout ?? '';
+    code = failed.status ?? 1;
+  }
+  return { raw, rows: drawRows(raw), code };
+}
+
+/** The rows left on screen: "\r\x1b[K" and "\r" go back to the row's start and overwrite it. */
+function drawRows(raw: string): string[] {
+  return raw.split('\n').map((row) => {
+    const cleared = row.replace(/\r$/, '').split('\r\x1b[K');
+    const last = cleared.at(-1) ?? '';
+    return last.split('\r').at(-1) ?? '';
+  });
+}
+
+describe('on a terminal', { skip: NO_MONGO || NO_SCRIPT }, () => {
+  const dedicated = useDedicatedMongo();
+
+  test('backup: the result stands on its own row; waits are named; the dump bar has a total', async () => {
+    const uri = dedicated.mongo().uri;
+    const db = uniqueName('tty');
+    for (const coll of ['a', 'b', 'c']) await dedicated.client().db(db).collection<{ n: number }>(coll).insertMany(Array.from({ length: 50 }, (_, n) => ({ n })));
+    const store = await mkdtemp(join(tmpdir(), 'mongo-pitr-tty-'));
+    const backup = onTerminal(['backup', '--store', store, '--uri', uri]);
+    assert.equal(backup.code, 0, backup.raw);
+    const result = backup.rows.filter((row) => /base \S+: /.test(row));
+    assert.equal(result.length, 1, JSON.stringify(backup.rows));
+    assert.match(result[0] ?? '', /^base \S+: \d+ documents? in \d+ collections?, /, 'the result starts its own row');
+    assert.match(backup.raw, /connecting to mongodb:\/\/127\.0\.0\.1:\d+/, 'the connection wait is named');
+    assert.match(backup.raw, /finding the commit point/);
+    assert.match(backup.raw, /dump \[#+-*\] \d+% \d+\/\d+ collections/, 'the dump bar has a total and a percent');
+
+    const dry = onTerminal(['restore', '--store', store, '--dry-run', '--nsInclude', `${db}.*`]);
+    assert.equal(dry.code, 0, dry.raw);
+    const chainRows = dry.rows.filter((row) => row.includes('chain '));
+    assert.equal(chainRows.length, 1, `the chain line once: ${JSON.stringify(dry.rows)}`);
+    assert.ok(dry.rows.some((row) => /^cutoff: none, everything archived is applied, up to \d+:\d+ = .* UTC \(.* local\)$/.test(row)), JSON.stringify(dry.rows));
+    assert.ok(dry.rows.some((row) => /^dry run: would replay \d+ oplog entr(y|ies) \(all archived before the cutoff\); nothing written$/.test(row)));
+
+    const restored = uniqueName('tty_restored');
+    const restore = onTerminal(['restore', '--store', store, '--to', uri, '--nsFrom', `${db}.*`, '--nsTo', `${restored}.*`]);
+    assert.equal(restore.code, 0, restore.raw);
+    assert.match(restore.raw, /download \[#{20}\] 100% \d+\/\d+ objects/);
+    assert.ok(restore.rows.some((row) => /^base: 150 documents in 3 collections$/.test(row)), JSON.stringify(restore.rows));
+    for (const row of restore.rows) assert.doesNotMatch(row, /\S(chain|base:|oplog:|cutoff:) /, `no result glued onto another line: ${row}`);
+  });
+});

@@ -1,0 +1,25 @@
+// Receipts say "1 chunk", and give every cutoff in UTC and in local time.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { counted, cutoffLine, utcAndLocal } from '../../src/cli/receipt-text.ts';
+import { parseCutoff } from '../../src/timestamp.ts';
+
+describe('receipt text', () => {
+  test('counts agree with their noun', () => {
+    assert.equal(counted(1, 'chunk'), '1 chunk');
+    assert.equal(counted(0, 'chunk'), '0 chunks');
+    assert.equal(counted(1601, 'entry', 'entries'), '1,601 entries');
+  });
+
+  test('an instant in UTC and in the given zone, the day repeated only when it differs', () => {
+    const ms = Date.UTC(2026, 11, 1, 12, 1, 0, 250);
+    assert.equal(utcAndLocal(ms, 'Europe/Berlin'), '2026-12-01 12:01:00.250 UTC (13:01:00.250 GMT+1 local)');
+    assert.equal(utcAndLocal(ms, 'Pacific/Kiritimati'), '2026-12-01 12:01:00.250 UTC (2026-12-02 02:01:00.250 GMT+14 local)');
+  });
+
+  test('the resolved cutoff: what was typed, the oplog position, both clocks', () => {
+    const line = cutoffLine(parseCutoff('2026-12-01T13:01:00+01:00'), undefined, 'Europe/Berlin');
+    assert.equal(line, 'cutoff: 2026-12-01T13:01:00+01:00 = 2026-12-01 12:01:00.000 UTC (13:01:00.000 GMT+1 local); entries at or after 1796126460:0 are not applied');
+    assert.match(cutoffLine(undefined, { ts: '1764590460:3', wall: '2026-12-01T12:01:00.000Z' }, 'UTC'), /^cutoff: none, everything archived is applied, up to 1764590460:3 = 2026-12-01 12:01:00\.000 UTC/);
+  });
+});
