@@ -1,14 +1,34 @@
-// The only manifest writer. Objects first, manifest last, and only through conditional writes:
-// each commit names the manifest version it read, so two runs at once cannot fork or overwrite
-// the chain. The loser gets ConflictError, and the objects it wrote stay unreferenced (restore
+// The only manifest writer. Objects first, head last, and only through conditional writes:
+// each commit names the head version it read, so two runs at once cannot fork or overwrite the
+// chain. The loser gets ConflictError, and the objects it wrote stay unreferenced (restore
 // ignores them, prune removes them).
+//
+// Format 2 (archive/index-segment.ts): a commit writes the head, and when a chain has a full
+// segment's worth of unsealed records, that segment first (never over an existing key). A crash
+// between the two leaves an unreferenced segment and the records still in the head. A format-1
+// manifest is read as a head whose records are all unsealed, so the first commit converts it.
 import { ConflictError, StoreError } from '../errors.ts';
-import { MANIFEST_KEY } from '../archive/object-keys.ts';
-import { emptyManifest, parseManifest, serializeManifest, type Manifest } from '../archive/manifest.ts';
+import { MANIFEST_KEY, newRunId } from '../archive/object-keys.ts';
+import { serializeManifest, type Manifest } from '../archive/manifest.ts';
+import { sealDue, type IndexWrite } from '../archive/index-segment.ts';
 import type { Store } from '../store/store.ts';
+import { readHead } from './read-manifest.ts';
+
+export { readHead, readManifest } from './read-manifest.ts';
+
+export interface CommitOptions {
+  /**
+   * Index objects the update's head references (compaction's), stored before the head. Their
+   * keys must be new: they are written only if absent.
+   */
+  readonly writes?: readonly IndexWrite[];
+  /** Write the head even when the update changed nothing (migrate). */
+  readonly force?: boolean;
+}
 
 export class ManifestCommitter {
   readonly #store: Store;
+  readonly #runId = newRunId();
   #manifest: Manifest;
   #etag: string | null;
 
@@ -18,20 +38,23 @@ export class ManifestCommitter {
     this.#etag = etag;
   }
 
-  /** Reads the current manifest (an empty one when the store is new). */
+  /** Reads the current head (an empty manifest when the store is new). */
   static async open(store: Store): Promise<ManifestCommitter> {
-    const { manifest, etag } = await readManifest(store);
+    const { manifest, etag } = await readHead(store);
     return new ManifestCommitter(store, manifest, etag);
   }
 
+  /** The head: each chain's unsealed chunks and a summary of the sealed ones (manifest.ts). */
   get manifest(): Manifest {
     return this.#manifest;
   }
 
   /** Applies a pure update and writes it only if nobody else wrote since we read. */
-  async commit(update: (manifest: Manifest) => Manifest): Promise<Manifest> {
-    const next = update(this.#manifest);
+  async commit(update: (manifest: Manifest) => Manifest, options: CommitOptions = {}): Promise<Manifest> {
+    const sealed = sealDue(update(this.#manifest), Date.now(), this.#runId);
+    const next = sealed.manifest;
     try {
+      for (const write of [...(options.writes ?? []), ...sealed.writes]) await this.#store.putIfMatch(write.key, write.bytes, null);
       const { etag } = await this.#store.putIfMatch(MANIFEST_KEY, serializeManifest(next), this.#etag);
       this.#manifest = next;
       this.#etag = etag;
@@ -46,13 +69,4 @@ export class ManifestCommitter {
       throw error;
     }
   }
-}
-
-export async function readManifest(store: Store): Promise<{ manifest: Manifest; etag: string | null }> {
-  const info = await store.stat(MANIFEST_KEY);
-  if (!info) return { manifest: emptyManifest(), etag: null };
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(MANIFEST_KEY)) chunks.push(chunk as Buffer);
-  const manifest = parseManifest(Buffer.concat(chunks));
-  return { manifest, etag: info.etag };
 }

@@ -7,7 +7,7 @@
 // Memory: one driver batch of oplog and the store's upload buffers; a chunk streams through
 // gzip into the store and is never held whole.
 import type { ChunkLimits } from '../archive/chunker.ts';
-import { addChunk, chainEnd, newestChainOf, type Chain, type Chunk } from '../archive/manifest.ts';
+import { addChunk, chainEnd, linkOf, newestChainOf, type Chain, type Chunk } from '../archive/manifest.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
 import { UsageError } from '../errors.ts';
@@ -73,7 +73,7 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
       const chunk: Chunk = {
         ...written.object,
         afterTs: previous.lastTs,
-        prevSha256: previous.sha256,
+        prevSha256: linkOf(previous),
         sealedAt: new Date().toISOString(),
         lagMs: lagMs(null, written.object.lastWall),
         commitPoint: kind,
