@@ -1,6 +1,7 @@
 // Object keys, the one codec for names in the store (store/ treats keys as opaque). Base objects
 // are laid out like `mongodump --gzip` output so mongorestore can read a base folder directly:
-//   manifest.json
+//   manifest.json                                    the head (format 2) or whole manifest (1)
+//   manifest-v1.json                                 format 1 manifest as it was before conversion
 //   bases/<T0>-<runId>/<db>/<coll>.bson.gz           documents, concatenated raw BSON, gzip
 //   bases/<T0>-<runId>/<db>/<coll>.metadata.json.gz  options, indexes, uuid (mongodump format)
 //   bases/<T0>-<runId>/oplog.bson.gz                 the oplog written while the dump ran
@@ -14,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { tsKey, type Ts } from '../timestamp.ts';
 
 export const MANIFEST_KEY = 'manifest.json';
+/** The format-1 manifest as it was before its first format-2 commit (backup/commit.ts). */
+export const MANIFEST_V1_COPY_KEY = 'manifest-v1.json';
 export const BASES_PREFIX = 'bases/';
 export const CHUNKS_PREFIX = 'chunks/';
 export const INDEX_PREFIX = 'index/';

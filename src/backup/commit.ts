@@ -8,7 +8,7 @@
 // between the two leaves an unreferenced segment and the records still in the head. A format-1
 // manifest is read as a head whose records are all unsealed, so the first commit converts it.
 import { ConflictError, StoreError } from '../errors.ts';
-import { MANIFEST_KEY, newRunId } from '../archive/object-keys.ts';
+import { MANIFEST_KEY, MANIFEST_V1_COPY_KEY, newRunId } from '../archive/object-keys.ts';
 import { serializeManifest, type Manifest } from '../archive/manifest.ts';
 import { sealDue, type IndexWrite } from '../archive/index-segment.ts';
 import type { Store } from '../store/store.ts';
@@ -22,8 +22,6 @@ export interface CommitOptions {
    * keys must be new: they are written only if absent.
    */
   readonly writes?: readonly IndexWrite[];
-  /** Write the head even when the update changed nothing (migrate). */
-  readonly force?: boolean;
 }
 
 export class ManifestCommitter {
@@ -54,6 +52,7 @@ export class ManifestCommitter {
     const sealed = sealDue(update(this.#manifest), Date.now(), this.#runId);
     const next = sealed.manifest;
     try {
+      if (this.#manifest.formatVersion < 2 && this.#etag !== null) await this.#keepFormat1Copy();
       for (const write of [...(options.writes ?? []), ...sealed.writes]) await this.#store.putIfMatch(write.key, write.bytes, null);
       const { etag } = await this.#store.putIfMatch(MANIFEST_KEY, serializeManifest(next), this.#etag);
       this.#manifest = next;
@@ -67,6 +66,19 @@ export class ManifestCommitter {
         });
       }
       throw error;
+    }
+  }
+
+  /**
+   * Before a format-1 manifest is first replaced, a copy of it goes to manifest-v1.json (outside
+   * the prefixes prune sweeps), so that the conversion can be checked or undone by hand.
+   */
+  async #keepFormat1Copy(): Promise<void> {
+    try {
+      await this.#store.putIfMatch(MANIFEST_V1_COPY_KEY, serializeManifest(this.#manifest), null);
+    } catch (error) {
+      // An earlier, interrupted conversion stored it already: that copy is the original.
+      if (!(error instanceof StoreError && error.kind === 'precondition-failed')) throw error;
     }
   }
 }

@@ -7,6 +7,7 @@ import { registerBackup } from './commands/backup.ts';
 import { registerExport } from './commands/export.ts';
 import { registerFind } from './commands/find.ts';
 import { registerImport } from './commands/import.ts';
+import { registerMigrate } from './commands/migrate.ts';
 import { registerOplog } from './commands/oplog.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerReplay } from './commands/replay.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerExport(program);
   registerReplay(program);
+  registerMigrate(program);
   // Subcommands inherit the override so their usage errors reach runCli too.
   for (const command of program.commands) command.exitOverride();
   return program;

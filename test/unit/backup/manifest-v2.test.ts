@@ -12,6 +12,7 @@ import { SEGMENT_CHUNKS } from '../../../src/archive/index-segment.ts';
 import { addChunk, chainChunkCount, chainOpCount, serializeManifest, type Manifest } from '../../../src/archive/manifest.ts';
 import { MANIFEST_KEY } from '../../../src/archive/object-keys.ts';
 import { ManifestCommitter, readHead, readManifest } from '../../../src/backup/commit.ts';
+import { migrate } from '../../../src/backup/migrate.ts';
 import { IntegrityError, StoreError } from '../../../src/errors.ts';
 import { FolderStore } from '../../../src/store/folder-store.ts';
 import { appendChunks, syntheticBase, syntheticChunk, withPutIfMatch } from '../../support/synthetic-chain.ts';
@@ -111,6 +112,22 @@ describe('manifest format 2', () => {
     assert.deepEqual(after.chunks, [...chunks, next]);
     assert.deepEqual(after.base, chain.base);
     verifyContinuity(after);
+  });
+
+  test('migrate converts a format-1 manifest, keeps the original as manifest-v1.json, and reads back the same chains', async () => {
+    const { store } = await freshStore();
+    const committer = await ManifestCommitter.open(store);
+    let chain = await syntheticBase(store, committer);
+    for (let n = 1; n <= SEGMENT_CHUNKS + 2; n++) chain = { ...chain, chunks: [...chain.chunks, await syntheticChunk(store, chain, n)] };
+    const v1: Manifest = { formatVersion: 1, chains: [chain] };
+    await writeFile(join(store.rootDir, MANIFEST_KEY), serializeManifest(v1));
+    const result = await migrate(store);
+    assert.deepEqual(result, { fromVersion: 1, toVersion: 2, chains: 1, chunks: SEGMENT_CHUNKS + 2, converted: true });
+    assert.deepEqual(JSON.parse(await readFile(join(store.rootDir, 'manifest-v1.json'), 'utf8')), v1);
+    const { manifest: head } = await readHead(store);
+    assert.equal(head.chains[0]?.chunks.length, 2);
+    assert.deepEqual((await readManifest(store)).manifest.chains[0]?.chunks, chain.chunks);
+    assert.equal((await migrate(store)).converted, false);
   });
 
   test('a crash between a segment and its head leaves an unreferenced segment and loses nothing', async () => {
