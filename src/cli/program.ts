@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { addGlobalOptions } from './context.ts';
 import { reportError } from './output.ts';
 import { registerBackup } from './commands/backup.ts';
+import { registerCompact } from './commands/compact.ts';
 import { registerExport } from './commands/export.ts';
 import { registerFind } from './commands/find.ts';
 import { registerImport } from './commands/import.ts';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerReplay(program);
   registerMigrate(program);
+  registerCompact(program);
   // Subcommands inherit the override so their usage errors reach runCli too.
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -45,9 +45,9 @@ export async function syntheticBase(store: Store, committer: ManifestCommitter):
 }
 
 /** Writes chunk n (ops n*opsPerChunk+1 ..) after the chain's end; the record, not yet committed. */
-export async function syntheticChunk(store: Store, chain: Chain, n: number, opsPerChunk = 2, sealedAt = new Date()): Promise<Chunk> {
+export async function syntheticChunk(store: Store, chain: Chain, n: number, opsPerChunk = 2, sealedAt = new Date(), stepSeconds = 1): Promise<Chunk> {
   const previous = chainEnd(chain);
-  const entries = Array.from({ length: opsPerChunk }, (_, k) => insertEntry({ t: START_T + n, i: k + 1 }, n * opsPerChunk + k + 1));
+  const entries = Array.from({ length: opsPerChunk }, (_, k) => insertEntry({ t: START_T + n * stepSeconds, i: k + 1 }, (n - 1) * opsPerChunk + k + 1));
   const first = entries[0]?.header.ts ?? previous.lastTs;
   const written = await writeOplogObject(store, chunkKey(chain.id, first, newRunId()), entriesOf(entries), previous.lastTs);
   return {
@@ -63,12 +63,19 @@ export async function syntheticChunk(store: Store, chain: Chain, n: number, opsP
   };
 }
 
-/** Appends chunks 1..count, one commit each; returns the chain as the head ends up. */
-export async function appendChunks(store: Store, committer: ManifestCommitter, chain: Chain, from: number, count: number): Promise<Chain> {
+/** Appends chunks from..from+count-1, one commit each (or `perCommit` a commit); returns the head's chain. */
+export async function appendChunks(store: Store, committer: ManifestCommitter, chain: Chain, from: number, count: number, options: { stepSeconds?: number; perCommit?: number } = {}): Promise<Chain> {
   let current = chain;
-  for (let n = from; n < from + count; n++) {
-    const chunk = await syntheticChunk(store, current, n);
-    const manifest = await committer.commit((head) => addChunk(head, current.id, chunk));
+  const perCommit = options.perCommit ?? 1;
+  for (let n = from; n < from + count; n += perCommit) {
+    const batch: Chunk[] = [];
+    let end = current;
+    for (let k = n; k < Math.min(n + perCommit, from + count); k++) {
+      const chunk = await syntheticChunk(store, end, k, 2, new Date(), options.stepSeconds ?? 1);
+      batch.push(chunk);
+      end = { ...end, chunks: [...end.chunks, chunk] };
+    }
+    const manifest = await committer.commit((head) => batch.reduce((next, chunk) => addChunk(next, current.id, chunk), head));
     current = manifest.chains.find((candidate) => candidate.id === current.id) ?? current;
   }
   return current;
