@@ -15,6 +15,11 @@ import type { Store } from '../store/store.ts';
 
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 4;
 
+/** The base's collection objects (metadata and data), which the base load reads. */
+export function baseObjectsOf(plan: RestorePlan): StoredObject[] {
+  return plan.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata]));
+}
+
 /** Every object a plan reads, in the order a restore uses them. */
 export function objectsOf(plan: RestorePlan): StoredObject[] {
   return [
@@ -31,10 +36,20 @@ export async function downloadChain(
   options: { concurrency?: number; signal?: AbortSignal; onObject?: (object: StoredObject) => void } = {},
 ): Promise<Map<string, string>> {
   verifyContinuity(plan.chain);
+  return downloadObjects(store, objectsOf(plan), dir, options);
+}
+
+/** Downloads objects in parallel, each verified; returns local files by key. */
+export async function downloadObjects(
+  store: Store,
+  objects: readonly StoredObject[],
+  dir: string,
+  options: { concurrency?: number; signal?: AbortSignal; onObject?: (object: StoredObject) => void } = {},
+): Promise<Map<string, string>> {
   const limit = pLimit(options.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY);
   const files = new Map<string, string>();
   await Promise.all(
-    objectsOf(plan).map((object) =>
+    objects.map((object) =>
       limit(async () => {
         const file = join(dir, object.key);
         await fetchVerified(store, object, file, options.signal);

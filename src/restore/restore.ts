@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planRestore, formatWindow, type RestorePlan } from '../archive/chain-window.ts';
+import { planRestore, formatWindow, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
 import type { Store } from '../store/store.ts';
@@ -12,7 +12,8 @@ import type { Cutoff } from '../timestamp.ts';
 import { openTarget, type ApplyMode } from '../target/open-target.ts';
 import type { ApplyStats } from '../target/applier.ts';
 import { AuthRestore, type AuthRestoreResult } from './auth-restore.ts';
-import { downloadChain, objectsOf } from './download-chain.ts';
+import { baseObjectsOf, downloadObjects, objectsOf } from './download-chain.ts';
+import { ChunkFeed } from './chunk-feed.ts';
 import { loadBase, type LoadBaseResult } from './load-base.ts';
 import { IndexCatalog } from './index-catalog.ts';
 import { DeferredIndexApplier } from './deferred-index-applier.ts';
@@ -68,14 +69,22 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   if (options.dryRun) return { ...summary, dryRun: true };
 
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'mongo-pitr-restore-'));
+  let feed: ChunkFeed | undefined;
   try {
     let downloaded = 0;
-    const files = await downloadChain(options.store, plan, dir, {
-      concurrency: options.concurrency,
-      signal: options.signal,
-      onObject: () => options.onProgress?.('download', ++downloaded, summary.objects),
-    });
-    options.onStage?.('verified', `${files.size} objects downloaded and verified`);
+    const onObject = () => options.onProgress?.('download', ++downloaded, summary.objects);
+    verifyContinuity(plan.chain);
+    // The oplog objects download ahead in parallel (chunk-feed.ts) while the base downloads and
+    // loads; a window that fits the feed's disk budget is verified whole before the target is
+    // touched, a longer one replays while the rest downloads.
+    feed = new ChunkFeed(options.store, [plan.base.oplog, ...plan.chunks], dir, { signal: options.signal, onObject });
+    const files = await downloadObjects(options.store, baseObjectsOf(plan), dir, { concurrency: options.concurrency, signal: options.signal, onObject });
+    if (feed.fitsAhead) {
+      await feed.allFetched();
+      options.onStage?.('verified', `${summary.objects} objects downloaded and verified`);
+    } else {
+      options.onStage?.('verified', `${files.size} base objects verified; ${plan.chunks.length + 1} oplog objects replay as they download, each verified`);
+    }
     const target = await openTarget(options.targetUri, options.applyMode);
     let auth: AuthRestore | undefined;
     try {
@@ -99,10 +108,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       const catalog = new IndexCatalog();
       const { indexes: baseIndexes, ...baseSummary } = base;
       for (const { ns, specs } of baseIndexes) catalog.addCollection(ns, specs);
-      const oplogFiles = [plan.base.oplog, ...plan.chunks].map((object) => files.get(object.key) ?? '');
       const receipt = await replay({
         applier: new DeferredIndexApplier(target.applier, catalog),
-        files: oplogFiles,
+        files: feed.files(),
         cutoff: options.cutoff,
         namespaces,
         skipUnknownCommands: options.skipUnknownCommands,
@@ -124,6 +132,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       await target.client.close();
     }
   } finally {
+    await feed?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
