@@ -1,16 +1,18 @@
 // Compaction planning, pure: which runs of sealed chunk records merge into one object. Levels
-// follow time: level 1 holds the chunks of one hour (by the first op's ts), level 2 the level-1
-// objects of one day. A span is merged only once it is closed (a later record lies in a later
+// follow time: level 1 holds the chunks of one minute (by the ops' ts), level 2 the level-1
+// objects of one hour, level 3 those of one day (UTC days of the ts seconds). A span is merged only once it is closed (a later record lies in a later
 // span) so a compacted object never has to grow again, and the chain's last record is never
 // merged (the next chunk links to it). Every entry stays in the merged object, so a restore
 // cutoff inside it still works (replay stops at the cutoff), and the index then lists the fewest
 // objects that cover any window exactly: one per closed day, per closed hour of the open day,
-// and the chunks of the open hour.
+// per closed minute of the open hour, and the chunks of the open minute (plus the records not
+// yet sealed). At 1 s chunks a day of 86,400 chunks becomes one object.
 import { linkOf, type Chunk, type ChunkStats } from './manifest.ts';
 
 export const COMPACTION_LEVELS = [
-  { level: 1, spanSeconds: 60 * 60 },
-  { level: 2, spanSeconds: 24 * 60 * 60 },
+  { level: 1, spanSeconds: 60 },
+  { level: 2, spanSeconds: 60 * 60 },
+  { level: 3, spanSeconds: 24 * 60 * 60 },
 ] as const;
 
 export interface CompactionGroup {
@@ -40,7 +42,8 @@ function groupsAt(records: readonly Chunk[], level: number, spanSeconds: number)
     let end = start;
     while (end < records.length) {
       const record = records[end];
-      if (!record || (record.level ?? 0) !== level - 1 || Math.floor(record.firstTs.t / spanSeconds) !== span || Math.floor(record.lastTs.t / spanSeconds) !== span) break;
+      // Records below the level merge into it (an hour of single-chunk minutes goes straight to level 2).
+      if (!record || (record.level ?? 0) >= level || Math.floor(record.firstTs.t / spanSeconds) !== span || Math.floor(record.lastTs.t / spanSeconds) !== span) break;
       end++;
     }
     // Closed: a record after the run starts in a later span (so none will join it later).

@@ -31,8 +31,14 @@ import { DEFAULT_ORPHAN_GRACE_MS } from './prune.ts';
 import { loadSealed, readManifest } from './read-manifest.ts';
 import { storeGzipped } from './store-object.ts';
 
-/** Groups merged between two commits of the compacted index. */
-const GROUPS_PER_COMMIT = 8;
+/**
+ * Groups merged between two commits of the compacted index: each commit rewrites the index (all
+ * sealed records), so commits are spaced by work done, and a kill loses at most one batch.
+ */
+const GROUPS_PER_COMMIT = 2048;
+const COMMIT_EVERY_MS = 20_000;
+/** Merged objects written at once. */
+const MERGE_CONCURRENCY = 4;
 const DELETE_CONCURRENCY = 8;
 
 export interface CompactOptions {
@@ -79,9 +85,12 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
       const groups = planCompaction(sealed.records).slice(0, Math.min(GROUPS_PER_COMMIT, budget));
       if (groups.length === 0) break;
       const records = await mergeGroups(store, chain.id, sealed.records, groups, runId, now, signal, options.onObject);
+      const before = new Set(sealed.records);
+      const done = records.filter((record) => !before.has(record));
+      if (done.length === 0) break;
       await recordCompaction(committer, chain, records, runId, now);
-      merged += groups.length;
-      replaced += groups.reduce((sum, group) => sum + group.end - group.start, 0);
+      merged += done.length;
+      replaced += sealed.records.length - (records.length - done.length);
     }
   }
   const deleted = signal?.aborted ? 0 : await sweepRetired(store, now(), options.graceMs ?? DEFAULT_ORPHAN_GRACE_MS, signal);
@@ -99,24 +108,32 @@ async function mergeGroups(
   signal: AbortSignal | undefined,
   onObject: CompactOptions['onObject'],
 ): Promise<Chunk[]> {
-  const out: Chunk[] = [];
-  let cursor = 0;
-  for (const group of groups) {
-    out.push(...records.slice(cursor, group.start));
+  const started = now();
+  const limit = pLimit(MERGE_CONCURRENCY);
+  const mergeOne = async (group: CompactionGroup): Promise<Chunk | undefined> => {
+    if (signal?.aborted || now() - started > COMMIT_EVERY_MS) return undefined;
     const pieces = records.slice(group.start, group.end);
     const first = pieces[0];
-    if (!first) continue;
+    if (!first) return undefined;
     const key = compactedChunkKey(chainId, first.firstTs, group.level, runId);
     const stored = await storeGzipped(store, key, concatenated(store, pieces, signal), signal);
     const rawBytes = pieces.reduce((sum, piece) => sum + piece.rawBytes, 0);
     if (stored.rawBytes !== rawBytes) throw new IntegrityError(`${key} holds ${stored.rawBytes} bytes of entries, its pieces ${rawBytes}`);
     // Read back before it is recorded: what the index will pin is what the store holds.
-    await readBack(store, { ...stored }, signal);
+    await readBack(store, stored, signal);
     const record = mergedRecord(pieces, stored, group.level, new Date(now()).toISOString());
-    out.push(record);
     onObject?.(record);
+    return record;
+  };
+  const merged = await Promise.all(groups.map((group) => limit(() => mergeOne(group))));
+  const out: Chunk[] = [];
+  let cursor = 0;
+  groups.forEach((group, index) => {
+    const record = merged[index];
+    if (!record) return;
+    out.push(...records.slice(cursor, group.start), record);
     cursor = group.end;
-  }
+  });
   out.push(...records.slice(cursor));
   return out;
 }
