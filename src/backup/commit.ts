@@ -29,6 +29,8 @@ export class ManifestCommitter {
   readonly #runId = newRunId();
   #manifest: Manifest;
   #etag: string | null;
+  /** Commits run one at a time (stream compacts in the background while it flushes chunks). */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(store: Store, manifest: Manifest, etag: string | null) {
     this.#store = store;
@@ -47,8 +49,17 @@ export class ManifestCommitter {
     return this.#manifest;
   }
 
-  /** Applies a pure update and writes it only if nobody else wrote since we read. */
-  async commit(update: (manifest: Manifest) => Manifest, options: CommitOptions = {}): Promise<Manifest> {
+  /**
+   * Applies a pure update to the newest head and writes it only if nobody else wrote since we
+   * read. Calls from one process queue up: each update sees the head the one before committed.
+   */
+  commit(update: (manifest: Manifest) => Manifest, options: CommitOptions = {}): Promise<Manifest> {
+    const next = this.#queue.then(() => this.#commitNow(update, options));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #commitNow(update: (manifest: Manifest) => Manifest, options: CommitOptions): Promise<Manifest> {
     const sealed = sealDue(update(this.#manifest), Date.now(), this.#runId);
     const next = sealed.manifest;
     try {

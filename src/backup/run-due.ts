@@ -9,6 +9,7 @@ import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
 import { closeHoleBeforeNewestBase } from './close-hole.ts';
+import { compact, type CompactResult } from './compact.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 
@@ -106,6 +107,8 @@ export interface RunDueOptions extends BackupRunOptions {
   /** Take a new base when the newest one is older than this; undefined: never for age. */
   readonly baseEveryMs?: number;
   readonly now?: Date;
+  /** Compact at the end of the pass (default true). */
+  readonly compact?: boolean;
 }
 
 export interface RunDueResult {
@@ -123,6 +126,8 @@ export interface RunDueResult {
   /** The chain before the newest base, archived on up to that base's T1 (close-hole.ts). */
   readonly bridge?: ArchiveOplogResult;
   readonly gap?: { checkpoint: string; oldestAvailable: string | null };
+  /** What compaction did at the end of the pass (backup/compact.ts), when it did anything. */
+  readonly compaction?: CompactResult;
   readonly stoppedEarly: boolean;
 }
 
@@ -155,14 +160,21 @@ export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   if (oplog?.stoppedEarly || options.signal?.aborted) {
     return { ...progress(), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
   }
-  if (!reason) return { ...progress(), stoppedEarly: false };
+  if (!reason) return { ...progress(), ...(await compactAfter(options, committer)), stoppedEarly: false };
   const taken = await takeBase({ ...options, committer });
   const abandoned = taken.abandoned ? { abandonedBase: taken.abandoned } : {};
   if (taken.stoppedEarly) {
     return { ...progress(), ...abandoned, ...(taken.pending && { pendingBase: summarizePending(taken.pending) }), stoppedEarly: true };
   }
   bridge = (await closeHoleBeforeNewestBase({ ...options, committer, limits })) ?? bridge;
-  return { ...progress(), ...abandoned, base: summarizeBase(taken.chain), stoppedEarly: false };
+  return { ...progress(), ...abandoned, base: summarizeBase(taken.chain), ...(await compactAfter(options, committer)), stoppedEarly: false };
+}
+
+/** A pass ends by compacting what is due, with the same committer; the signal stops it between merges. */
+async function compactAfter(options: RunDueOptions, committer: ManifestCommitter): Promise<{ compaction?: CompactResult }> {
+  if (options.compact === false || options.signal?.aborted) return {};
+  const compaction = await compact({ store: options.store, committer, signal: options.signal });
+  return compaction.merged > 0 || compaction.deleted > 0 ? { compaction } : {};
 }
 
 function baseReason(chain: Chain | undefined, pending: boolean, gap: boolean, options: RunDueOptions): RunDueResult['baseReason'] {
@@ -179,6 +191,7 @@ export function describeRunDue(result: RunDueResult): string[] {
   const lines: string[] = [];
   if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
   if (result.oplog) lines.push(`${result.oplog.ops} oplog entries in ${result.oplog.chunks} chunks; checkpoint ${formatTs(result.oplog.checkpoint)}`);
+  if (result.compaction) lines.push(`compacted ${result.compaction.replaced} chunks into ${result.compaction.merged} objects; deleted ${result.compaction.deleted} replaced objects`);
   if (result.bridge) lines.push(`chain ${result.bridge.chainId} archived on to the new base's T1: ${result.bridge.ops} oplog entries in ${result.bridge.chunks} chunks`);
   if (result.abandonedBase) lines.push(`base ${result.abandonedBase} abandoned: its start rolled out of the oplog`);
   if (result.base) lines.push(`base ${result.base.chainId} (${result.baseReason}): ${result.base.documents} documents`);

@@ -19,6 +19,8 @@ import type { Ts } from '../timestamp.ts';
 import { archiveOplog, lagMs } from './archive-oplog.ts';
 import { ManifestCommitter } from './commit.ts';
 import { DEFAULT_LIMITS } from './run-due.ts';
+import { BackgroundCompaction, DEFAULT_STREAM_COMPACT_EVERY_MS } from './background-compaction.ts';
+import type { CompactResult } from './compact.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 60_000;
@@ -35,6 +37,9 @@ export interface StreamOplogOptions {
   /** Stops the stream: the chunk in hand is sealed and committed, then the rest is caught up. */
   readonly signal?: AbortSignal;
   readonly onChunk?: (chunk: Chunk) => void;
+  /** Compact in the background at most this often (background-compaction.ts); 0: never. */
+  readonly compactEveryMs?: number;
+  readonly onCompaction?: (result: CompactResult) => void;
 }
 
 export interface StreamOplogResult {
@@ -63,6 +68,8 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
   const idleMs = Math.min(options.idleMs ?? DEFAULT_TAIL_IDLE_MS, flushIntervalMs);
   const chunks = new TailChunks(tailOplog(source, { from: chainEnd(chain).lastTs, idleMs }, signal), limits);
   let streamed = { chunks: 0, ops: 0 };
+  const compactEveryMs = options.compactEveryMs ?? DEFAULT_STREAM_COMPACT_EVERY_MS;
+  const compaction = compactEveryMs > 0 ? new BackgroundCompaction(store, committer, compactEveryMs, options.onCompaction) : undefined;
   try {
     for (let first = await chunks.first(); first; first = await chunks.first()) {
       const current = chain;
@@ -83,9 +90,12 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
       chain = manifest.chains.find((candidate) => candidate.id === current.id) ?? current;
       streamed = { chunks: streamed.chunks + 1, ops: streamed.ops + chunk.count };
       options.onChunk?.(chunk);
+      compaction?.poke();
     }
+    await compaction?.stop();
   } finally {
     await chunks.close();
+    await compaction?.halt();
   }
 
   // Stopped: what was written up to now goes in one more pass, bounded by the commit point.

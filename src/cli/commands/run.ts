@@ -12,13 +12,14 @@ export function registerRun(program: Command): void {
       .command('run')
       .description('do what is due: a base backup when needed, otherwise archive new oplog')
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
-      .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)'),
-  ).action(async (flags: ChunkFlags & { uri?: string; baseEvery?: string }, command: Command) => {
+      .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)')
+      .option('--no-compact', 'do not compact old chunks at the end of the pass'),
+  ).action(async (flags: ChunkFlags & { uri?: string; baseEvery?: string; compact: boolean }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
     const result = await withSourceAndStore(context, flags.uri, (source, store) =>
-      runDue({ source, store, limits, baseEveryMs, signal: stopSignal() }),
+      runDue({ source, store, limits, baseEveryMs, compact: flags.compact, signal: stopSignal() }),
     );
     context.output.result({ type: 'run', ...runDueReport(result) }, describeRunDue(result));
   });

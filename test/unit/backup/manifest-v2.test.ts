@@ -160,6 +160,19 @@ describe('manifest format 2', () => {
     assert.ok(!segments.map((name) => `index/${chain.id}/${name}`).filter((key) => whole.indexKeys?.includes(key)).includes(`index/${chain.id}/${segmentsAfterCrash[0]}`));
   });
 
+  test('commits from one process queue up: concurrent updates (a stream and its compaction) both land', async () => {
+    const { store } = await freshStore();
+    const committer = await ManifestCommitter.open(store);
+    const chain = await syntheticBase(store, committer);
+    const first = await syntheticChunk(store, chain, 1);
+    const second = await syntheticChunk(store, { ...chain, chunks: [first] }, 2);
+    await Promise.all([
+      committer.commit((head) => addChunk(head, chain.id, first)),
+      committer.commit((head) => addChunk(head, chain.id, second)),
+    ]);
+    assert.equal((await readManifest(store)).manifest.chains[0]?.chunks.length, 2);
+  });
+
   test('a changed segment fails the read with IntegrityError', async () => {
     const { store, dir } = await freshStore();
     const committer = await ManifestCommitter.open(store);
