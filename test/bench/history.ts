@@ -121,6 +121,7 @@ try {
       commitMs: commitMs.reduce((a, b) => a + b, 0) / commitMs.length,
       commitMsMedian: [...commitMs].sort((a, b) => a - b)[Math.floor(commitMs.length / 2)],
       statusMs: status.wallMs,
+      statusCpuS: status.cpuSeconds,
       statusPeakMiB: (status.peakRssBytes ?? 0) / MiB,
       restorePlanMs: restore.planMs,
       restoreDownloadMs: restore.downloadMs,
@@ -133,7 +134,7 @@ try {
   const compactMs = performance.now() - t;
   const after = await restoreWindow(store, workDir);
   const status = await runMeasured(process.execPath, [BIN, 'status', '--store', store.rootDir, '--json'], STATUS_RUN);
-  const result = { rows, compaction: { ...compacted, compactMs, ...after, statusMs: status.wallMs, statusPeakMiB: (status.peakRssBytes ?? 0) / MiB } };
+  const result = { rows, compaction: { ...compacted, compactMs, ...after, statusMs: status.wallMs, statusCpuS: status.cpuSeconds, statusPeakMiB: (status.peakRssBytes ?? 0) / MiB } };
   await mkdir(dirname(values.out), { recursive: true });
   await writeFile(values.out, `${JSON.stringify(result, null, 1)}\n`);
   process.stdout.write(`${report(result)}\n`);
@@ -144,15 +145,15 @@ try {
 function report(result: { rows: Record<string, unknown>[]; compaction: Record<string, unknown> }): string {
   const num = (value: unknown, digits = 0) => (typeof value === 'number' ? value.toFixed(digits) : String(value));
   const lines = [
-    '| chunks | bytes / commit | objects / commit | commit ms (mean / median) | status wall s | status peak MiB | plan s | download s | objects fetched |',
+    '| chunks | bytes / commit | objects / commit | commit ms (mean / median) | status wall s (CPU s) | status peak MiB | plan s | download s | objects fetched |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of result.rows) {
-    lines.push(`| ${row.chunks} | ${num(row.commitBytes)} | ${num(row.commitObjects, 2)} | ${num(row.commitMs, 1)} / ${num(row.commitMsMedian, 1)} | ${num(Number(row.statusMs) / 1000, 2)} | ${num(row.statusPeakMiB)} | ${num(Number(row.restorePlanMs) / 1000, 2)} | ${num(Number(row.restoreDownloadMs) / 1000, 1)} | ${row.restoreObjects} |`);
+    lines.push(`| ${row.chunks} | ${num(row.commitBytes)} | ${num(row.commitObjects, 2)} | ${num(row.commitMs, 1)} / ${num(row.commitMsMedian, 1)} | ${num(Number(row.statusMs) / 1000, 2)} (${num(row.statusCpuS, 2)}) | ${num(row.statusPeakMiB)} | ${num(Number(row.restorePlanMs) / 1000, 2)} | ${num(Number(row.restoreDownloadMs) / 1000, 1)} | ${row.restoreObjects} |`);
   }
   const c = result.compaction;
   const last = result.rows.at(-1) ?? {};
-  lines.push(`| ${last.chunks} compacted | | | | ${num(Number(c.statusMs) / 1000, 2)} | ${num(c.statusPeakMiB)} | ${num(Number(c.planMs) / 1000, 2)} | ${num(Number(c.downloadMs) / 1000, 1)} | ${c.objects} |`);
+  lines.push(`| ${last.chunks} compacted | | | | ${num(Number(c.statusMs) / 1000, 2)} (${num(c.statusCpuS, 2)}) | ${num(c.statusPeakMiB)} | ${num(Number(c.planMs) / 1000, 2)} | ${num(Number(c.downloadMs) / 1000, 1)} | ${c.objects} |`);
   lines.push('', `compaction: ${c.replaced} chunks into ${c.merged} objects in ${num(Number(c.compactMs) / 1000, 1)} s`);
   return lines.join('\n');
 }
