@@ -35,10 +35,11 @@ import {
   collectionMetadataKey,
   newRunId,
 } from '../archive/object-keys.ts';
-import { OplogGap } from '../errors.ts';
+import { OplogGap, SourceError } from '../errors.ts';
 import { readCatalog, type CatalogEntry } from '../source/catalog.ts';
 import { readCommitPoint, type CommitPoint } from '../source/commit-point.ts';
 import { DEFAULT_MAJORITY_WAIT_MS, lastWriteOf, memberProbe, waitForMajority } from '../source/last-write.ts';
+import { bucketsCollection, bucketsDataKey } from '../archive/timeseries-layout.ts';
 import { transactionSafeStart } from '../source/transaction-start.ts';
 import type { Source } from '../source/connect-source.ts';
 import { dumpCollection } from '../source/dump-collection.ts';
@@ -274,6 +275,23 @@ function byNamespace(a: CollectionEntry, b: CollectionEntry): number {
   return a.db !== b.db ? (a.db < b.db ? -1 : 1) : a.coll < b.coll ? -1 : a.coll > b.coll ? 1 : 0;
 }
 
+/**
+ * The collection a catalog entry's documents are read from, and the key they are stored under:
+ * a time-series collection is dumped as its raw buckets, as mongodump does (the oplog speaks
+ * buckets; archive/timeseries-layout.ts), every other collection as itself.
+ */
+export function dumpedData(folder: string, entry: Pick<CatalogEntry, 'db' | 'coll' | 'type' | 'bucketsListed'>): { coll: string; key: string } {
+  if (entry.type === 'timeseries') {
+    if (entry.bucketsListed === false) {
+      throw new SourceError(`${entry.db}.${entry.coll} is a time-series collection without a system.buckets collection (MongoDB 8.3+ "viewless" time-series), which this version cannot dump`, {
+        hint: 'back this collection up with mongodump: a base cannot leave a collection out yet',
+      });
+    }
+    return { coll: bucketsCollection(entry.coll), key: bucketsDataKey(folder, entry.db, entry.coll) };
+  }
+  return { coll: entry.coll, key: collectionDataKey(folder, entry.db, entry.coll) };
+}
+
 async function dumpOne(
   source: Source,
   store: Store,
@@ -282,6 +300,8 @@ async function dumpOne(
   entry: CatalogEntry,
   signal?: AbortSignal,
 ): Promise<CollectionEntry> {
+  // Decided before anything is stored: a collection this version cannot dump fails here.
+  const dumped = entry.type === 'view' ? undefined : dumpedData(folder, entry);
   const metadata = await storeGzipped(
     store,
     collectionMetadataKey(folder, entry.db, entry.coll),
@@ -294,12 +314,12 @@ async function dumpOne(
     }),
     signal,
   );
-  if (entry.type === 'view') return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
+  if (dumped === undefined) return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
   let docs = 0;
-  const documents = dumpCollection(source.client, entry.db, entry.coll, signal);
+  const documents = dumpCollection(source.client, entry.db, dumped.coll, signal);
   const data = await storeGzipped(
     store,
-    collectionDataKey(folder, entry.db, entry.coll),
+    dumped.key,
     (async function* () {
       for await (const document of documents) {
         docs++;

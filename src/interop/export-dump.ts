@@ -5,9 +5,12 @@
 //   oplog.bson                  the base's consistency oplog, then the chunks' entries before
 //                               the cutoff, in ts order
 // File names are mongodump's, collection names escaped as it escapes them (dump-folder.ts);
-// a view has only its metadata, as in mongodump. A time-series base holds measurements, not
-// buckets, so its metadata is written without `type: "timeseries"`: mongorestore then creates
-// the collection from its `timeseries` options and inserts the measurements through it.
+// a view has only its metadata, as in mongodump. A time-series collection is written as
+// mongodump writes it: `<coll>.metadata.json` (type "timeseries") and its raw buckets in
+// `system.buckets.<coll>.bson` (archive/timeseries-layout.ts), which mongorestore inserts into
+// the buckets collection, so the oplog's bucket updates apply. An older base holding
+// measurements is written without `type: "timeseries"`: mongorestore then creates the
+// collection from its `timeseries` options and inserts the measurements through it.
 // Every object is checked against the manifest (size and sha256) as it streams; the folder is
 // assembled beside the destination and renamed into place only once all of it verified.
 // Memory bound: one object's stream buffers at a time, plus one oplog entry; never decoded
@@ -32,6 +35,7 @@ import { checkDigest, getRecorded } from '../restore/download-chain.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
+import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
 
 export interface ExportDumpOptions {
   readonly store: Store;
@@ -108,14 +112,16 @@ async function exportCollection(store: Store, entry: CollectionEntry, work: stri
   const folder = join(work, entry.db);
   await mkdir(folder, { recursive: true });
   let metadata = await fetchSmall(store, entry.metadata, signal);
-  if (entry.type === 'timeseries') {
+  const buckets = holdsBuckets(entry);
+  if (entry.type === 'timeseries' && !buckets) {
     metadata = serializeMetadata({ ...parseMetadata(metadata, entry.coll), type: 'collection' });
   }
   await writeFile(join(folder, dumpMetadataFile(entry.coll)), metadata, { flag: 'wx' });
   if (!entry.data) return;
   const digest = new DigestStream();
   const body = await getRecorded(store, entry.data, signal);
-  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, dumpDataFile(entry.coll)), { flags: 'wx' }), { signal });
+  const dataFile = dumpDataFile(buckets ? bucketsCollection(entry.coll) : entry.coll);
+  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, dataFile), { flags: 'wx' }), { signal });
   checkDigest(entry.data, digest);
 }
 

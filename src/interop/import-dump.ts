@@ -27,9 +27,10 @@ import { writeOplogObject } from '../backup/write-oplog-object.ts';
 import { isInternalNs, joinNs } from '../namespace.ts';
 import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, tsToDate, type Ts } from '../timestamp.ts';
-import { DUMP_OPLOG_FILES, collectionFiles, readMaybeGzip, unescapeDumpName } from './dump-folder.ts';
+import { DUMP_OPLOG_FILES, collectionFiles, escapeDumpName, readMaybeGzip, unescapeDumpName } from './dump-folder.ts';
 import { FrameQueue } from './frame-queue.ts';
-import { ARCHIVE_OPLOG_NS, preludeNamespace, readArchive, scanArchive } from './mongodump-archive.ts';
+import { ARCHIVE_OPLOG_NS, archiveNs, preludeNamespace, readArchive, scanArchive } from './mongodump-archive.ts';
+import { BUCKETS_PREFIX, bucketsCollection, bucketsDataKey } from '../archive/timeseries-layout.ts';
 
 export const DEFAULT_IMPORT_CONCURRENCY = 4;
 
@@ -90,15 +91,10 @@ async function storeCollection(
       yield document;
     }
   })();
-  const data = await storeGzipped(store, collectionDataKey(id, db, coll), counted, signal);
+  // A time-series collection's documents are its raw buckets, kept as such (timeseries-layout.ts).
+  const key = metadata.type === 'timeseries' ? bucketsDataKey(id, db, coll) : collectionDataKey(id, db, coll);
+  const data = await storeGzipped(store, key, counted, signal);
   return { db, coll, type: metadata.type, docs, data, metadata: storedMetadata };
-}
-
-/** Time-series dumps hold buckets; a base holds measurements (see source/catalog.ts). */
-function refuseTimeseries(ns: string): never {
-  throw new UsageError(`${ns} is a time-series collection: its dump holds buckets, which import cannot turn into measurements`, {
-    hint: 'restore it with mongorestore, or dump without it (mongodump --excludeCollection)',
-  });
 }
 
 function checkWindowFlags(options: ImportDumpOptions, hasOplog: boolean): void {
@@ -232,18 +228,33 @@ async function scanDirectory(dir: string): Promise<DirectoryLayout> {
   for (const entry of top.filter((candidate) => candidate.isDirectory()).sort((a, b) => compareNames(a.name, b.name))) {
     const db = entry.name;
     const files = await collectionFiles(join(dir, db));
+    // mongodump writes a time-series collection as `<coll>.metadata.json` (type "timeseries")
+    // and `system.buckets.<coll>.bson`: the buckets file is that collection's data.
+    const bucketsOf = new Map<string, string>();
     for (const [stem, found] of files) {
       if (found.data) dataFiles++;
       const metadata = found.metadata
         ? parseMetadata(await readMaybeGzip(found.metadata), unescapeDumpName(stem))
         : defaultMetadata(unescapeDumpName(stem));
+      if (metadata.type !== 'timeseries') continue;
+      const buckets = files.get(escapeDumpName(bucketsCollection(metadata.collectionName)));
+      if (buckets?.data) bucketsOf.set(escapeDumpName(bucketsCollection(metadata.collectionName)), buckets.data);
+    }
+    for (const [stem, found] of files) {
+      if (bucketsOf.has(stem) && !found.metadata) continue;
+      const metadata = found.metadata
+        ? parseMetadata(await readMaybeGzip(found.metadata), unescapeDumpName(stem))
+        : defaultMetadata(unescapeDumpName(stem));
       const ns = joinNs(db, metadata.collectionName);
-      if (metadata.type === 'timeseries' || metadata.collectionName.startsWith('system.buckets.')) refuseTimeseries(ns);
       if (isInternalNs(ns)) {
         layout.skipped.push(ns);
         continue;
       }
-      layout.collections.push({ db, coll: metadata.collectionName, metadata, dataFile: found.data });
+      // 8.3+ "viewless" time-series: mongodump writes the buckets as `<coll>.bson` itself.
+      const dataFile = metadata.type === 'timeseries'
+        ? (bucketsOf.get(escapeDumpName(bucketsCollection(metadata.collectionName))) ?? found.data)
+        : found.data;
+      layout.collections.push({ db, coll: metadata.collectionName, metadata, dataFile });
     }
   }
   if (dataFiles === 0 && !layout.oplogFile) {
@@ -264,11 +275,17 @@ function defaultMetadata(collectionName: string): CollectionMetadata {
 interface ArchivePrelude {
   readonly collections: Map<string, DumpCollection>;
   readonly skipped: string[];
+  /**
+   * Time-series collections by the other namespace their data may come under: mongodump names
+   * it `system.buckets.<coll>`, but 8.3+ "viewless" time-series keep their buckets in `<coll>`
+   * itself (mongo-tools intent.go DataCollection).
+   */
+  readonly aliases: Map<string, string>;
 }
 
 /** Two passes over the file: the first checks every CRC and finds the oplog's bounds (T0 names the base), the second stores. */
 async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResult> {
-  // Pass one refuses what import cannot take (time-series, a bad metadata text) at the prelude.
+  // Pass one refuses what import cannot take (a bad metadata text) at the prelude.
   const scan = await scanArchive(options.path, { signal: options.signal, onPrelude: parsePrelude });
   checkWindowFlags(options, scan.oplogFirst !== undefined);
   const startTs = scan.oplogFirst ?? (options.startTs as Ts);
@@ -278,7 +295,10 @@ async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResu
   const entries: CollectionEntry[] = [];
   let oplog: Promise<OplogObject> | undefined;
   let prelude: ArchivePrelude | undefined;
-  const queueFor = (ns: string): FrameQueue | undefined => {
+  /** The namespace a block's data is stored for (time-series aliases resolved). */
+  const dataNs = (blockNs: string): string => prelude?.aliases.get(blockNs) ?? blockNs;
+  const queueFor = (blockNs: string): FrameQueue | undefined => {
+    const ns = dataNs(blockNs);
     const existing = uploads.get(ns);
     if (existing) return existing.queue;
     const collection = prelude?.collections.get(ns);
@@ -304,7 +324,7 @@ async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResu
       else if (event.kind === 'document') await queueFor(event.ns)?.push(event.raw);
       else {
         queueFor(event.ns)?.end();
-        const done = uploads.get(event.ns)?.done;
+        const done = uploads.get(dataNs(event.ns))?.done;
         if (done) {
           const tracked: Promise<unknown> = done.finally(() => draining.delete(tracked));
           tracked.catch(() => undefined); // its failure surfaces below, through uploads
@@ -328,10 +348,9 @@ async function importArchive(options: ImportDumpOptions): Promise<ImportDumpResu
 }
 
 function parsePrelude(metadata: readonly Record<string, unknown>[]): ArchivePrelude {
-  const prelude: ArchivePrelude = { collections: new Map(), skipped: [] };
+  const prelude: ArchivePrelude = { collections: new Map(), skipped: [], aliases: new Map() };
   for (const entry of metadata) {
     const { db, coll, ns } = preludeNamespace(entry);
-    if (entry.type === 'timeseries') refuseTimeseries(ns);
     if (ns === ARCHIVE_OPLOG_NS) continue;
     if (isInternalNs(joinNs(db, coll))) {
       prelude.skipped.push(joinNs(db, coll));
@@ -339,7 +358,14 @@ function parsePrelude(metadata: readonly Record<string, unknown>[]): ArchivePrel
     }
     const text = typeof entry.metadata === 'string' && entry.metadata !== '' ? entry.metadata : undefined;
     const metadata = text ? parseMetadata(text, coll) : defaultMetadata(coll);
-    if (metadata.type === 'timeseries') refuseTimeseries(ns);
+    if (entry.type === 'timeseries' || metadata.type === 'timeseries') {
+      // Its data blocks come under the buckets namespace (mongodump's DataNamespace).
+      const timeseries = { ...metadata, type: 'timeseries' as const, collectionName: coll };
+      prelude.collections.set(archiveNs(db, bucketsCollection(coll)), { db, coll, metadata: timeseries });
+      prelude.aliases.set(ns, archiveNs(db, bucketsCollection(coll)));
+      continue;
+    }
+    if (coll.startsWith(BUCKETS_PREFIX) && prelude.collections.has(ns)) continue;
     prelude.collections.set(ns, { db, coll, metadata: { ...metadata, collectionName: coll } });
   }
   return prelude;

@@ -13,6 +13,7 @@ import { decodeDocument } from '../archive/bson-decode.ts';
 import { readOplogHeader } from '../archive/oplog-header.ts';
 import type { Ts } from '../timestamp.ts';
 import { Crc64 } from './crc64.ts';
+import { bucketsCollection } from '../archive/timeseries-layout.ts';
 
 /** mongo-tools common/archive: the archive's magic number and block terminator. */
 export const ARCHIVE_MAGIC = 0x8199e26d;
@@ -28,7 +29,7 @@ export type ArchiveEvent =
   | { readonly kind: 'eof'; readonly ns: string; readonly crc: bigint };
 
 /** A namespace as the archive names it: `<db>.<collection>`, the oplog's being ".oplog". */
-function archiveNs(db: string, coll: string): string {
+export function archiveNs(db: string, coll: string): string {
   return `${db}.${coll}`;
 }
 
@@ -58,27 +59,34 @@ export async function scanArchive(
   let expected: Set<string> | undefined;
   let oplogFirst: Ts | undefined;
   const closed = new Set<string>();
+  /** A time-series collection's data comes under `system.buckets.<coll>` (before 8.3): its listed namespace. */
+  const listedAs = new Map<string, string>();
   for await (const event of readArchive(path, options.signal)) {
     if (event.kind === 'prelude') {
       options.onPrelude?.(event.metadata);
       expected = new Set(event.metadata.map((entry) => preludeNamespace(entry).ns));
+      for (const entry of event.metadata.filter((candidate) => candidate.type === 'timeseries')) {
+        const { db, coll, ns } = preludeNamespace(entry);
+        listedAs.set(archiveNs(db, bucketsCollection(coll)), ns);
+      }
       continue;
     }
-    if (closed.has(event.ns)) throw new IntegrityError(`${path}: archive has data for ${event.ns} after its EOF block`);
-    if (!expected?.has(event.ns) && event.ns !== ARCHIVE_OPLOG_NS) {
+    const ns = listedAs.get(event.ns) ?? event.ns;
+    if (closed.has(ns)) throw new IntegrityError(`${path}: archive has data for ${event.ns} after its EOF block`);
+    if (!expected?.has(ns) && ns !== ARCHIVE_OPLOG_NS) {
       throw new IntegrityError(`${path}: archive has data for ${event.ns}, which its prelude does not list`);
     }
-    let crc = crcs.get(event.ns);
-    if (!crc) crcs.set(event.ns, (crc = new Crc64()));
+    let crc = crcs.get(ns);
+    if (!crc) crcs.set(ns, (crc = new Crc64()));
     if (event.kind === 'document') {
       crc.update(event.raw);
-      if (event.ns === ARCHIVE_OPLOG_NS) oplogFirst ??= readOplogHeader(event.raw).ts;
+      if (ns === ARCHIVE_OPLOG_NS) oplogFirst ??= readOplogHeader(event.raw).ts;
       continue;
     }
     if (crc.value() !== BigInt.asUintN(64, event.crc)) {
       throw new IntegrityError(`${path}: CRC mismatch for ${event.ns}: the archive is corrupt`, { hint: 'make the archive again, or copy it again' });
     }
-    closed.add(event.ns);
+    closed.add(ns);
   }
   const unfinished = [...(expected ?? [])].filter((ns) => !closed.has(ns));
   if (unfinished.length > 0) {

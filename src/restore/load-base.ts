@@ -14,8 +14,9 @@ import type { Collection } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { parseMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
-import { decodeDocument } from '../archive/bson-decode.ts';
+import { decodeOrdered } from '../ordered-document.ts';
 import type { Base, CollectionEntry } from '../archive/manifest.ts';
+import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
 import { joinNs, splitNs } from '../namespace.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
 import { TaskWindow } from './task-window.ts';
@@ -104,7 +105,7 @@ async function loadCollection(
   const metadata = await readMetadata(options, entry);
   await createCollection(options, target, metadata, entry.db);
   const { db, coll } = splitNs(target);
-  const collection = options.client.db(db).collection(coll);
+  const collection = options.client.db(db).collection(dataCollection(entry, coll));
   const counts = { documents: 0, duplicates: 0 };
   const dataFile = entry.data ? options.files.get(entry.data.key) : undefined;
   // A capped collection keeps the newest documents by insertion order, and the dump lists them
@@ -126,6 +127,16 @@ async function loadCollection(
     await window.drain();
   }
   return { ...counts, indexes: metadata.indexes };
+}
+
+/**
+ * Where a collection's documents go: a time-series collection's base holds its raw buckets
+ * (archive/timeseries-layout.ts), inserted into `system.buckets.<coll>` of the time-series
+ * collection `create` made, as mongorestore does (restore.go), so that bucket `_id`s match the
+ * oplog's bucket updates. An older base's measurements go through the collection itself.
+ */
+export function dataCollection(entry: CollectionEntry, targetColl: string): string {
+  return holdsBuckets(entry) ? bucketsCollection(targetColl) : targetColl;
 }
 
 /** Raw documents in insert batches: at most `docs` documents, and `bytes` once past the first. */
@@ -166,12 +177,19 @@ async function insertBatch(
   target: string,
   ordered = false,
 ): Promise<void> {
-  let documents = raws.map(decodeDocument);
+  // Decoded in field order (a JS object would move integer-like names first); the driver writes
+  // each Map back as the same bytes (test/unit/ordered-document.test.ts).
+  let documents = raws.map((raw) => decodeOrdered(raw) as unknown as Document);
   // The raw copy is not needed past here.
   raws.length = 0;
   while (documents.length > 0) {
     try {
-      const result = await collection.insertMany(documents, { ordered, bypassDocumentValidation: true });
+      const result = await collection.insertMany(documents, {
+        ordered,
+        bypassDocumentValidation: true,
+        // The documents have their _id; the driver must not look for one as a property.
+        forceServerObjectId: true,
+      });
       counts.documents += result.insertedCount;
       return;
     } catch (error) {

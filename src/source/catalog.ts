@@ -3,6 +3,7 @@
 // listIndexes). Users and roles (admin.system.users/roles) only when asked.
 import type { Document, MongoClient } from 'mongodb';
 import { isInternalNs } from '../namespace.ts';
+import { bucketsCollection } from '../archive/timeseries-layout.ts';
 
 export interface CatalogEntry {
   readonly db: string;
@@ -13,6 +14,12 @@ export interface CatalogEntry {
   readonly indexes: readonly Document[];
   /** Collection UUID as 32 hex digits, where the server reports one. */
   readonly uuid: string | null;
+  /**
+   * Time-series only: whether `system.buckets.<coll>` was listed beside it. MongoDB 8.3+ keeps
+   * "viewless" time-series collections with no such namespace (mongo-tools intent.go
+   * DataCollection), which this backup does not dump yet: it refuses them instead of dumping nothing.
+   */
+  readonly bucketsListed?: boolean;
 }
 
 export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean } = {}): Promise<CatalogEntry[]> {
@@ -22,12 +29,15 @@ export async function readCatalog(client: MongoClient, options: { includeAuth?: 
   for (const db of names) {
     if (db === 'local' || db === 'config') continue;
     const collections = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
+    const listed = new Set(collections.map((info) => String(info.name)));
     for (const info of collections.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const ns = `${db}.${info.name}`;
-      // Time-series buckets are dumped through their time-series view, as measurements.
+      // A time-series collection's buckets are dumped under its own entry (type "timeseries",
+      // options.timeseries), raw, as mongodump does: see archive/timeseries-layout.ts.
       if (info.name.startsWith('system.buckets.')) continue;
       if (isInternalNs(ns, options)) continue;
-      entries.push(await describe(client, db, info));
+      const entry = await describe(client, db, info);
+      entries.push(entry.type === 'timeseries' ? { ...entry, bucketsListed: listed.has(bucketsCollection(entry.coll)) } : entry);
     }
   }
   return entries;

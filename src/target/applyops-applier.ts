@@ -1,38 +1,52 @@
 // Replay through the server's own `applyOps`, as mongorestore --oplogReplay does, but batched:
-// one command carries many entries. `ui` (the source collection's UUID) is dropped because the
-// target's collections have their own; in applyOps mode the server turns an insert of an
-// existing _id into an update and a missing update target into an upsert (each update carries
-// its own upsert flag, see upsertingUpdates), which is what makes replaying over a dump that
-// already saw the op harmless.
-import { MongoServerError, type Document, type MongoClient } from 'mongodb';
+// one command carries many entries. How ops are shaped and which command options each server
+// version takes: applyops-commands.ts. How the reply is read, and why an update of a document
+// the target lacks is counted as missing rather than upserted: applyops-reply.ts. Together they
+// give the documents the portable applier gives (fold-batch.ts): an insert of an existing _id
+// replaces it, a replacement update upserts, a modifier update of a missing document is
+// counted in stats.missing, a delete of a missing document does nothing.
+import { MongoServerError, type MongoClient } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { applyCreatingCollections } from './missing-collections.ts';
 import { emptyApplyStats, type Applier, type ApplyStats, type CommandPlan } from './applier.ts';
-import { applyOpsCommand, splitApplyOps } from './applyops-commands.ts';
+import { MAX_APPLY_OPS_COMMAND_BYTES, applyOpsCommand, splitApplyOps, toApplyOp, type ApplyOpsDialect } from './applyops-commands.ts';
 
 export class ApplyOpsApplier implements Applier {
   readonly mode = 'applyOps' as const;
   readonly stats: ApplyStats = emptyApplyStats();
   readonly #client: MongoClient;
+  readonly #dialect: ApplyOpsDialect;
 
-  constructor(client: MongoClient) {
+  /** `dialect`: the command form this target takes, from the probe (open-target.ts). */
+  constructor(client: MongoClient, dialect: ApplyOpsDialect = 'current') {
     this.#client = client;
+    this.#dialect = dialect;
   }
 
   /**
    * Sends the batch as applyOps commands, each under the server's size limit
-   * (applyops-commands.ts): one command for a batch that fits, in order.
+   * (applyops-commands.ts): one command for a batch that fits, in order. `n` entries change
+   * nothing and are not sent (the server skips them without a result, applyops-reply.ts).
    */
   async applyCrud(batch: readonly OplogEntry[]): Promise<void> {
-    if (batch.length === 0) return;
+    const entries = batch.filter((entry) => entry.op !== 'n');
+    if (entries.length === 0) return;
     let first = 0;
-    for (const ops of splitApplyOps(batch.map((entry) => upsertingUpdates(forApplyOps(entry))))) {
-      await this.#applyOps(ops, batch[first]);
+    let missing = 0;
+    for (const ops of splitApplyOps(entries.map(toApplyOp), MAX_APPLY_OPS_COMMAND_BYTES, this.#dialect)) {
+      const from = entries[first];
+      try {
+        // A collection dropped before the base's catalog read is created for its ops (missing-collections.ts).
+        const applied = await applyCreatingCollections(this.#client, ops, (pending) => this.#client.db('admin').command(applyOpsCommand(pending, this.#dialect)));
+        missing += applied.missing;
+      } catch (error) {
+        throw new TargetError(`applyOps of ${ops.length} ops from ${from ? describe(from) : '?'} failed: ${(error as Error).message}`, { cause: error });
+      }
       first += ops.length;
     }
-    this.#count(batch);
+    this.#count(entries, missing);
   }
 
   /**
@@ -55,46 +69,16 @@ export class ApplyOpsApplier implements Applier {
     this.stats.commands++;
   }
 
-  async #applyOps(ops: Document[], first: OplogEntry | undefined): Promise<void> {
-    try {
-      // The source accepted these writes (under its validator of the time, or bypassing it), and
-      // the collection already carries the validator the source has now: applying the ops as
-      // written is what a secondary does, and what load-base does for the dump.
-      // A collection dropped before the base's catalog read is created for its ops (missing-collections.ts).
-      await applyCreatingCollections(this.#client, ops, (batch) => this.#client.db('admin').command(applyOpsCommand(batch)));
-    } catch (error) {
-      throw new TargetError(`applyOps of ${ops.length} ops from ${first ? describe(first) : '?'} failed: ${(error as Error).message}`, { cause: error });
-    }
-  }
-
-  #count(batch: readonly OplogEntry[]): void {
-    for (const entry of batch) {
+  /** Counts as the portable applier does: an update of a missing document is `missing`, not `updated`. */
+  #count(entries: readonly OplogEntry[], missing: number): void {
+    for (const entry of entries) {
       if (entry.op === 'i') this.stats.inserted++;
       else if (entry.op === 'u') this.stats.updated++;
       else if (entry.op === 'd') this.stats.deleted++;
     }
+    this.stats.updated -= missing;
+    this.stats.missing += missing;
   }
-}
-
-/** The fields applyOps reads; the source's UUID and session fields are left out. */
-function forApplyOps(entry: OplogEntry): Document {
-  const op: Document = { op: entry.op, ns: entry.ns, o: entry.o };
-  if (entry.o2) op.o2 = entry.o2;
-  return op;
-}
-
-/**
- * Marks an update as an upsert with the op's own flag, `b: true` (DurableReplOperation's `b` in
- * the server's src/mongo/db/repl/oplog_entry.idl). Servers that honour the command's
- * alwaysUpsert made every update an upsert; the current applyOps ignores it (it applies with
- * alwaysUpsert false, src/mongo/db/repl/apply_ops.cpp) and fails an update whose document is
- * missing with UpdateOperationFailed, which replaying over a fuzzy base meets whenever a
- * document was deleted before the dump reached it (the delete follows in the oplog). The op's
- * flag keeps replay idempotent on both.
- */
-function upsertingUpdates(op: Document): Document {
-  if (op.op === 'u') op.b = true;
-  return op;
 }
 
 function describe(entry: OplogEntry): string {

@@ -1,35 +1,45 @@
 // `$v: 2` oplog updates ("delta" updates, MongoDB 5.0+): the `o` of such a `u` entry is
-// `{ $v: 2, diff: <object diff> }`. This file applies a diff to a decoded document, purely.
+// `{ $v: 2, diff: <object diff> }`. This file applies a diff to a document, purely. Both are
+// OrderedDocs (ordered-document.ts): field order is part of the result, and a diff's sections
+// and fields are read in their BSON order, as the server reads them.
 //
-// Source of truth: mongo/src/mongo/db/update/document_diff_serialization.h (the format) and
-// document_diff_applier.cpp (how a node applies it). The format, as the server writes it:
-//   object diff  { d: {f: false, ...}, u: {f: v, ...}, i: {f: v, ...}, s<f>: <diff>, ... }
-//   array diff   { a: true, l: <new length>?, u<N>: v, s<N>: <diff>, ... }   (N increasing)
+// Source of truth, mongodb/mongo (8.x, the version with the binary section):
+//   src/mongo/db/update/document_diff_serialization.{h,cpp} (the format and its reader),
+//   src/mongo/db/update/document_diff_applier.cpp (how a node applies it),
+//   src/mongo/db/update/document_diff_applier_test.cpp (the cases; test/unit/target/ ports them).
+// The format:
+//   object diff  { d: {f: false}, u: {f: v}, i: {f: v}, b: {f: {o, d}}, s<f>: <diff>, ... }
+//                sections in exactly that order, each at most once, sub-diffs last; never empty
+//   array diff   { a: true, l: <int32 new length>?, u<N>: v | s<N>: <diff>, ... }
 // How the server applies an object diff (and so how field ORDER comes out):
-//   - one pass over the pre-image in its own order: a field named in `d` is dropped; a field
-//     named in `u` is replaced IN PLACE; a field named in `i` is dropped from its place (it is
-//     re-added at the end); a field with a sub-diff is recursed into, or set to null when its
-//     type no longer matches the diff (the diff is being re-applied and a later op changed the
-//     type); any other field is copied;
+//   - one pass over the pre-image in its own order: a field named in `d` is dropped; in `u`,
+//     replaced IN PLACE by the diff's element (its type included: int 3 → long 3 is a `u`); in
+//     `i`, dropped from its place (it is re-added at the end); in `b`, its binary rewritten in
+//     place (below); with a sub-diff, recursed into, or set to null when its type no longer
+//     matches (a re-applied diff: a later op changed the type); any other field is copied;
 //   - then, at the end, the `u` fields the pre-image did not have (a re-applied diff) in `u`
-//     order, then every `i` field in `i` order.
-//   - a sub-diff or delete of a field the pre-image lacks does nothing.
-// How it applies an array diff: walk the pre-image up to `l`; `u<N>` replaces element N, `s<N>`
-// recurses (null on a type mismatch); then keep emitting while the length is short of `l` or
-// modifications remain: `u<N>` appends, `s<N>` past the end appends null, gaps are null.
-//
-// Values are opaque: a diff's values are copied as given (so BSON types survive when the caller
-// decoded with `promoteValues: false`). Note a js-bson limit every Node tool shares: a decoded
-// document enumerates integer-like field names ("0", "12") first, whatever their BSON order.
-import { DBRef, Double, Int32, Long } from 'mongodb';
+//     order, then every `i` field in `i` order;
+//   - a sub-diff, delete or binary diff of a field the pre-image lacks does nothing.
+//   Inserts always check for an existing field here: the server skips that check only on a
+//   steady-state secondary applying a time-series bucket update (oplog.cpp, DiffOptions); a
+//   replay over a fuzzy base is the idempotent case, where the check is on.
+// Binary section (8.0+, compressed time-series buckets, bucket_catalog/write_batch and
+// timeseries_write_util.cpp makeBSONColumnDocDiff): `{o: offset, d: BinData}` keeps the first
+// `o` bytes of the field's binary, appends `d`, and keeps the field's subtype; an offset past
+// the current length is a re-applied diff (a later op shrank it) and changes nothing.
+// Array diffs: walk the pre-image up to `l`; `u<N>` replaces element N, `s<N>` recurses (null on
+// a type mismatch); then keep emitting while short of `l` or modifications remain: `u<N>`
+// appends, `s<N>` past the end appends null, gaps are null.
+import { Binary, DBRef, Double, Int32, Long } from 'mongodb';
 import type { Document } from 'mongodb';
 import { TargetError } from '../errors.ts';
+import { hadRepeatedField, type OrderedDoc } from '../ordered-document.ts';
 
 /** The server refuses array indexes at or past the maximum document size (16 MiB). */
 const MAX_ARRAY_INDEX = 16 * 1024 * 1024;
 
 /** Applies a `$v: 2` diff (the `diff` field of the entry's `o`); returns a new document. */
-export function applyDeltaV2(doc: Document, diff: Document): Document {
+export function applyDeltaV2(doc: OrderedDoc, diff: OrderedDoc): OrderedDoc {
   return applyObjectDiff(doc, diff, '');
 }
 
@@ -58,20 +68,12 @@ export function numberOf(value: unknown): number | undefined {
   return undefined;
 }
 
-/** Sets an own enumerable field, also for the name "__proto__" (which `=` would not create). */
-export function setField(target: Document, name: string, value: unknown): void {
-  if (name === '__proto__') {
-    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    target[name] = value;
-  }
-}
-
 type FieldAction =
   | { kind: 'delete' }
   | { kind: 'update'; value: unknown }
   | { kind: 'insert' }
-  | { kind: 'subDiff'; diff: Document };
+  | { kind: 'binary'; offset: number; data: Uint8Array }
+  | { kind: 'subDiff'; diff: OrderedDoc };
 
 interface ObjectDiffTables {
   readonly actions: Map<string, FieldAction>;
@@ -79,89 +81,109 @@ interface ObjectDiffTables {
   readonly appends: ReadonlyArray<readonly [string, unknown]>;
 }
 
-function applyObjectDiff(pre: Document, diff: Document, path: string): Document {
+function applyObjectDiff(pre: OrderedDoc, diff: OrderedDoc, path: string): OrderedDoc {
   const { actions, appends } = readObjectDiff(diff, path);
-  const out: Document = {};
-  const updatedInPlace = new Set<string>();
-  for (const [name, value] of Object.entries(pre)) {
+  const out: OrderedDoc = new Map();
+  for (const [name, value] of pre) {
     const action = actions.get(name);
     if (action === undefined) {
-      setField(out, name, value);
+      out.set(name, value);
     } else if (action.kind === 'update') {
-      setField(out, name, action.value);
-      updatedInPlace.add(name);
+      out.set(name, action.value);
+    } else if (action.kind === 'binary') {
+      out.set(name, applyBinaryDiff(value, action, join(path, name)));
     } else if (action.kind === 'subDiff') {
-      setField(out, name, applySubDiff(value, action.diff, join(path, name)));
+      out.set(name, applySubDiff(value, action.diff, join(path, name)));
     }
     // delete: dropped; insert: dropped here, re-added at the end.
   }
   for (const [name, value] of appends) {
-    if (!updatedInPlace.has(name)) setField(out, name, value);
+    // An update that found its field has set it in place; an insert's field was dropped above.
+    if (!out.has(name)) out.set(name, value);
   }
   return out;
 }
 
 /** A sub-diff applied to a pre-image value; null when the types disagree (as the server does). */
-function applySubDiff(value: unknown, diff: Document, path: string): unknown {
+function applySubDiff(value: unknown, diff: OrderedDoc, path: string): unknown {
   if (isArrayDiff(diff)) {
     return Array.isArray(value) ? applyArrayDiff(value, diff, path) : null;
   }
-  const sub = asSubDocument(value);
-  return sub === undefined ? null : applyObjectDiff(sub, diff, path);
+  return value instanceof Map ? applyObjectDiff(value as OrderedDoc, diff, path) : null;
 }
 
-function isArrayDiff(diff: Document): boolean {
-  return Object.hasOwn(diff, 'a');
+function applyBinaryDiff(value: unknown, diff: { offset: number; data: Uint8Array }, path: string): unknown {
+  if (!(value instanceof Binary)) {
+    // The server reads the field as binary data unchecked (BSONElement::binData) and fails.
+    throw malformed(path, 'binary diff of a field that is not binary data');
+  }
+  const current = value.value();
+  if (diff.offset > current.length) return value;
+  const next = new Uint8Array(diff.offset + diff.data.length);
+  next.set(current.subarray(0, diff.offset), 0);
+  next.set(diff.data, diff.offset);
+  return new Binary(next, value.sub_type);
 }
 
-function readObjectDiff(diff: Document, path: string): ObjectDiffTables {
+/** A sub-diff is an array diff when its first field is `a` (serialization.cpp identifyType). */
+function isArrayDiff(diff: OrderedDoc): boolean {
+  return diff.keys().next().value === 'a';
+}
+
+/** Section order (DocumentDiffReader): each section once, in this order, sub-diffs last. */
+const SECTION_ORDER: Readonly<Record<string, number>> = { d: 1, u: 2, i: 3, b: 4, s: 5 };
+
+function readObjectDiff(diff: OrderedDoc, path: string): ObjectDiffTables {
+  if (diff.size === 0) throw malformed(path, 'the diff is empty');
+  if (hadRepeatedField(diff)) throw malformed(path, 'duplicate section or sub-diff in the diff');
   const actions = new Map<string, FieldAction>();
   const updates: Array<[string, unknown]> = [];
   const inserts: Array<[string, unknown]> = [];
+  // A field may appear in one section only (applier safeInsert, error 4728000).
   const claim = (name: string, action: FieldAction): void => {
-    const previous = actions.get(name);
-    // The server never names a field twice; delete-then-insert is the one pairing with a single
-    // reading (the insert moves the field to the end), so it is accepted. Others are malformed.
-    if (previous !== undefined && !(previous.kind === 'delete' && action.kind === 'insert')) {
-      throw malformed(path, `field "${name}" appears in two diff sections`);
-    }
+    if (actions.has(name)) throw malformed(path, `duplicate field name "${name}" in the diff`);
     actions.set(name, action);
   };
-  const sections = Object.entries(diff);
-  for (const [key] of sections) {
-    if (key !== 'd' && key !== 'u' && key !== 'i' && !key.startsWith('s')) {
-      throw malformed(path, `unknown diff section "${key}"`);
+  let previous = 0;
+  for (const [key, section] of diff) {
+    // "s<name>" is the sub-diff of <name>; a bare "s" is the sub-diff of the field named "".
+    const isSubDiff = key.startsWith('s');
+    const order = isSubDiff ? SECTION_ORDER.s : key.length === 1 ? SECTION_ORDER[key] : undefined;
+    if (order === undefined || (isSubDiff ? order < previous : order <= previous)) {
+      throw malformed(path, `unexpected section "${key}"`);
     }
-  }
-  // Sections are read in the server's order (d, u, i, then sub-diffs) whatever their BSON order.
-  for (const name of Object.keys(sectionOf(diff, 'd', path))) claim(name, { kind: 'delete' });
-  for (const [name, value] of Object.entries(sectionOf(diff, 'u', path))) {
-    claim(name, { kind: 'update', value });
-    updates.push([name, value]);
-  }
-  for (const [name, value] of Object.entries(sectionOf(diff, 'i', path))) {
-    claim(name, { kind: 'insert' });
-    inserts.push([name, value]);
-  }
-  for (const [key, sub] of sections) {
-    if (!key.startsWith('s')) continue;
-    const name = key.slice(1);
-    if (!isSubDocument(sub)) throw malformed(join(path, name), `sub-diff "${key}" is not an object`);
-    claim(name, { kind: 'subDiff', diff: sub });
+    if (!(section instanceof Map)) throw malformed(join(path, isSubDiff ? key.slice(1) : ''), `section "${key}" is not an object`);
+    previous = order;
+    const fields = section as OrderedDoc;
+    if (hadRepeatedField(fields)) throw malformed(path, `duplicate field name in section "${key}"`);
+    if (isSubDiff) {
+      if (fields.size === 0) throw malformed(join(path, key.slice(1)), `sub-diff "${key}" is empty`);
+      claim(key.slice(1), { kind: 'subDiff', diff: fields });
+    } else {
+      for (const [name, value] of fields) {
+        if (key === 'd') claim(name, { kind: 'delete' });
+        else if (key === 'u') (claim(name, { kind: 'update', value }), updates.push([name, value]));
+        else if (key === 'i') (claim(name, { kind: 'insert' }), inserts.push([name, value]));
+        else claim(name, readBinaryDiff(value, join(path, name)));
+      }
+    }
   }
   return { actions, appends: [...updates, ...inserts] };
 }
 
-function sectionOf(diff: Document, key: 'd' | 'u' | 'i', path: string): Document {
-  if (!Object.hasOwn(diff, key)) return {};
-  const section: unknown = diff[key];
-  if (!isSubDocument(section)) throw malformed(path, `diff section "${key}" is not an object`);
-  return section;
+function readBinaryDiff(value: unknown, path: string): FieldAction {
+  if (!(value instanceof Map)) throw malformed(path, 'binary diff is not an object');
+  // getIntField: a number, truncated to an int; anything else reads as INT_MIN (negative).
+  const offset = numberOf(value.get('o'));
+  if (offset === undefined || Math.trunc(offset) < 0) throw malformed(path, 'binary diff offset must be non-negative');
+  const data: unknown = value.get('d');
+  if (!(data instanceof Binary)) throw malformed(path, 'binary diff "d" is not binary data');
+  return { kind: 'binary', offset: Math.trunc(offset), data: data.value() };
 }
 
-type ArrayModification = { index: number; update: unknown } | { index: number; subDiff: Document };
+type ArrayModification = { index: number; update: unknown } | { index: number; subDiff: OrderedDoc };
 
-function applyArrayDiff(pre: readonly unknown[], diff: Document, path: string): unknown[] {
+function applyArrayDiff(pre: readonly unknown[], diff: OrderedDoc, path: string): unknown[] {
   const { newLength, modifications } = readArrayDiff(diff, path);
   const out: unknown[] = [];
   let next = 0;
@@ -186,42 +208,50 @@ function applyArrayDiff(pre: readonly unknown[], diff: Document, path: string): 
       out.push(null);
     }
   }
+  // The server asserts the walk ended at `l` (error 12495901): a modification past `l` is malformed.
+  if (newLength !== undefined && out.length !== newLength) throw malformed(path, 'array diff modifies an index past its length "l"');
   return out;
 }
 
-function readArrayDiff(diff: Document, path: string): { newLength?: number; modifications: ArrayModification[] } {
-  if (diff.a !== true) throw malformed(path, 'array diff marker "a" is not true');
+function readArrayDiff(diff: OrderedDoc, path: string): { newLength?: number; modifications: ArrayModification[] } {
+  const fields = [...diff];
+  const [header, second] = fields;
+  if (header?.[0] !== 'a' || header[1] !== true) throw malformed(path, 'array diff header "a" is not true');
   const modifications: ArrayModification[] = [];
   let newLength: number | undefined;
-  for (const [key, value] of Object.entries(diff)) {
-    if (key === 'a') continue;
-    if (key === 'l') {
-      newLength = numberOf(value);
-      if (newLength === undefined || !Number.isInteger(newLength) || newLength < 0 || newLength > MAX_ARRAY_INDEX) {
-        throw malformed(path, 'array diff length "l" is not a valid size');
-      }
-      continue;
-    }
+  let first = 1;
+  if (second?.[0] === 'l') {
+    // ArrayDiffReader: `l` directly after the header, and an int32 (a Long or Double is refused;
+    // a JS integer, from an entry built in code, is what the driver writes as an int32).
+    const length = second[1];
+    const value = length instanceof Int32 ? length.value : Number.isInteger(length) ? (length as number) : undefined;
+    if (value === undefined || value < 0 || value > MAX_ARRAY_INDEX) throw malformed(path, 'array diff length "l" is not a valid size');
+    newLength = value;
+    first = 2;
+  }
+  for (const [key, value] of fields.slice(first)) {
     const match = /^([us])(\d+)$/.exec(key);
     if (match === null) throw malformed(path, `unknown array diff field "${key}"`);
     const index = Number(match[2]);
     if (index >= MAX_ARRAY_INDEX) throw malformed(path, `array index in "${key}" is too large`);
     const previous = modifications.at(-1);
-    // The applier walks the array once, so indexes must rise (the server writes them so).
+    // The applier walks the array once, so indexes must rise (the server writes them so; out of
+    // order, its walk would never reach the later index).
     if (previous !== undefined && previous.index >= index) {
       throw malformed(path, `array diff field "${key}" is out of order`);
     }
     if (match[1] === 'u') {
       modifications.push({ index, update: value });
     } else {
-      if (!isSubDocument(value)) throw malformed(join(path, String(index)), `sub-diff "${key}" is not an object`);
-      modifications.push({ index, subDiff: value });
+      if (!(value instanceof Map) || value.size === 0) throw malformed(join(path, String(index)), `sub-diff "${key}" is not an object`);
+      modifications.push({ index, subDiff: value as OrderedDoc });
     }
   }
   return newLength === undefined ? { modifications } : { newLength, modifications };
 }
 
 function join(path: string, name: string): string {
+  if (name === '') return path;
   return path === '' ? name : `${path}.${name}`;
 }
 

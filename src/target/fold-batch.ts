@@ -1,9 +1,11 @@
 // Folding a batch of CRUD entries, in memory, into each document's final state: the entries
 // grouped by namespace, then by document (_id compared as the _id index does, id-key.ts), then
 // applied one after the other to the document's state before the batch.
-import type { Document } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
+import { DBRef } from 'mongodb';
+import { orderedOf, toPlain, type OrderedDoc } from '../ordered-document.ts';
+import { isSubDocument } from './delta-v2.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { ApplyStats } from './applier.ts';
 import { idKey } from './id-key.ts';
@@ -33,7 +35,7 @@ export function planDocuments(entries: readonly OplogEntry[]): Map<string, Docum
   for (const entry of entries) {
     if (entry.op === 'n') continue;
     const id = documentId(entry);
-    const key = idKey(id);
+    const key = documentKey(id);
     const plan = plans.get(key);
     if (plan !== undefined) {
       plan.entries.push(entry);
@@ -45,13 +47,16 @@ export function planDocuments(entries: readonly OplogEntry[]): Map<string, Docum
   return plans;
 }
 
-/** One document's entries in oplog order, from its state before the batch (null: absent). */
-export function foldDocument(initial: Document | null, entries: readonly OplogEntry[], stats: ApplyStats): Document | null {
+/**
+ * One document's entries in oplog order, from its state before the batch (null: absent). The
+ * result keeps BSON field order: an inserted document is its entry's `o` as logged (orderedOf).
+ */
+export function foldDocument(initial: OrderedDoc | null, entries: readonly OplogEntry[], stats: ApplyStats): OrderedDoc | null {
   let doc = initial;
   for (const entry of entries) {
     if (entry.op === 'i') {
       // An insert replayed over an existing document acts as an upsert (the Applier contract).
-      doc = entry.o;
+      doc = orderedOf(entry.o);
       stats.inserted++;
     } else if (entry.op === 'u') {
       const next = applyUpdate(doc, entry);
@@ -70,9 +75,16 @@ function documentId(entry: OplogEntry): unknown {
   if (entry.op !== 'i' && entry.op !== 'u' && entry.op !== 'd') {
     throw new TargetError(`${describeEntry(entry)}: op "${entry.op}" is not a CRUD entry`);
   }
-  const id: unknown = entry.op === 'u' ? entry.o2?._id : entry.o._id;
-  if (id === undefined) throw new TargetError(`${describeEntry(entry)}: ${entry.op} entry has no _id`);
-  return id;
+  const holder = entry.op === 'u' ? entry.o2 : entry.o;
+  const id: unknown = holder?._id;
+  if (id === undefined || holder === undefined) throw new TargetError(`${describeEntry(entry)}: ${entry.op} entry has no _id`);
+  // An embedded-document _id is matched field by field in order: take it in its BSON order.
+  return id !== null && typeof id === 'object' && (isSubDocument(id) || id instanceof DBRef) ? orderedOf(holder).get('_id') : id;
+}
+
+/** The idKey of a document id, an OrderedDoc (embedded-document _id) included. */
+export function documentKey(id: unknown): string {
+  return idKey(id instanceof Map ? toPlain(id) : id);
 }
 
 /** How errors name an entry. */

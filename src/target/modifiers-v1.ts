@@ -19,7 +19,8 @@
 import type { Document } from 'mongodb';
 import { TargetError } from '../errors.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
-import { applyDeltaV2, asSubDocument, numberOf, setField } from './delta-v2.ts';
+import { orderedOf, type OrderedDoc } from '../ordered-document.ts';
+import { applyDeltaV2, numberOf } from './delta-v2.ts';
 
 export type UpdateKind = 'replacement' | 'v1' | 'v2';
 
@@ -31,14 +32,14 @@ const MAX_ARRAY_PADDING = 1_500_000;
  * document may hold `$`-prefixed user fields (allowed since 5.0) but never starts with one,
  * while a modifier update always does (`$v`, or `$set`/`$unset` before 3.6).
  */
-export function classifyUpdate(o: Document): UpdateKind {
-  const first = Object.keys(o)[0];
-  if (first === undefined || !first.startsWith('$')) return 'replacement';
-  if (!Object.hasOwn(o, '$v')) return 'v1';
-  const version = numberOf(o.$v);
-  if (version === 1) return 'v1';
-  if (version === 2) return 'v2';
-  throw new TargetError(`unsupported update oplog version $v: ${String(o.$v)}`, {
+export function classifyUpdate(o: Document | OrderedDoc): UpdateKind {
+  const first: unknown = o instanceof Map ? o.keys().next().value : Object.keys(o)[0];
+  if (typeof first !== 'string' || !first.startsWith('$')) return 'replacement';
+  const version: unknown = o instanceof Map ? o.get('$v') : (o as Document).$v;
+  if (version === undefined) return 'v1';
+  if (numberOf(version) === 1) return 'v1';
+  if (numberOf(version) === 2) return 'v2';
+  throw new TargetError(`unsupported update oplog version $v: ${String(version)}`, {
     hint: 'this tool replays $v 1 and 2 updates; check the source server version',
   });
 }
@@ -47,22 +48,23 @@ export function classifyUpdate(o: Document): UpdateKind {
  * Applies one `u` entry to the document it targets. `doc` null means the document does not
  * exist: a replacement then upserts (the result is known without it), a modifier update
  * returns null (nothing to modify; the caller counts it as missing). Returns a new document.
+ * The entry's `o` is read in field order (orderedOf: from its raw bytes when it has them).
  */
-export function applyUpdate(doc: Document | null, entry: OplogEntry): Document | null {
-  const o = entry.o;
+export function applyUpdate(doc: OrderedDoc | null, entry: OplogEntry): OrderedDoc | null {
+  const o = orderedOf(entry.o);
   const kind = classifyUpdate(o);
-  if (kind === 'replacement') return replaceDocument(doc, entry);
+  if (kind === 'replacement') return replaceDocument(doc, o, entry);
   if (doc === null) return null;
   if (kind === 'v1') return applyModifiersV1(doc, o);
-  const diff = asSubDocument(o.diff);
-  if (diff === undefined) throw new TargetError('malformed $v:2 update: "diff" is not an object');
-  return applyDeltaV2(doc, diff);
+  const diff = o.get('diff');
+  if (!(diff instanceof Map)) throw new TargetError('malformed $v:2 update: "diff" is not an object');
+  return applyDeltaV2(doc, diff as OrderedDoc);
 }
 
 /** Applies `{ $v?: 1, $set?, $unset? }`; any other operator is an error naming it. */
-export function applyModifiersV1(doc: Document, update: Document): Document {
+export function applyModifiersV1(doc: OrderedDoc, update: OrderedDoc): OrderedDoc {
   const leaves: Array<{ parts: string[]; set: boolean; value: unknown }> = [];
-  for (const [operator, fields] of Object.entries(update)) {
+  for (const [operator, fields] of update) {
     if (operator === '$v') {
       if (numberOf(fields) !== 1) throw new TargetError(`$v:1 update has $v: ${String(fields)}`);
       continue;
@@ -72,34 +74,33 @@ export function applyModifiersV1(doc: Document, update: Document): Document {
         hint: 'the oplog logs only $set and $unset for $v:1 updates; the entry is not from a MongoDB oplog',
       });
     }
-    const paths = asSubDocument(fields);
-    if (paths === undefined) throw new TargetError(`${operator} of a $v:1 oplog update is not an object`);
-    for (const [path, value] of Object.entries(paths)) {
+    if (!(fields instanceof Map)) throw new TargetError(`${operator} of a $v:1 oplog update is not an object`);
+    for (const [path, value] of fields as OrderedDoc) {
       leaves.push({ parts: path.split('.'), set: operator === '$set', value });
     }
   }
   leaves.sort((a, b) => comparePaths(a.parts, b.parts));
-  let result: Document = doc;
+  let result: OrderedDoc = doc;
   for (const leaf of leaves) {
     const next = leaf.set ? setPath(result, leaf.parts, leaf.value) : unsetPath(result, leaf.parts);
-    if (next !== NOT_VIABLE) result = next as Document;
+    if (next !== NOT_VIABLE) result = next as OrderedDoc;
   }
-  // Always a new object, even when every path was skipped.
-  return result === doc ? { ...doc } : result;
+  // Always a new document, even when every path was skipped.
+  return result === doc ? new Map(doc) : result;
 }
 
-function replaceDocument(doc: Document | null, entry: OplogEntry): Document {
+function replaceDocument(doc: OrderedDoc | null, o: OrderedDoc, entry: OplogEntry): OrderedDoc {
   // `_id` is immutable: the stored one wins, then the update's target, then the replacement's.
-  const id: unknown = doc?._id ?? entry.o2?._id ?? entry.o._id;
+  const id: unknown = doc?.get('_id') ?? entry.o2?._id ?? o.get('_id');
   if (id === undefined) throw new TargetError(`replacement update on ${entry.ns} has no _id`);
-  const out: Document = { _id: id };
-  for (const [name, value] of Object.entries(entry.o)) if (name !== '_id') setField(out, name, value);
+  const out: OrderedDoc = new Map([['_id', id]]);
+  for (const [name, value] of o) if (name !== '_id') out.set(name, value);
   return out;
 }
 
 /** Marks a path the server would call "not viable"; from the oplog, that path is skipped. */
 const NOT_VIABLE = Symbol('not viable');
-type Node = Document | unknown[];
+type Node = OrderedDoc | unknown[];
 
 function setPath(node: Node, parts: readonly string[], value: unknown): Node | typeof NOT_VIABLE {
   const [head, ...rest] = parts;
@@ -117,28 +118,24 @@ function setPath(node: Node, parts: readonly string[], value: unknown): Node | t
     copy[index] = child;
     return copy;
   }
-  const child = Object.hasOwn(node, head) ? descendSet(node[head], rest, value) : created(rest, value);
+  const child = node.has(head) ? descendSet(node.get(head), rest, value) : created(rest, value);
   if (child === NOT_VIABLE) return NOT_VIABLE;
-  const copy: Document = { ...node };
-  setField(copy, head, child);
+  const copy: OrderedDoc = new Map(node);
+  copy.set(head, child);
   return copy;
 }
 
 /** The new value of an existing element after setting `rest` inside it. */
 function descendSet(current: unknown, rest: readonly string[], value: unknown): unknown {
   if (rest.length === 0) return value;
-  const inner = Array.isArray(current) ? current : asSubDocument(current);
+  const inner = asNode(current);
   return inner === undefined ? NOT_VIABLE : setPath(inner, rest, value);
 }
 
 /** Missing intermediates become embedded documents, numeric components included. */
 function created(rest: readonly string[], value: unknown): unknown {
   let result = value;
-  for (let i = rest.length - 1; i >= 0; i--) {
-    const wrapper: Document = {};
-    setField(wrapper, rest[i] ?? '', result);
-    result = wrapper;
-  }
+  for (let i = rest.length - 1; i >= 0; i--) result = new Map([[rest[i] ?? '', result]]);
   return result;
 }
 
@@ -154,22 +151,26 @@ function unsetPath(node: Node, parts: readonly string[]): Node | typeof NOT_VIAB
     copy[index] = child;
     return copy;
   }
-  if (!Object.hasOwn(node, head)) return NOT_VIABLE;
+  if (!node.has(head)) return NOT_VIABLE;
+  const copy: OrderedDoc = new Map(node);
   if (rest.length === 0) {
-    const copy: Document = {};
-    for (const [name, value] of Object.entries(node)) if (name !== head) setField(copy, name, value);
+    copy.delete(head);
     return copy;
   }
-  const child = descendUnset(node[head], rest);
+  const child = descendUnset(node.get(head), rest);
   if (child === NOT_VIABLE) return NOT_VIABLE;
-  const copy: Document = { ...node };
-  setField(copy, head, child);
+  copy.set(head, child);
   return copy;
 }
 
 function descendUnset(current: unknown, rest: readonly string[]): unknown {
-  const inner = Array.isArray(current) ? current : asSubDocument(current);
+  const inner = asNode(current);
   return inner === undefined ? NOT_VIABLE : unsetPath(inner, rest);
+}
+
+function asNode(value: unknown): Node | undefined {
+  if (Array.isArray(value)) return value;
+  return value instanceof Map ? (value as OrderedDoc) : undefined;
 }
 
 /** An array index component: decimal digits only, as the server's path parser requires. */

@@ -1,10 +1,11 @@
 // Connecting to the restore target and choosing how to apply: the server's `applyOps` where it
 // has one (real MongoDB), the portable applier otherwise (FerretDB, DocumentDB, shared tiers).
-import { MongoClient, MongoServerError } from 'mongodb';
+import { MongoClient, MongoServerError, type Document } from 'mongodb';
 import { TargetError, UsageError } from '../errors.ts';
 import { redactUri } from '../redact.ts';
 import type { Applier } from './applier.ts';
 import { ApplyOpsApplier } from './applyops-applier.ts';
+import { applyOpsCommand, type ApplyOpsDialect } from './applyops-commands.ts';
 import { PortableApplier } from './portable-applier.ts';
 
 export type ApplyMode = 'auto' | 'applyOps' | 'portable';
@@ -34,27 +35,48 @@ export async function openTarget(uri: string, mode: ApplyMode = 'auto'): Promise
     await client.close().catch(() => undefined);
     throw new TargetError(`cannot reach the target ${safeUri}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
-  let useApplyOps = mode === 'applyOps';
-  try {
-    if (mode === 'auto') useApplyOps = await hasApplyOps(client);
-  } catch (error) {
-    await client.close().catch(() => undefined);
-    throw error;
+  let applyOps: ApplyOpsDialect | 'portable' = 'portable';
+  if (mode !== 'portable') {
+    try {
+      applyOps = await probeApplyOps((command) => client.db('admin').command(command));
+    } catch (error) {
+      if (mode === 'auto') {
+        await client.close().catch(() => undefined);
+        throw error;
+      }
+      // Told to use applyOps: its commands will fail with the server's own words if they must.
+      applyOps = 'current';
+    }
+    if (mode === 'applyOps' && applyOps === 'portable') applyOps = 'current';
   }
-  const applier: Applier = useApplyOps ? new ApplyOpsApplier(client) : new PortableApplier(client);
+  const applier: Applier = applyOps === 'portable' ? new PortableApplier(client) : new ApplyOpsApplier(client, applyOps);
   return { client, uri: safeUri, applier };
 }
 
 /**
- * An empty applyOps is accepted by servers that implement it (and let this user run it) and
- * refused by the others; `applyModeFromProbe` reads the answer.
+ * Asks the target, with empty applyOps commands, whether it has applyOps and which command
+ * form it takes (applyops-commands.ts): first the legacy form (`alwaysUpsert: false,
+ * allowAtomic: false`, what servers that still take them need to apply op by op without
+ * upserting); a server
+ * that refuses those options (the current one refuses `alwaysUpsert`, code 6711601) is asked
+ * again with the bare command. `applyModeFromProbe` reads a refusal: only "no such command"
+ * selects the portable applier.
  */
-async function hasApplyOps(client: MongoClient): Promise<boolean> {
+export async function probeApplyOps(run: (command: Document) => Promise<unknown>): Promise<ApplyOpsDialect | 'portable'> {
   try {
-    await client.db('admin').command({ applyOps: [] });
-    return applyModeFromProbe(undefined) === 'applyOps';
+    await run(applyOpsCommand([], 'legacy'));
+    return 'legacy';
   } catch (error) {
-    return applyModeFromProbe(error) === 'applyOps';
+    // No such command, not allowed, or not a server answer at all: the bare command would fare no better.
+    if (!(error instanceof MongoServerError) || error.code === COMMAND_NOT_FOUND || error.code === UNAUTHORIZED) {
+      return applyModeFromProbe(error) === 'portable' ? 'portable' : 'legacy';
+    }
+  }
+  try {
+    await run(applyOpsCommand([], 'current'));
+    return 'current';
+  } catch (error) {
+    return applyModeFromProbe(error) === 'portable' ? 'portable' : 'current';
   }
 }
 
@@ -69,9 +91,12 @@ const UNAUTHORIZED = 13;
  * only that selects the portable applier. Any other refusal is a target to fix, not to work
  * around silently: the portable applier applies entries differently (no server-side
  * idempotency rules), so falling back would change the restore without saying so. An
- * Unauthorized answer names the privilege: the applyOps action on the cluster resource, which
- * the server checks before anything else (src/mongo/db/commands/oplog_application_checks.cpp,
- * checkAuthForCommand).
+ * Unauthorized answer names the privileges: the applyOps action on the cluster resource, which
+ * the server checks before anything else, and, because the probe's ops list is empty, the
+ * universal privileges (anyAction on anyResource) that the server demands of an empty applyOps
+ * (src/mongo/db/commands/oplog_application_checks.cpp: checkAuthForCommand, and
+ * validateApplyOpsCommand's kNeedsSuperuser). mongorestore --oplogReplay documents the same
+ * role; replaying arbitrary oplog needs it anyway.
  */
 export function applyModeFromProbe(error: unknown): 'applyOps' | 'portable' {
   if (error === undefined) return 'applyOps';
@@ -81,7 +106,7 @@ export function applyModeFromProbe(error: unknown): 'applyOps' | 'portable' {
     return refuse(
       error,
       'the target user may not run applyOps',
-      'grant it the applyOps action on the cluster resource (a role with privileges [{resource: {cluster: true}, actions: ["applyOps"]}]), or pass --apply-mode portable',
+      'grant it the applyOps action on the cluster resource and anyAction on anyResource (the role mongorestore --oplogReplay needs; root has both), or pass --apply-mode portable',
     );
   }
   return refuse(error, 'the target refused the applyOps probe', 'fix the target, or pass --apply-mode portable to replay without applyOps');

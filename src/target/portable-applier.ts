@@ -26,8 +26,8 @@ import type { OplogEntry } from '../oplog-entry.ts';
 import { emptyApplyStats } from './applier.ts';
 import type { Applier, ApplyStats, CommandPlan } from './applier.ts';
 import { byId, byIdIn, chunkByIds, DEFAULT_IDS_PER_LIST, inList } from './id-filter.ts';
-import { describeEntry, foldDocument, groupByNamespace, planDocuments } from './fold-batch.ts';
-import { idKey } from './id-key.ts';
+import { describeEntry, documentKey, foldDocument, groupByNamespace, planDocuments } from './fold-batch.ts';
+import { decodeOrdered, type OrderedDoc } from '../ordered-document.ts';
 
 /** Ids per `find({_id: {$in}})` and per `delete` statement. */
 export const DEFAULT_IDS_PER_FIND = DEFAULT_IDS_PER_LIST;
@@ -40,10 +40,12 @@ const DUPLICATE_KEY = 11000;
 const NO_TRANSACTIONS = new Set([20 /* IllegalOperation */, 59 /* CommandNotFound */, 115 /* CommandNotSupported */]);
 
 /**
- * Read options that keep BSON types exact through the read-modify-write: without them an int64
- * or a whole double comes back as a JS number and is written back as int32.
+ * Stored documents are read as raw BSON and decoded into OrderedDocs (ordered-document.ts):
+ * that keeps every value's exact type through the read-modify-write (the driver's default would
+ * turn an int64 or a whole double into a JS number, written back as int32) and every field's
+ * place (a JS object would move integer-like names such as "10" first).
  */
-const EXACT_READ = { promoteValues: false, bsonRegExp: true } as const;
+const RAW_READ = { raw: true } as const;
 
 export interface PortableApplierOptions {
   /** Whether the target runs multi-document transactions; detected once when absent. */
@@ -165,7 +167,7 @@ export class PortableApplier implements Applier {
     const traits = await this.#target();
     const documents = planDocuments(entries);
     const needed = [...documents.values()].filter((plan) => plan.needsFetch).map((plan) => plan.id);
-    const stored = await this.#find(collection, ns, needed, EXACT_READ, session, signal);
+    const stored = await this.#find(collection, ns, needed, RAW_READ, session, signal);
     const stats = emptyApplyStats();
     const writes: PendingWrite[] = [];
     for (const [key, plan] of documents) {
@@ -183,7 +185,7 @@ export class PortableApplier implements Applier {
     }
     if (traits.probeExistence) {
       const unknown = writes.filter((w) => w.doc !== null && !w.absent && !(documents.get(w.key)?.needsFetch ?? false));
-      const existing = await this.#find(collection, ns, unknown.map((w) => w.id), { projection: { _id: 1 } }, session, signal);
+      const existing = await this.#find(collection, ns, unknown.map((w) => w.id), { ...RAW_READ, projection: { _id: 1 } }, session, signal);
       for (const write of unknown) write.absent = !existing.has(write.key);
     }
     await this.#write(collection, ns, writes, session);
@@ -243,10 +245,10 @@ export class PortableApplier implements Applier {
     return refused;
   }
 
-  /** The stored documents of `ids` (as `options` project them), by idKey, in chunked `$in` reads. */
-  async #find(collection: Collection, ns: string, ids: readonly unknown[], options: FindOptions,
-    session: ClientSession | undefined, signal: AbortSignal | undefined): Promise<Map<string, Document>> {
-    const found = new Map<string, Document>();
+  /** The stored documents of `ids` (as `options` project them; raw), by idKey, in chunked `$in` reads. */
+  async #find(collection: Collection, ns: string, ids: readonly unknown[], options: FindOptions & typeof RAW_READ,
+    session: ClientSession | undefined, signal: AbortSignal | undefined): Promise<Map<string, OrderedDoc>> {
+    const found = new Map<string, OrderedDoc>();
     const filters = [
       ...chunkByIds(ids.filter(inList), (id) => id, this.#idsPerFind).map((chunk) => ({ filter: byIdIn(chunk), count: chunk.length })),
       ...ids.filter((id) => !inList(id)).map((id) => ({ filter: byId(id), count: 1 })),
@@ -254,8 +256,11 @@ export class PortableApplier implements Applier {
     for (const { filter, count } of filters) {
       signal?.throwIfAborted();
       try {
-        const docs = await collection.find(filter, { ...options, session, signal }).toArray();
-        for (const doc of docs) found.set(idKey(doc._id), doc);
+        const raws = await collection.find(filter, { ...options, session, signal }).toArray();
+        for (const raw of raws as unknown as Uint8Array[]) {
+          const doc = decodeOrdered(raw);
+          found.set(documentKey(doc.get('_id')), doc);
+        }
       } catch (error) {
         throw new TargetError(`${ns}: reading ${count} documents to update failed: ${oneLine(error)}`, { cause: error });
       }
@@ -268,8 +273,8 @@ export class PortableApplier implements Applier {
 interface PendingWrite {
   readonly id: unknown;
   readonly key: string;
-  /** null: delete it. */
-  readonly doc: Document | null;
+  /** null: delete it. An OrderedDoc, which the driver serializes in its field order. */
+  readonly doc: OrderedDoc | null;
   /** The entry that decided the state, named in errors. */
   readonly source: OplogEntry;
   /** Known not to be stored: an insert will do. */
@@ -278,8 +283,10 @@ interface PendingWrite {
 
 function writeOperation(write: PendingWrite, retry: boolean): AnyBulkWriteOperation {
   if (write.doc === null) return { deleteOne: { filter: byId(write.id) } };
-  if (write.absent && !retry) return { insertOne: { document: write.doc } };
-  return { replaceOne: { filter: byId(write.id), replacement: write.doc, upsert: true } };
+  // A Map is written as a BSON document in its own order (bson serializer.ts); typed as Document for the driver.
+  const doc = write.doc as unknown as Document;
+  if (write.absent && !retry) return { insertOne: { document: doc } };
+  return { replaceOne: { filter: byId(write.id), replacement: doc, upsert: true } };
 }
 
 /**
@@ -292,7 +299,9 @@ async function writeBulk(collection: Collection, ns: string, writes: readonly Pe
   if (writes.length === 0) return [];
   try {
     // The source accepted these documents: the target's validator (from the base) must not refuse them.
-    await collection.bulkWrite(writes.map((w) => writeOperation(w, retry)), { ordered: false, session, bypassDocumentValidation: true });
+    // forceServerObjectId: every document has its _id; the driver must not look for one as a property.
+    await collection.bulkWrite(writes.map((w) => writeOperation(w, retry)),
+      { ordered: false, session, bypassDocumentValidation: true, forceServerObjectId: true });
     return [];
   } catch (error) {
     const failed = writeErrorsOf(error);

@@ -3,9 +3,13 @@
 import assert from 'node:assert/strict';
 import type { Document } from 'mongodb';
 
-/** A plain object as its [name, value] entries, recursively; arrays and other values as they are. */
+/**
+ * A plain object or a Map (an OrderedDoc) as its [name, value] entries, recursively; arrays and
+ * other values as they are.
+ */
 export function ordered(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(ordered);
+  if (value instanceof Map) return [...value].map(([name, field]) => [name, ordered(field)]);
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.entries(value).map(([name, field]) => [name, ordered(field)]);
   }
@@ -13,7 +17,7 @@ export function ordered(value: unknown): unknown {
 }
 
 /** Equal values, fields in the same order at every level. */
-export function assertDoc(actual: Document | null, expected: Document): void {
+export function assertDoc(actual: Document | Map<string, unknown> | null, expected: Document | Map<string, unknown>): void {
   assert.deepEqual(ordered(actual), ordered(expected));
 }
 

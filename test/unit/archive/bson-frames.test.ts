@@ -40,6 +40,16 @@ const FRAME_COUNTS: Record<string, number> = {
   'mongo-tools/oplogs/bson/drop_index.bson': 1,
   'mongo-tools/oplogs/bson/linked_vectored_inserts.bson': 2,
   'mongo-tools/oplogs/bson/vectored_insert.bson': 1,
+  'mongo-tools/timeseries/ts_dump/admin/system.version.bson': 1,
+  'mongo-tools/timeseries/ts_dump/admin/system.views.bson': 0,
+  'mongo-tools/timeseries/ts_dump/timeseries_test/system.buckets.foo_ts.bson': 10,
+  'mongo-tools/timeseries/ts_dump_with_oplog/admin/system.version.bson': 1,
+  'mongo-tools/timeseries/ts_dump_with_oplog/admin/system.views.bson': 0,
+  'mongo-tools/timeseries/ts_dump_with_oplog/config/external_validation_keys.bson': 0,
+  'mongo-tools/timeseries/ts_dump_with_oplog/config/tenantMigrationDonors.bson': 0,
+  'mongo-tools/timeseries/ts_dump_with_oplog/config/tenantMigrationRecipients.bson': 0,
+  'mongo-tools/timeseries/ts_dump_with_oplog/oplog.bson': 872,
+  'mongo-tools/timeseries/ts_dump_with_oplog/timeseries_test/system.buckets.foo_ts.bson': 10,
 };
 
 async function bsonFixtures(): Promise<string[]> {

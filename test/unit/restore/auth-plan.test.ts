@@ -27,6 +27,7 @@ import { replay } from '../../../src/restore/replay.ts';
 import { emptyApplyStats, type Applier } from '../../../src/target/applier.ts';
 import { foldDocument, groupByNamespace } from '../../../src/target/fold-batch.ts';
 import { idKey } from '../../../src/target/id-key.ts';
+import { toOrdered, toPlain } from '../../../src/ordered-document.ts';
 import { SHARED_DIR } from '../../support/test-env.ts';
 
 const FIXTURE = join(SHARED_DIR, 'fixtures', 'pbm', 'ops_admin_users_roles.json');
@@ -125,9 +126,10 @@ class MemoryApplier implements Applier {
       this.docs.set(ns, docs);
       for (const entry of entries) {
         const key = idKey(entry.op === 'u' ? entry.o2?._id : entry.o._id);
-        const next = foldDocument(docs.get(key) ?? null, [entry], this.stats);
+        const stored = docs.get(key);
+        const next = foldDocument(stored ? toOrdered(stored) : null, [entry], this.stats);
         if (next === null) docs.delete(key);
-        else docs.set(key, next);
+        else docs.set(key, toPlain(next) as Document);
       }
     }
   }

@@ -1,6 +1,7 @@
 // loadBase's memory bound, against a fake target that records what is in flight: at most
 // `concurrency` collections at once, at most BATCHES_IN_FLIGHT insert batches per collection,
 // batches cut by documents and by bytes.
+import { toPlain } from '../../../src/ordered-document.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,9 @@ function fakeClient(options: { failOn?: string } = {}) {
       },
       collection: (coll: string) => ({
         drop: async () => true,
-        insertMany: async (docs: Document[], insertOptionsOfCall: Document) => {
+        insertMany: async (sentDocs: Document[], insertOptionsOfCall: Document) => {
+          // Documents arrive as field-ordered Maps (ordered-document.ts).
+          const docs = sentDocs.map((doc) => toPlain(doc) as Document);
           const ns = `${db}.${coll}`;
           insertOptions.push({ ns, ...insertOptionsOfCall });
           const now = (inFlight.get(ns) ?? 0) + 1;
@@ -100,9 +103,9 @@ describe('loadBase', () => {
     assert.equal(fake.peak.collections, 2);
     assert.equal(fake.peak.perCollection, BATCHES_IN_FLIGHT);
     assert.ok(fake.peak.total <= 2 * BATCHES_IN_FLIGHT, `peak ${fake.peak.total}`);
-    // Decoded exactly: an int64 stays an int64.
-    const first = fake.inserted.get('shop.c0')?.[1];
-    assert.ok(first?.big instanceof Long);
+    // Decoded exactly: an int64 stays an int64 (documents are inserted as field-ordered Maps).
+    const first = fake.inserted.get('shop.c0')?.[1] as unknown as Map<string, unknown> | undefined;
+    assert.ok(first?.get('big') instanceof Long);
     assert.equal(fake.inserted.get('shop.c5')?.length, 2505);
   });
 
@@ -140,7 +143,9 @@ describe('loadBase', () => {
         collection: () => ({
           drop: async () => true,
           // As the server answers an ordered insert: stops at the first duplicate _id.
-          insertMany: async (docs: Document[], insertOptions: { ordered: boolean }) => {
+          insertMany: async (sentDocs: Document[], insertOptions: { ordered: boolean }) => {
+            // Documents arrive as field-ordered Maps (ordered-document.ts).
+            const docs = sentDocs.map((doc) => toPlain(doc) as Document);
             assert.equal(insertOptions.ordered, true);
             const at = docs.findIndex((doc) => present.has(String(doc._id)));
             const accepted = at < 0 ? docs : docs.slice(0, at);

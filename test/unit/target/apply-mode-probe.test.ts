@@ -27,6 +27,8 @@ describe('applyModeFromProbe', () => {
       assert.ok(thrown instanceof TargetError);
       assert.match(thrown.message, /Unauthorized \(13\)/);
       assert.match(thrown.hint ?? '', /applyOps.*cluster/);
+      // An empty applyOps needs the universal privileges (validateApplyOpsCommand, kNeedsSuperuser).
+      assert.match(thrown.hint ?? '', /anyAction on anyResource/);
       assert.match(thrown.hint ?? '', /--apply-mode portable/);
       assert.equal(thrown.cause, error);
       return true;

@@ -5,6 +5,7 @@
 // BSONObjMaxInternalSize 16 MiB + 16 KiB (the most a command body may be). Entry shapes: the
 // transaction entries of /work/shared/fixtures/pbm/oplog_test.json (lsid with id and uid,
 // txnNumber, stmtId, ui) and transaction-buffer.ts.
+import { toOrdered } from '../../../src/ordered-document.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, Binary, Long, MongoClient, ObjectId, Timestamp, UUID } from 'mongodb';
@@ -118,7 +119,7 @@ describe('ApplyOpsApplier: commands under the limit', () => {
 
     assert.ok(commands.length >= 3, `${commands.length} commands`);
     assertUnderLimit(commands);
-    const sent = commands.flatMap((command) => command.applyOps as Document[]).map((op) => op.o.n as number);
+    const sent = commands.flatMap((command) => command.applyOps as Document[]).map((op) => (op.o as Map<string, unknown>).get('n') as number);
     assert.deepEqual(sent, Array.from({ length: 45 }, (_, n) => n), 'every op once, in transaction order');
     assert.equal(applier.stats.transactions, 1);
     assert.equal(applier.stats.inserted, 45);
@@ -142,26 +143,31 @@ describe('ApplyOpsApplier: commands under the limit', () => {
     const { client, commands } = recordingClient();
     await new ApplyOpsApplier(client).applyCrud(batch);
     assert.equal(commands.length, 1);
-    assert.deepEqual(commands[0], applyOpsCommand(batch.map((entry) => ({ op: entry.op, ns: entry.ns, o: entry.o }))));
+    // `o` travels as a field-ordered Map (ordered-document.ts).
+    assert.deepEqual(commands[0], applyOpsCommand(batch.map((entry) => ({ op: entry.op, ns: entry.ns, o: toOrdered(entry.o) }))));
     assert.ok(MAX_APPLY_OPS_COMMAND_BYTES < BSON_MAX_USER_SIZE);
   });
 });
 
-// The current applyOps applies with alwaysUpsert false (mongodb/mongo src/mongo/db/repl/
-// apply_ops.cpp) and fails an update of a missing document; the op's own `b` flag
-// (src/mongo/db/repl/oplog_entry.idl, DurableReplOperation) makes it an upsert on every version.
-describe('ApplyOpsApplier: updates are sent as upserts', () => {
-  it('sets b: true on every update op, and on nothing else', async () => {
+// An update of a missing document: the current applyOps applies with alwaysUpsert false
+// (mongodb/mongo src/mongo/db/repl/apply_ops.cpp) and upserts only an op carrying `b: true`
+// (src/mongo/db/repl/oplog.cpp applyOperation_inlock; DurableReplOperation's `b` in
+// oplog_entry.idl). A replacement upserts in both modes (its result does not depend on what is
+// stored, modifiers-v1.ts applyUpdate); a modifier update of a missing document is counted
+// missing (applyops-reply.ts), so it carries no `b`.
+describe('ApplyOpsApplier: only replacement updates are sent as upserts', () => {
+  it('sets b: true on a replacement update, and on nothing else', async () => {
     const ts = (i: number) => new Timestamp({ t: T0, i });
     const batch: OplogEntry[] = [
       { op: 'i', ns: 'mydb.c', o: { _id: 1, a: 1 }, ts: ts(1) },
       { op: 'u', ns: 'mydb.c', o: { $v: 2, diff: { u: { a: 2 } } }, o2: { _id: 1 }, ts: ts(2) },
-      { op: 'u', ns: 'mydb.c', o: { _id: 2, a: 3 }, o2: { _id: 2 }, ts: ts(3) },
-      { op: 'd', ns: 'mydb.c', o: { _id: 1 }, ts: ts(4) },
+      { op: 'u', ns: 'mydb.c', o: { $set: { a: 3 } }, o2: { _id: 1 }, ts: ts(3) },
+      { op: 'u', ns: 'mydb.c', o: { _id: 2, a: 3 }, o2: { _id: 2 }, ts: ts(4) },
+      { op: 'd', ns: 'mydb.c', o: { _id: 1 }, ts: ts(5) },
     ];
     const { client, commands } = recordingClient();
     await new ApplyOpsApplier(client).applyCrud(batch);
     const ops = commands.flatMap((command) => command.applyOps as Document[]);
-    assert.deepEqual(ops.map((op) => [op.op, op.b]), [['i', undefined], ['u', true], ['u', true], ['d', undefined]]);
+    assert.deepEqual(ops.map((op) => [op.op, op.b]), [['i', undefined], ['u', undefined], ['u', undefined], ['u', true], ['d', undefined]]);
   });
 });

@@ -1,246 +1,262 @@
+// The $v:2 diff applier against the server's own cases. Each `checkDiff` mirrors the helper of
+// mongodb/mongo src/mongo/db/update/document_diff_applier_test.cpp: the post-image must be
+// BINARY equal to the expected one (field order and every value's BSON type included), and
+// applying the diff again to the post-image must give the same bytes (idempotence).
+// Documents are built as BSON (js-bson writes a JS integer as int32, other numbers as double,
+// like the server's BSON() macro) and decoded into OrderedDocs, as replay decodes the oplog.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DBRef, Int32, Long, ObjectId } from 'mongodb';
+import { Binary, BSON, Double, Int32, Long, ObjectId } from 'mongodb';
 import type { Document } from 'mongodb';
 import { TargetError } from '../../../src/errors.ts';
+import { decodeOrdered, type OrderedDoc } from '../../../src/ordered-document.ts';
 import { applyDeltaV2 } from '../../../src/target/delta-v2.ts';
-import { assertDoc, deepFreeze, ordered } from '../../support/ordered-document.ts';
 
-function malformed(name: string): (error: unknown) => boolean {
+/** A document as the server would hold it: serialized, then decoded in field order. */
+function bson(value: Document | OrderedDoc): OrderedDoc {
+  return decodeOrdered(BSON.serialize(value as Document));
+}
+
+/** An OrderedDoc from [name, value] pairs, for field orders a JS object cannot express. */
+function fields(...pairs: Array<[string, unknown]>): OrderedDoc {
+  return new Map(pairs);
+}
+
+function bytes(doc: OrderedDoc | Document): string {
+  return Buffer.from(BSON.serialize(doc as Document)).toString('hex');
+}
+
+/** document_diff_applier_test.cpp checkDiff: binary equality, once and applied twice. */
+function checkDiff(pre: Document | OrderedDoc, expected: Document | OrderedDoc, diff: Document | OrderedDoc): void {
+  const post = applyDeltaV2(bson(pre), bson(diff));
+  assert.equal(bytes(post), bytes(bson(expected)), 'post-image differs from the expected bytes');
+  const again = applyDeltaV2(post, bson(diff));
+  assert.equal(bytes(again), bytes(bson(expected)), 'applying the diff twice changed the result');
+}
+
+function malformed(text: string): (error: unknown) => boolean {
   return (error) => {
     assert.ok(error instanceof TargetError, `expected a TargetError, got ${String(error)}`);
-    assert.match(error.message, new RegExp(name.replace(/[.$]/g, '\\$&')));
+    assert.ok(error.message.includes(text), `"${error.message}" does not mention ${text}`);
     return true;
   };
 }
 
-describe('applyDeltaV2: object diffs', () => {
-  it('an empty diff returns an equal copy', () => {
-    const doc = { _id: 1, a: 1 };
-    const out = applyDeltaV2(doc, {});
-    assertDoc(out, { _id: 1, a: 1 });
-    assert.notEqual(out, doc);
+const apply = (pre: Document | OrderedDoc, diff: Document | OrderedDoc): OrderedDoc => applyDeltaV2(bson(pre), bson(diff));
+
+const bin = (text: string, subtype: number = Binary.SUBTYPE_DEFAULT): Binary => new Binary(Buffer.from(text), subtype);
+const COLUMN = 7; // BinDataType::Column
+
+describe('applyDeltaV2: document_diff_applier_test.cpp', () => {
+  it('DeleteSimple', () => {
+    checkDiff({ f1: 1, foo: 2, f2: 3 }, { foo: 2 }, { d: { f1: false, f2: false, f3: false } });
   });
 
-  it('u replaces existing fields in place', () => {
-    assertDoc(applyDeltaV2({ _id: 1, a: 1, b: 2, c: 3 }, { u: { b: 20, a: 10 } }), { _id: 1, a: 10, b: 20, c: 3 });
+  it('InsertSimple: an insert of an existing field moves it to the end', () => {
+    checkDiff({ f1: 1, foo: 2, f2: 3 }, { foo: 2, f2: 3, f1: 1, newField: 2 }, { i: { f1: 1, newField: 2 } });
   });
 
-  it('i appends new fields at the end, in diff order', () => {
-    assertDoc(applyDeltaV2({ _id: 1, m: 1 }, { i: { z: 1, y: 2 } }), { _id: 1, m: 1, z: 1, y: 2 });
+  it('BinaryAppendSimple', () => {
+    checkDiff({ b1: bin('abc', COLUMN) }, { b1: bin('abcdef', COLUMN) }, { b: { b1: { o: 3, d: bin('def') } } });
   });
 
-  it('d removes fields, and ignores fields that are not there', () => {
-    assertDoc(applyDeltaV2({ _id: 1, a: 1, b: 2, c: 3 }, { d: { b: false, nope: false } }), { _id: 1, a: 1, c: 3 });
+  it('BinaryOverwriteSimple', () => {
+    checkDiff({ b1: bin('abc', COLUMN) }, { b1: bin('abdef', COLUMN) }, { b: { b1: { o: 2, d: bin('def') } } });
   });
 
-  it('i of an existing field moves it to the end with the new value', () => {
-    assertDoc(applyDeltaV2({ _id: 1, a: 1, b: 2, c: 3 }, { i: { a: 9 } }), { _id: 1, b: 2, c: 3, a: 9 });
+  it('BinaryIsIdempotentMultipleWithShrink: an offset past the end is a no-op', () => {
+    const append = { b: { b1: { o: 3, d: bin('def') } } };
+    const shrink = { b: { b1: { o: 1, d: bin('x') } } };
+    checkDiff({ b1: bin('abc', COLUMN) }, { b1: bin('abcdef', COLUMN) }, append);
+    checkDiff({ b1: bin('abcdef', COLUMN) }, { b1: bin('ax', COLUMN) }, shrink);
+    checkDiff({ b1: bin('ax', COLUMN) }, { b1: bin('ax', COLUMN) }, append);
+    checkDiff({ b1: bin('ax', COLUMN) }, { b1: bin('ax', COLUMN) }, shrink);
   });
 
-  it('deleting then inserting the same name leaves the new value at the end', () => {
-    assertDoc(applyDeltaV2({ _id: 1, a: 1, b: 2 }, { d: { a: false }, i: { a: 5 } }), { _id: 1, b: 2, a: 5 });
+  it('BinaryAppendNonColumnSubtype / BinaryOverwriteNonColumnSubtype: the subtype is kept', () => {
+    checkDiff({ b1: bin('abc') }, { b1: bin('abcdef') }, { b: { b1: { o: 3, d: bin('def') } } });
+    checkDiff({ b1: bin('abc', 4) }, { b1: bin('abdef', 4) }, { b: { b1: { o: 2, d: bin('def') } } });
   });
 
-  it('u of a missing field (a re-applied diff) appends it, before the i fields', () => {
-    // Reading order is d, u, i whatever the diff's own field order.
-    assertDoc(applyDeltaV2({ _id: 1 }, { i: { y: 2 }, u: { x: 1 } }), { _id: 1, x: 1, y: 2 });
+  it('UpdateSimple: an update of a missing field appends it', () => {
+    checkDiff({ f1: 0, foo: 2, f2: 3 }, { f1: 1, foo: 2, f2: 3, newField: 2 }, { u: { f1: 1, newField: 2 } });
   });
 
-  it('combines d, u and i in one pass', () => {
-    const doc = { _id: 1, a: 1, b: 2, c: 3, d: 4 };
-    const out = applyDeltaV2(doc, { d: { a: false }, u: { c: 30 }, i: { e: 5, b: 22 } });
-    assertDoc(out, { _id: 1, c: 30, d: 4, e: 5, b: 22 });
+  it('SubObjDiffSimple', () => {
+    checkDiff(
+      { obj: { dField: 0, iField: 0, uField: 0 }, otherField: 0 },
+      { obj: { uField: 2, iField: 1 }, otherField: 0 },
+      { sobj: { d: { dField: false }, u: { uField: 2 }, i: { iField: 1 } } },
+    );
   });
 
-  it('s<field> recurses into an embedded document, keeping its place', () => {
-    const doc = { _id: 1, a: { x: 1, y: 2 }, b: 3 };
-    assertDoc(applyDeltaV2(doc, { sa: { u: { x: 10 }, i: { z: 3 }, d: { y: false } } }), { _id: 1, a: { x: 10, z: 3 }, b: 3 });
+  it('SubArrayDiffSimpleWithAppend / WithTruncate / WithNullPadding', () => {
+    checkDiff({ arr: [999, 999, 999, 999] }, { arr: [999, 1, 999, 999, 2] }, { sarr: { a: true, u1: 1, u4: 2 } });
+    checkDiff({ arr: [999, 999, 999, 999] }, { arr: [999, 1, 999] }, { sarr: { a: true, l: 3, u1: 1 } });
+    checkDiff({ arr: [0] }, { arr: [0, null, null, 1] }, { sarr: { a: true, u3: 1 } });
   });
 
-  it('sub-diff keys are "s" + the field name, also for names starting with s or empty', () => {
-    const doc = { _id: 1, status: { n: 1 }, '': { n: 1 }, s: { n: 1 } };
-    const out = applyDeltaV2(doc, { sstatus: { u: { n: 2 } }, s: { u: { n: 3 } }, ss: { u: { n: 4 } } });
-    assertDoc(out, { _id: 1, status: { n: 2 }, '': { n: 3 }, s: { n: 4 } });
+  it('NestedSubObjUpdateScalar: missing paths are no-ops, scalars in the way become null in place', () => {
+    const diff = { ssubObj: { ssubObj: { u: { a: 1 } } } };
+    checkDiff({ subObj: { subObj: { a: 0 } } }, { subObj: { subObj: { a: 1 } } }, diff);
+    checkDiff({ someOtherField: 1 }, { someOtherField: 1 }, diff);
+    checkDiff(
+      { dummyA: 1, dummyB: 2, subObj: 'scalar!', dummyC: 3, dummyD: 4 },
+      { dummyA: 1, dummyB: 2, subObj: null, dummyC: 3, dummyD: 4 },
+      diff,
+    );
+    checkDiff(
+      { dummyA: 1, dummyB: 2, subObj: { subDummyA: 1, subObj: 'scalar!', subDummyB: 2 }, dummyC: 3 },
+      { dummyA: 1, dummyB: 2, subObj: { subDummyA: 1, subObj: null, subDummyB: 2 }, dummyC: 3 },
+      diff,
+    );
   });
 
-  it('a sub-diff of a field that is not there does nothing', () => {
-    assertDoc(applyDeltaV2({ _id: 1, b: 1 }, { sa: { i: { x: 1 } }, sarr: { a: true, u0: 1 } }), { _id: 1, b: 1 });
+  it('UpdateArrayOfObjectsSubDiff', () => {
+    const diff = {
+      d: { dFieldA: false, dFieldB: false },
+      u: { uField: 999 },
+      sarr: { a: true, s1: { u: { a: 1 } }, s2: { u: { b: 2 } }, s3: { u: { c: 3 } }, u4: { x: 1 } },
+    };
+    checkDiff({ uField: 1, dFieldA: 1, arr: [null, { a: 0 }, { b: 0 }, { c: 0 }], dFieldB: 1 },
+      { uField: 999, arr: [null, { a: 1 }, { b: 2 }, { c: 3 }, { x: 1 }] }, diff);
+    checkDiff({ uField: 1, dFieldA: 1, arr: [{ a: 0 }, { b: 0 }, { c: 0 }, {}], dFieldB: 1 },
+      { uField: 999, arr: [{ a: 0 }, { b: 0, a: 1 }, { c: 0, b: 2 }, { c: 3 }, { x: 1 }] }, diff);
+    checkDiff({ arr: [null, { a: 1 }, { b: 2 }, { c: 3 }, { x: 1 }], uField: 999 },
+      { arr: [null, { a: 1 }, { b: 2 }, { c: 3 }, { x: 1 }], uField: 999 }, diff);
+    checkDiff({ arr: [0, 0, 0, 0, { x: 2 }], uField: 1 }, { arr: [0, null, null, null, { x: 1 }], uField: 999 }, diff);
+    checkDiff({ arr: [], uField: 1 }, { arr: [null, null, null, null, { x: 1 }], uField: 999 }, diff);
+    checkDiff({ arr: [0, {}, {}, {}, 4, 5, 6], uField: 1 }, { arr: [0, { a: 1 }, { b: 2 }, { c: 3 }, { x: 1 }, 5, 6], uField: 999 }, diff);
+    checkDiff({ dummyA: 1, arr: { foo: 1 }, dummyB: 1 }, { dummyA: 1, arr: null, dummyB: 1, uField: 999 }, diff);
+    checkDiff({ dummyA: 1, arr: 1, dummyB: 1 }, { dummyA: 1, arr: null, dummyB: 1, uField: 999 }, diff);
   });
 
-  it('a sub-diff whose type no longer matches sets the field to null (re-applied diff)', () => {
-    const doc = { _id: 1, obj: 5, arr: { x: 1 }, str: 'x', tail: 1 };
-    const out = applyDeltaV2(doc, { sobj: { u: { x: 1 } }, sarr: { a: true, u0: 1 }, sstr: { i: { y: 1 } } });
-    assertDoc(out, { _id: 1, obj: null, arr: null, str: null, tail: 1 });
+  it('UpdateArrayOfObjectsWithUpdateOperationNonContiguous', () => {
+    const diff = { sarr: { a: true, u1: 997, u2: { newVal: 998 }, u5: 999 } };
+    checkDiff({ arr: [null, {}, {}, {}, {}, {}] }, { arr: [null, 997, { newVal: 998 }, {}, {}, 999] }, diff);
+    checkDiff({ arr: [{}, {}, {}, {}] }, { arr: [{}, 997, { newVal: 998 }, {}, null, 999] }, diff);
+    checkDiff({ arr: [0, 1, 2, 3, 4, 5, 6] }, { arr: [0, 997, { newVal: 998 }, 3, 4, 999, 6] }, diff);
+    checkDiff({ arr: [0, 1, [], [], ['a', 'b'], 5, 6] }, { arr: [0, 997, { newVal: 998 }, [], ['a', 'b'], 999, 6] }, diff);
+    checkDiff({ arr: { x: 1 } }, { arr: null }, diff);
+    checkDiff({ arr: 'scalar!' }, { arr: null }, diff);
   });
 
-  it('recurses several levels deep', () => {
-    const doc = { _id: 1, a: { b: { c: { d: 1, e: 2 } }, f: 3 } };
-    const out = applyDeltaV2(doc, { sa: { sb: { sc: { d: { d: false }, i: { g: 4 } } }, u: { f: 30 } } });
-    assertDoc(out, { _id: 1, a: { b: { c: { e: 2, g: 4 } }, f: 30 } });
+  it('BinaryMalformedDiffNotObject / BinaryNegativeDiffOffset / BinaryMalformedDiffFieldNotBinData', () => {
+    const pre = { b1: bin('abc', COLUMN) };
+    assert.throws(() => apply(pre, { b: { b1: 'not_an_object' } }), malformed('not an object'));
+    assert.throws(() => apply(pre, { b: { b1: { o: -1, d: bin('def') } } }), malformed('non-negative'));
+    assert.throws(() => apply(pre, { b: { b1: { o: 3, d: 'not_bindata' } } }), malformed('not binary data'));
   });
 
-  it('keeps BSON values as given, by identity', () => {
-    const id = new ObjectId();
-    const big = Long.fromString('9007199254740993');
-    const out = applyDeltaV2({ _id: id, n: 1 }, { u: { n: big }, i: { ref: id } });
-    assert.equal(out._id, id);
-    assert.equal(out.n, big);
-    assert.equal(out.ref, id);
+  it('DiffWithDuplicateFields / DuplicateFieldNames: a field in two sections is refused', () => {
+    assert.throws(() => apply({}, { d: { dupField: false }, u: { dupField: 'new value' } }), malformed('duplicate field name'));
+    assert.throws(() => apply({}, { d: { b: false }, i: { a: {}, b: null } }), malformed('duplicate field name'));
+    assert.throws(() => apply({}, { u: { b: false }, i: { a: {}, b: null } }), malformed('duplicate field name'));
+    assert.throws(() => apply({}, { u: { a: {} }, sa: { d: { k: false } } }), malformed('duplicate field name'));
   });
 
-  it('treats a DBRef as the embedded document it is in BSON', () => {
-    const oid = new ObjectId();
-    const out = applyDeltaV2({ _id: 1, ref: new DBRef('users', oid) }, { sref: { u: { $id: 2 } } });
-    assertDoc(out, { _id: 1, ref: { $ref: 'users', $id: 2 } });
+  it('DuplicateFieldNames within one section, and a sub-diff twice', () => {
+    // Raw BSON, as a JS object cannot name a field twice: {u: {f1: 3, f1: 4}}, {sa: {...}, sa: {...}}.
+    const twice = (outer: string, inner: string, a: Document, b: Document): OrderedDoc => {
+      const first = Buffer.from(BSON.serialize({ [inner]: a })).subarray(4, -1);
+      const second = Buffer.from(BSON.serialize({ [inner]: b })).subarray(4, -1);
+      const body = Buffer.concat([first, second]);
+      const section = Buffer.concat([Buffer.alloc(4), body, Buffer.from([0])]);
+      section.writeInt32LE(section.length, 0);
+      const element = Buffer.concat([Buffer.from([0x03]), Buffer.from(`${outer}\0`), section]);
+      const doc = Buffer.concat([Buffer.alloc(4), element, Buffer.from([0])]);
+      doc.writeInt32LE(doc.length, 0);
+      return decodeOrdered(doc);
+    };
+    const u = twice('u', 'f1', { v: 3 }, { v: 4 });
+    assert.throws(() => applyDeltaV2(bson({}), u), malformed('duplicate field name'));
+    // {sa: {d: {p: false}}, sa: {a: true, ...}}: the diff itself names the sub-diff twice.
+    const raw = Buffer.concat([
+      Buffer.from(BSON.serialize({ sa: { d: { p: false } } })).subarray(4, -1),
+      Buffer.from(BSON.serialize({ sa: { a: true, l: 0 } })).subarray(4, -1),
+    ]);
+    const diff = Buffer.concat([Buffer.alloc(4), raw, Buffer.from([0])]);
+    diff.writeInt32LE(diff.length, 0);
+    assert.throws(() => applyDeltaV2(bson({}), decodeOrdered(diff)), malformed('duplicate'));
+  });
+
+  it('EmptyDiff', () => {
+    assert.throws(() => apply({}, {}), malformed('empty'));
+  });
+
+  it('ArrayDiffAtTop', () => {
+    assert.throws(() => apply({}, fields(['a', true], ['l', new Int32(5)], ['d0', false])), malformed('unexpected section "a"'));
+  });
+});
+
+describe('applyDeltaV2: exact values', () => {
+  it('a u that changes a number\'s type leaves the new type (int 3 → long 3, int 3 → double 3.0)', () => {
+    const pre = fields(['_id', new Int32(1)], ['n', new Int32(3)], ['m', new Int32(3)]);
+    const post = applyDeltaV2(pre, fields(['u', fields(['n', Long.fromNumber(3)], ['m', new Double(3)])]));
+    assert.ok(post.get('n') instanceof Long, 'n is an int64');
+    assert.ok(post.get('m') instanceof Double, 'm is a double');
+    // The BSON type bytes themselves: 0x12 int64, 0x01 double.
+    const raw = Buffer.from(BSON.serialize(post as unknown as Document));
+    assert.equal(raw[raw.indexOf(Buffer.from('n\0')) - 1], 0x12);
+    assert.equal(raw[raw.indexOf(Buffer.from('m\0')) - 1], 0x01);
+  });
+
+  it('keeps the field order of integer-like names ({b: 1, "10": 2}), in the document and in i', () => {
+    const pre = fields(['_id', new Int32(1)], ['b', new Int32(1)], ['10', new Int32(2)]);
+    const post = applyDeltaV2(pre, fields(['u', fields(['b', new Int32(5)])], ['i', fields(['z', new Int32(0)], ['3', new Int32(9)])]));
+    assert.deepEqual([...post.keys()], ['_id', 'b', '10', 'z', '3']);
+  });
+
+  it('a bucket update as MongoDB 5.0 logs it (mongo-tools timeseries fixture shape)', () => {
+    // ts_dump_with_oplog/oplog.bson: control.max updated, a new measurement "129" inserted per column.
+    const pre = bson(fields(
+      ['_id', new ObjectId('60c7df2bf4549c58ea9377ec')],
+      ['control', { version: 1, min: { ts: new Date(0), measurement: 0 }, max: { ts: new Date(1), measurement: 0 } }],
+      ['data', fields(['ts', fields(['0', new Date(0)], ['128', new Date(1)])], ['measurement', fields(['0', 0], ['128', 0])])],
+    ));
+    const diff = bson({ scontrol: { smax: { u: { ts: new Date(2), measurement: 292 } } },
+      sdata: { sts: { i: { 129: new Date(2) } }, smeasurement: { i: { 129: 292 } } } });
+    const post = applyDeltaV2(pre, diff);
+    const data = post.get('data') as OrderedDoc;
+    assert.deepEqual([...(data.get('ts') as OrderedDoc).keys()], ['0', '128', '129']);
+    assert.deepEqual(((post.get('control') as OrderedDoc).get('max') as OrderedDoc).get('measurement'), new Int32(292));
+  });
+});
+
+describe('applyDeltaV2: the rest of the format (document_diff_serialization.cpp readers)', () => {
+  it('sections must come in the order d, u, i, b, s<field>, each once', () => {
+    assert.throws(() => apply({ a: 1 }, { i: { y: 2 }, u: { x: 1 } }), malformed('unexpected section "u"'));
+    assert.throws(() => apply({ a: 1 }, { sa: { u: { x: 1 } }, u: { x: 1 } }), malformed('unexpected section "u"'));
+    assert.throws(() => apply({ a: 1 }, { x: { a: 1 } }), malformed('unexpected section "x"'));
+  });
+
+  it('a bare "s" is the sub-diff of the field named ""', () => {
+    checkDiff(fields(['', { n: 1 }], ['s', { n: 1 }]), fields(['', { n: 3 }], ['s', { n: 4 }]), { s: { u: { n: 3 } }, ss: { u: { n: 4 } } });
+  });
+
+  it('l must be an int32 directly after a: true', () => {
+    assert.throws(() => apply({ arr: [1] }, { sarr: { a: true, l: Long.fromNumber(1) } }), malformed('"l"'));
+    assert.throws(() => apply({ arr: [1] }, { sarr: { a: true, u0: 1, l: 1 } }), malformed('"l"'));
+    assert.throws(() => apply({ arr: [1] }, { sarr: { a: false, u0: 1 } }), malformed('"a"'));
+  });
+
+  it('a modification past l is refused (the server asserts the walk ends at l)', () => {
+    assert.throws(() => apply({ arr: [1, 2, 3] }, { sarr: { a: true, l: 1, u2: 9 } }), malformed('past its length'));
+  });
+
+  it('array modifications out of index order are refused', () => {
+    assert.throws(() => apply({ arr: [1, 2, 3] }, { sarr: { a: true, u2: 1, u1: 1 } }), malformed('"u1"'));
+  });
+
+  it('a binary diff of a field the document lacks does nothing; of a non-binary field is an error', () => {
+    checkDiff({ a: 1 }, { a: 1 }, { b: { b1: { o: 0, d: bin('x') } } });
+    assert.throws(() => apply({ b1: 'text' }, { b: { b1: { o: 0, d: bin('x') } } }), malformed('not binary data'));
   });
 
   it('does not mutate its inputs', () => {
-    const doc = deepFreeze({ _id: 1, a: { x: 1 }, arr: [1, { y: 2 }], b: 2 });
-    const diff = deepFreeze({ d: { b: false }, sa: { u: { x: 2 } }, sarr: { a: true, l: 3, s1: { i: { z: 3 } } } });
-    const out = applyDeltaV2(doc, diff);
-    assertDoc(out, { _id: 1, a: { x: 2 }, arr: [1, { y: 2, z: 3 }, null] });
-    assertDoc(doc, { _id: 1, a: { x: 1 }, arr: [1, { y: 2 }], b: 2 });
-  });
-});
-
-describe('applyDeltaV2: array diffs', () => {
-  const apply = (arr: unknown[], diff: Document): unknown => applyDeltaV2({ arr }, { sarr: diff }).arr;
-
-  it('u<N> replaces an element', () => {
-    assert.deepEqual(apply([1, 2, 3], { a: true, u1: 20 }), [1, 20, 3]);
-  });
-
-  it('l shrinks the array', () => {
-    assert.deepEqual(apply([1, 2, 3, 4], { a: true, l: 2 }), [1, 2]);
-    assert.deepEqual(apply([1, 2], { a: true, l: 0 }), []);
-  });
-
-  it('l grows the array with nulls', () => {
-    assert.deepEqual(apply([1], { a: true, l: 3 }), [1, null, null]);
-  });
-
-  it('u<N> past the end pads with nulls', () => {
-    assert.deepEqual(apply([1], { a: true, u3: 4 }), [1, null, null, 4]);
-    assert.deepEqual(apply([], { a: true, u0: 'x' }), ['x']);
-  });
-
-  it('u<N> past the end with a larger l pads up to l', () => {
-    assert.deepEqual(apply([1], { a: true, l: 5, u2: 7 }), [1, null, 7, null, null]);
-  });
-
-  it('shrinks and updates together', () => {
-    assert.deepEqual(apply([1, 2, 3, 4], { a: true, l: 3, u0: 9, u2: 8 }), [9, 2, 8]);
-  });
-
-  it('accepts l as a non-promoted Int32', () => {
-    assert.deepEqual(apply([1, 2, 3], { a: true, l: new Int32(1) }), [1]);
-  });
-
-  it('s<N> recurses into an element object', () => {
-    const out = apply([{ x: 1 }, { x: 2, w: 0 }], { a: true, s1: { u: { x: 20 }, i: { y: 1 } } });
-    assert.deepEqual(ordered(out), ordered([{ x: 1 }, { x: 20, w: 0, y: 1 }]));
-  });
-
-  it('s<N> recurses into nested arrays', () => {
-    assert.deepEqual(apply([[1, 2], [3]], { a: true, s0: { a: true, l: 1 }, s1: { a: true, u1: 4 } }), [[1], [3, 4]]);
-  });
-
-  it('s<N> past the end appends null (re-applied diff)', () => {
-    assert.deepEqual(apply([{ x: 1 }], { a: true, s2: { u: { x: 2 } } }), [{ x: 1 }, null, null]);
-  });
-
-  it('s<N> of an element of another type sets it to null', () => {
-    assert.deepEqual(apply([1, [2]], { a: true, s0: { u: { x: 2 } }, s1: { u: { x: 2 } } }), [null, null]);
-  });
-
-  it('handles objects in arrays in objects in arrays', () => {
-    const doc = { _id: 1, items: [{ tags: ['a'], n: { v: 1 } }, { tags: [] }] };
-    const diff = { sitems: { a: true, s0: { stags: { a: true, u1: 'b' }, sn: { u: { v: 2 } } }, s1: { i: { n: { v: 9 } } } } };
-    assertDoc(applyDeltaV2(doc, diff), { _id: 1, items: [{ tags: ['a', 'b'], n: { v: 2 } }, { tags: [], n: { v: 9 } }] });
-  });
-});
-
-describe('applyDeltaV2: diffs as MongoDB 5.0+ logs them', () => {
-  // Shapes of `o.diff` written by the server's update system for common operators, per
-  // mongo/src/mongo/db/update/document_diff_serialization.h (sections d/u/i/s<field>, array
-  // diffs with a: true, l, u<N>, s<N>) and its jstests/replsets/v2_delta_oplog_entries.js.
-
-  it('$set of an existing field: { u: { field: value } }', () => {
-    assertDoc(applyDeltaV2({ _id: 1, qty: 5, item: 'x' }, { u: { qty: 6 } }), { _id: 1, qty: 6, item: 'x' });
-  });
-
-  it('$set of a new sub-field: { s<parent>: { i: { field: value } } }', () => {
-    const out = applyDeltaV2({ _id: 1, size: { h: 14, w: 21 } }, { ssize: { i: { uom: 'cm' } } });
-    assertDoc(out, { _id: 1, size: { h: 14, w: 21, uom: 'cm' } });
-  });
-
-  it('$unset: { d: { field: false } }', () => {
-    assertDoc(applyDeltaV2({ _id: 1, a: 1, b: 2 }, { d: { a: false } }), { _id: 1, b: 2 });
-  });
-
-  it('$push: { s<array>: { a: true, u<end>: value } }', () => {
-    const diff = { sscores: { a: true, u2: 89 } };
-    const once = applyDeltaV2({ _id: 1, scores: [44, 78] }, diff);
-    assertDoc(once, { _id: 1, scores: [44, 78, 89] });
-    // Replayed over its own result (the restore window overlaps the base), it changes nothing.
-    assertDoc(applyDeltaV2(once, diff), once);
-  });
-
-  it('an array that got shorter: { s<array>: { a: true, l: n, u<i>... } }', () => {
-    // The shape the diff calculator writes (pipeline updates): changed elements, then the cut.
-    assertDoc(applyDeltaV2({ _id: 1, s: [44, 78, 90] }, { ss: { a: true, l: 2, u1: 90 } }), { _id: 1, s: [44, 90] });
-  });
-
-  it('$inc inside an array element: { s<array>: { a: true, s<i>: { u: { f: v } } } }', () => {
-    const doc = { _id: 1, grades: [{ g: 80, mean: 75 }, { g: 85, mean: 90 }] };
-    const out = applyDeltaV2(doc, { sgrades: { a: true, s1: { u: { g: 86 } } } });
-    assertDoc(out, { _id: 1, grades: [{ g: 80, mean: 75 }, { g: 86, mean: 90 }] });
-  });
-});
-
-describe('applyDeltaV2: malformed diffs', () => {
-  it('rejects an unknown section, naming it', () => {
-    assert.throws(() => applyDeltaV2({ a: 1 }, { x: { a: 1 } }), malformed('"x"'));
-    // A binary-diff section ("b") is not a format this applier knows.
-    assert.throws(() => applyDeltaV2({ a: 1 }, { b: { a: 1 } }), malformed('"b"'));
-  });
-
-  it('rejects a d/u/i section that is not an object', () => {
-    assert.throws(() => applyDeltaV2({ a: 1 }, { u: 5 }), malformed('"u"'));
-    assert.throws(() => applyDeltaV2({ a: 1 }, { d: ['a'] }), malformed('"d"'));
-  });
-
-  it('rejects a sub-diff that is not an object, naming the path', () => {
-    assert.throws(() => applyDeltaV2({ a: { b: 1 } }, { sa: { sb: 3 } }), malformed('a.b'));
-  });
-
-  it('rejects a field named in two sections', () => {
-    assert.throws(() => applyDeltaV2({ a: 1 }, { u: { a: 2 }, i: { a: 3 } }), malformed('"a"'));
-    assert.throws(() => applyDeltaV2({ a: { b: 1 } }, { d: { a: false }, sa: { u: { b: 2 } } }), malformed('"a"'));
-  });
-
-  it('rejects array diffs without a: true', () => {
-    assert.throws(() => applyDeltaV2({ arr: [1] }, { sarr: { a: false, u0: 1 } }), malformed('arr'));
-  });
-
-  it('rejects unknown array diff fields and bad lengths', () => {
-    assert.throws(() => applyDeltaV2({ arr: [1] }, { sarr: { a: true, x0: 1 } }), malformed('"x0"'));
-    assert.throws(() => applyDeltaV2({ arr: [1] }, { sarr: { a: true, u: 1 } }), malformed('"u"'));
-    assert.throws(() => applyDeltaV2({ arr: [1] }, { sarr: { a: true, l: -1 } }), malformed('"l"'));
-    assert.throws(() => applyDeltaV2({ arr: [1] }, { sarr: { a: true, l: 1.5 } }), malformed('"l"'));
-    assert.throws(() => applyDeltaV2({ arr: [1] }, { sarr: { a: true, l: 'x' } }), malformed('"l"'));
-  });
-
-  it('rejects array modifications out of index order', () => {
-    assert.throws(() => applyDeltaV2({ arr: [1, 2, 3] }, { sarr: { a: true, u2: 1, u1: 1 } }), malformed('"u1"'));
-  });
-
-  it('rejects an array index past the maximum document size', () => {
-    assert.throws(() => applyDeltaV2({ arr: [] }, { sarr: { a: true, u99999999: 1 } }), malformed('too large'));
-  });
-
-  it('rejects an array sub-diff that is not an object', () => {
-    assert.throws(() => applyDeltaV2({ arr: [{}] }, { sarr: { a: true, s0: 1 } }), malformed('arr.0'));
+    const pre = bson({ _id: 1, a: { x: 1 }, arr: [1, { y: 2 }], b: 2 });
+    const before = bytes(pre);
+    applyDeltaV2(pre, bson({ d: { b: false }, sa: { u: { x: 2 } }, sarr: { a: true, l: 3, s1: { i: { z: 3 } } } }));
+    assert.equal(bytes(pre), before);
   });
 });

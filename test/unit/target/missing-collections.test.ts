@@ -36,7 +36,7 @@ function fakeServer(collections: string[]) {
               results: [...Array(count - 1).fill(true), false],
             });
           }
-          if (existing.has(op.ns)) applied.push(`${op.op} ${op.ns} ${JSON.stringify(op.o2?._id ?? op.o._id)}`);
+          if (existing.has(op.ns)) applied.push(`${op.op} ${op.ns} ${JSON.stringify(idOf(op.o2) ?? idOf(op.o))}`);
         }
         return { ok: 1, applied: count, results: Array(count).fill(true) };
       },
@@ -98,3 +98,8 @@ describe('ApplyOpsApplier: a collection dropped before the catalog read', () => 
     await assert.rejects(new ApplyOpsApplier(client).applyCrud([entry('i', 'shop.kept', { _id: 1 })]), TargetError);
   });
 });
+
+/** An op's `o`/`o2` arrive as field-ordered Maps (ordered-document.ts). */
+function idOf(doc: unknown): unknown {
+  return doc instanceof Map ? doc.get('_id') : (doc as { _id?: unknown } | undefined)?._id;
+}

@@ -4,7 +4,13 @@ import { Int32, ObjectId, Timestamp } from 'mongodb';
 import type { Document } from 'mongodb';
 import { TargetError } from '../../../src/errors.ts';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
-import { applyModifiersV1, applyUpdate, classifyUpdate } from '../../../src/target/modifiers-v1.ts';
+import { applyModifiersV1 as applyOrdered, applyUpdate as applyUpdateOrdered, classifyUpdate } from '../../../src/target/modifiers-v1.ts';
+import { toOrdered, type OrderedDoc } from '../../../src/ordered-document.ts';
+
+// The appliers work on OrderedDocs (src/ordered-document.ts); these cases are written as objects.
+const applyModifiersV1 = (doc: Document, update: Document): OrderedDoc => applyOrdered(toOrdered(doc), toOrdered(update));
+const applyUpdate = (doc: Document | null, entry: OplogEntry): OrderedDoc | null =>
+  applyUpdateOrdered(doc === null ? null : toOrdered(doc), entry);
 import { assertDoc, deepFreeze } from '../../support/ordered-document.ts';
 
 function updateEntry(o: Document, id: unknown = 1): OplogEntry {
@@ -64,7 +70,7 @@ describe('applyModifiersV1: $set', () => {
   it('keeps BSON values by identity', () => {
     const oid = new ObjectId();
     const out = applyModifiersV1({ _id: 1 }, { $set: { 'a.b': oid } });
-    assert.equal(out.a.b, oid);
+    assert.equal((out.get('a') as OrderedDoc).get('b'), oid);
   });
 });
 
@@ -156,7 +162,7 @@ describe('applyUpdate', () => {
     const oid = new ObjectId();
     const out = applyUpdate({ _id: oid, old: 1 }, updateEntry({ a: 1, _id: oid }, oid));
     assertDoc(out, { _id: oid, a: 1 });
-    assert.equal(out?._id, oid);
+    assert.equal(out?.get('_id'), oid);
   });
 
   it('a replacement of a missing document upserts it with the o2 _id', () => {
