@@ -71,7 +71,8 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     keep: await Promise.all(headPlan.keep.map(async ({ chain, reason }) => ({ chain: await loadChain(store, chain), reason }))),
     remove: await Promise.all(headPlan.remove.map((chain) => loadChain(store, chain))),
   };
-  const manifest: Manifest = { ...head, chains: plan.keep.map(({ chain }) => chain) };
+  // What the store references after this prune (a dry run changes nothing: every chain still).
+  const manifest: Manifest = { ...head, chains: dryRun ? [...plan.keep.map(({ chain }) => chain), ...plan.remove] : plan.keep.map(({ chain }) => chain) };
 
   const limit = pLimit(DELETE_CONCURRENCY);
   const remove = async (key: string): Promise<void> => {
