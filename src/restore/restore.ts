@@ -36,6 +36,8 @@ export interface RestoreOptions {
   /** Skip commands replay does not know instead of failing (replay.ts). */
   readonly skipUnknownCommands?: boolean;
   readonly workDir?: string;
+  /** Disk the oplog objects may take ahead of replay (chunk-feed.ts DEFAULT_AHEAD_BYTES). */
+  readonly downloadAheadBytes?: number;
   readonly signal?: AbortSignal;
   readonly onStage?: (stage: string, detail: string) => void;
   /** How far a stage is: `download` objects, `load` collections, `replay` entries applied. */
@@ -77,7 +79,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     // The oplog objects download ahead in parallel (chunk-feed.ts) while the base downloads and
     // loads; a window that fits the feed's disk budget is verified whole before the target is
     // touched, a longer one replays while the rest downloads.
-    feed = new ChunkFeed(options.store, [plan.base.oplog, ...plan.chunks], dir, { signal: options.signal, onObject });
+    feed = new ChunkFeed(options.store, [plan.base.oplog, ...plan.chunks], dir, { signal: options.signal, onObject, aheadBytes: options.downloadAheadBytes });
     const files = await downloadObjects(options.store, baseObjectsOf(plan), dir, { concurrency: options.concurrency, signal: options.signal, onObject });
     if (feed.fitsAhead) {
       await feed.allFetched();
