@@ -12,6 +12,12 @@ export const ENV = {
   endpoint: 'MONGO_PITR_S3_ENDPOINT',
   region: 'AWS_REGION',
   config: 'MONGO_PITR_CONFIG',
+  /** Recipients (age1…) or recipients files, separated by commas. */
+  encrypt: 'MONGO_PITR_ENCRYPT',
+  /** Identity files, separated by commas. */
+  identity: 'MONGO_PITR_IDENTITY',
+  /** How long one store operation may keep retrying transient faults, e.g. "2m". */
+  storeRetry: 'MONGO_PITR_STORE_RETRY',
 } as const;
 
 export type ConfigFile = Record<string, unknown>;
@@ -28,10 +34,40 @@ export function loadConfigFile(path: string | undefined): ConfigFile {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
-    return value as ConfigFile;
+    return checkConfigTypes(value as ConfigFile, file);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`config file ${file} is not a JSON object: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The type of every key the config file may set. A value of another type is refused with one
+ * line naming the key, instead of being coerced (`"store": 42` would otherwise become ./42).
+ * Keys not listed here are left alone.
+ */
+export const CONFIG_KEY_TYPES: Readonly<Record<string, 'string' | 'boolean'>> = {
+  uri: 'string',
+  store: 'string',
+  endpoint: 'string',
+  region: 'string',
+  sse: 'string',
+  sseKmsKeyId: 'string',
+  storeRetry: 'string',
+  pathStyle: 'boolean',
+  json: 'boolean',
+};
+
+function checkConfigTypes(config: ConfigFile, file: string): ConfigFile {
+  for (const [key, type] of Object.entries(CONFIG_KEY_TYPES)) {
+    const value = config[key];
+    if (value === undefined || typeof value === type) continue;
+    const found = value === null ? 'null' : Array.isArray(value) ? 'an array' : `${typeof value} ${JSON.stringify(value)}`;
+    throw new UsageError(`config file ${file}: "${key}" must be a ${type}, not ${found}`, {
+      hint: type === 'string' ? `quote it: "${key}": "${String(value)}"` : `use true or false`,
+    });
+  }
+  return config;
 }
 
 /** flag > environment > config file > default. */
@@ -40,7 +76,17 @@ export function pick(flag: unknown, envName: string | undefined, file: ConfigFil
   const fromEnv = envName ? process.env[envName] : undefined;
   if (fromEnv) return fromEnv;
   const fromFile = file[key];
-  return typeof fromFile === 'string' || typeof fromFile === 'number' ? String(fromFile) : undefined;
+  return typeof fromFile === 'string' ? fromFile : undefined;
+}
+
+/** A repeatable option: the flag's values, else the environment's (comma-separated), else the file's. */
+export function pickList(flag: readonly string[] | undefined, envName: string, file: ConfigFile, key: string): string[] {
+  if (flag && flag.length > 0) return [...flag];
+  const fromEnv = process.env[envName];
+  if (fromEnv) return fromEnv.split(',').map((value) => value.trim()).filter((value) => value !== '');
+  const fromFile = file[key];
+  if (typeof fromFile === 'string') return [fromFile];
+  return Array.isArray(fromFile) ? fromFile.filter((value): value is string => typeof value === 'string') : [];
 }
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

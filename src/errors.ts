@@ -97,6 +97,16 @@ export class IntegrityError extends PitrError {
   override readonly code = 'integrity';
 }
 
+/**
+ * An encrypted object cannot be read with the keys given: no identity, or none matching its
+ * recipients. Exit code of the integrity class (what was stored cannot be used as given), a code
+ * of its own so scripts can tell "give the key" from "the bytes are corrupt".
+ */
+export class KeyError extends PitrError {
+  override readonly exitCode = ExitCode.integrity;
+  override readonly code = 'key';
+}
+
 /** Another run changed the manifest first; nothing this run wrote is visible to a restore. */
 export class ConflictError extends PitrError {
   override readonly exitCode = ExitCode.conflict;

@@ -4,13 +4,13 @@
 //   S3:           TEST_S3_ENDPOINT (+ TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY,
 //                 TEST_S3_BUCKET) if given; else MinIO built and started the same way.
 // Extra arguments are test files or globs to run instead of all of them.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startFerretDB } from './servers/ferretdb.ts';
 import { startMinio } from './servers/minio.ts';
 import { startMongodReplSet } from './servers/mongod.ts';
 
-const ALL_TESTS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+const ALL_TESTS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'];
 const BUILD_SCRIPT = fileURLToPath(new URL('./servers/build-servers.sh', import.meta.url));
 /** A hung test fails instead of eating CI's time. */
 const TEST_TIMEOUT_MS = 10 * 60 * 1000;
@@ -31,6 +31,25 @@ function buildServers(names: string[]): Map<string, string> {
     process.exit(3);
   }
   return new Map(output.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+}
+
+/** The test that runs the built handler under AWS's emulator and runtime client. */
+const LAMBDA_RUNTIME_TEST = 'lambda-runtime';
+
+/**
+ * AWS's Lambda emulator and Node runtime client, built once into the cache. Missing build tools
+ * (exit 3: no Go, or no C++ tool chain for the runtime client's native part) skip that test with
+ * the reason; any other failure leaves the test to fail.
+ */
+function lambdaRuntime(): NodeJS.ProcessEnv {
+  const result = spawnSync('bash', [BUILD_SCRIPT, 'aws-lambda-rie', 'lambda-ric'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (result.status === 3) return { TEST_LAMBDA_RUNTIME_SKIP: result.stderr.trim().split('\n').at(-1) ?? 'build tools missing' };
+  if (result.status !== 0) {
+    process.stderr.write(result.stderr);
+    return { TEST_LAMBDA_RUNTIME_ERROR: `build-servers.sh aws-lambda-rie lambda-ric failed (exit ${result.status})` };
+  }
+  const paths = new Map(result.stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  return { TEST_LAMBDA_RIE_BIN: paths.get('aws-lambda-rie') ?? '', TEST_LAMBDA_RIC_ENTRY: paths.get('lambda-ric') ?? '' };
 }
 
 async function main(): Promise<number> {
@@ -66,11 +85,12 @@ async function main(): Promise<number> {
         TEST_S3_BUCKET: minio.bucket,
       });
     }
+    const files = process.argv.slice(2);
+    if (files.length === 0 || files.some((file) => file.includes(LAMBDA_RUNTIME_TEST))) Object.assign(env, lambdaRuntime());
     console.log(
       `mongo-pitr tests: MongoDB-wire server = ${env.TEST_MONGODB_KIND} (${redactUri(env.TEST_MONGODB_URI ?? '')}), ` +
         `S3 = ${wantS3 ? 'MinIO' : 'given'} (${env.TEST_S3_ENDPOINT})`,
     );
-    const files = process.argv.slice(2);
     return await runNodeTest(files.length > 0 ? files : ALL_TESTS, env);
   } finally {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(String(error)));

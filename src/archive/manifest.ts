@@ -32,6 +32,12 @@ export interface StoredObject {
   readonly storedBytes: number;
   /** sha256 of the stored bytes, hex. */
   readonly sha256: string;
+  /**
+   * Set when the stored bytes are encrypted client-side: "age" (age-encryption.org/v1 around
+   * the gzip stream). Optional and additive: absent means plain gzip. storedBytes and sha256 are
+   * over the encrypted bytes, so verify and prune need no key.
+   */
+  readonly encryption?: 'age';
 }
 
 export interface OplogObject extends StoredObject {
@@ -103,6 +109,14 @@ export interface Chunk extends OplogObject {
   readonly endSha256?: string;
 }
 
+/** What a pass found wrong with a chain's stored objects (chain-health.ts). */
+export interface ChainDamage {
+  /** The first object found missing or different from what the manifest says. */
+  readonly key: string;
+  readonly reason: string;
+  readonly detectedAt: string;
+}
+
 export interface Chain {
   readonly id: string;
   readonly source: SourceIdentity;
@@ -116,6 +130,10 @@ export interface Chain {
   readonly history?: ChainHistory;
   /** A chain loaded whole from a head: the index objects its chunk records were read from. */
   readonly indexKeys?: readonly string[];
+  /** Set once an object of the chain is found damaged: the chain is never extended again. Optional, additive. */
+  readonly damage?: ChainDamage;
+  /** When every object of the chain was last read back and its sha256 checked (ISO). Optional, additive. */
+  readonly verifiedAt?: string;
 }
 
 /** A stored index object, pinned by its sha256. */
@@ -167,6 +185,12 @@ export interface PendingBase {
   readonly startedAt: string;
   /** Collections stored so far, in the order they finished. */
   readonly collections: readonly CollectionEntry[];
+  /**
+   * Every base folder a run of this base writes into (`bases/<folder>/`), recorded before the
+   * run writes its first object there, so that prune leaves all of it alone however long a
+   * collection takes. Optional and additive: older manifests protect only the base's own folder.
+   */
+  readonly folders?: readonly string[];
 }
 
 export interface Manifest {
@@ -177,6 +201,11 @@ export interface Manifest {
    * read as having none, and readers that predate it ignore it (formatVersion stays 1).
    */
   readonly pendingBases?: readonly PendingBase[];
+  /**
+   * The store location (Store.url) the manifest was written for. A manifest found anywhere else
+   * (copied or moved) is not written to until adopted. Optional and additive.
+   */
+  readonly storeUrl?: string;
 }
 
 export function emptyManifest(): Manifest {
@@ -281,6 +310,31 @@ export function addPendingCollection(manifest: Manifest, pending: Omit<PendingBa
   const collections = [...(current?.collections ?? []).filter((done) => done.db !== entry.db || done.coll !== entry.coll), entry];
   const updated: PendingBase = { ...(current ?? pending), collections };
   return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), updated] };
+}
+
+/**
+ * Records that a run of a pending base is about to write under `folder`, creating the pending
+ * base first if it is new: committed before the run's first object, so nothing it writes is
+ * ever unreferenced. Another base in progress for the same source is a conflict, as in
+ * addPendingCollection.
+ */
+export function recordPendingRun(manifest: Manifest, pending: Omit<PendingBase, 'collections' | 'folders'>, folder: string): Manifest {
+  const others = manifest.pendingBases ?? [];
+  const current = others.find((candidate) => candidate.id === pending.id);
+  const rival = others.find((candidate) => candidate.id !== pending.id && sameSource(candidate.source, pending.source));
+  if (rival) {
+    throw new ConflictError(`base ${rival.id} is already in progress for replica set ${pending.source.setName}`, {
+      hint: 'run one backup per store at a time; the next run resumes the base in progress',
+    });
+  }
+  const base: PendingBase = current ?? { ...pending, collections: [] };
+  const folders = [...(base.folders ?? []).filter((known) => known !== folder), folder];
+  return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), { ...base, folders }] };
+}
+
+/** Every base folder a pending base holds on to: its own and each recorded run's. */
+export function pendingFolders(pending: PendingBase): string[] {
+  return [pending.id, ...(pending.folders ?? []).filter((folder) => folder !== pending.id)];
 }
 
 /**

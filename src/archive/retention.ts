@@ -10,10 +10,11 @@
 // references; one younger than the grace period is kept, since a running backup writes objects
 // before it commits them. Objects a compaction replaced (the chunks a compacted object holds, the
 // segments a compacted index holds) count as written when the compaction was recorded, so a
-// restore that planned on the index before it still finds them for the grace period. A base is judged by its folder's newest object: its collections are stored one
-// by one, long before its commit.
+// restore that planned on the index before it still finds them for the grace period. A base is
+// judged by its folder's newest object: its collections are stored one by one, long before its
+// commit.
 import { keysOf } from './chain-window.ts';
-import { chainEnd, pendingKeys, sameSource, type Chain, type Manifest } from './manifest.ts';
+import { chainEnd, pendingFolders, pendingKeys, sameSource, type Chain, type Manifest } from './manifest.ts';
 import { BASES_PREFIX, basePrefix, chainIndexPrefix, chunkKeyFirstTs, CHUNKS_PREFIX } from './object-keys.ts';
 import { compareTs } from '../timestamp.ts';
 
@@ -69,7 +70,8 @@ export function findOrphans<T extends ListedObject>(listing: readonly T[], manif
     // A pending base is still writing under its folder (and, once resumed, under each resuming
     // run's folder, whose objects it records): all of that is spoken for.
     for (const pending of manifest.pendingBases ?? []) {
-      prefixes.push(basePrefix(pending.id));
+      // Every folder a run recorded before writing into it, not only the base's first one.
+      for (const folder of pendingFolders(pending)) prefixes.push(basePrefix(folder));
       for (const key of pendingKeys(pending)) keys.add(key);
     }
   }

@@ -7,6 +7,7 @@ import { chunkKey, newRunId } from '../archive/object-keys.ts';
 import { readMajorityPoint, type CommitPoint } from '../source/commit-point.ts';
 import type { Source } from '../source/connect-source.ts';
 import { readOplog } from '../source/oplog-reader.ts';
+import { cutOffBy } from '../source/time-limit.ts';
 import type { Store } from '../store/store.ts';
 import { compareTs, type Ts } from '../timestamp.ts';
 import type { ManifestCommitter } from './commit.ts';
@@ -43,7 +44,7 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
   let chain = options.chain;
   const runId = newRunId();
   // Null where the server reports no majority point: then the read goes to the newest op.
-  const commitPoint = capAt(await readMajorityPoint(source.client, source.readPreference), options.until);
+  const commitPoint = capAt(await readMajorityPoint(source.client, source.readPreference, source.deadline), options.until);
   const start = chainEnd(chain);
   const result = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: start.lastTs, stoppedEarly: false };
   if (commitPoint && (!commitPoint.ts || compareTs(commitPoint.ts, start.lastTs) <= 0)) return result;
@@ -81,7 +82,8 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
       options.onChunk?.(chunk);
     }
   } catch (error) {
-    if (signal?.aborted) return { ...result, stoppedEarly: true };
+    // A call cut off at the run's deadline may fail a moment before the signal fires (time-limit.ts).
+    if (signal?.aborted || cutOffBy(error, source.deadline)) return { ...result, stoppedEarly: true };
     throw error;
   } finally {
     await chunker.close();

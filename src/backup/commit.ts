@@ -10,6 +10,7 @@
 import { ConflictError, StoreError } from '../errors.ts';
 import { MANIFEST_KEY, MANIFEST_V1_COPY_KEY, newRunId } from '../archive/object-keys.ts';
 import { serializeManifest, type Manifest } from '../archive/manifest.ts';
+import { assertManifestHome } from '../archive/chain-health.ts';
 import { sealDue, type IndexWrite } from '../archive/index-segment.ts';
 import type { Store } from '../store/store.ts';
 import { readHead } from './read-manifest.ts';
@@ -38,9 +39,13 @@ export class ManifestCommitter {
     this.#etag = etag;
   }
 
-  /** Reads the current head (an empty manifest when the store is new). */
+  /**
+   * Reads the current head (an empty manifest when the store is new). A manifest written for
+   * another store location is refused here, before anything is written (adoptManifest).
+   */
   static async open(store: Store): Promise<ManifestCommitter> {
     const { manifest, etag } = await readHead(store);
+    assertManifestHome(manifest, store.url);
     return new ManifestCommitter(store, manifest, etag);
   }
 
@@ -60,17 +65,28 @@ export class ManifestCommitter {
   }
 
   async #commitNow(update: (manifest: Manifest) => Manifest, options: CommitOptions): Promise<Manifest> {
-    const sealed = sealDue(update(this.#manifest), Date.now(), this.#runId);
+    // Every write records where the manifest lives, so a copy found elsewhere is recognised.
+    const sealed = sealDue({ ...update(this.#manifest), storeUrl: this.#store.url }, Date.now(), this.#runId);
     const next = sealed.manifest;
+    const body = serializeManifest(next);
     try {
       if (this.#manifest.formatVersion < 2 && this.#etag !== null) await this.#keepFormat1Copy();
-      for (const write of [...(options.writes ?? []), ...sealed.writes]) await this.#store.putIfMatch(write.key, write.bytes, null);
-      const { etag } = await this.#store.putIfMatch(MANIFEST_KEY, serializeManifest(next), this.#etag);
+      for (const write of [...(options.writes ?? []), ...sealed.writes]) await putNew(this.#store, write);
+      const { etag } = await this.#store.putIfMatch(MANIFEST_KEY, body, this.#etag);
       this.#manifest = next;
       this.#etag = etag;
       return next;
     } catch (error) {
       if (error instanceof StoreError && error.kind === 'precondition-failed') {
+        // A write whose reply was lost is sent again (by the SDK or the store's retries) and the
+        // second one is refused because the first landed. The manifest then holds exactly what
+        // this run wrote: the commit succeeded. Anything else is another run's write.
+        const landed = await etagIfHolding(this.#store, MANIFEST_KEY, body);
+        if (landed !== null) {
+          this.#manifest = next;
+          this.#etag = landed;
+          return next;
+        }
         throw new ConflictError('another mongo-pitr run changed the manifest first; this run\'s objects were not recorded', {
           cause: error,
           hint: 'run one backup per store at a time; the next scheduled run continues from the other one\'s checkpoint',
@@ -92,4 +108,47 @@ export class ManifestCommitter {
       if (!(error instanceof StoreError && error.kind === 'precondition-failed')) throw error;
     }
   }
+}
+
+/**
+ * Stores an index object under a key no one else writes (it carries this run's id). Refused
+ * because it exists, it is a lost reply's first write when it holds these very bytes.
+ */
+async function putNew(store: Store, write: IndexWrite): Promise<void> {
+  try {
+    await store.putIfMatch(write.key, write.bytes, null);
+  } catch (error) {
+    if (error instanceof StoreError && error.kind === 'precondition-failed' && (await etagIfHolding(store, write.key, write.bytes)) !== null) return;
+    throw error;
+  }
+}
+
+/**
+ * Makes this store the manifest's home (the user's explicit --adopt-manifest after copying or
+ * moving a store); returns the location it was written for, or null when nothing changed. Only
+ * the head is rewritten: the index objects it pins do not name a store.
+ */
+export async function adoptManifest(store: Store): Promise<string | null> {
+  const { manifest, etag } = await readHead(store);
+  if (etag === null || manifest.storeUrl === undefined || manifest.storeUrl === store.url) return null;
+  try {
+    await store.putIfMatch(MANIFEST_KEY, serializeManifest({ ...manifest, storeUrl: store.url }), etag);
+  } catch (error) {
+    if (error instanceof StoreError && error.kind === 'precondition-failed') {
+      throw new ConflictError('another mongo-pitr run changed the manifest while it was being adopted', { cause: error, hint: 'run it again' });
+    }
+    throw error;
+  }
+  return manifest.storeUrl;
+}
+
+/** The object's etag if it holds exactly `body`, else null. */
+async function etagIfHolding(store: Store, key: string, body: Buffer): Promise<string | null> {
+  const info = await store.stat(key);
+  if (!info || info.size !== body.length) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  // Read after the stat: if another run wrote in between, the bytes differ or the next commit
+  // with this etag is refused; neither can make a lost race look like a win that sticks.
+  return Buffer.concat(chunks).equals(body) ? info.etag : null;
 }

@@ -30,6 +30,7 @@ import { ManifestCommitter } from './commit.ts';
 import { DEFAULT_ORPHAN_GRACE_MS } from './prune.ts';
 import { loadSealed, readManifest } from './read-manifest.ts';
 import { storeGzipped } from './store-object.ts';
+import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
 
 /**
  * Groups merged between two commits of the compacted index: each commit rewrites the index (all
@@ -84,6 +85,9 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
       const sealed = await loadSealed(store, chain);
       const groups = planCompaction(sealed.records).slice(0, Math.min(GROUPS_PER_COMMIT, budget));
       if (groups.length === 0) break;
+      // Encrypted pieces are decrypted to be merged (and the merged object encrypted again by
+      // storeGzipped): without the key, compaction stops here, before it writes anything.
+      requireIdentityFor(store, groups.flatMap((group) => sealed.records.slice(group.start, group.end)));
       const records = await mergeGroups(store, chain.id, sealed.records, groups, runId, now, signal, options.onObject);
       const before = new Set(sealed.records);
       const done = records.filter((record) => !before.has(record));
@@ -144,7 +148,7 @@ async function* concatenated(store: Store, pieces: readonly Chunk[], signal?: Ab
     const digest = new DigestStream();
     const gunzip = createGunzip();
     const body = await getRecorded(store, piece, signal);
-    const feeding = pipeline(body, digest, gunzip, { signal, end: true });
+    const feeding = pipeline(body, digest, decryptStageOf(store, piece), gunzip, { signal, end: true });
     try {
       for await (const part of gunzip) yield part as Buffer;
       await feeding;

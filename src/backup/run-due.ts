@@ -3,13 +3,16 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { Interrupted, OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
+import { chainEnd, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
+import { ChainDamaged } from '../archive/chain-health.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
+import { ensureChainWhole, recordVerified } from './check-chain.ts';
 import { closeHoleBeforeNewestBase } from './close-hole.ts';
 import { compact, type CompactResult } from './compact.ts';
+import { cutOffBy } from '../source/time-limit.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 
@@ -25,6 +28,8 @@ export interface BackupRunOptions {
   /** Progress: a chunk's upload begins, then it is committed. */
   readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;
+  /** Read back and hash the whole chain when its last verify is older than this (check-chain.ts). */
+  readonly verifyEveryMs?: number;
 }
 
 export const DEFAULT_LIMITS: ChunkLimits = { chunkBytes: DEFAULT_CHUNK_BYTES, chunkSpanSeconds: DEFAULT_CHUNK_SPAN_SECONDS };
@@ -100,7 +105,17 @@ export async function backupOplog(options: BackupRunOptions): Promise<ArchiveOpl
   }
   const limits = options.limits ?? DEFAULT_LIMITS;
   await closeHoleBeforeNewestBase({ ...options, committer, limits });
-  return archiveOplog({ ...options, committer, chain, limits });
+  let check;
+  try {
+    check = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, signal: options.signal });
+  } catch (error) {
+    // Stopped (a deadline) while checking: nothing was written, the next pass checks again.
+    if (options.signal?.aborted && !(error instanceof ChainDamaged)) return { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true };
+    throw error;
+  }
+  const result = await archiveOplog({ ...options, committer, chain, limits });
+  await recordVerified(committer, chain.id, check);
+  return result;
 }
 
 export interface RunDueOptions extends BackupRunOptions {
@@ -117,7 +132,7 @@ export interface RunDueResult {
    * Why a base was due (taken, worked on, or left for the next run when stopped early): none
    * yet, the oplog rolled over past the checkpoint, age, or one in progress from an earlier run.
    */
-  readonly baseReason?: 'no-base' | 'oplog-gap' | 'base-age' | 'resume';
+  readonly baseReason?: 'no-base' | 'oplog-gap' | 'base-age' | 'resume' | 'damaged';
   /** The base still in progress when the run stopped early. */
   readonly pendingBase?: PendingBaseSummary;
   /** A pending base dropped because its T0 rolled out of the oplog (a new one was started). */
@@ -138,36 +153,81 @@ export interface RunDueResult {
  */
 export async function runDue(options: RunDueOptions): Promise<RunDueResult> {
   const committer = await ManifestCommitter.open(options.store);
+  try {
+    return await runDuePass(options, committer);
+  } catch (error) {
+    // Once the stop signal has fired, a failure is the stop showing through a call it cut short
+    // (a server call past its time limit, time-limit.ts; a store call aborted): every commit
+    // before it stands, and the next run continues from the manifest.
+    if (!options.signal?.aborted && !cutOffBy(error, options.source.deadline)) throw error;
+    return stoppedAt(committer, options, {});
+  }
+}
+
+async function runDuePass(options: RunDueOptions, committer: ManifestCommitter): Promise<RunDueResult> {
   const identity = options.source.identity;
   const limits = options.limits ?? DEFAULT_LIMITS;
   // A run killed between a new base and closing the hole before it closes it now.
-  let bridge = await closeHoleBeforeNewestBase({ ...options, committer, limits });
+  const bridge = await closeHoleBeforeNewestBase({ ...options, committer, limits });
   const chain = newestChainOf(committer.manifest, identity);
   const pending = pendingBaseOf(committer.manifest, identity);
   let oplog: ArchiveOplogResult | undefined;
   let gap: RunDueResult['gap'];
+  let damaged: ChainDamaged | undefined;
   if (chain) {
     try {
-      oplog = await archiveOplog({ ...options, committer, chain, limits: options.limits ?? DEFAULT_LIMITS });
+      const check = await ensureChainWhole(options.store, committer, chain, { verifyEveryMs: options.verifyEveryMs, now: options.now, signal: options.signal });
+      oplog = await archiveOplog({ ...options, committer, chain, limits });
+      await recordVerified(committer, chain.id, check);
     } catch (error) {
-      if (!(error instanceof OplogGap)) throw error;
+      if (error instanceof ChainDamaged) damaged = error;
       // Only a new base can continue; the old chain stays restorable up to its end.
-      gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
+      else if (error instanceof OplogGap) gap = { checkpoint: error.checkpoint, oldestAvailable: error.oldestAvailable };
+      // Stopped while checking the chain: nothing was written, the checkpoint is where it was.
+      else if (options.signal?.aborted || cutOffBy(error, options.source.deadline)) oplog = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true };
+      else throw error;
     }
   }
-  const reason = baseReason(chain, pending !== undefined, gap !== undefined, options);
+  const reason = damaged && !pending ? 'damaged' : baseReason(chain, pending !== undefined, gap !== undefined, options);
+  // A damaged chain is never extended: a new base starts a new chain in this same pass, and the
+  // pass still ends with the integrity error naming the damaged object (exit 6).
+  if (damaged && chain) {
+    const result = await runDueBase(options, committer, () => ({ ...(reason && { baseReason: reason }) }), pending);
+    const note = result.base ? `; new base ${result.base.chainId} started a new chain` : result.pendingBase ? `; new base ${result.pendingBase.baseId} in progress` : '';
+    throw new ChainDamaged(chain, damaged.damage, note);
+  }
   const progress = () => ({ ...(oplog && { oplog }), ...(bridge && { bridge }), ...(gap && { gap }), ...(reason && { baseReason: reason }) });
   if (oplog?.stoppedEarly || options.signal?.aborted) {
     return { ...progress(), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
   }
   if (!reason) return { ...progress(), ...(await compactAfter(options, committer)), stoppedEarly: false };
-  const taken = await takeBase({ ...options, committer });
+  return runDueBase(options, committer, progress, pending);
+}
+
+/**
+ * The base part of a pass: takes (or resumes) a base, then archives the chain before it on up to
+ * its T1 (close-hole.ts). `progress` is what the pass did before, reported with the outcome.
+ */
+async function runDueBase(
+  options: RunDueOptions,
+  committer: ManifestCommitter,
+  progress: () => Partial<RunDueResult>,
+  pending: PendingBase | undefined,
+): Promise<RunDueResult> {
+  if (options.signal?.aborted) return { ...progress(), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
+  let taken;
+  try {
+    taken = await takeBase({ ...options, committer });
+  } catch (error) {
+    if (!options.signal?.aborted && !cutOffBy(error, options.source.deadline)) throw error;
+    return stoppedAt(committer, options, progress());
+  }
   const abandoned = taken.abandoned ? { abandonedBase: taken.abandoned } : {};
   if (taken.stoppedEarly) {
     return { ...progress(), ...abandoned, ...(taken.pending && { pendingBase: summarizePending(taken.pending) }), stoppedEarly: true };
   }
-  bridge = (await closeHoleBeforeNewestBase({ ...options, committer, limits })) ?? bridge;
-  return { ...progress(), ...abandoned, base: summarizeBase(taken.chain), ...(await compactAfter(options, committer)), stoppedEarly: false };
+  const bridge = await closeHoleBeforeNewestBase({ ...options, committer, limits: options.limits ?? DEFAULT_LIMITS });
+  return { ...progress(), ...(bridge && { bridge }), ...abandoned, base: summarizeBase(taken.chain), ...(await compactAfter(options, committer)), stoppedEarly: false };
 }
 
 /** A pass ends by compacting what is due, with the same committer; the signal stops it between merges. */
@@ -175,6 +235,18 @@ async function compactAfter(options: RunDueOptions, committer: ManifestCommitter
   if (options.compact === false || options.signal?.aborted) return {};
   const compaction = await compact({ store: options.store, committer, signal: options.signal });
   return compaction.merged > 0 || compaction.deleted > 0 ? { compaction } : {};
+}
+
+/**
+ * The result of a pass cut short by an error past its stop (a call cut off at the deadline):
+ * what it did before, the base in progress, and the newest chain's checkpoint as committed.
+ */
+function stoppedAt(committer: ManifestCommitter, options: RunDueOptions, done: Partial<RunDueResult>): RunDueResult {
+  const identity = options.source.identity;
+  const pending = pendingBaseOf(committer.manifest, identity);
+  const chain = newestChainOf(committer.manifest, identity);
+  const oplog = done.oplog ?? (chain && { chainId: chain.id, chunks: 0, ops: 0, checkpoint: chainEnd(chain).lastTs, stoppedEarly: true });
+  return { ...done, ...(oplog && { oplog }), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
 }
 
 function baseReason(chain: Chain | undefined, pending: boolean, gap: boolean, options: RunDueOptions): RunDueResult['baseReason'] {

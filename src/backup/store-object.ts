@@ -1,10 +1,13 @@
 // Upload, then record: streams bytes through gzip into the store while counting and hashing
 // them, and returns what the manifest will say about the object. Memory stays at a few gzip
-// and upload buffers whatever the object's size.
+// and upload buffers whatever the object's size. When the store has a cipher attached
+// (crypt/store-cipher.ts) the gzip stream is encrypted before it is hashed and uploaded, so the
+// digest describes the stored (encrypted) bytes.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { DigestStream } from '../archive/digest.ts';
+import { encryptStageOf } from '../crypt/store-cipher.ts';
 import type { StoredObject } from '../archive/manifest.ts';
 import type { Store } from '../store/store.ts';
 
@@ -24,7 +27,10 @@ export async function storeGzipped(
     })(),
   );
   const digest = new DigestStream();
-  const compressed = pipeline(counted, createGzip(), digest, { signal, end: true });
+  const encrypt = encryptStageOf(store);
+  const compressed = encrypt
+    ? pipeline(counted, createGzip(), encrypt, digest, { signal, end: true })
+    : pipeline(counted, createGzip(), digest, { signal, end: true });
   const uploaded = store.put(key, digest, { signal });
   // Either side failing must fail both: an upload error stops the reader, a reader error
   // (a cursor, an abort) ends the upload, which then leaves no object behind.
@@ -36,5 +42,5 @@ export async function storeGzipped(
     throw error;
   }
   const { bytes, sha256 } = digest.digest();
-  return { key, rawBytes, storedBytes: bytes, sha256 };
+  return { key, rawBytes, storedBytes: bytes, sha256, ...(encrypt ? { encryption: 'age' as const } : {}) };
 }

@@ -17,7 +17,10 @@ import { tailOplog } from '../source/oplog-reader.ts';
 import type { Store } from '../store/store.ts';
 import type { Ts } from '../timestamp.ts';
 import { archiveOplog, lagMs } from './archive-oplog.ts';
+import { ChainDamaged } from '../archive/chain-health.ts';
+import { ensureChainWhole, recordVerified } from './check-chain.ts';
 import { ManifestCommitter } from './commit.ts';
+import { takeBase } from './take-base.ts';
 import { DEFAULT_LIMITS } from './run-due.ts';
 import { BackgroundCompaction, DEFAULT_STREAM_COMPACT_EVERY_MS } from './background-compaction.ts';
 import type { CompactResult } from './compact.ts';
@@ -40,6 +43,10 @@ export interface StreamOplogOptions {
   /** Compact in the background at most this often (background-compaction.ts); 0: never. */
   readonly compactEveryMs?: number;
   readonly onCompaction?: (result: CompactResult) => void;
+  /** Read back and hash the whole chain when its last verify is older than this (check-chain.ts). */
+  readonly verifyEveryMs?: number;
+  /** The chain to extend was found damaged; a new base is taken and the stream goes on onto it. */
+  readonly onDamaged?: (error: ChainDamaged) => void;
 }
 
 export interface StreamOplogResult {
@@ -48,6 +55,8 @@ export interface StreamOplogResult {
   readonly ops: number;
   /** The chain's checkpoint when the stream ended. */
   readonly checkpoint: Ts;
+  /** Set when the chain found at the start was damaged (the stream went on onto a new base). */
+  readonly damaged?: ChainDamaged;
 }
 
 /** Tails the source's oplog onto its newest chain until the signal fires; without a chain, a UsageError. */
@@ -63,6 +72,21 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
     });
   }
   let chain: Chain = newest;
+  let damaged: ChainDamaged | undefined;
+  try {
+    await recordVerified(committer, newest.id, await ensureChainWhole(store, committer, newest, { verifyEveryMs: options.verifyEveryMs, signal }));
+    chain = committer.manifest.chains.find((candidate) => candidate.id === newest.id) ?? newest;
+  } catch (error) {
+    // Stopped while checking the chain: nothing was written, nothing is left to catch up.
+    if (signal?.aborted && !(error instanceof ChainDamaged)) return { chainId: newest.id, chunks: 0, ops: 0, checkpoint: chainEnd(newest).lastTs };
+    if (!(error instanceof ChainDamaged)) throw error;
+    // Never extended again: a new base starts a new chain at once, and the stream goes on.
+    damaged = error;
+    options.onDamaged?.(error);
+    const taken = await takeBase({ source, store, committer, signal });
+    if (taken.stoppedEarly) throw error;
+    chain = taken.chain;
+  }
   const runId = newRunId();
   const kind = (await readMajorityPoint(source.client, source.readPreference))?.kind ?? 'lastWritten';
   const idleMs = Math.min(options.idleMs ?? DEFAULT_TAIL_IDLE_MS, flushIntervalMs);
@@ -100,7 +124,7 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
 
   // Stopped: what was written up to now goes in one more pass, bounded by the commit point.
   const rest = await archiveOplog({ source, store, committer, chain, limits, onChunk: options.onChunk });
-  return { chainId: chain.id, chunks: streamed.chunks + rest.chunks, ops: streamed.ops + rest.ops, checkpoint: rest.checkpoint };
+  return { chainId: chain.id, chunks: streamed.chunks + rest.chunks, ops: streamed.ops + rest.ops, checkpoint: rest.checkpoint, ...(damaged && { damaged }) };
 }
 
 /**

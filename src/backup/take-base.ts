@@ -21,6 +21,7 @@ import {
   addChain,
   addPendingCollection,
   pendingBaseOf,
+  recordPendingRun,
   removePendingBase,
   type Base,
   type Chain,
@@ -118,7 +119,7 @@ async function takeBaseOnce(options: TakeBaseOptions): Promise<TakeBaseResult> {
 
 async function startBase(options: TakeBaseOptions): Promise<PendingBase> {
   const startedAt = new Date().toISOString();
-  const t0 = await readCommitPoint(options.source.client, options.source.readPreference);
+  const t0 = await readCommitPoint(options.source.client, options.source.readPreference, options.source.deadline);
   // Never start inside a transaction chain: replay could not apply it whole.
   const startTs = t0.ts ? await transactionSafeStart(options.source, { ...t0, ts: t0.ts }) : ORIGIN;
   return { id: baseId(startTs, newRunId()), source: options.source.identity, startTs, startedAt, collections: [] };
@@ -138,8 +139,10 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   if (resumed) await assertInOplog(source, from);
 
   const { id, source: identity, startTs, startedAt } = pending;
+  // Recorded before this run's first object: prune protects the whole folder from now on.
+  await committer.commit((manifest) => recordPendingRun(manifest, { id, source: identity, startTs, startedAt }, folder));
   const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
-  const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth }))
+  const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, deadline: source.deadline }))
     .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));
   const failure = await dumpCollections(catalog, {
     concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
@@ -316,7 +319,7 @@ async function dumpOne(
   );
   if (dumped === undefined) return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
   let docs = 0;
-  const documents = dumpCollection(source.client, entry.db, dumped.coll, signal);
+  const documents = dumpCollection(source.client, entry.db, dumped.coll, signal, source.deadline);
   const data = await storeGzipped(
     store,
     dumped.key,

@@ -8,7 +8,10 @@ import { storeGzipped } from './store-object.ts';
 
 export interface WrittenOplog {
   readonly object: OplogObject;
-  /** Ops by namespace, then op type. */
+  /**
+   * Ops by namespace, then op type. Empty for an encrypted object: namespace names and their
+   * activity are data, and stay inside the encrypted object (find scans such chunks whole).
+   */
   readonly byNs: Record<string, Record<string, number>>;
 }
 
@@ -43,5 +46,5 @@ export async function writeOplogObject(
     lastWall: last?.header.wall?.toISOString() ?? null,
     count,
   };
-  return { object, byNs };
+  return { object, byNs: object.encryption ? {} : byNs };
 }

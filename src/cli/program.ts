@@ -1,6 +1,7 @@
 // The mongo-pitr command line: a thin shell over the library's use cases. Flag names follow
 // mongodump/mongorestore where the concept is the same (--uri, --nsInclude, --drop, ...).
 import { Command, CommanderError } from 'commander';
+import { ExitCode, UsageError } from '../errors.ts';
 import { addGlobalOptions } from './context.ts';
 import { reportError } from './output.ts';
 import { registerBackup } from './commands/backup.ts';
@@ -26,6 +27,8 @@ export function buildProgram(): Command {
       .description('continuous MongoDB backup to object storage with point-in-time restore')
       .version(VERSION)
       .exitOverride()
+      // Commander's own "error: ..." line is replaced by ours (runCli): one documented shape.
+      .configureOutput({ outputError: () => undefined })
       .showHelpAfterError(false),
   );
   registerBackup(program);
@@ -43,8 +46,13 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerCompact(program);
   // Subcommands inherit the override so their usage errors reach runCli too.
-  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
+}
+
+/** Commander's message ("error: unknown option '--x'") as our usage error. */
+function usageErrorOf(error: CommanderError): UsageError {
+  return new UsageError(error.message.replace(/^error:\s*/, ''), { cause: error, hint: 'see mongo-pitr --help' });
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -54,6 +62,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError && error.exitCode === 0) return 0;
-    return reportError(error, argv.includes('--json'));
+    // Help shown because no command was given is already on stderr: only the exit code is left.
+    if (error instanceof CommanderError && error.code === 'commander.help') return ExitCode.usage;
+    return reportError(error instanceof CommanderError ? usageErrorOf(error) : error, argv.includes('--json'));
   }
 }

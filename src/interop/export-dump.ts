@@ -13,6 +13,7 @@
 // collection from its `timeseries` options and inserts the measurements through it.
 // Every object is checked against the manifest (size and sha256) as it streams; the folder is
 // assembled beside the destination and renamed into place only once all of it verified.
+// Folders and files are created private (private-mode.ts): the export holds every document.
 // Memory bound: one object's stream buffers at a time, plus one oplog entry; never decoded
 // except the oplog entries' headers (ts and wall, for the cutoff).
 import { randomBytes } from 'node:crypto';
@@ -23,6 +24,7 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { UsageError } from '../errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { readBsonFrames } from '../archive/bson-frames.ts';
 import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
@@ -31,8 +33,9 @@ import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readOplogHeader } from '../archive/oplog-header.ts';
 import { readManifest } from '../backup/commit.ts';
-import { checkDigest, getRecorded } from '../restore/download-chain.ts';
+import { checkDigest, getRecorded, objectsOf } from '../restore/download-chain.ts';
 import type { Store } from '../store/store.ts';
+import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
 import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
 import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
@@ -66,10 +69,11 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
   const { manifest } = await readManifest(options.store);
   const plan = planRestore(manifest, options.cutoff, options.source);
   verifyContinuity(plan.chain);
+  requireIdentityFor(options.store, objectsOf(plan));
   const dir = resolve(options.dir);
   await checkDestination(dir);
   const work = `${dir}.mongo-pitr-${randomBytes(4).toString('hex')}`;
-  await mkdir(work, { recursive: true });
+  await mkdir(work, { recursive: true, mode: PRIVATE_DIR_MODE });
   try {
     let documents = 0;
     for (const entry of plan.base.collections) {
@@ -100,7 +104,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
 async function checkDestination(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
   if (!info) {
-    await mkdir(dirname(dir), { recursive: true });
+    await mkdir(dirname(dir), { recursive: true, mode: PRIVATE_DIR_MODE });
     return;
   }
   if (!info.isDirectory() || (await readdir(dir)).length > 0) {
@@ -110,18 +114,18 @@ async function checkDestination(dir: string): Promise<void> {
 
 async function exportCollection(store: Store, entry: CollectionEntry, work: string, signal?: AbortSignal): Promise<void> {
   const folder = join(work, entry.db);
-  await mkdir(folder, { recursive: true });
+  await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
   let metadata = await fetchSmall(store, entry.metadata, signal);
   const buckets = holdsBuckets(entry);
   if (entry.type === 'timeseries' && !buckets) {
     metadata = serializeMetadata({ ...parseMetadata(metadata, entry.coll), type: 'collection' });
   }
-  await writeFile(join(folder, dumpMetadataFile(entry.coll)), metadata, { flag: 'wx' });
+  await writeFile(join(folder, dumpMetadataFile(entry.coll)), metadata, { flag: 'wx', mode: PRIVATE_FILE_MODE });
   if (!entry.data) return;
   const digest = new DigestStream();
   const body = await getRecorded(store, entry.data, signal);
   const dataFile = dumpDataFile(buckets ? bucketsCollection(entry.coll) : entry.coll);
-  await pipeline(body, digest, createGunzip(), createWriteStream(join(folder, dataFile), { flags: 'wx' }), { signal });
+  await pipeline(body, digest, decryptStageOf(store, entry.data), createGunzip(), createWriteStream(join(folder, dataFile), { flags: 'wx', mode: PRIVATE_FILE_MODE }), { signal });
   checkDigest(entry.data, digest);
 }
 
@@ -129,7 +133,7 @@ async function exportCollection(store: Store, entry: CollectionEntry, work: stri
 async function fetchSmall(store: Store, object: StoredObject, signal?: AbortSignal): Promise<Buffer> {
   const digest = new DigestStream();
   const chunks: Buffer[] = [];
-  await pipeline(await getRecorded(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(await getRecorded(store, object, signal), digest, decryptStageOf(store, object), createGunzip(), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) chunks.push(chunk);
   }, { signal });
   checkDigest(object, digest);
@@ -146,12 +150,12 @@ async function exportOplog(
   file: string,
   signal?: AbortSignal,
 ): Promise<Pick<ExportDumpResult, 'oplogEntries' | 'lastEntry' | 'firstLeftOut'>> {
-  const out = createWriteStream(file, { flags: 'wx' });
+  const out = createWriteStream(file, { flags: 'wx', mode: PRIVATE_FILE_MODE });
   const result = { oplogEntries: 0, lastEntry: null as string | null, firstLeftOut: null as string | null };
   try {
     for (const object of [plan.base.oplog, ...plan.chunks]) {
       const digest = new DigestStream();
-      await pipeline(await getRecorded(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+      await pipeline(await getRecorded(store, object, signal), digest, decryptStageOf(store, object), createGunzip(), async (source: AsyncIterable<Buffer>) => {
         for await (const raw of readBsonFrames(source, { label: object.key })) {
           if (result.firstLeftOut !== null) continue;
           const header = readOplogHeader(raw);

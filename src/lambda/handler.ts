@@ -5,14 +5,21 @@
 // invocations as it takes). Configuration comes from the environment only; failures are thrown,
 // their class in the message, so Lambda marks the invocation failed.
 import { describeRunDue, runDue, runDueReport } from '../backup/run-due.ts';
-import { ENV, parseChunkLimits, parseDuration, parsePositiveInt } from '../config.ts';
+import { ENV, parseChunkLimits, parseDuration, parsePositiveInt, pickList } from '../config.ts';
 import { PitrError, UsageError } from '../errors.ts';
 import { createLog } from '../log.ts';
 import { redactText } from '../redact.ts';
 import { connectSource } from '../source/connect-source.ts';
+import { cutOffBy, deadlineIn, type Deadline } from '../source/time-limit.ts';
 import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
+import { loadCipher } from '../crypt/key-files.ts';
+import { attachCipher } from '../crypt/store-cipher.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
 import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
+// Loaded with the module, in Lambda's init phase (which the function timeout does not count),
+// not by the first invocation: the AWS SDK is most of the start-up time (open-store.ts loads it
+// lazily for the CLI's sake).
+import '../store/s3-store.ts';
 
 /** Environment variables the function reads, besides MONGODB_URI, MONGO_PITR_STORE, MONGO_PITR_S3_ENDPOINT and AWS_*. */
 export const LAMBDA_ENV = {
@@ -85,19 +92,32 @@ function parseMargin(text: string): number {
   return ms;
 }
 
-/** A signal that fires `marginMs` before the invocation's deadline (at once if that has passed). */
-export function deadlineSignal(context: LambdaContext, marginMs: number): { signal: AbortSignal; clear: () => void } {
-  const controller = new AbortController();
+/**
+ * The invocation's two limits. `signal` fires `marginMs` before the deadline: work stops between
+ * commits. Calls still in flight then (a slow server query, a store request) end by `hard.at`, a
+ * quarter of the margin later: every server call carries the time left until it and its signal
+ * (time-limit.ts), and every store request is aborted by that signal. The rest of the margin is
+ * for closing the connections and returning, so the invocation ends well inside its timeout.
+ */
+export interface InvocationLimits {
+  readonly signal: AbortSignal;
+  readonly hard: Deadline;
+  clear(): void;
+}
+
+export function deadlineSignal(context: LambdaContext, marginMs: number): InvocationLimits {
   const budgetMs = context.getRemainingTimeInMillis() - marginMs;
-  const stop = (): void => controller.abort(new Error(`stopped ${marginMs} ms before the invocation deadline`));
-  if (budgetMs <= 0) {
-    stop();
-    return { signal: controller.signal, clear: () => undefined };
-  }
-  // Unref'd and cleared: a frozen-and-thawed execution environment must not fire a stale timer.
-  const timer = setTimeout(stop, budgetMs);
-  timer.unref();
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  const graceMs = Math.floor(marginMs / 4);
+  const stop = deadlineIn(budgetMs, () => new Error(`stopped ${marginMs} ms before the invocation deadline`));
+  const hard = deadlineIn(Math.max(0, budgetMs) + graceMs, () => new Error(`calls cut off ${marginMs - graceMs} ms before the invocation deadline`));
+  return {
+    signal: stop.signal,
+    hard,
+    clear: () => {
+      stop.clear();
+      hard.clear();
+    },
+  };
 }
 
 export type LambdaSummary = Record<string, unknown> & { readonly stoppedEarly: boolean };
@@ -105,15 +125,24 @@ export type LambdaSummary = Record<string, unknown> & { readonly stoppedEarly: b
 export async function handler(_event: unknown, context: LambdaContext): Promise<LambdaSummary> {
   const startedAt = Date.now();
   const log = createLog({ json: true });
-  let deadline: { signal: AbortSignal; clear: () => void } | undefined;
+  let deadline: InvocationLimits | undefined;
   try {
     const settings = settingsFromEnv();
     deadline = deadlineSignal(context, settings.safetyMarginMs);
-    const { signal } = deadline;
-    const store = await openStore(settings.store, settings.storeOptions);
+    const { signal, hard } = deadline;
+    if (signal.aborted) {
+      // No time left at all (a slow cold start can use it up): open nothing.
+      const summary = { message: 'stopped early: no time left before the safety margin', durationMs: Date.now() - startedAt };
+      log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary });
+      return { ...summary, stoppedEarly: true };
+    }
+    // Public keys only (MONGO_PITR_ENCRYPT=age1…,age1…): the function can encrypt, never decrypt.
+    const cipher = await loadCipher({ encrypt: pickList(undefined, ENV.encrypt, {}, 'encrypt') });
+    const opened = await openStore(settings.store, { ...settings.storeOptions, signal: hard.signal });
+    const store = cipher ? attachCipher(opened, cipher) : opened;
     try {
       await store.check();
-      const source = await connectSource(settings.uri);
+      const source = await connectSource(settings.uri, { deadline: hard });
       try {
         const { limits, baseEveryMs, concurrency, includeAuth } = settings;
         const result = await runDue({ source, store, limits, baseEveryMs, concurrency, includeAuth, signal });
@@ -127,6 +156,13 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
       await store.close();
     }
   } catch (error) {
+    // Past the stop signal a failure is the stop cutting a call short (connecting, checking the
+    // store): whatever was committed stands, and the next invocation continues from the manifest.
+    if (deadline && (deadline.signal.aborted || cutOffBy(error, deadline.hard))) {
+      const summary = { message: 'stopped early: out of time; the next invocation continues from the manifest', durationMs: Date.now() - startedAt };
+      log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary, cause: redactText(String(error)) });
+      return { ...summary, stoppedEarly: true };
+    }
     throw invocationError(error);
   } finally {
     deadline?.clear();

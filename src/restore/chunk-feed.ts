@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { OplogObject } from '../archive/manifest.ts';
 import type { Store } from '../store/store.ts';
 import { fetchVerified } from './download-chain.ts';
+import { requireIdentityFor } from '../crypt/store-cipher.ts';
 
 export const DEFAULT_AHEAD_BYTES = 1024 * 1024 * 1024;
 export const DEFAULT_FEED_CONCURRENCY = 8;
@@ -45,6 +46,8 @@ export class ChunkFeed {
     this.#aheadBytes = options.aheadBytes ?? DEFAULT_AHEAD_BYTES;
     this.#signal = options.signal ? AbortSignal.any([options.signal, this.#stop.signal]) : this.#stop.signal;
     this.#onObject = options.onObject;
+    // Encrypted objects need the key before the first download starts, not halfway through replay.
+    requireIdentityFor(store, objects);
     this.#pump();
   }
 

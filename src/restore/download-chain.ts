@@ -8,10 +8,12 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { IntegrityError, StoreError } from '../errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { DigestStream } from '../archive/digest.ts';
 import type { StoredObject } from '../archive/manifest.ts';
 import { verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import type { Store } from '../store/store.ts';
+import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
 
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 4;
 
@@ -39,25 +41,40 @@ export async function downloadChain(
   return downloadObjects(store, objectsOf(plan), dir, options);
 }
 
-/** Downloads objects in parallel, each verified; returns local files by key. */
+/** Downloads objects in parallel, each verified (and decrypted); returns local files by key. */
 export async function downloadObjects(
   store: Store,
   objects: readonly StoredObject[],
   dir: string,
   options: { concurrency?: number; signal?: AbortSignal; onObject?: (object: StoredObject) => void } = {},
 ): Promise<Map<string, string>> {
+  requireIdentityFor(store, objects);
   const limit = pLimit(options.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY);
   const files = new Map<string, string>();
-  await Promise.all(
+  // The first failure stops the other downloads, and every one has ended before this returns:
+  // the caller removes the folder next, which must not race a download still writing into it
+  // (that surfaced as ENOTEMPTY instead of the download's own error).
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const outcomes = await Promise.allSettled(
     objects.map((object) =>
       limit(async () => {
+        signal.throwIfAborted();
         const file = join(dir, object.key);
-        await fetchVerified(store, object, file, options.signal);
+        try {
+          await fetchVerified(store, object, file, signal);
+        } catch (error) {
+          stop.abort(error);
+          throw error;
+        }
         files.set(object.key, file);
         options.onObject?.(object);
       }),
     ),
   );
+  if (options.signal?.aborted) throw options.signal.reason;
+  if (stop.signal.aborted) throw stop.signal.reason;
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
   return files;
 }
 
@@ -73,12 +90,15 @@ export async function getRecorded(store: Store, object: StoredObject, signal?: A
   }
 }
 
-/** Streams one object to a file and checks it against the manifest; throws IntegrityError. */
+/**
+ * Streams one object to a file and checks it against the manifest; throws IntegrityError. An
+ * encrypted object is hashed as stored, then decrypted on its way to the (private) file.
+ */
 export async function fetchVerified(store: Store, object: StoredObject, file: string, signal?: AbortSignal): Promise<void> {
   const body = await getRecorded(store, object, signal);
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   const digest = new DigestStream();
-  await pipeline(body, digest, createWriteStream(file), { signal });
+  await pipeline(body, digest, decryptStageOf(store, object), createWriteStream(file, { mode: PRIVATE_FILE_MODE }), { signal });
   checkDigest(object, digest);
 }
 

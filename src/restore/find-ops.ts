@@ -21,6 +21,7 @@ import type { OplogEntry } from '../oplog-entry.ts';
 import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, isBeforeCutoff, maxTs, parseCutoff, tsFromBson, type Cutoff, type Ts } from '../timestamp.ts';
 import { checkDigest, getRecorded } from './download-chain.ts';
+import { decryptStageOf } from '../crypt/store-cipher.ts';
 import { idKey } from '../target/id-key.ts';
 import { compileNamespaceRules, type NamespaceRules } from './namespace-rules.ts';
 
@@ -144,7 +145,8 @@ export function compileOpFilter(spec: OpFilterSpec, text: string): OpFilter {
       if (object.count === 0) return false;
       if (from && object.lastTs.t < from.ts.t) return false;
       if (until && object.firstTs.t > until.ts.t) return false;
-      if (!('stats' in object)) return true;
+      // No per-namespace statistics: a base's oplog, or an encrypted chunk (they stay inside it).
+      if (!('stats' in object) || object.encryption !== undefined) return true;
       return Object.entries(object.stats.byNs).some(([ns, counts]) =>
         ns.endsWith('.$cmd') || (!commands && (!rules || rules.accepts(ns)) && (!ops || [...ops].some((op) => (counts[op] ?? 0) > 0))));
     },
@@ -405,11 +407,12 @@ export function cutoffAt(op: FoundOp): Cutoff {
 
 /** Streams one object, keeping up to `max` matches; throws IntegrityError if it is corrupt. */
 async function scanObject(store: Store, object: OplogObject, filter: OpFilter, where: Where, after: Ts, max: number, signal?: AbortSignal): Promise<FoundOp[]> {
+  const decrypt = decryptStageOf(store, object);
   const body = await getRecorded(store, object, signal);
   const digest = new DigestStream();
   const found: FoundOp[] = [];
   try {
-    await pipeline(body, digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+    await pipeline(body, digest, decrypt, createGunzip(), async (source: AsyncIterable<Buffer>) => {
       for await (const raw of readBsonFrames(source, { label: object.key })) {
         // Past `max`, the rest is still read: the sha256 needs every byte.
         if (found.length < max) found.push(...matchRaw(raw, filter, where, after));

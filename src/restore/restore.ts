@@ -1,9 +1,7 @@
 // The restore use case: read the manifest, plan (chain, window, objects), download and verify
 // every object before touching the target, load the base, replay the oplog to the cutoff, and
 // return a receipt.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { planRestore, formatWindow, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
@@ -21,6 +19,7 @@ import { buildIndexes } from './build-indexes.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
 import { replay, type ReplayReceipt } from './replay.ts';
 import { serialNamespacesOfBase } from './serial-namespaces.ts';
+import { createWorkFolder } from './work-folder.ts';
 
 export interface RestoreOptions {
   readonly store: Store;
@@ -70,7 +69,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${summary.objects} objects (${summary.chunks} chunks)`);
   if (options.dryRun) return { ...summary, dryRun: true };
 
-  const dir = await mkdtemp(join(options.workDir ?? tmpdir(), 'mongo-pitr-restore-'));
+  const work = await createWorkFolder(options.workDir ?? tmpdir());
+  const dir = work.path;
   let feed: ChunkFeed | undefined;
   try {
     let downloaded = 0;
@@ -135,7 +135,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     }
   } finally {
     await feed?.close();
-    await rm(dir, { recursive: true, force: true });
+    await work.remove();
   }
 }
 

@@ -3,6 +3,7 @@
 // listIndexes). Users and roles (admin.system.users/roles) only when asked.
 import type { Document, MongoClient } from 'mongodb';
 import { isInternalNs } from '../namespace.ts';
+import { timeLimit, type Deadline } from './time-limit.ts';
 import { bucketsCollection } from '../archive/timeseries-layout.ts';
 
 export interface CatalogEntry {
@@ -22,13 +23,14 @@ export interface CatalogEntry {
   readonly bucketsListed?: boolean;
 }
 
-export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean } = {}): Promise<CatalogEntry[]> {
-  const { databases } = await client.db('admin').command({ listDatabases: 1, nameOnly: true });
+export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean; deadline?: Deadline } = {}): Promise<CatalogEntry[]> {
+  const limit = (): ReturnType<typeof timeLimit> => timeLimit(options.deadline);
+  const { databases } = await client.db('admin').command({ listDatabases: 1, nameOnly: true }, limit());
   const names = (databases as { name: string }[]).map((db) => db.name).sort();
   const entries: CatalogEntry[] = [];
   for (const db of names) {
     if (db === 'local' || db === 'config') continue;
-    const collections = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
+    const collections = await client.db(db).listCollections({}, { nameOnly: false, ...limit() }).toArray();
     const listed = new Set(collections.map((info) => String(info.name)));
     for (const info of collections.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const ns = `${db}.${info.name}`;
@@ -36,16 +38,16 @@ export async function readCatalog(client: MongoClient, options: { includeAuth?: 
       // options.timeseries), raw, as mongodump does: see archive/timeseries-layout.ts.
       if (info.name.startsWith('system.buckets.')) continue;
       if (isInternalNs(ns, options)) continue;
-      const entry = await describe(client, db, info);
+      const entry = await describe(client, db, info, options.deadline);
       entries.push(entry.type === 'timeseries' ? { ...entry, bucketsListed: listed.has(bucketsCollection(entry.coll)) } : entry);
     }
   }
   return entries;
 }
 
-async function describe(client: MongoClient, db: string, info: Document): Promise<CatalogEntry> {
+async function describe(client: MongoClient, db: string, info: Document, deadline: Deadline | undefined): Promise<CatalogEntry> {
   const type = info.type === 'view' ? 'view' : info.type === 'timeseries' ? 'timeseries' : 'collection';
-  const indexes = type === 'view' ? [] : await client.db(db).collection(info.name).listIndexes().toArray();
+  const indexes = type === 'view' ? [] : await client.db(db).collection(info.name).listIndexes(timeLimit(deadline)).toArray();
   const uuid: unknown = info.info?.uuid;
   return {
     db,

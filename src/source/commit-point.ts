@@ -7,6 +7,7 @@ import { Timestamp } from 'mongodb';
 import type { CommitPointKind } from '../archive/manifest.ts';
 import { tsFromBson, type Ts } from '../timestamp.ts';
 import { termOf } from './optime.ts';
+import { timeLimit, type Deadline } from './time-limit.ts';
 
 export interface CommitPoint {
   /** null when the oplog is empty. */
@@ -28,8 +29,8 @@ export interface CommitPoint {
  * whatever is written by the time they get there need nothing more: asking such a server for its
  * newest op first would cost a second pass over the oplog (FerretDB answers it with a full scan).
  */
-export async function readMajorityPoint(client: MongoClient, readPreference: ReadPreference): Promise<CommitPoint | null> {
-  const hello = await client.db('admin').command({ hello: 1 }, { readPreference });
+export async function readMajorityPoint(client: MongoClient, readPreference: ReadPreference, deadline?: Deadline): Promise<CommitPoint | null> {
+  const hello = await client.db('admin').command({ hello: 1 }, { readPreference, ...timeLimit(deadline) });
   const majority: unknown = hello.lastWrite?.majorityOpTime?.ts;
   if (!(majority instanceof Timestamp)) return null;
   const wall: unknown = hello.lastWrite?.majorityWriteDate;
@@ -38,13 +39,13 @@ export async function readMajorityPoint(client: MongoClient, readPreference: Rea
 }
 
 /** The majority commit point, else the newest written op. */
-export async function readCommitPoint(client: MongoClient, readPreference: ReadPreference): Promise<CommitPoint> {
-  const majority = await readMajorityPoint(client, readPreference);
+export async function readCommitPoint(client: MongoClient, readPreference: ReadPreference, deadline?: Deadline): Promise<CommitPoint> {
+  const majority = await readMajorityPoint(client, readPreference, deadline);
   if (majority) return majority;
   const [newest] = await client
     .db('local')
     .collection('oplog.rs')
-    .find({}, { readPreference, projection: { ts: 1, wall: 1, prevOpTime: 1 } })
+    .find({}, { readPreference, projection: { ts: 1, wall: 1, prevOpTime: 1 }, ...timeLimit(deadline) })
     .sort({ $natural: -1 })
     .limit(1)
     .toArray();

@@ -12,6 +12,7 @@ import { SourceError, UsageError } from '../errors.ts';
 import { redactUri } from '../redact.ts';
 import type { SourceIdentity } from '../archive/manifest.ts';
 import { pinnedUri } from './pinned-uri.ts';
+import { timeLimit, type Deadline } from './time-limit.ts';
 
 export interface Source {
   /** A direct connection to the one member this run reads from. */
@@ -23,6 +24,11 @@ export interface Source {
   readonly member: string;
   /** The read preference from the URI; commands that inspect the node use it too. */
   readonly readPreference: ReadPreference;
+  /**
+   * When every server call of this run must have ended (time-limit.ts); undefined: no limit. Set
+   * for a Lambda invocation, a little after its stop signal fires.
+   */
+  readonly deadline?: Deadline;
 }
 
 const DEFAULT_SERVER_SELECTION_MS = 10_000;
@@ -31,6 +37,8 @@ export interface ConnectSourceOptions {
   readonly serverSelectionTimeoutMS?: number;
   /** Emit the driver's command events on the pinned client (diagnostics, tests). */
   readonly monitorCommands?: boolean;
+  /** Bounds every server call of the run, the connection's own included (time-limit.ts). */
+  readonly deadline?: Deadline;
 }
 
 export async function connectSource(uri: string, options: ConnectSourceOptions = {}): Promise<Source> {
@@ -50,20 +58,21 @@ export async function connectSource(uri: string, options: ConnectSourceOptions =
   const safeUri = redactUri(uri);
   let client: MongoClient | undefined;
   try {
-    await discovery.connect();
-    const { hello, member } = await selectMember(discovery);
+    await withDeadline(discovery.connect(), options.deadline);
+    const { hello, member } = await selectMember(discovery, options.deadline);
     assertReplicaSetMember(hello, safeUri); // a mongos or a standalone is refused before pinning
     client = new MongoClient(pinnedUri(uri, member, { authSource: discovery.options.credentials?.source }), {
       ...clientOptions,
       monitorCommands: options.monitorCommands === true,
     });
-    await client.connect();
-    const pinnedHello = await client.db('admin').command({ hello: 1 });
-    const identity = await identify(client, pinnedHello, safeUri);
+    await withDeadline(client.connect(), options.deadline);
+    const pinnedHello = await client.db('admin').command({ hello: 1 }, timeLimit(options.deadline));
+    const identity = await identify(client, pinnedHello, safeUri, options.deadline);
     if (identity.setName !== hello.setName) {
       throw new SourceError(`${member} answered as replica set ${identity.setName}, not ${String(hello.setName)}`);
     }
-    return { client, identity, uri: safeUri, member, readPreference: client.readPreference };
+    const deadline = options.deadline === undefined ? {} : { deadline: options.deadline };
+    return { client, identity, uri: safeUri, member, readPreference: client.readPreference, ...deadline };
   } catch (error) {
     await client?.close().catch(() => undefined);
     if (error instanceof SourceError) throw error;
@@ -80,14 +89,14 @@ export async function connectSource(uri: string, options: ConnectSourceOptions =
  * The member the URI's read preference selects, as host:port, and its hello: the driver picks
  * the server for the command, and command monitoring says which one answered.
  */
-async function selectMember(discovery: MongoClient): Promise<{ hello: Document; member: string }> {
+async function selectMember(discovery: MongoClient, deadline: Deadline | undefined): Promise<{ hello: Document; member: string }> {
   let member: string | undefined;
   const listen = (event: CommandSucceededEvent): void => {
     if (event.commandName === 'hello') member = event.address;
   };
   discovery.on('commandSucceeded', listen);
   try {
-    const hello = await discovery.db('admin').command({ hello: 1 }, { readPreference: discovery.readPreference });
+    const hello = await discovery.db('admin').command({ hello: 1 }, { readPreference: discovery.readPreference, ...timeLimit(deadline) });
     if (!member) throw new SourceError('the driver did not say which member answered hello');
     return { hello, member };
   } finally {
@@ -95,9 +104,9 @@ async function selectMember(discovery: MongoClient): Promise<{ hello: Document; 
   }
 }
 
-async function identify(client: MongoClient, hello: Document, uri: string): Promise<SourceIdentity> {
+async function identify(client: MongoClient, hello: Document, uri: string, deadline: Deadline | undefined): Promise<SourceIdentity> {
   const setName = assertReplicaSetMember(hello, uri);
-  return { setName, replicaSetId: await replicaSetId(client) };
+  return { setName, replicaSetId: await replicaSetId(client, deadline) };
 }
 
 function assertReplicaSetMember(hello: Document, uri: string): string {
@@ -113,13 +122,31 @@ function assertReplicaSetMember(hello: Document, uri: string): string {
 }
 
 /** settings.replicaSetId tells a restored or rebuilt set from the original of the same name. */
-async function replicaSetId(client: MongoClient): Promise<string | null> {
+async function replicaSetId(client: MongoClient, deadline: Deadline | undefined): Promise<string | null> {
   try {
-    const reply = await client.db('admin').command({ replSetGetConfig: 1 });
+    const reply = await client.db('admin').command({ replSetGetConfig: 1 }, timeLimit(deadline));
     const id: unknown = reply.config?.settings?.replicaSetId;
     return id ? String(id) : null;
-  } catch {
+  } catch (error) {
+    // Cut off by the deadline, it says nothing about the set: an identity without the id would name another source.
+    if (deadline?.signal.aborted) throw error;
     return null; // FerretDB and restricted users: the set name alone identifies the source
+  }
+}
+
+/** `connect()` takes no signal: past the deadline the run stops waiting for it (the client is closed after). */
+async function withDeadline<T>(work: Promise<T>, deadline: Deadline | undefined): Promise<T> {
+  if (!deadline) return work;
+  deadline.signal.throwIfAborted();
+  let stop: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = () => reject(deadline.signal.reason);
+    deadline.signal.addEventListener('abort', stop, { once: true });
+  });
+  try {
+    return await Promise.race([work, stopped]);
+  } finally {
+    if (stop) deadline.signal.removeEventListener('abort', stop);
   }
 }
 

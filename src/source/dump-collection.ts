@@ -1,6 +1,7 @@
 // Streams one collection's documents as raw BSON, never decoded: the driver's raw mode hands
 // over each document's bytes, which go straight into the gzip stream.
 import type { MongoClient } from 'mongodb';
+import { timeLimit, type Deadline } from './time-limit.ts';
 
 /** Documents per getMore: large enough to keep the pipe full, small enough to bound memory. */
 const DUMP_BATCH_SIZE = 1000;
@@ -10,8 +11,10 @@ export async function* dumpCollection(
   db: string,
   coll: string,
   signal?: AbortSignal,
+  /** Ends the cursor's whole life, server side too, by this time (time-limit.ts). */
+  deadline?: Deadline,
 ): AsyncGenerator<Buffer> {
-  const cursor = client.db(db).collection(coll).find({}, { raw: true, batchSize: DUMP_BATCH_SIZE });
+  const cursor = client.db(db).collection(coll).find({}, { raw: true, batchSize: DUMP_BATCH_SIZE, ...timeLimit(deadline) });
   const abort = (): void => void cursor.close();
   signal?.addEventListener('abort', abort, { once: true });
   try {

@@ -14,6 +14,7 @@ import { SourceError } from '../errors.ts';
 import { tsFromBson, tsToBson } from '../timestamp.ts';
 import type { Source } from './connect-source.ts';
 import { formatOpTime, releaseDecision, sameEntry, termOf, type OpTime } from './optime.ts';
+import { timeLimit } from './time-limit.ts';
 
 export const DEFAULT_MAJORITY_WAIT_MS = 60_000;
 const POLL_MS = 100;
@@ -44,9 +45,9 @@ export interface MemberProbe {
 export function memberProbe(source: Source): MemberProbe {
   const oplog = source.client.db('local').collection('oplog.rs');
   return {
-    hello: () => source.client.db('admin').command({ hello: 1 }),
+    hello: () => source.client.db('admin').command({ hello: 1 }, timeLimit(source.deadline)),
     entryAt: async (ts) => {
-      const entry = await oplog.findOne({ ts: tsToBson(ts) }, { projection: { ts: 1, t: 1 } });
+      const entry = await oplog.findOne({ ts: tsToBson(ts) }, { projection: { ts: 1, t: 1 }, ...timeLimit(source.deadline) });
       return entry?.ts instanceof Timestamp ? { ts: tsFromBson(entry.ts), t: termOf(entry.t) } : null;
     },
   };

@@ -9,6 +9,7 @@ import { readOplogHeader, type RawOplogEntry } from '../archive/oplog-header.ts'
 import { compareTs, formatTs, tsEquals, tsFromBson, tsToBson, type Ts } from '../timestamp.ts';
 import type { Source } from './connect-source.ts';
 import { readMajorityPoint, type CommitPoint } from './commit-point.ts';
+import { timeLimit } from './time-limit.ts';
 import { releaseDecision, sameEntry, termOf, type OpTime } from './optime.ts';
 
 export interface OplogRange {
@@ -37,6 +38,7 @@ export async function* readOplog(source: Source, range: OplogRange, signal?: Abo
     batchSize: OPLOG_BATCH_SIZE,
     sort: { $natural: 1 },
     readPreference: source.readPreference,
+    ...timeLimit(source.deadline),
     // Only majority-committed ops are archived where the server can say which those are.
     ...(range.upTo?.kind === 'majority' ? { readConcern: { level: 'majority' as const } } : {}),
   });
@@ -173,7 +175,7 @@ function decide(header: RawOplogEntry['header'], committed: CommitPoint | null):
 
 /** The optime of the entry at `ts` in the member's oplog now, or null when there is none. */
 async function entryAt(source: Source, ts: Ts): Promise<OpTime | null> {
-  const entry = await source.client.db('local').collection('oplog.rs').findOne({ ts: tsToBson(ts) }, { projection: { ts: 1, t: 1 }, readPreference: source.readPreference });
+  const entry = await source.client.db('local').collection('oplog.rs').findOne({ ts: tsToBson(ts) }, { projection: { ts: 1, t: 1 }, readPreference: source.readPreference, ...timeLimit(source.deadline) });
   return entry ? { ts: tsFromBson(entry.ts), t: termOf(entry.t) } : null;
 }
 
@@ -181,7 +183,7 @@ async function oldestTs(source: Source): Promise<string | null> {
   const [oldest] = await source.client
     .db('local')
     .collection('oplog.rs')
-    .find({}, { projection: { ts: 1 }, readPreference: source.readPreference })
+    .find({}, { projection: { ts: 1 }, readPreference: source.readPreference, ...timeLimit(source.deadline) })
     .sort({ $natural: 1 })
     .limit(1)
     .toArray();

@@ -3,6 +3,7 @@
 // contiguous oplog slots; a commit point can fall between two of them. Starting the oplog at
 // the chain's first entry lets replay apply the transaction whole.
 import type { Source } from './connect-source.ts';
+import { timeLimit } from './time-limit.ts';
 import type { CommitPoint } from './commit-point.ts';
 import { tsEquals, tsFromBson, tsToBson, type Ts } from '../timestamp.ts';
 
@@ -15,7 +16,7 @@ export type PrevOpTimeLookup = (ts: Ts) => Promise<Ts | null>;
 export async function transactionSafeStart(source: Source, point: CommitPoint & { readonly ts: Ts }): Promise<Ts> {
   const oplog = source.client.db('local').collection('oplog.rs');
   return chainStart(point, async (ts) => {
-    const entry = await oplog.findOne({ ts: tsToBson(ts) }, { projection: { prevOpTime: 1 }, readPreference: source.readPreference });
+    const entry = await oplog.findOne({ ts: tsToBson(ts) }, { projection: { prevOpTime: 1 }, readPreference: source.readPreference, ...timeLimit(source.deadline) });
     return entry?.prevOpTime?.ts ? tsFromBson(entry.prevOpTime.ts) : null;
   });
 }

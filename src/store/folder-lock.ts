@@ -11,6 +11,7 @@ import { open, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from '../errors.ts';
+import { PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { errnoCode } from './folder-errors.ts';
 
 /** A putIfMatch holds its lock for one small write; a lock untouched this long is abandoned. */
@@ -70,7 +71,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
 async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   let handle;
   try {
-    handle = await open(path, 'wx');
+    handle = await open(path, 'wx', PRIVATE_FILE_MODE);
   } catch (error) {
     if (errnoCode(error) === 'EEXIST') return false;
     throw error;

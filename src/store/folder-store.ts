@@ -10,11 +10,12 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PitrError, StoreError } from '../errors.ts';
+import { formatMode, isOpenToOthers, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { countBody } from './counted-body.ts';
 import { errnoCode, folderStoreError } from './folder-errors.ts';
 import { acquireLock, type HeldLock } from './folder-lock.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
-import type { ObjectInfo, PutResult, Store } from './store.ts';
+import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
 
 /** Holds temporary files and lock files; never a key's first segment. */
 export const FOLDER_TEMP_DIR = '.mongo-pitr-tmp';
@@ -36,6 +37,8 @@ export interface FolderStoreOptions {
   readonly staleLockMs?: number;
   /** How long putIfMatch waits for a live lock holder. */
   readonly lockWaitMs?: number;
+  /** Told by `check` when the store folder is open to other accounts (see private-mode.ts). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Where putIfMatch locks `key`: hashed, so that any key gives one short, flat file name. */
@@ -61,7 +64,7 @@ export class FolderStore implements Store {
     return this.#write(key, this.#pathOf(key), body, options.signal, null);
   }
 
-  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
     const path = this.#pathOf(key);
     options.signal?.throwIfAborted();
     let handle: FileHandle | undefined;
@@ -73,7 +76,7 @@ export class FolderStore implements Store {
       if (isMissing(error)) throw this.#notFound(key, error);
       throw folderStoreError(error, 'get', path);
     }
-    return handle.createReadStream({ signal: options.signal });
+    return handle.createReadStream({ signal: options.signal, start: options.start ?? 0 });
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
@@ -111,7 +114,7 @@ export class FolderStore implements Store {
     const lockPath = folderLockPath(this.rootDir, key);
     let lock: HeldLock;
     try {
-      await mkdir(this.#tempDir, { recursive: true });
+      await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       lock = await acquireLock(lockPath, { staleLockMs: this.#options.staleLockMs, waitMs: this.#options.lockWaitMs });
     } catch (error) {
       throw folderStoreError(error, 'lock', lockPath);
@@ -133,7 +136,7 @@ export class FolderStore implements Store {
 
   async check(): Promise<void> {
     try {
-      await mkdir(this.rootDir, { recursive: true });
+      await mkdir(this.rootDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       if (!(await stat(this.rootDir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     } catch (error) {
       const code = errnoCode(error);
@@ -142,10 +145,11 @@ export class FolderStore implements Store {
       }
       throw folderStoreError(error, 'create store folder', this.rootDir);
     }
+    await this.#warnIfOpen();
     const probePath = join(this.#tempDir, `check-${process.pid}-${randomUUID()}${TEMP_SUFFIX}`);
     try {
-      await mkdir(this.#tempDir, { recursive: true });
-      await (await open(probePath, 'wx')).close();
+      await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+      await (await open(probePath, 'wx', PRIVATE_FILE_MODE)).close();
       await unlink(probePath);
     } catch (error) {
       throw folderStoreError(error, 'check: write to', this.#tempDir);
@@ -158,6 +162,18 @@ export class FolderStore implements Store {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * A store made before objects were private (or by hand) may be readable by every local account.
+   * Only the root is checked: with it at 0700 nobody else can reach anything below it.
+   */
+  async #warnIfOpen(): Promise<void> {
+    const { mode } = await stat(this.rootDir);
+    if (!isOpenToOthers(mode)) return;
+    this.#options.onWarning?.(
+      `store folder ${this.rootDir} has mode ${formatMode(mode)}: other local accounts may read the backups; fix: chmod -R go-rwx ${this.rootDir}`,
+    );
+  }
 
   #pathOf(key: string): string {
     assertStoreKey(key);
@@ -176,7 +192,7 @@ export class FolderStore implements Store {
     const chunks = Buffer.isBuffer(body) ? [body] : (counted?.stream ?? []);
     try {
       signal?.throwIfAborted();
-      await mkdir(this.#tempDir, { recursive: true });
+      await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await writeDurably(tempPath, chunks);
       const written = await stampAfter(tempPath, path);
       if (lock && !(await lock.isHeld())) {
@@ -250,7 +266,7 @@ export class FolderStore implements Store {
 
 /** Streams `chunks` into a new file and fsyncs it, so the rename that follows publishes whole bytes. */
 async function writeDurably(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
-  const handle = await open(path, 'wx');
+  const handle = await open(path, 'wx', PRIVATE_FILE_MODE);
   try {
     for await (const chunk of chunks) {
       // Memory bound: one chunk of the body at a time.
@@ -276,7 +292,7 @@ async function renameIntoPlace(tempPath: string, path: string): Promise<void> {
   const folder = dirname(path);
   for (let attempt = 1; ; attempt++) {
     try {
-      await mkdir(folder, { recursive: true });
+      await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
       await rename(tempPath, path);
       break;
     } catch (error) {

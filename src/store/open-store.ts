@@ -3,12 +3,13 @@
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { FolderStore, type FolderStoreOptions } from './folder-store.ts';
+import { RetryingStore, type RetryingStoreOptions } from './retrying-store.ts';
 import type { S3StoreOptions } from './s3-store.ts';
 import type { Store } from './store.ts';
 
 export const DEFAULT_STORE_URL = './mongo-pitr-backups';
 
-export type OpenStoreOptions = S3StoreOptions & FolderStoreOptions;
+export type OpenStoreOptions = S3StoreOptions & FolderStoreOptions & { readonly retry?: RetryingStoreOptions };
 
 export type StoreLocation =
   | { readonly kind: 's3'; readonly bucket: string; /** Empty or ending with "/". */ readonly prefix: string }
@@ -38,7 +39,9 @@ export async function openStore(url: string | undefined, options: OpenStoreOptio
   if (location.kind === 'folder') return new FolderStore(location.path, options);
   // Loaded only when asked for: the AWS SDK is most of the CLI's start-up time and memory.
   const { S3Store } = await import('./s3-store.ts');
-  return new S3Store(location, options);
+  // A bucket is reached over a network: transient faults are retried under the seam. A folder
+  // is not wrapped: a local disk's errors do not heal by asking again.
+  return new RetryingStore(new S3Store(location, options), options.retry);
 }
 
 function folderPathOf(url: string): string {

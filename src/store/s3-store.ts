@@ -17,8 +17,9 @@ import { Readable } from 'node:stream';
 import { StoreError, UsageError } from '../errors.ts';
 import { countBody } from './counted-body.ts';
 import { s3StoreError } from './s3-errors.ts';
+import { publicAccessWarnings, type PublicAccessCheck } from './s3-public-access.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
-import type { ObjectInfo, PutResult, Store } from './store.ts';
+import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PART_SIZE_BYTES = 8 * MiB;
@@ -27,6 +28,8 @@ export const MIN_PART_SIZE_BYTES = 5 * MiB;
 /** S3's maximum part size. */
 export const MAX_PART_SIZE_BYTES = 5 * 1024 * MiB;
 export const DEFAULT_QUEUE_SIZE = 4;
+/** Tries per request, the first included (the SDK's default is 3). */
+export const S3_MAX_ATTEMPTS = 5;
 
 export interface S3StoreOptions {
   /** Defaults to the SDK's chain (AWS_REGION, the profile); redirects to the bucket's region are followed. */
@@ -38,6 +41,13 @@ export interface S3StoreOptions {
   /** Defaults to the SDK's credential chain (environment, profile, SSO, instance or task role). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
   readonly sse?: 'AES256' | 'aws:kms';
+  /**
+   * Aborts every request of this store once it fires: a Lambda invocation's hard limit, so that
+   * no store call (a slow HEAD, a conditional manifest write) runs past the invocation's margin.
+   */
+  readonly signal?: AbortSignal;
+  /** Told how many tries each request took (the SDK retries throttling and 5xx itself): metrics. */
+  readonly onAttempts?: (operation: string, attempts: number) => void;
   /** A KMS key for SSE-KMS; implies `sse: 'aws:kms'`. */
   readonly kmsKeyId?: string;
   readonly partSizeBytes?: number;
@@ -53,7 +63,7 @@ export interface S3Location {
   readonly prefix: string;
 }
 
-export class S3Store implements Store {
+export class S3Store implements Store, PublicAccessCheck {
   readonly url: string;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -62,6 +72,8 @@ export class S3Store implements Store {
   readonly #queueSize: number;
   readonly #encryption: EncryptionParams;
   readonly #secrets: string[];
+  readonly #signal: AbortSignal | undefined;
+  readonly #config: S3ClientConfig;
 
   constructor(location: S3Location, options: S3StoreOptions = {}) {
     this.#bucket = location.bucket;
@@ -71,21 +83,43 @@ export class S3Store implements Store {
     this.#queueSize = validQueueSize(options.queueSize ?? DEFAULT_QUEUE_SIZE);
     this.#encryption = encryptionParams(options);
     this.#secrets = [options.credentials?.secretAccessKey ?? '', options.credentials?.sessionToken ?? ''];
-    const config: S3ClientConfig = { followRegionRedirects: true };
+    this.#signal = options.signal;
+    // Each request (a part of an upload included) is retried by the SDK on 5xx, throttling and
+    // resets; RetryingStore retries whole operations above that.
+    const config: S3ClientConfig = { followRegionRedirects: true, maxAttempts: S3_MAX_ATTEMPTS };
     if (options.region) config.region = options.region;
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
     if (options.credentials) config.credentials = options.credentials;
     this.#client = new S3Client(config);
+    const onAttempts = options.onAttempts;
+    if (onAttempts) {
+      // At the initialize step the retry middleware has finished: $metadata.attempts is final.
+      this.#client.middlewareStack.add(
+        (next, context) => async (args) => {
+          try {
+            const result = await next(args);
+            onAttempts(String(context.commandName), attemptsOf(result.output));
+            return result;
+          } catch (error) {
+            onAttempts(String(context.commandName), attemptsOf(error));
+            throw error;
+          }
+        },
+        { step: 'initialize', name: 'mongoPitrAttempts' },
+      );
+    }
+    this.#config = config;
   }
 
-  async put(key: string, body: Readable | Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {
+  async put(key: string, body: Readable | Buffer, callOptions: { signal?: AbortSignal } = {}): Promise<PutResult> {
     const fullKey = this.#fullKey(key);
+    const options = { signal: this.#signalFor(callOptions.signal) };
     if (Buffer.isBuffer(body) && body.length <= this.#partSizeBytes) {
       try {
         const output = await this.#client.send(
           new PutObjectCommand({ ...this.#objectParams(fullKey), Body: body, ContentLength: body.length }),
-          { abortSignal: options.signal },
+          this.#abortable(options.signal),
         );
         return { key, etag: await this.#etagOf(output.ETag, fullKey), size: body.length };
       } catch (error) {
@@ -96,11 +130,14 @@ export class S3Store implements Store {
     return this.#upload(key, fullKey, Buffer.isBuffer(body) ? Readable.from([body]) : body, options.signal);
   }
 
-  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async get(key: string, callOptions: GetOptions = {}): Promise<Readable> {
     const fullKey = this.#fullKey(key);
+    const options = { ...callOptions, signal: this.#signalFor(callOptions.signal) };
     let body: unknown;
+    // A range read (RFC 9110 §14.1.2, "bytes=N-") resumes a download cut short.
+    const range = options.start ? { Range: `bytes=${options.start}-` } : {};
     try {
-      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey }), { abortSignal: options.signal });
+      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey, ...range }), this.#abortable(options.signal));
       body = output.Body;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
@@ -114,7 +151,7 @@ export class S3Store implements Store {
   async stat(key: string): Promise<ObjectInfo | null> {
     const fullKey = this.#fullKey(key);
     try {
-      const output = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }));
+      const output = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }), this.#abortable());
       return { key, size: output.ContentLength ?? 0, etag: output.ETag ?? '', lastModified: output.LastModified ?? new Date(0) };
     } catch (error) {
       const storeError = this.#error(error, 'HeadObject', fullKey);
@@ -142,6 +179,7 @@ export class S3Store implements Store {
       try {
         page = await this.#client.send(
           new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix + prefix, ContinuationToken: continuationToken }),
+          this.#abortable(),
         );
       } catch (error) {
         throw this.#error(error, 'ListObjectsV2', this.#prefix + prefix);
@@ -161,7 +199,7 @@ export class S3Store implements Store {
   async delete(key: string): Promise<void> {
     const fullKey = this.#fullKey(key);
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: fullKey }));
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: fullKey }), this.#abortable());
     } catch (error) {
       const storeError = this.#error(error, 'DeleteObject', fullKey);
       if (storeError.kind !== 'not-found') throw storeError;
@@ -174,6 +212,7 @@ export class S3Store implements Store {
     try {
       const output = await this.#client.send(
         new PutObjectCommand({ ...this.#objectParams(fullKey), ...condition, Body: body, ContentLength: body.length }),
+        this.#abortable(),
       );
       return { key, etag: await this.#etagOf(output.ETag, fullKey), size: body.length };
     } catch (error) {
@@ -190,9 +229,24 @@ export class S3Store implements Store {
   async check(): Promise<void> {
     try {
       // Needs s3:ListBucket only, and tells a missing bucket (NoSuchBucket) from bad credentials.
-      await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix, MaxKeys: 1 }));
+      await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix, MaxKeys: 1 }), this.#abortable());
     } catch (error) {
       throw this.#error(error, 'ListObjectsV2', this.#prefix);
+    }
+  }
+
+  /** Warnings when anyone may read the bucket (s3-public-access.ts); `status` prints them. */
+  async publicAccessWarnings(probeKey: string): Promise<string[]> {
+    // Unsigned: a signer that leaves the request as it is, so it carries no credentials at all.
+    const anonymous = new S3Client({
+      ...this.#config,
+      credentials: { accessKeyId: 'anonymous', secretAccessKey: 'anonymous' },
+      signer: { sign: async (request) => request },
+    });
+    try {
+      return await publicAccessWarnings({ client: this.#client, anonymous, bucket: this.#bucket, prefix: this.#prefix, probeKey: this.#fullKey(probeKey) });
+    } finally {
+      anonymous.destroy();
     }
   }
 
@@ -225,6 +279,18 @@ export class S3Store implements Store {
     }
   }
 
+  /** The store's own signal and a call's, as one (either may be absent). */
+  #signalFor(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (!this.#signal) return signal;
+    return signal ? AbortSignal.any([this.#signal, signal]) : this.#signal;
+  }
+
+  /** The SDK's per-request options: aborted by the store's signal and the call's. */
+  #abortable(signal?: AbortSignal): { abortSignal?: AbortSignal } {
+    const combined = this.#signalFor(signal);
+    return combined ? { abortSignal: combined } : {};
+  }
+
   #fullKey(key: string): string {
     assertStoreKey(key);
     return this.#prefix + key;
@@ -238,7 +304,7 @@ export class S3Store implements Store {
   async #etagOf(etag: string | undefined, fullKey: string): Promise<string> {
     if (etag) return etag;
     try {
-      const output = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }));
+      const output = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: fullKey }), this.#abortable());
       if (output.ETag) return output.ETag;
     } catch (error) {
       throw this.#error(error, 'HeadObject', fullKey);
@@ -249,8 +315,18 @@ export class S3Store implements Store {
   }
 
   #error(error: unknown, operation: string, key: string): StoreError {
+    // Cut off by the store's own signal (a Lambda invocation's hard limit): the signal's reason,
+    // which no retry layer (retrying-store.ts) takes for a transient failure, unlike the SDK's
+    // "aborted" error.
+    if (this.#signal?.aborted) throw this.#signal.reason;
     return s3StoreError(error, { operation, bucket: this.#bucket, key, secrets: this.#secrets });
   }
+}
+
+/** The SDK's count of tries, on a response or an error; 1 when it says nothing. */
+function attemptsOf(value: unknown): number {
+  const attempts = (value as { $metadata?: { attempts?: unknown } } | undefined)?.$metadata?.attempts;
+  return typeof attempts === 'number' ? attempts : 1;
 }
 
 function validPartSize(bytes: number): number {

@@ -19,6 +19,12 @@ export interface PutResult {
   readonly size: number;
 }
 
+export interface GetOptions {
+  readonly signal?: AbortSignal;
+  /** The first byte to read; 0 when absent. */
+  readonly start?: number;
+}
+
 export interface Store {
   /** Human-readable location with secrets redacted, e.g. "s3://bucket/prefix" or "file:///path". */
   readonly url: string;
@@ -28,8 +34,11 @@ export interface Store {
    * store writes a temporary file and renames it).
    */
   put(key: string, body: Readable | Buffer, options?: { signal?: AbortSignal }): Promise<PutResult>;
-  /** Reads an object as a stream; a missing key is StoreError('not-found'). */
-  get(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * Reads an object as a stream; a missing key is StoreError('not-found'). `start` skips that
+   * many bytes (a range read), which is how a download cut short resumes.
+   */
+  get(key: string, options?: GetOptions): Promise<Readable>;
   /** Object metadata, or null when the key does not exist. */
   stat(key: string): Promise<ObjectInfo | null>;
   /** Every object whose key starts with `prefix`, in ascending key order. */

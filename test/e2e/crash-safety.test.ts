@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { readManifest } from '../../src/backup/commit.ts';
-import { finished, runCli, spawnCli } from '../support/cli.ts';
+import { finished, onJsonLines, runCli, spawnCli } from '../support/cli.ts';
 import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, NO_S3, testS3, uniqueName } from '../support/test-env.ts';
@@ -46,9 +46,7 @@ describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip:
       // The run says which chunk it is writing; kill it once one chunk is committed and the
       // next one's multipart upload is open. (MinIO lists multipart uploads by exact key.)
       const events: { type: string; key?: string }[] = [];
-      child.stderr?.on('data', (data: Buffer) => {
-        for (const line of data.toString().split('\n')) if (line.startsWith('{')) events.push(JSON.parse(line));
-      });
+      onJsonLines(child.stderr, (event) => events.push(event as { type: string; key?: string }));
       await waitFor('a committed chunk, then the next chunk\'s multipart upload in flight', async () => {
         const committedAt = events.findIndex((event) => event.type === 'oplog.chunk');
         const next = committedAt < 0 ? undefined : events.slice(committedAt).find((event) => event.type === 'oplog.chunk-start');
@@ -80,24 +78,26 @@ describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip:
 describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, () => {
   const server = useDedicatedMongo();
 
-  /** 8 collections of 6,000 documents of ~800 bytes: a dump long enough to stop in the middle. */
-  async function seedCollections(): Promise<string> {
-    const db = uniqueName('dump');
+  /**
+   * 8 collections of 6,000 documents of ~800 bytes: a dump long enough to stop in the middle.
+   * Seeded once for both tests (each backs up into a store of its own); neither test writes to
+   * this database, so they pass in either order.
+   */
+  const db = uniqueName('dump');
+  before(async () => {
     for (let c = 0; c < 8; c++) {
       const coll = server.client().db(db).collection<{ _id: number; payload: string }>(`c${c}`);
       for (let start = 0; start < 6000; start += 1000) {
         await coll.insertMany(Array.from({ length: 1000 }, (_, n) => ({ _id: start + n, payload: randomBytes(600).toString('base64') })));
       }
     }
-    return db;
-  }
+  });
 
   /** A folder store, and a `backup` of fresh collections sent `signal` once one collection is stored. */
   async function backupStoppedBy(signal: 'SIGTERM' | 'SIGKILL') {
     const kind = STORE_KINDS[0];
     assert.ok(kind);
     const { store, url, cliArgs, env } = await kind.open();
-    const db = await seedCollections();
     const child = spawnCli([...cliArgs, 'backup', '--uri', server.mongo().uri, '--concurrency', '1'], env);
     const exited = finished(child);
     await waitFor('the first collection stored', async () => {
@@ -105,11 +105,11 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
       return entries.some((entry) => String(entry).endsWith('.bson.gz'));
     });
     child.kill(signal);
-    return { store, cliArgs, env, db, stopped: await exited };
+    return { store, cliArgs, env, stopped: await exited };
   }
 
   test('SIGTERM: exit 143 with one line, the base left pending, and the next backup finishes it', async () => {
-    const { store, cliArgs, env, db, stopped } = await backupStoppedBy('SIGTERM');
+    const { store, cliArgs, env, stopped } = await backupStoppedBy('SIGTERM');
     try {
       assert.equal(stopped.code, 143, stopped.stderr);
       // Progress lines come first (stderr is no TTY here); the error is the last, on one line.
@@ -134,7 +134,7 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
   });
 
   test('SIGKILL: nothing half-made is visible; the next run takes a complete base and archives on', async () => {
-    const { store, cliArgs, env, db, stopped } = await backupStoppedBy('SIGKILL');
+    const { store, cliArgs, env, stopped } = await backupStoppedBy('SIGKILL');
     try {
       assert.equal(stopped.signal, 'SIGKILL');
       const { manifest: afterKill } = await readManifest(store);
@@ -142,7 +142,9 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
 
       const run = await runCli([...cliArgs, 'run', '--uri', server.mongo().uri], env);
       assert.equal(run.code, 0, run.stderr);
-      const docs = server.client().db(db).collection<{ _id: number }>('c0');
+      // The op after the base goes to a database of this test's own: the seeded one stays as seeded.
+      const after = `${db}_after`;
+      const docs = server.client().db(after).collection<{ _id: number }>('c0');
       await docs.insertOne({ _id: 100_000 });
       const next = await runCli([...cliArgs, 'run', '--uri', server.mongo().uri], env);
       assert.equal(next.code, 0, next.stderr);
@@ -152,8 +154,8 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
       assert.ok(chain);
       assert.equal(chain.base.collections.filter((entry) => entry.db === db).length, 8);
       assert.ok(chain.base.collections.filter((entry) => entry.db === db).every((entry) => entry.docs === 6000));
-      const ids = await archivedInsertIds(store, `${db}.c0`);
-      assert.deepEqual(ids.filter((id) => id === 100_000), [100_000], 'the op after the base archived exactly once');
+      const ids = await archivedInsertIds(store, `${after}.c0`);
+      assert.deepEqual(ids, [100_000], 'the op after the base archived exactly once');
     } finally {
       await store.close();
     }

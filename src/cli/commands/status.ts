@@ -2,11 +2,15 @@
 // checkpoint; with --uri, also how far the archive lags the source.
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
+import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
 import { chainChunkCount, chainOpCount, checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { describeSource } from '../../archive/source-choice.ts';
 import { readHead } from '../../backup/commit.ts';
+import { MANIFEST_KEY } from '../../archive/object-keys.ts';
 import { readCommitPoint } from '../../source/commit-point.ts';
 import { connectSource } from '../../source/connect-source.ts';
+import { RetryingStore } from '../../store/retrying-store.ts';
+import { hasPublicAccessCheck } from '../../store/s3-public-access.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, sourceUriOf, withStore } from '../context.ts';
 
@@ -18,7 +22,14 @@ export function registerStatus(program: Command): void {
       .option('--uri <uri>', 'source connection string, to report the lag (env MONGODB_URI)')
       .action(async (flags: { uri?: string }, command: Command) => {
         const context = contextOf(command);
-        const { manifest } = await withStore(context, (store) => readHead(store));
+        const { manifest } = await withStore(context, async (store) => {
+          // A bucket anyone can read holds every document of the cluster: say so on every status.
+          // S3 stores come wrapped in their retries: the public-access check is the backend's own.
+          const backend = store instanceof RetryingStore ? store.backend : store;
+          if (name === 'status' && hasPublicAccessCheck(backend)) for (const warning of await backend.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
+          // Format 2: the head alone (a summary of the sealed chunks is kept there).
+          return readHead(store);
+        });
         const chains = manifest.chains.map(describeChain);
         let lagSeconds: number | undefined;
         const newest = manifest.chains.at(-1);
@@ -33,8 +44,11 @@ export function registerStatus(program: Command): void {
             await source.client.close();
           }
         }
-        const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.map((chain) =>
-          `${chain.id}  ${chain.sourceName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}`);
+        const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.flatMap((chain) => [
+          `${chain.id}  ${chain.sourceName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}` +
+            (chain.encryption === 'none' ? '' : `  encrypted: ${chain.encryption}`),
+          ...(chain.damaged ? [`  ${chain.damaged}`] : []),
+        ]);
         if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
         // A base a deadline cut short: the next run resumes it.
         const pendingBases = (manifest.pendingBases ?? []).map((pending) => ({
@@ -63,5 +77,15 @@ function describeChain(chain: Chain) {
     ops: chainOpCount(chain),
     window: formatWindow(windowOf(chain)),
     checkpoint: formatTs(checkpointOf(chain)),
+    encryption: encryptionOf(chain),
+    ...(chain.damage && { damage: chain.damage, damaged: describeDamage(chain), restorable: restorableExtent(chain).kind }),
+    ...(chain.verifiedAt && { verifiedAt: chain.verifiedAt }),
   };
+}
+
+/** "age" when every object is encrypted, "mixed" when some are (encryption turned on or off), else "none". */
+function encryptionOf(chain: Chain): 'age' | 'mixed' | 'none' {
+  const objects = [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
+  const encrypted = objects.filter((object) => object.encryption !== undefined).length;
+  return encrypted === 0 ? 'none' : encrypted === objects.length ? 'age' : 'mixed';
 }

@@ -7,22 +7,25 @@ import { parseDuration } from '../../config.ts';
 import { formatTs } from '../../timestamp.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
+import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts';
 
 export function registerStream(program: Command): void {
-  addChunkOptions(
+  addMetricsOption(addChunkOptions(
     program
       .command('stream')
       .description('tail the oplog into the store until stopped, a chunk every --flush-interval or when full')
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
       .option('--flush-interval <duration>', 'seal a chunk this long after its first op, full or not', `${DEFAULT_FLUSH_INTERVAL_MS / 1000}s`)
       .option('--compact-every <duration>', 'compact old chunks in the background at most this often; 0 never', `${DEFAULT_STREAM_COMPACT_EVERY_MS / 60_000}m`),
-  ).action(async (flags: ChunkFlags & { uri?: string; flushInterval: string; compactEvery: string }, command: Command) => {
+  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; flushInterval: string; compactEvery: string }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const flushIntervalMs = parseDuration(flags.flushInterval, '--flush-interval');
     const compactEveryMs = flags.compactEvery === '0' ? 0 : parseDuration(flags.compactEvery, '--compact-every');
     const signal = stopSignal();
-    const result = await withSourceAndStore(context, flags.uri, (source, store) => {
+    const metrics = await startMetrics(context, flags);
+    const result = await withSourceAndStore(context, flags.uri, async (source, opened) => {
+      const store = metrics ? await metrics.attach(source, opened) : opened;
       context.log.event('stream.start', `streaming the oplog of ${source.identity.setName} (${source.uri}) into ${store.url}`);
       return streamOplog({
         source,
@@ -33,16 +36,26 @@ export function registerStream(program: Command): void {
         signal,
         onCompaction: (done) =>
           context.log.event('stream.compact', `compacted ${done.replaced} chunks into ${done.merged} objects; deleted ${done.deleted} replaced objects`, { ...done }),
-        onChunk: (chunk) =>
+        onDamaged: (error) => {
+          metrics?.metrics.observeDamaged();
+          context.log.warn(`${error.message}; taking a new base now`);
+        },
+        onChunk: (chunk) => {
+          metrics?.metrics.observeChunk(chunk);
           context.log.event('stream.chunk', `chunk ${chunk.key}: ${chunk.count} ops up to ${formatTs(chunk.lastTs)}`, {
             key: chunk.key,
             ops: chunk.count,
             lastTs: formatTs(chunk.lastTs),
-          }),
+          });
+        },
       });
-    });
-    context.output.result({ type: 'stream', ...result, checkpoint: formatTs(result.checkpoint) }, [
+    }, metrics?.storeOptions).finally(() => metrics?.close());
+    const { damaged, ...report } = result;
+    context.output.result({ type: 'stream', ...report, checkpoint: formatTs(result.checkpoint) }, [
       `stopped: ${result.ops} oplog entries in ${result.chunks} chunks; checkpoint ${formatTs(result.checkpoint)}`,
     ]);
+    // The chain found at the start was damaged: the stream went on onto a new chain, and still
+    // ends with the integrity code naming the object.
+    if (damaged) throw damaged;
   });
 }

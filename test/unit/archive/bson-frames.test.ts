@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -12,6 +13,7 @@ import {
 } from '../../../src/archive/bson-frames.ts';
 import { IntegrityError } from '../../../src/errors.ts';
 import { SHARED_DIR } from '../../support/test-env.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 const FIXTURES = join(SHARED_DIR, 'fixtures');
 
@@ -162,21 +164,24 @@ describe('readBsonFrames on bad input', () => {
   });
 
   it('refuses a length above 16 MiB + 16 KiB as soon as the prefix is read', async () => {
+    // The server's BSONObjMaxInternalSize: BSONObjMaxUserSize (16 MiB) + 16 KiB of command
+    // overhead (src/mongo/bson/bsonobj.h); an oplog entry may be that large.
+    assert.equal(MAX_BSON_FRAME_BYTES, 16_793_600);
     const header = Buffer.alloc(4);
-    header.writeInt32LE(MAX_BSON_FRAME_BYTES + 1);
+    header.writeInt32LE(16_793_601);
     // No body follows: the error must come from the length, not from a truncation.
     await assert.rejects(collect(readBsonFrames(from(header))), integrity(/invalid BSON document length 16793601/));
   });
 
   it('accepts a document of exactly the maximum length', async () => {
     const doc = Buffer.from(BSON.serialize({ big: Buffer.alloc(1024) }));
-    const max = Buffer.alloc(MAX_BSON_FRAME_BYTES);
+    const max = Buffer.alloc(16_793_600);
     doc.copy(max);
-    max.writeInt32LE(MAX_BSON_FRAME_BYTES, 0);
-    max[MAX_BSON_FRAME_BYTES - 1] = 0;
+    max.writeInt32LE(16_793_600, 0);
+    max[16_793_600 - 1] = 0;
     const frames = await collect(readBsonFrames(pieces(max, () => 65536)));
     assert.equal(frames.length, 1);
-    assert.equal(frames[0].length, MAX_BSON_FRAME_BYTES);
+    assert.equal(frames[0].length, 16_793_600);
   });
 
   it('refuses a document without its 0x00 terminator', async () => {
@@ -188,11 +193,42 @@ describe('readBsonFrames on bad input', () => {
     );
   });
 
-  it('assembles a large document from 1-byte pieces in linear time', async () => {
-    const doc = Buffer.from(BSON.serialize({ blob: Buffer.alloc(256 * 1024, 7) }));
-    const frames = await collect(readBsonFrames(pieces(Buffer.concat([doc, doc]), () => 1)));
+  it('assembles a large document from 1-byte pieces in linear time: bytes copied grow with the input, not its square', async () => {
+    // Counted, not timed: a reader that re-concatenates its buffer on each piece copies
+    // n²/2 bytes (~2 GB here); this one copies each byte once into its frame, and re-reads the
+    // 4-byte length prefix (gathered across pieces) once per piece while a frame is incomplete.
+    const doc = Buffer.from(BSON.serialize({ blob: Buffer.alloc(32 * 1024, 7) }));
+    const input = Buffer.concat([doc, doc]);
+    const copied = { bytes: 0 };
+    const { concat } = Buffer;
+    const { copy } = Buffer.prototype;
+    const { set } = Uint8Array.prototype;
+    Buffer.concat = function (list: readonly Uint8Array[], length?: number) {
+      const result = concat.call(Buffer, list, length);
+      copied.bytes += result.length;
+      return result;
+    } as typeof Buffer.concat;
+    Buffer.prototype.copy = function (this: Buffer, ...args: Parameters<Buffer['copy']>) {
+      const count = copy.apply(this, args);
+      copied.bytes += count;
+      return count;
+    };
+    Uint8Array.prototype.set = function (this: Uint8Array, array: ArrayLike<number>, offset?: number) {
+      copied.bytes += array.length;
+      return set.call(this, array, offset);
+    } as typeof Uint8Array.prototype.set;
+    let frames: Buffer[];
+    try {
+      frames = await collect(readBsonFrames(pieces(input, () => 1)));
+    } finally {
+      Buffer.concat = concat;
+      Buffer.prototype.copy = copy;
+      Uint8Array.prototype.set = set;
+    }
     assert.equal(frames.length, 2);
-    assert.ok(frames[1].equals(doc));
+    assert.ok(frames[1]?.equals(doc));
+    const pieceCount = input.length;
+    assert.ok(copied.bytes <= input.length + 4 * pieceCount, `${copied.bytes} bytes copied for ${input.length} bytes of input`);
   });
 });
 
@@ -267,11 +303,27 @@ describe('readBsonFile', () => {
     await assert.rejects(collect(readBsonFile(join(FIXTURES, 'nope.bson'))), { code: 'ENOENT' });
   });
 
-  it('stops reading when the consumer stops early', async () => {
-    for await (const frame of readBsonFile(join(FIXTURES, name))) {
-      assert.ok(frame.length >= 5);
-      break;
-    }
+  it('stops reading when the consumer stops early: the file is closed, plain or gzip', { skip: process.platform !== 'linux' && 'reads /proc/self/fd' }, async () => {
+    await withTemp(async (dir) => {
+      // 4 MiB that gzip cannot shrink much: many reads of the default 64 KiB either way, so a
+      // reader that went on would still hold the file open.
+      const frames = Array.from({ length: 1024 }, () => BSON.serialize({ pad: randomBytes(3000).toString('base64') }));
+      const frame = { length: frames[0]?.length ?? 0 };
+      const body = Buffer.concat(frames);
+      for (const [file, bytes] of [['big.bson', body], ['big.bson.gz', gzipSync(body, { level: 1 })]] as const) {
+        const path = join(dir, file);
+        await writeFile(path, bytes);
+        const open = async () => (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).includes(path);
+        let seen = 0;
+        for await (const read of readBsonFile(path)) {
+          assert.equal(read.length, frame.length);
+          assert.ok(await open(), `${file} is open while frames are read`);
+          if (++seen === 3) break;
+        }
+        // The close is asynchronous (fs.close): wait for it, with a deadline.
+        await waitFor(`${file} closed after the consumer stopped`, async () => !(await open()), 10_000);
+      }
+    });
   });
 });
 

@@ -2,7 +2,8 @@
 // objects are orphans (test/integration/prune.test.ts runs them against real stores).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Chain, Manifest } from '../../../src/archive/manifest.ts';
+import { addPendingCollection, recordPendingRun, type Chain, type Manifest } from '../../../src/archive/manifest.ts';
+import { ConflictError } from '../../../src/errors.ts';
 import { chainEndMs, findOrphans, planRetention, withoutChains, type ListedObject } from '../../../src/archive/retention.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -93,5 +94,32 @@ describe('retention rules', () => {
     assert.deepEqual(soon.young.map((object) => object.key), [piece, segment]);
     const later = findOrphans(listing, [manifest], Date.parse('2024-01-01T10:30:00.001Z'), HOUR_MS);
     assert.deepEqual(later.orphans.map((object) => object.key), [piece, outside, segment]);
+  });
+
+  test('a pending base is recorded with its run folder before any object, and prune spares every folder of it', () => {
+    const source = { setName: 'rs', replicaSetId: null };
+    const base = { id: '0000000000005-0000000000-aaaaaaaa', source, startTs: { t: 5, i: 0 }, startedAt: '2024-01-01T00:00:00.000Z' };
+    // The first run records the base and its folder before writing; nothing is stored yet.
+    let manifest = recordPendingRun({ formatVersion: 1, chains: [] }, base, base.id);
+    assert.deepEqual(manifest.pendingBases?.[0]?.folders, [base.id]);
+    assert.deepEqual(manifest.pendingBases?.[0]?.collections, []);
+    // A resumed run writes under a folder of its own, recorded the same way, before its objects.
+    const resumedFolder = '0000000000005-0000000000-bbbbbbbb';
+    manifest = recordPendingRun(manifest, base, resumedFolder);
+    manifest = recordPendingRun(manifest, base, resumedFolder);
+    assert.deepEqual(manifest.pendingBases?.[0]?.folders, [base.id, resumedFolder]);
+    const metadata = { key: `bases/${base.id}/db/a.metadata.json.gz`, rawBytes: 1, storedBytes: 1, sha256: 'x' };
+    manifest = addPendingCollection(manifest, base, { db: 'db', coll: 'a', type: 'collection', docs: 0, data: null, metadata });
+    assert.deepEqual(manifest.pendingBases?.[0]?.folders, [base.id, resumedFolder], 'a stored collection keeps the folders');
+
+    // Hours later: a big collection's metadata is long complete in the resumed run's folder while
+    // its data is still uploading (not listed yet). None of it is an orphan.
+    const old = '2024-01-01T00:00:00.000Z';
+    const listing = [info(`bases/${resumedFolder}/db/big.metadata.json.gz`, old), info(`bases/${base.id}/db/b.metadata.json.gz`, old)];
+    const scan = findOrphans(listing, [manifest], Date.parse('2024-01-01T10:00:00.000Z'), HOUR_MS);
+    assert.deepEqual(scan.orphans, []);
+
+    // Another base for the same source is a conflict, before anything is written.
+    assert.throws(() => recordPendingRun(manifest, { ...base, id: 'other' }, 'other'), ConflictError);
   });
 });

@@ -18,13 +18,21 @@ import { TaskWindow } from '../../../src/restore/task-window.ts';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A target that takes a few ms per insertMany and counts what runs at once. */
-function fakeClient(options: { failOn?: string } = {}) {
+/**
+ * A target that counts what runs at once. With `documents` (each collection's size), an
+ * insertMany that is not its collection's last holds until the next insertMany of the same
+ * collection arrives: the loader then had a second batch in flight whatever the machine's speed
+ * (a fixed few-ms insert let a loaded machine decode the next batch too late, and the peak
+ * was 1). The last batch goes after a short tick.
+ */
+function fakeClient(options: { failOn?: string; documents?: ReadonlyMap<string, number> } = {}) {
   const inserted = new Map<string, Document[]>();
   const commands: Document[] = [];
   const insertOptions: Document[] = [];
   const peakByNs = new Map<string, number>();
   const inFlight = new Map<string, number>();
+  const sent = new Map<string, number>();
+  const arrivals = new Map<string, () => void>();
   const peak = { collections: 0, perCollection: 0, total: 0 };
   const loading = new Set<string>();
   let total = 0;
@@ -43,15 +51,19 @@ function fakeClient(options: { failOn?: string } = {}) {
           const docs = sentDocs.map((doc) => toPlain(doc) as Document);
           const ns = `${db}.${coll}`;
           insertOptions.push({ ns, ...insertOptionsOfCall });
+          arrivals.get(ns)?.();
           const now = (inFlight.get(ns) ?? 0) + 1;
           inFlight.set(ns, now);
           total++;
           peak.perCollection = Math.max(peak.perCollection, now);
           peakByNs.set(ns, Math.max(peakByNs.get(ns) ?? 0, now));
           peak.total = Math.max(peak.total, total);
-          // Long enough for the next batch to be read and decoded meanwhile, even on a loaded machine.
-          await tick(15);
-          inFlight.set(ns, now - 1);
+          const through = (sent.get(ns) ?? 0) + docs.length;
+          sent.set(ns, through);
+          const size = options.documents?.get(ns);
+          if (size !== undefined && through < size) await new Promise<void>((resolve) => arrivals.set(ns, resolve));
+          else await tick(1);
+          inFlight.set(ns, (inFlight.get(ns) ?? 1) - 1);
           total--;
           if (ns === options.failOn) throw new Error('refused');
           inserted.set(ns, [...(inserted.get(ns) ?? []), ...docs]);
@@ -96,16 +108,18 @@ describe('loadBase', () => {
   });
 
   it('loads every document, with `concurrency` collections and two batches each in flight at most', async () => {
-    const fake = fakeClient();
+    const fake = fakeClient({ documents: new Map(base.collections.map((c) => [`${c.db}.${c.coll}`, c.docs])) });
     const result = await loadBase({ client: fake.client, base, files, namespaces: compileNamespaceMapper({}), drop: false, concurrency: 2, onCollection: fake.loaded });
     assert.equal(result.collections, 6);
     assert.equal(result.documents, 6 * 2500 + 15);
     assert.equal(fake.peak.collections, 2);
-    assert.equal(fake.peak.perCollection, BATCHES_IN_FLIGHT);
-    assert.ok(fake.peak.total <= 2 * BATCHES_IN_FLIGHT, `peak ${fake.peak.total}`);
-    // Decoded exactly: an int64 stays an int64 (documents are inserted as field-ordered Maps).
-    const first = fake.inserted.get('shop.c0')?.[1] as unknown as Map<string, unknown> | undefined;
-    assert.ok(first?.get('big') instanceof Long);
+    // Written down, not read from the module: two batches per collection, two collections.
+    assert.equal(BATCHES_IN_FLIGHT, 2);
+    assert.equal(fake.peak.perCollection, 2);
+    assert.ok(fake.peak.total <= 4, `peak ${fake.peak.total}`);
+    // Decoded exactly: an int64 stays an int64.
+    const first = fake.inserted.get('shop.c0')?.[1];
+    assert.ok(first?.big instanceof Long);
     assert.equal(fake.inserted.get('shop.c5')?.length, 2505);
   });
 
@@ -189,7 +203,9 @@ describe('batchFrames', () => {
   it('cuts by documents and by bytes; a document bigger than the limit goes alone', async () => {
     assert.deepEqual(await shape([1, 1, 1, 1, 1], { docs: 2 }), [[1, 1], [1, 1], [1]]);
     assert.deepEqual(await shape([4, 4, 4, 9, 1], { bytes: 8 }), [[4, 4], [4], [9], [1]]);
-    assert.equal((await shape(Array(2500).fill(1), {})).length, Math.ceil(2500 / DEFAULT_INSERT_BATCH_DOCS));
+    // 1,000 documents per insert by default (load-base.ts), written down here.
+    assert.deepEqual((await shape(Array(2500).fill(1), {})).map((batch) => batch.length), [1000, 1000, 500]);
+    assert.equal(DEFAULT_INSERT_BATCH_DOCS, 1000);
   });
 });
 
