@@ -2,7 +2,7 @@
 // needs, and whether the chain holds together. Pure.
 import { IntegrityError, UsageError } from '../errors.ts';
 import { compareTs, formatTs, isBeforeCutoff, tsEquals, type Cutoff, type Ts } from '../timestamp.ts';
-import { chainEnd, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
+import { chainEnd, lastChunkOf, linkOf, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
 import { chainsOfSource, type SourceChoice } from './source-choice.ts';
 
 /**
@@ -30,7 +30,7 @@ export interface SealPoint {
  */
 export function sealOf(chain: Chain): SealPoint {
   const end = chainEnd(chain);
-  const last = chain.chunks.at(-1);
+  const last = lastChunkOf(chain);
   const recorded = last?.commitPointTs;
   if (!last || !recorded || compareTs(recorded, last.lastTs) < 0) return { ts: end.lastTs, wall: end.lastWall };
   const wall = last.commitPointWall ?? (tsEquals(recorded, last.lastTs) ? last.lastWall : null);
@@ -84,6 +84,7 @@ export function planRestore(manifest: Manifest, cutoff: Cutoff | undefined, choi
   const chains = chainsOfSource(manifest, choice);
   for (const chain of [...chains].reverse()) {
     if (cutoff && !covers(chain, cutoff)) continue;
+    requireWhole(chain);
     const chunks = cutoff ? chain.chunks.filter((chunk) => applies(chunk, 'first', cutoff)) : chain.chunks;
     return { chain, base: chain.base, chunks, window: windowOf(chain), cutoff };
   }
@@ -119,11 +120,23 @@ export function nextTs(ts: Ts): Ts {
 
 const MAX_ORDINAL = 0xffffffff;
 
-/** Checks that every chunk continues the one before it, by ts and by hash. */
+/**
+ * A head's chain (format 2) lists only its unsealed chunks: planning or verifying on it would
+ * silently skip the sealed ones. backup/read-manifest.ts readManifest loads chains whole.
+ */
+function requireWhole(chain: Chain): void {
+  if (chain.history) throw new IntegrityError(`chain ${chain.id} was read from the head only; its sealed chunks are not loaded`);
+}
+
+/**
+ * Checks that every chunk continues the one before it, by ts and by hash; a compacted object
+ * continues by the sha256 of the last chunk it holds (manifest.ts linkOf).
+ */
 export function verifyContinuity(chain: Chain): void {
+  requireWhole(chain);
   let previous: OplogObject = chain.base.oplog;
   for (const chunk of chain.chunks) {
-    if (!tsEquals(chunk.afterTs, previous.lastTs) || chunk.prevSha256 !== previous.sha256) {
+    if (!tsEquals(chunk.afterTs, previous.lastTs) || chunk.prevSha256 !== linkOf(previous)) {
       throw new IntegrityError(
         `chain ${chain.id} is broken before ${chunk.key}: it follows ${formatTs(chunk.afterTs)}, the previous object ends at ${formatTs(previous.lastTs)}`,
       );
@@ -139,5 +152,6 @@ export function keysOf(chain: Chain): string[] {
     ...base.collections.flatMap((entry) => (entry.data ? [entry.data.key, entry.metadata.key] : [entry.metadata.key])),
     base.oplog.key,
     ...chain.chunks.map((chunk) => chunk.key),
+    ...(chain.indexKeys ?? []),
   ];
 }

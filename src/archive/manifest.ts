@@ -5,8 +5,14 @@
 import { ConflictError, IntegrityError } from '../errors.ts';
 import { compareTs, formatTs, tsEquals, type Ts } from '../timestamp.ts';
 
-/** Bumped when the format changes; every older version stays readable. */
-export const MANIFEST_FORMAT_VERSION = 1;
+/**
+ * Bumped when the format changes; every older version stays readable. 1: one manifest.json
+ * listing every object. 2: manifest.json is a small head (bases, the unsealed chunks, a summary)
+ * pinning immutable, hash-linked index segments that hold the sealed chunk records
+ * (archive/index-segment.ts); a version-1 manifest is a valid head whose chunks are all unsealed,
+ * so it is read as it is and sealed into segments by the first commit.
+ */
+export const MANIFEST_FORMAT_VERSION = 2;
 
 /** Which replica set a chain belongs to; chunks never append across sources. */
 export interface SourceIdentity {
@@ -91,6 +97,16 @@ export interface Chunk extends OplogObject {
   /** That op's wall clock (ISO), where known: decides millisecond cutoffs in its second. */
   readonly commitPointWall?: string | null;
   readonly stats: ChunkStats;
+  /**
+   * Format 2, compacted objects only (backup/compact.ts): the level (1 = an hour of chunks,
+   * 2 = a day; absent = 0, a chunk as archived), how many archived chunks it holds, when it was
+   * recorded, and the sha256 of the last of them, which the next record's prevSha256 names: the
+   * hash chain of the chunks as archived stays checkable across compacted spans.
+   */
+  readonly level?: number;
+  readonly pieces?: number;
+  readonly compactedAt?: string;
+  readonly endSha256?: string;
 }
 
 /** What a pass found wrong with a chain's stored objects (chain-health.ts). */
@@ -105,11 +121,54 @@ export interface Chain {
   readonly id: string;
   readonly source: SourceIdentity;
   readonly base: Base;
+  /**
+   * The chunks, oldest first. In a head (format 2, `history` present) only the unsealed ones:
+   * the older ones are in the index segments `history` pins (backup/read-manifest.ts loads them).
+   */
   readonly chunks: readonly Chunk[];
+  /** Format 2 heads: the sealed part of the chain (archive/index-segment.ts). */
+  readonly history?: ChainHistory;
+  /** A chain loaded whole from a head: the index objects its chunk records were read from. */
+  readonly indexKeys?: readonly string[];
   /** Set once an object of the chain is found damaged: the chain is never extended again. Optional, additive. */
   readonly damage?: ChainDamage;
   /** When every object of the chain was last read back and its sha256 checked (ISO). Optional, additive. */
   readonly verifiedAt?: string;
+}
+
+/** A stored index object, pinned by its sha256. */
+export interface IndexRef {
+  readonly key: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  /** Chunk records in it. */
+  readonly chunks: number;
+}
+
+/** A sealed segment: `seq` counts from 0 per chain; `prev` inside it pins the one before. */
+export interface SegmentRef extends IndexRef {
+  readonly seq: number;
+  readonly firstTs: Ts;
+  readonly lastTs: Ts;
+}
+
+/** The compacted index: every record of segments 0..throughSeq, compacted spans merged. */
+export interface CompactedRef extends IndexRef {
+  readonly throughSeq: number;
+  readonly compactedAt: string;
+}
+
+/** What a head keeps of a chain's sealed chunks: enough for status, oplog and stream. */
+export interface ChainHistory {
+  /** Chunk records sealed, as archived (a compacted record counts its pieces). */
+  readonly chunks: number;
+  readonly ops: number;
+  readonly storedBytes: number;
+  /** The last sealed chunk record, as archived: where an empty tail resumes from. */
+  readonly end: Chunk;
+  /** The newest sealed segment. */
+  readonly segment: SegmentRef | null;
+  readonly compacted: CompactedRef | null;
 }
 
 /**
@@ -182,7 +241,30 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** The end of what a chain covers: its last chunk's last op, or the base's T1. */
 export function chainEnd(chain: Chain): OplogObject {
-  return chain.chunks.at(-1) ?? chain.base.oplog;
+  return lastChunkOf(chain) ?? chain.base.oplog;
+}
+
+/** The chain's newest chunk record, sealed into a segment or not. */
+export function lastChunkOf(chain: Chain): Chunk | undefined {
+  return chain.chunks.at(-1) ?? chain.history?.end;
+}
+
+/**
+ * The sha256 the next object's prevSha256 names: an object's own, or for a compacted object
+ * the last archived chunk it holds.
+ */
+export function linkOf(object: OplogObject | Chunk): string {
+  return ('endSha256' in object && object.endSha256) || object.sha256;
+}
+
+/** Chunks in the chain, sealed or not, as archived (compaction does not change the count). */
+export function chainChunkCount(chain: Chain): number {
+  return (chain.history?.chunks ?? 0) + chain.chunks.reduce((sum, chunk) => sum + (chunk.pieces ?? 1), 0);
+}
+
+/** Ops in the chain: the base's oplog and every chunk's. */
+export function chainOpCount(chain: Chain): number {
+  return chain.base.oplog.count + (chain.history?.ops ?? 0) + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0);
 }
 
 /** Where the next chunk of this chain resumes from. */
@@ -281,7 +363,7 @@ export function addChunk(manifest: Manifest, chainId: string, chunk: Chunk): Man
   const chains = manifest.chains.map((chain) => {
     if (chain.id !== chainId) return chain;
     const end = chainEnd(chain);
-    if (!tsEquals(chunk.afterTs, end.lastTs) || chunk.prevSha256 !== end.sha256) {
+    if (!tsEquals(chunk.afterTs, end.lastTs) || chunk.prevSha256 !== linkOf(end)) {
       throw new IntegrityError(
         `chunk ${chunk.key} does not continue chain ${chainId} (it follows ${formatTs(chunk.afterTs)}, the chain ends at ${formatTs(end.lastTs)})`,
       );

@@ -1,18 +1,25 @@
 // Object keys, the one codec for names in the store (store/ treats keys as opaque). Base objects
 // are laid out like `mongodump --gzip` output so mongorestore can read a base folder directly:
-//   manifest.json
+//   manifest.json                                    the head (format 2) or whole manifest (1)
+//   manifest-v1.json                                 format 1 manifest as it was before conversion
 //   bases/<T0>-<runId>/<db>/<coll>.bson.gz           documents, concatenated raw BSON, gzip
 //   bases/<T0>-<runId>/<db>/<coll>.metadata.json.gz  options, indexes, uuid (mongodump format)
 //   bases/<T0>-<runId>/oplog.bson.gz                 the oplog written while the dump ran
 //   chunks/<chainId>/<first ts>-<runId>.bson.gz      archived oplog, concatenated raw BSON, gzip
+//   chunks/<chainId>/<first ts>-L<level>-<runId>.bson.gz  compacted: many chunks' entries in one
+//   index/<chainId>/seg-<seq>-<runId>.json           format 2: sealed chunk records (JSON)
+//   index/<chainId>/compacted-<seq>-<runId>.json     format 2: records of segments 0..seq, compacted
 // Timestamps are fixed-width (timestamp.ts tsKey) so listings sort by time. The run id keeps two
 // racing runs from ever writing the same key: the loser's objects are orphans, never overwrites.
 import { randomBytes } from 'node:crypto';
 import { tsKey, type Ts } from '../timestamp.ts';
 
 export const MANIFEST_KEY = 'manifest.json';
+/** The format-1 manifest as it was before its first format-2 commit (backup/commit.ts). */
+export const MANIFEST_V1_COPY_KEY = 'manifest-v1.json';
 export const BASES_PREFIX = 'bases/';
 export const CHUNKS_PREFIX = 'chunks/';
+export const INDEX_PREFIX = 'index/';
 
 /** A short random id naming one run's objects. */
 export function newRunId(): string {
@@ -53,4 +60,32 @@ export function baseOplogKey(id: string): string {
 
 export function chunkKey(chainId: string, firstTs: Ts, runId: string): string {
   return `${CHUNKS_PREFIX}${chainId}/${tsKey(firstTs)}-${runId}.bson.gz`;
+}
+
+/** A compacted object: the entries of many chunks from `firstTs` on, at a level (1 hour, 2 day). */
+export function compactedChunkKey(chainId: string, firstTs: Ts, level: number, runId: string): string {
+  return `${CHUNKS_PREFIX}${chainId}/${tsKey(firstTs)}-L${level}-${runId}.bson.gz`;
+}
+
+/** The first ts of the chunk a key under chunks/ names, or undefined for any other key. */
+export function chunkKeyFirstTs(key: string): Ts | undefined {
+  const match = /^chunks\/[^/]+\/(\d{13})-(\d{10})-/.exec(key);
+  return match ? { t: Number(match[1]), i: Number(match[2]) } : undefined;
+}
+
+export function chainIndexPrefix(chainId: string): string {
+  return `${INDEX_PREFIX}${chainId}/`;
+}
+
+/** Fixed width so a listing sorts segments by seq. */
+function seqKey(seq: number): string {
+  return String(seq).padStart(10, '0');
+}
+
+export function segmentKey(chainId: string, seq: number, runId: string): string {
+  return `${chainIndexPrefix(chainId)}seg-${seqKey(seq)}-${runId}.json`;
+}
+
+export function compactedIndexKey(chainId: string, throughSeq: number, runId: string): string {
+  return `${chainIndexPrefix(chainId)}compacted-${seqKey(throughSeq)}-${runId}.json`;
 }

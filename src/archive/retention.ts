@@ -6,13 +6,17 @@
 //   - a chain stays while its window ends at or after the horizon (now - keep): it either
 //     restores to the horizon itself or to something newer;
 //   - every other chain goes.
-// An orphan is an object under bases/ or chunks/ that no chain and no pending base references;
-// one younger than the grace period is kept, since a running backup writes objects before it
-// commits them. A base is judged by its folder's newest object: its collections are stored one
-// by one, long before its commit.
+// An orphan is an object under bases/, chunks/ or index/ that no chain and no pending base
+// references; one younger than the grace period is kept, since a running backup writes objects
+// before it commits them. Objects a compaction replaced (the chunks a compacted object holds, the
+// segments a compacted index holds) count as written when the compaction was recorded, so a
+// restore that planned on the index before it still finds them for the grace period. A base is
+// judged by its folder's newest object: its collections are stored one by one, long before its
+// commit.
 import { keysOf } from './chain-window.ts';
 import { chainEnd, pendingFolders, pendingKeys, sameSource, type Chain, type Manifest } from './manifest.ts';
-import { BASES_PREFIX, basePrefix } from './object-keys.ts';
+import { BASES_PREFIX, basePrefix, chainIndexPrefix, chunkKeyFirstTs, CHUNKS_PREFIX } from './object-keys.ts';
+import { compareTs } from '../timestamp.ts';
 
 export type KeepReason = 'newest' | 'in-retention';
 
@@ -72,10 +76,12 @@ export function findOrphans<T extends ListedObject>(listing: readonly T[], manif
     }
   }
   const unreferenced = listing.filter((object) => !keys.has(object.key) && !prefixes.some((prefix) => object.key.startsWith(prefix)));
+  const retired = retiredAt(manifests);
   const newestByGroup = new Map<string, number>();
   for (const object of listing) {
     const group = groupOf(object.key);
-    newestByGroup.set(group, Math.max(newestByGroup.get(group) ?? 0, object.lastModified.getTime()));
+    const time = Math.max(object.lastModified.getTime(), retired(object.key));
+    newestByGroup.set(group, Math.max(newestByGroup.get(group) ?? 0, time));
   }
   const orphans: T[] = [];
   const young: T[] = [];
@@ -91,4 +97,40 @@ function groupOf(key: string): string {
   if (!key.startsWith(BASES_PREFIX)) return key;
   const end = key.indexOf('/', BASES_PREFIX.length);
   return end < 0 ? key : key.slice(0, end + 1);
+}
+
+/**
+ * When a key was retired by a compaction (ms), or 0: a chunk key inside a compacted record's span
+ * at that record's compactedAt; an index key of a chain at the chain's newest compaction.
+ */
+export function retiredAt(manifests: readonly Manifest[]): (key: string) => number {
+  const byChain = new Map<string, Chain['chunks'][number][]>();
+  const newestByChain = new Map<string, number>();
+  for (const manifest of manifests) {
+    for (const chain of manifest.chains) {
+      const compacted = chain.chunks.filter((chunk) => chunk.compactedAt !== undefined);
+      if (compacted.length === 0) continue;
+      byChain.set(chain.id, [...(byChain.get(chain.id) ?? []), ...compacted].sort((a, b) => compareTs(a.firstTs, b.firstTs)));
+      const newest = Math.max(...compacted.map((chunk) => Date.parse(chunk.compactedAt ?? '')));
+      newestByChain.set(chain.id, Math.max(newestByChain.get(chain.id) ?? 0, newest));
+    }
+  }
+  return (key) => {
+    const chainId = key.split('/')[1] ?? '';
+    if (key.startsWith(chainIndexPrefix(chainId))) return newestByChain.get(chainId) ?? 0;
+    const firstTs = key.startsWith(CHUNKS_PREFIX) ? chunkKeyFirstTs(key) : undefined;
+    const records = byChain.get(chainId);
+    if (!firstTs || !records) return 0;
+    let lo = 0;
+    let hi = records.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const record = records[mid];
+      if (!record) break;
+      if (compareTs(firstTs, record.firstTs) < 0) hi = mid - 1;
+      else if (compareTs(firstTs, record.lastTs) > 0) lo = mid + 1;
+      else return Date.parse(record.compactedAt ?? '') || 0;
+    }
+    return 0;
+  };
 }

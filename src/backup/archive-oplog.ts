@@ -2,7 +2,7 @@
 // gzip'ed chunks, committing the manifest after each chunk so a killed run loses at most the
 // chunk it was writing and the next run resumes from the last committed one.
 import { Chunker, type ChunkLimits } from '../archive/chunker.ts';
-import { addChunk, chainEnd, type Chain, type Chunk } from '../archive/manifest.ts';
+import { addChunk, chainEnd, linkOf, type Chain, type Chunk } from '../archive/manifest.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
 import { readMajorityPoint, type CommitPoint } from '../source/commit-point.ts';
 import type { Source } from '../source/connect-source.ts';
@@ -73,7 +73,7 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
       const chunk: Chunk = {
         ...written.object,
         afterTs: previous.lastTs,
-        prevSha256: previous.sha256,
+        prevSha256: linkOf(previous),
         sealedAt: new Date().toISOString(),
         lagMs: lagMs(commitPoint, written.object.lastWall),
         commitPoint: commitPoint?.kind ?? 'lastWritten',

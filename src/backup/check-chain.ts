@@ -15,6 +15,7 @@ import type { Chain, ChainDamage, StoredObject } from '../archive/manifest.ts';
 import { StoreError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { ManifestCommitter } from './commit.ts';
+import { loadChain } from './read-manifest.ts';
 
 export const DEFAULT_VERIFY_EVERY_MS = 24 * 60 * 60 * 1000;
 
@@ -40,7 +41,9 @@ export async function ensureChainWhole(store: Store, committer: ManifestCommitte
   if (chain.damage) throw new ChainDamaged(chain, chain.damage);
   const now = options.now ?? new Date();
   const due = dueForVerify(chain, now, options);
-  const damage = (await findMissing(store, chain, now)) ?? (due ? await findCorrupt(store, chain, now, options.signal) : null);
+  // Format 2: the head lists only the unsealed chunks; the checks cover the chain whole.
+  const whole = await loadChain(store, chain);
+  const damage = (await findMissing(store, whole, now)) ?? (due ? await findCorrupt(store, whole, now, options.signal) : null);
   if (damage) {
     await committer.commit((manifest) => markChainDamaged(manifest, chain.id, damage));
     throw new ChainDamaged(chain, damage);

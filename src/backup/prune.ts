@@ -5,15 +5,17 @@
 // Order: manifest first (a conditional commit without those chains), objects after, so a crash
 // mid-prune leaves only orphans, which the next prune removes.
 //
-// Memory bound: the manifest and one listing of keys under bases/ and chunks/ (key, size, time).
+// Memory bound: the manifest (loaded whole: format 2 reads the index segments) and one listing of
+// keys under bases/, chunks/ and index/ (key, size, time).
 import pLimit from 'p-limit';
 import { formatWindow, keysOf, windowOf } from '../archive/chain-window.ts';
 import type { Chain, Manifest } from '../archive/manifest.ts';
-import { BASES_PREFIX, CHUNKS_PREFIX } from '../archive/object-keys.ts';
+import { BASES_PREFIX, CHUNKS_PREFIX, INDEX_PREFIX } from '../archive/object-keys.ts';
 import { findOrphans, planRetention, withoutChains, type KeepReason, type RetentionPlan } from '../archive/retention.ts';
 import { ConflictError } from '../errors.ts';
 import type { ObjectInfo, Store } from '../store/store.ts';
 import { ManifestCommitter, readManifest } from './commit.ts';
+import { loadChain } from './read-manifest.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 /** How long an unreferenced object may be a running backup's, not yet committed. */
@@ -63,7 +65,14 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   const nowMs = (options.now ?? new Date()).getTime();
   const horizonMs = nowMs - options.keepMs;
   const dryRun = options.dryRun ?? false;
-  const { manifest, plan } = await commitRetention(store, horizonMs, dryRun);
+  const { manifest: head, plan: headPlan } = await commitRetention(store, horizonMs, dryRun);
+  // The chains whole (format 2: their sealed records and index objects), to delete and to keep.
+  const plan: RetentionPlan = {
+    keep: await Promise.all(headPlan.keep.map(async ({ chain, reason }) => ({ chain: await loadChain(store, chain), reason }))),
+    remove: await Promise.all(headPlan.remove.map((chain) => loadChain(store, chain))),
+  };
+  // What the store references after this prune (a dry run changes nothing: every chain still).
+  const manifest: Manifest = { ...head, chains: dryRun ? [...plan.keep.map(({ chain }) => chain), ...plan.remove] : plan.keep.map(({ chain }) => chain) };
 
   const limit = pLimit(DELETE_CONCURRENCY);
   const remove = async (key: string): Promise<void> => {
@@ -74,7 +83,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
 
   // Listed after the commit, then the manifest read again: a chain committed by a backup while
   // we listed is referenced by one of the two, so only uncommitted objects can be orphans.
-  const listing = [...(await listAll(store, BASES_PREFIX)), ...(await listAll(store, CHUNKS_PREFIX))];
+  const listing = [...(await listAll(store, BASES_PREFIX)), ...(await listAll(store, CHUNKS_PREFIX)), ...(await listAll(store, INDEX_PREFIX))];
   const { manifest: fresh } = dryRun ? { manifest } : await readManifest(store);
   const scan = findOrphans(listing, [manifest, fresh], nowMs, options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS);
   if (!dryRun) await Promise.all(scan.orphans.map((object) => limit(() => remove(object.key))));

@@ -11,6 +11,7 @@ import { ChainDamaged } from '../archive/chain-health.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
 import { ensureChainWhole, recordVerified } from './check-chain.ts';
 import { closeHoleBeforeNewestBase } from './close-hole.ts';
+import { compact, type CompactResult } from './compact.ts';
 import { cutOffBy } from '../source/time-limit.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
@@ -126,6 +127,8 @@ export interface RunDueOptions extends BackupRunOptions {
   /** Take a new base when the newest one is older than this; undefined: never for age. */
   readonly baseEveryMs?: number;
   readonly now?: Date;
+  /** Compact at the end of the pass (default true). */
+  readonly compact?: boolean;
 }
 
 export interface RunDueResult {
@@ -143,6 +146,8 @@ export interface RunDueResult {
   /** The chain before the newest base, archived on up to that base's T1 (close-hole.ts). */
   readonly bridge?: ArchiveOplogResult;
   readonly gap?: { checkpoint: string; oldestAvailable: string | null };
+  /** What compaction did at the end of the pass (backup/compact.ts), when it did anything. */
+  readonly compaction?: CompactResult;
   readonly stoppedEarly: boolean;
 }
 
@@ -200,7 +205,7 @@ async function runDuePass(options: RunDueOptions, committer: ManifestCommitter):
   if (oplog?.stoppedEarly || options.signal?.aborted) {
     return { ...progress(), ...(pending && { pendingBase: summarizePending(pending) }), stoppedEarly: true };
   }
-  if (!reason) return { ...progress(), stoppedEarly: false };
+  if (!reason) return { ...progress(), ...(await compactAfter(options, committer)), stoppedEarly: false };
   return runDueBase(options, committer, progress, pending);
 }
 
@@ -227,7 +232,14 @@ async function runDueBase(
     return { ...progress(), ...abandoned, ...(taken.pending && { pendingBase: summarizePending(taken.pending) }), stoppedEarly: true };
   }
   const bridge = await closeHoleBeforeNewestBase({ ...options, committer, limits: options.limits ?? DEFAULT_LIMITS });
-  return { ...progress(), ...(bridge && { bridge }), ...abandoned, base: summarizeBase(taken.chain), stoppedEarly: false };
+  return { ...progress(), ...(bridge && { bridge }), ...abandoned, base: summarizeBase(taken.chain), ...(await compactAfter(options, committer)), stoppedEarly: false };
+}
+
+/** A pass ends by compacting what is due, with the same committer; the signal stops it between merges. */
+async function compactAfter(options: RunDueOptions, committer: ManifestCommitter): Promise<{ compaction?: CompactResult }> {
+  if (options.compact === false || options.signal?.aborted) return {};
+  const compaction = await compact({ store: options.store, committer, signal: options.signal });
+  return compaction.merged > 0 || compaction.deleted > 0 ? { compaction } : {};
 }
 
 /**
@@ -268,6 +280,7 @@ export function describeRunDue(result: RunDueResult): string[] {
   const entries = (count: number) => plural(count, 'oplog entry', 'oplog entries');
   if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
   if (result.oplog) lines.push(`${entries(result.oplog.ops)} archived in ${plural(result.oplog.chunks, 'chunk')}; checkpoint ${formatTs(result.oplog.checkpoint)}`);
+  if (result.compaction) lines.push(`compacted ${plural(result.compaction.replaced, 'chunk')} into ${plural(result.compaction.merged, 'object')}; deleted ${plural(result.compaction.deleted, 'replaced object')}`);
   if (result.bridge) lines.push(`chain ${result.bridge.chainId} archived on to the new base's T1: ${entries(result.bridge.ops)} in ${plural(result.bridge.chunks, 'chunk')}`);
   if (result.abandonedBase) lines.push(`base ${result.abandonedBase} abandoned: its start rolled out of the oplog`);
   if (result.base) {

@@ -7,7 +7,7 @@
 // Memory: one driver batch of oplog and the store's upload buffers; a chunk streams through
 // gzip into the store and is never held whole.
 import type { ChunkLimits } from '../archive/chunker.ts';
-import { addChunk, chainEnd, newestChainOf, type Chain, type Chunk } from '../archive/manifest.ts';
+import { addChunk, chainEnd, linkOf, newestChainOf, type Chain, type Chunk } from '../archive/manifest.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
 import { UsageError } from '../errors.ts';
@@ -22,6 +22,8 @@ import { ensureChainWhole, recordVerified } from './check-chain.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
 import { DEFAULT_LIMITS } from './run-due.ts';
+import { BackgroundCompaction, DEFAULT_STREAM_COMPACT_EVERY_MS } from './background-compaction.ts';
+import type { CompactResult } from './compact.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 60_000;
@@ -38,6 +40,9 @@ export interface StreamOplogOptions {
   /** Stops the stream: the chunk in hand is sealed and committed, then the rest is caught up. */
   readonly signal?: AbortSignal;
   readonly onChunk?: (chunk: Chunk) => void;
+  /** Compact in the background at most this often (background-compaction.ts); 0: never. */
+  readonly compactEveryMs?: number;
+  readonly onCompaction?: (result: CompactResult) => void;
   /** Read back and hash the whole chain when its last verify is older than this (check-chain.ts). */
   readonly verifyEveryMs?: number;
   /** The chain to extend was found damaged; a new base is taken and the stream goes on onto it. */
@@ -87,6 +92,8 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
   const idleMs = Math.min(options.idleMs ?? DEFAULT_TAIL_IDLE_MS, flushIntervalMs);
   const chunks = new TailChunks(tailOplog(source, { from: chainEnd(chain).lastTs, idleMs }, signal), limits);
   let streamed = { chunks: 0, ops: 0 };
+  const compactEveryMs = options.compactEveryMs ?? DEFAULT_STREAM_COMPACT_EVERY_MS;
+  const compaction = compactEveryMs > 0 ? new BackgroundCompaction(store, committer, compactEveryMs, options.onCompaction) : undefined;
   try {
     for (let first = await chunks.first(); first; first = await chunks.first()) {
       const current = chain;
@@ -97,7 +104,7 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
       const chunk: Chunk = {
         ...written.object,
         afterTs: previous.lastTs,
-        prevSha256: previous.sha256,
+        prevSha256: linkOf(previous),
         sealedAt: new Date().toISOString(),
         lagMs: lagMs(null, written.object.lastWall),
         commitPoint: kind,
@@ -107,9 +114,12 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
       chain = manifest.chains.find((candidate) => candidate.id === current.id) ?? current;
       streamed = { chunks: streamed.chunks + 1, ops: streamed.ops + chunk.count };
       options.onChunk?.(chunk);
+      compaction?.poke();
     }
+    await compaction?.stop();
   } finally {
     await chunks.close();
+    await compaction?.halt();
   }
 
   // Stopped: what was written up to now goes in one more pass, bounded by the commit point.

@@ -6,9 +6,11 @@ import { addGlobalOptions } from './context.ts';
 import { reportError } from './output.ts';
 import { markReported, stopReason } from './stop-signal.ts';
 import { registerBackup } from './commands/backup.ts';
+import { registerCompact } from './commands/compact.ts';
 import { registerExport } from './commands/export.ts';
 import { registerFind } from './commands/find.ts';
 import { registerImport } from './commands/import.ts';
+import { registerMigrate } from './commands/migrate.ts';
 import { registerOplog } from './commands/oplog.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerReplay } from './commands/replay.ts';
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
   registerImport(program);
   registerExport(program);
   registerReplay(program);
+  registerMigrate(program);
+  registerCompact(program);
   // Subcommands inherit the override so their usage errors reach runCli too.
   for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;

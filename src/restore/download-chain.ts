@@ -17,6 +17,11 @@ import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
 
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 4;
 
+/** The base's collection objects (metadata and data), which the base load reads. */
+export function baseObjectsOf(plan: RestorePlan): StoredObject[] {
+  return plan.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata]));
+}
+
 /** Every object a plan reads, in the order a restore uses them. */
 export function objectsOf(plan: RestorePlan): StoredObject[] {
   return [
@@ -33,7 +38,17 @@ export async function downloadChain(
   options: { concurrency?: number; signal?: AbortSignal; onObject?: (object: StoredObject) => void } = {},
 ): Promise<Map<string, string>> {
   verifyContinuity(plan.chain);
-  requireIdentityFor(store, objectsOf(plan));
+  return downloadObjects(store, objectsOf(plan), dir, options);
+}
+
+/** Downloads objects in parallel, each verified (and decrypted); returns local files by key. */
+export async function downloadObjects(
+  store: Store,
+  objects: readonly StoredObject[],
+  dir: string,
+  options: { concurrency?: number; signal?: AbortSignal; onObject?: (object: StoredObject) => void } = {},
+): Promise<Map<string, string>> {
+  requireIdentityFor(store, objects);
   const limit = pLimit(options.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY);
   const files = new Map<string, string>();
   // The first failure stops the other downloads, and every one has ended before this returns:
@@ -42,7 +57,7 @@ export async function downloadChain(
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const outcomes = await Promise.allSettled(
-    objectsOf(plan).map((object) =>
+    objects.map((object) =>
       limit(async () => {
         signal.throwIfAborted();
         const file = join(dir, object.key);

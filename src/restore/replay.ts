@@ -39,8 +39,11 @@ export interface ReplayReceipt {
 
 export interface ReplayOptions {
   readonly applier: Applier;
-  /** Local oplog files in ts order: the base's consistency oplog, then the chunks. */
-  readonly files: readonly string[];
+  /**
+   * Local oplog files in ts order: the base's consistency oplog, then the chunks; or a feed that
+   * yields each once it is downloaded (restore/chunk-feed.ts).
+   */
+  readonly files: Iterable<string> | AsyncIterable<string>;
   readonly cutoff?: Cutoff;
   readonly namespaces: NamespaceMapper;
   readonly lanes?: number;
@@ -140,7 +143,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
 
   let stopped = false;
   let read = 0;
-  for (const file of options.files) {
+  for await (const file of options.files) {
     for await (const raw of readBsonFile(file, { signal })) {
       read++;
       const entry = decodeOplogEntry(raw);

@@ -2,7 +2,7 @@
 // every object before touching the target, load the base, replay the oplog to the cutoff, and
 // return a receipt.
 import { tmpdir } from 'node:os';
-import { planRestore, formatWindow, type RestorePlan } from '../archive/chain-window.ts';
+import { planRestore, formatWindow, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
 import type { Store } from '../store/store.ts';
@@ -10,7 +10,8 @@ import { formatTs, type Cutoff } from '../timestamp.ts';
 import { openTarget, type ApplyMode } from '../target/open-target.ts';
 import type { ApplyStats } from '../target/applier.ts';
 import { AuthRestore, type AuthRestoreResult } from './auth-restore.ts';
-import { downloadChain, objectsOf } from './download-chain.ts';
+import { baseObjectsOf, downloadObjects, objectsOf } from './download-chain.ts';
+import { ChunkFeed } from './chunk-feed.ts';
 import { loadBase, type LoadBaseResult } from './load-base.ts';
 import { IndexCatalog } from './index-catalog.ts';
 import { DeferredIndexApplier } from './deferred-index-applier.ts';
@@ -41,6 +42,8 @@ export interface RestoreOptions {
   /** Skip commands replay does not know instead of failing (replay.ts). */
   readonly skipUnknownCommands?: boolean;
   readonly workDir?: string;
+  /** Disk the oplog objects may take ahead of replay (chunk-feed.ts DEFAULT_AHEAD_BYTES). */
+  readonly downloadAheadBytes?: number;
   readonly signal?: AbortSignal;
   readonly onStage?: (stage: string, detail: string) => void;
   /** How far a stage is: `download` objects, `load` collections, `replay` entries applied. */
@@ -81,14 +84,22 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   if (options.refuseSourceCluster && (options.namespaces?.from?.length ?? 0) === 0) await refuseSourceClusterAt(options.targetUri, plan.chain);
   const work = await createWorkFolder(options.workDir ?? tmpdir());
   const dir = work.path;
+  let feed: ChunkFeed | undefined;
   try {
     let downloaded = 0;
-    const files = await downloadChain(options.store, plan, dir, {
-      concurrency: options.concurrency,
-      signal: options.signal,
-      onObject: () => options.onProgress?.('download', ++downloaded, summary.objects),
-    });
-    options.onStage?.('verified', `${files.size} objects downloaded and verified`);
+    const onObject = () => options.onProgress?.('download', ++downloaded, summary.objects);
+    verifyContinuity(plan.chain);
+    // The oplog objects download ahead in parallel (chunk-feed.ts) while the base downloads and
+    // loads; a window that fits the feed's disk budget is verified whole before the target is
+    // touched, a longer one replays while the rest downloads.
+    feed = new ChunkFeed(options.store, [plan.base.oplog, ...plan.chunks], dir, { signal: options.signal, onObject, aheadBytes: options.downloadAheadBytes });
+    const files = await downloadObjects(options.store, baseObjectsOf(plan), dir, { concurrency: options.concurrency, signal: options.signal, onObject });
+    if (feed.fitsAhead) {
+      await feed.allFetched();
+      options.onStage?.('verified', `${summary.objects} objects downloaded and verified`);
+    } else {
+      options.onStage?.('verified', `${files.size} base objects verified; ${plan.chunks.length + 1} oplog objects replay as they download, each verified`);
+    }
     const target = await openTarget(options.targetUri, options.applyMode);
     let auth: AuthRestore | undefined;
     try {
@@ -112,12 +123,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       const catalog = new IndexCatalog();
       const { indexes: baseIndexes, ...baseSummary } = base;
       for (const { ns, specs } of baseIndexes) catalog.addCollection(ns, specs);
-      const oplogObjects = [plan.base.oplog, ...plan.chunks];
-      const oplogFiles = oplogObjects.map((object) => files.get(object.key) ?? '');
-      const oplogTotal = oplogObjects.reduce((sum, object) => sum + object.count, 0);
+      const oplogTotal = [plan.base.oplog, ...plan.chunks].reduce((sum, object) => sum + object.count, 0);
       const receipt = await replay({
         applier: new DeferredIndexApplier(target.applier, catalog),
-        files: oplogFiles,
+        files: feed.files(),
         cutoff: options.cutoff,
         namespaces,
         skipUnknownCommands: options.skipUnknownCommands,
@@ -140,6 +149,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       await target.client.close();
     }
   } finally {
+    await feed?.close();
     await work.remove();
   }
 }

@@ -18,8 +18,9 @@ export function registerRun(program: Command): void {
       .description('do what is due: a base backup when needed, otherwise archive new oplog')
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
       .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)')
-      .option('--verify-every <duration>', 'read back and hash the whole chain when its last verify is older than this', '1d'),
-  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; baseEvery?: string; verifyEvery: string }, command: Command) => {
+      .option('--verify-every <duration>', 'read back and hash the whole chain when its last verify is older than this', '1d')
+      .option('--no-compact', 'do not compact old chunks at the end of the pass'),
+  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; baseEvery?: string; verifyEvery: string; compact: boolean }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
@@ -35,6 +36,7 @@ export function registerRun(program: Command): void {
           limits,
           baseEveryMs,
           verifyEveryMs,
+          compact: flags.compact,
           signal: stopSignal(),
           onStage: (stage, message) => context.log.status(`run.${stage}`, message),
           onChunk: (chunk) => metrics?.metrics.observeWritten(chunk),

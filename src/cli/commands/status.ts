@@ -3,9 +3,9 @@
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
-import { checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
+import { chainChunkCount, chainOpCount, checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { describeSource } from '../../archive/source-choice.ts';
-import { readManifest } from '../../backup/commit.ts';
+import { readHead } from '../../backup/commit.ts';
 import { MANIFEST_KEY } from '../../archive/object-keys.ts';
 import { readCommitPoint } from '../../source/commit-point.ts';
 import { connectSource } from '../../source/connect-source.ts';
@@ -27,7 +27,8 @@ export function registerStatus(program: Command): void {
           // S3 stores come wrapped in their retries: the public-access check is the backend's own.
           const backend = store instanceof RetryingStore ? store.backend : store;
           if (name === 'status' && hasPublicAccessCheck(backend)) for (const warning of await backend.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
-          return readManifest(store);
+          // Format 2: the head alone (a summary of the sealed chunks is kept there).
+          return readHead(store);
         });
         const chains = manifest.chains.map(describeChain);
         let lagSeconds: number | undefined;
@@ -71,8 +72,9 @@ function describeChain(chain: Chain) {
     replicaSetId: chain.source.replicaSetId,
     sourceName: describeSource(chain.source),
     documents: chain.base.collections.reduce((sum, entry) => sum + entry.docs, 0),
-    chunks: chain.chunks.length,
-    ops: chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0),
+    // From the head alone (format 2 keeps a summary of the sealed chunks there).
+    chunks: chainChunkCount(chain),
+    ops: chainOpCount(chain),
     window: formatWindow(windowOf(chain)),
     checkpoint: formatTs(checkpointOf(chain)),
     encryption: encryptionOf(chain),

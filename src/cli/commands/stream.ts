@@ -1,6 +1,7 @@
 // mongo-pitr stream: tail the oplog into the store until stopped, a chunk every --flush-interval
 // (or sooner when full). SIGTERM/SIGINT seal the chunk in hand, catch up, and exit 0.
 import type { Command } from 'commander';
+import { DEFAULT_STREAM_COMPACT_EVERY_MS } from '../../backup/background-compaction.ts';
 import { DEFAULT_FLUSH_INTERVAL_MS, streamOplog } from '../../backup/stream-oplog.ts';
 import { parseDuration } from '../../config.ts';
 import { formatTs } from '../../timestamp.ts';
@@ -15,11 +16,13 @@ export function registerStream(program: Command): void {
       .command('stream')
       .description('tail the oplog into the store until stopped, a chunk every --flush-interval or when full')
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
-      .option('--flush-interval <duration>', 'seal a chunk this long after its first op, full or not', `${DEFAULT_FLUSH_INTERVAL_MS / 1000}s`),
-  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; flushInterval: string }, command: Command) => {
+      .option('--flush-interval <duration>', 'seal a chunk this long after its first op, full or not', `${DEFAULT_FLUSH_INTERVAL_MS / 1000}s`)
+      .option('--compact-every <duration>', 'compact old chunks in the background at most this often; 0 never', `${DEFAULT_STREAM_COMPACT_EVERY_MS / 60_000}m`),
+  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; flushInterval: string; compactEvery: string }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const flushIntervalMs = parseDuration(flags.flushInterval, '--flush-interval');
+    const compactEveryMs = flags.compactEvery === '0' ? 0 : parseDuration(flags.compactEvery, '--compact-every');
     const signal = stopSignal();
     const metrics = await startMetrics(context, flags);
     const result = await withSourceAndStore(context, flags.uri, async (source, opened) => {
@@ -30,7 +33,10 @@ export function registerStream(program: Command): void {
         store,
         limits,
         flushIntervalMs,
+        compactEveryMs,
         signal,
+        onCompaction: (done) =>
+          context.log.event('stream.compact', `compacted ${done.replaced} chunks into ${done.merged} objects; deleted ${done.deleted} replaced objects`, { ...done }),
         onDamaged: (error) => {
           metrics?.metrics.observeDamaged();
           context.log.warn(`${error.message}; taking a new base now`);

@@ -76,6 +76,25 @@ describe('retention rules', () => {
     const manifest: Manifest = { formatVersion: 1, chains: [fakeChain('a1', 'rsA', '2024-01-01T00:00:00.000Z'), fakeChain('a2', 'rsA', '2024-01-02T00:00:00.000Z')] };
     assert.deepEqual(withoutChains(manifest, new Set(['a1'])), { formatVersion: 1, chains: [manifest.chains[1]] });
   });
+  test('pieces a compaction replaced age from when the compaction was recorded, not from when they were written', () => {
+    const chain = fakeChain('0000000000001-0000000000-aaaaaaaa', 'rs', '2024-01-01T00:00:00.000Z');
+    const merged = {
+      ...chain.base.oplog, key: `chunks/${chain.id}/0000000001000-0000000001-L2-bbbbbbbb.bson.gz`, firstTs: { t: 1000, i: 1 }, lastTs: { t: 4000, i: 1 },
+      afterTs: { t: 999, i: 1 }, prevSha256: 'x', sealedAt: '2024-01-01T00:00:00.000Z', lagMs: 0, commitPoint: 'lastWritten' as const, stats: { byNs: {} },
+      level: 2, pieces: 3, compactedAt: '2024-01-01T09:30:00.000Z', endSha256: 'y',
+    };
+    const manifest: Manifest = { formatVersion: 2, chains: [{ ...chain, chunks: [merged] }] };
+    const old = '2024-01-01T00:00:00.000Z';
+    const piece = `chunks/${chain.id}/0000000002000-0000000001-cccccccc.bson.gz`;
+    const outside = `chunks/${chain.id}/0000000005000-0000000001-dddddddd.bson.gz`;
+    const segment = `index/${chain.id}/seg-0000000000-eeeeeeee.json`;
+    const listing = [info(piece, old), info(outside, old), info(segment, old)];
+    const soon = findOrphans(listing, [manifest], Date.parse('2024-01-01T10:00:00.000Z'), HOUR_MS);
+    assert.deepEqual(soon.orphans.map((object) => object.key), [outside]);
+    assert.deepEqual(soon.young.map((object) => object.key), [piece, segment]);
+    const later = findOrphans(listing, [manifest], Date.parse('2024-01-01T10:30:00.001Z'), HOUR_MS);
+    assert.deepEqual(later.orphans.map((object) => object.key), [piece, outside, segment]);
+  });
 
   test('a pending base is recorded with its run folder before any object, and prune spares every folder of it', () => {
     const source = { setName: 'rs', replicaSetId: null };
