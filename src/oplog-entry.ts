@@ -39,3 +39,17 @@ export interface OplogEntry {
   fromMigrate?: boolean;
   [field: string]: unknown;
 }
+
+/**
+ * A value that is an embedded document in an entry (`o`, `o2`, a command's arguments): an object
+ * that is neither an array nor one of the driver's BSON value classes (ObjectId, Long, Binary,
+ * ...: they carry `_bsontype`).
+ */
+export function isDocument(value: unknown): value is Document {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { _bsontype?: unknown })._bsontype !== 'string'
+  );
+}

@@ -16,6 +16,7 @@
 // Index commands met during replay change this catalog instead of the target; commands that
 // move or remove collections change it too, and still run. The catalog models the source's
 // catalog in target namespaces (replay maps entries through the namespace rules first).
+import { isDocument } from '../oplog-entry.ts';
 import type { Document } from 'mongodb';
 import type { CommandPlan } from '../target/applier.ts';
 import { isIdIndex } from '../target/index-spec.ts';
@@ -179,11 +180,3 @@ function keyValue(value: unknown): string {
   return `s${String(value)}`;
 }
 
-function isDocument(value: unknown): value is Document {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { _bsontype?: unknown })._bsontype !== 'string'
-  );
-}

@@ -10,7 +10,7 @@
 // the errors that only mean "already so".
 import { BSON, type Document } from 'mongodb';
 import { TargetError } from '../errors.ts';
-import type { OplogEntry } from '../oplog-entry.ts';
+import { isDocument, type OplogEntry } from '../oplog-entry.ts';
 import { formatTs, tsFromBson } from '../timestamp.ts';
 import type { CommandPlan } from './applier.ts';
 import { isInternalNs, joinNs, splitNs } from '../namespace.ts';
@@ -364,11 +364,3 @@ function isTruthy(value: unknown): boolean {
   return true;
 }
 
-function isDocument(value: unknown): value is Document {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { _bsontype?: unknown })._bsontype !== 'string'
-  );
-}

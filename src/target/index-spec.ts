@@ -2,6 +2,7 @@
 // createIndexes / commitIndexBuild), turned into the spec the target's createIndexes is sent.
 // Both the base loader and command replay go through here, so an index built from the dump and
 // the same index built from the oplog are sent alike.
+import { isDocument } from '../oplog-entry.ts';
 import type { Document } from 'mongodb';
 import type { Applier } from './applier.ts';
 
@@ -42,7 +43,7 @@ export interface IndexSpecOptions {
  * and a version is a storage detail there.
  */
 export function createIndexSpec(raw: Document, options: IndexSpecOptions): Document | undefined {
-  if (!isPlainDocument(raw.key) || typeof raw.name !== 'string' || raw.name.length === 0) return undefined;
+  if (!isDocument(raw.key) || typeof raw.name !== 'string' || raw.name.length === 0) return undefined;
   const spec: Document = {};
   for (const [field, value] of Object.entries(raw)) {
     if (HISTORY_FIELDS.includes(field)) continue;
@@ -66,14 +67,6 @@ export function isIdIndex(spec: Document): boolean {
 
 /** `{locale: "simple"}` (or no collation at all) is the binary comparison every index has by default. */
 export function isSimpleCollation(collation: unknown): boolean {
-  return !isPlainDocument(collation) || collation.locale === 'simple';
+  return !isDocument(collation) || collation.locale === 'simple';
 }
 
-function isPlainDocument(value: unknown): value is Document {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { _bsontype?: unknown })._bsontype !== 'string'
-  );
-}

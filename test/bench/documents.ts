@@ -2,6 +2,7 @@
 // sub-documents, arrays of sub-documents, strings, int32, int64, doubles, dates, booleans, nulls,
 // binary UUIDs, ObjectIds), the same for a given index on every run. Decimal128 is left out:
 // FerretDB 1.x drops the connection on it.
+import { seededRandom } from '../support/seeded-random.ts';
 import { randomBytes } from 'node:crypto';
 import { Binary, Long, ObjectId, type Document } from 'mongodb';
 
@@ -19,17 +20,6 @@ const EPOCH_MS = Date.UTC(2026, 0, 1);
 /** One run's ObjectId "machine" bytes, so two runs' inserts never collide in one database. */
 const MACHINE = randomBytes(5);
 
-/** A small, fast deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An ObjectId whose time part follows the document's date and whose counter is its index. */
 export function benchId(n: number): ObjectId {
@@ -54,7 +44,7 @@ function words(random: () => number, count: number): string {
 
 /** Document number `n` (0-based): an order with its customer, items, totals and payment. */
 export function makeDocument(n: number): Document {
-  const random = prng(n * 2654435761);
+  const random = seededRandom(n * 2654435761);
   const created = new Date(EPOCH_MS + n * 1000 + Math.floor(random() * 1000));
   const items = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, index) => {
     const qty = 1 + Math.floor(random() * 5);

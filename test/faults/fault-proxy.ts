@@ -12,6 +12,7 @@
 // signature against the Host it receives.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from '../support/seeded-random.ts';
 
 export const FAULT_KINDS = ['500', '503', 'reset-request', 'reset-body', 'truncate', 'stall'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -34,17 +35,6 @@ export interface FaultStats {
   byKind: Record<FaultKind, number>;
 }
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultProxy {
   readonly #server: Server;

@@ -13,7 +13,8 @@ import { openStore } from '../../src/store/open-store.ts';
 import type { RetryEvent } from '../../src/store/retry-policy.ts';
 import type { Store } from '../../src/store/store.ts';
 import { NO_S3, testS3, uniqueName } from '../support/test-env.ts';
-import { FaultProxy, seededRandom } from './fault-proxy.ts';
+import { FaultProxy } from './fault-proxy.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 const SEED = 1313;
 const KiB = 1024;

@@ -6,6 +6,7 @@
 //     and the new base's T1; each of those states restores exactly (issue 11.8);
 //   - which chain: a store holding two sources refuses restore, find, export and --before-first
 //     without --set-name, listing both, and obeys it when given (issue 12.8).
+import { seededRandom } from '../support/seeded-random.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,17 +28,6 @@ import { NO_MONGO, isFerretDB, uniqueName } from '../support/test-env.ts';
 const folder = STORE_KINDS[0];
 assert.ok(folder);
 
-/** A small deterministic PRNG (mulberry32), seeded per run and printed, so a failure replays. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function snapshot(client: MongoClient, db: string): Promise<Record<string, Document[]>> {
   const result: Record<string, Document[]> = {};
@@ -96,7 +86,7 @@ describe('the restorable window', { skip: NO_MONGO }, () => {
 
   test('randomized rounds: a restore just past each round equals its snapshot, the last round included', async () => {
     const seed = Number(process.env.WINDOW_SEED ?? Date.now() % 1_000_000);
-    const next = random(seed);
+    const next = seededRandom(seed);
     const { client, source, mongo } = suite;
     const { store } = await folder.open();
     const db = uniqueName('win');
@@ -137,7 +127,7 @@ describe('the restorable window', { skip: NO_MONGO }, () => {
 
   test('no hole at a new base: every state between the old chain\'s end and the new T1 restores exactly', async () => {
     const seed = Number(process.env.WINDOW_SEED ?? Date.now() % 1_000_000);
-    const next = random(seed);
+    const next = seededRandom(seed);
     const { client, source, mongo } = suite;
     const opened = await folder.open();
     const db = uniqueName('hole');
