@@ -294,6 +294,19 @@ export function pendingBaseOf(manifest: Manifest, source: SourceIdentity): Pendi
 }
 
 /**
+ * Another base in progress for the same source means another run started one: a conflict a run
+ * must not paper over.
+ */
+function refuseRivalBase(pendingBases: readonly PendingBase[], pending: Pick<PendingBase, 'id' | 'source'>): void {
+  const rival = pendingBases.find((candidate) => candidate.id !== pending.id && sameSource(candidate.source, pending.source));
+  if (rival) {
+    throw new ConflictError(`base ${rival.id} is already in progress for replica set ${pending.source.setName}`, {
+      hint: 'run one backup per store at a time; the next run resumes the base in progress',
+    });
+  }
+}
+
+/**
  * Records one more stored collection of a pending base, creating the pending base on its first
  * collection. Another base in progress for the same source means another run started one: a
  * conflict this run must not paper over.
@@ -301,12 +314,7 @@ export function pendingBaseOf(manifest: Manifest, source: SourceIdentity): Pendi
 export function addPendingCollection(manifest: Manifest, pending: Omit<PendingBase, 'collections'>, entry: CollectionEntry): Manifest {
   const others = manifest.pendingBases ?? [];
   const current = others.find((candidate) => candidate.id === pending.id);
-  const rival = others.find((candidate) => candidate.id !== pending.id && sameSource(candidate.source, pending.source));
-  if (rival) {
-    throw new ConflictError(`base ${rival.id} is already in progress for replica set ${pending.source.setName}`, {
-      hint: 'run one backup per store at a time; the next run resumes the base in progress',
-    });
-  }
+  refuseRivalBase(others, pending);
   const collections = [...(current?.collections ?? []).filter((done) => done.db !== entry.db || done.coll !== entry.coll), entry];
   const updated: PendingBase = { ...(current ?? pending), collections };
   return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), updated] };
@@ -321,12 +329,7 @@ export function addPendingCollection(manifest: Manifest, pending: Omit<PendingBa
 export function recordPendingRun(manifest: Manifest, pending: Omit<PendingBase, 'collections' | 'folders'>, folder: string): Manifest {
   const others = manifest.pendingBases ?? [];
   const current = others.find((candidate) => candidate.id === pending.id);
-  const rival = others.find((candidate) => candidate.id !== pending.id && sameSource(candidate.source, pending.source));
-  if (rival) {
-    throw new ConflictError(`base ${rival.id} is already in progress for replica set ${pending.source.setName}`, {
-      hint: 'run one backup per store at a time; the next run resumes the base in progress',
-    });
-  }
+  refuseRivalBase(others, pending);
   const base: PendingBase = current ?? { ...pending, collections: [] };
   const folders = [...(base.folders ?? []).filter((known) => known !== folder), folder];
   return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), { ...base, folders }] };
