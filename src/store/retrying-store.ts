@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { StoreError } from '../errors.ts';
 import { RetryClock, type RetryOptions } from './retry-policy.ts';
 import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
+import { hasPublicAccessCheck } from './public-access-check.ts';
 import { isTransient } from './transient-error.ts';
 
 const MiB = 1024 * 1024;
@@ -34,9 +35,12 @@ export class RetryingStore implements Store {
     return this.#inner.url;
   }
 
-  /** The store this one retries for, for what only the backend can tell (status: public access). */
-  get backend(): Store {
-    return this.#inner;
+  /**
+   * Whether anyone may read the bucket (s3-public-access.ts): the wrapped store's own answer, so
+   * the retries stay invisible to status. A store without the check has nothing to warn of.
+   */
+  async publicAccessWarnings(probeKey: string): Promise<string[]> {
+    return hasPublicAccessCheck(this.#inner) ? this.#inner.publicAccessWarnings(probeKey) : [];
   }
 
   async put(key: string, body: Readable | Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {

@@ -20,16 +20,6 @@ const NO_BLOCK = 'NoSuchPublicAccessBlockConfiguration';
 
 const BLOCK_ALL = 'BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true';
 
-/** Implemented by stores that can tell whether anyone may read them (the S3 store). */
-export interface PublicAccessCheck {
-  /** `probeKey`: a key whose anonymous readability is tested (status passes the manifest's). */
-  publicAccessWarnings(probeKey: string): Promise<string[]>;
-}
-
-export function hasPublicAccessCheck(store: object): store is PublicAccessCheck {
-  return typeof (store as Partial<PublicAccessCheck>).publicAccessWarnings === 'function';
-}
-
 export interface PublicAccessTarget {
   /** Signed with the store's credentials. */
   readonly client: S3Client;

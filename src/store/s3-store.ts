@@ -17,7 +17,8 @@ import { Readable } from 'node:stream';
 import { StoreError, UsageError } from '../errors.ts';
 import { countBody } from './counted-body.ts';
 import { s3StoreError } from './s3-errors.ts';
-import { publicAccessWarnings, type PublicAccessCheck } from './s3-public-access.ts';
+import type { PublicAccessCheck } from './public-access-check.ts';
+import { publicAccessWarnings } from './s3-public-access.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
 import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
 

@@ -6,6 +6,7 @@
 // invocations throughout, and a restore into a renamed database then equals the source document
 // by document. Also: a pending base whose T0 rolled out of the oplog is dropped and started over,
 // and failures are thrown with their class in the message.
+import { assertRestoresBeside, snapshot } from '../support/restore-beside.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,12 +60,6 @@ function assertConsistent(manifest: Manifest, db: string): void {
   }
 }
 
-async function snapshot(client: MongoClient, db: string): Promise<Record<string, Document[]>> {
-  const result: Record<string, Document[]> = {};
-  const names = (await client.db(db).listCollections().toArray()).map((info) => info.name).sort();
-  for (const name of names) result[name] = await client.db(db).collection(name).find().sort({ _id: 1 }).toArray();
-  return result;
-}
 
 const payload = (): string => randomBytes(200).toString('base64');
 
@@ -197,11 +192,7 @@ describe('Lambda handler on the folder store: deadline sweeps', { skip: NO_MONGO
       await docsOf(client, db, 'c2').updateOne({ _id: 7 }, { $set: { last: true } });
       const final = await invoke(60_000);
       assert.equal(final.stoppedEarly, false);
-      const restored = `${db}_r`;
-      await restore({ store, targetUri: mongo.uri, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${restored}.*`] } });
-      const expected = await snapshot(client, db);
-      assert.equal(Object.keys(expected).length, COLLECTIONS);
-      assert.deepEqual(await snapshot(client, restored), expected);
+      await assertRestoresBeside({ store, uri: mongo.uri, client, db, collections: COLLECTIONS });
     } finally {
       await store.close();
     }

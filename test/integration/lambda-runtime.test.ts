@@ -11,6 +11,7 @@
 //     before timeout − margin/2; then new writes are archived and a restore equals the source.
 // The tools are built once into the cache by test/servers/build-servers.sh (test/run.ts asks for
 // them); without them, or without the tool chain to build them, the test skips and says why.
+import { assertRestoresBeside } from '../support/restore-beside.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,6 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { MongoClient, type Document } from 'mongodb';
 import { readManifest } from '../../src/backup/commit.ts';
-import { restore } from '../../src/restore/restore.ts';
 import type { Store } from '../../src/store/store.ts';
 import { dedicatedMongo, type DedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
@@ -178,12 +178,6 @@ async function commitPointQueryMs(client: MongoClient): Promise<number> {
   return Date.now() - started;
 }
 
-async function snapshot(client: MongoClient, db: string): Promise<Record<string, Document[]>> {
-  const result: Record<string, Document[]> = {};
-  const names = (await client.db(db).listCollections().toArray()).map((info) => info.name).sort();
-  for (const name of names) result[name] = await client.db(db).collection(name).find().sort({ _id: 1 }).toArray();
-  return result;
-}
 
 const payload = (): string => randomBytes(1000).toString('base64');
 
@@ -282,11 +276,7 @@ describe('the built handler under the Lambda emulator and runtime client', { ski
         const result = await invokeInTime(t, emulator, `oplog invocation ${n}`);
         if (result.stoppedEarly === false) break;
       }
-      const restored = `${db}_r`;
-      await restore({ store, targetUri: mongo.uri, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${restored}.*`] } });
-      const expected = await snapshot(client, db);
-      assert.equal(Object.keys(expected).length, COLLECTIONS);
-      assert.deepEqual(await snapshot(client, restored), expected);
+      await assertRestoresBeside({ store, uri: mongo.uri, client, db, collections: COLLECTIONS });
     } finally {
       await emulator.stop();
       await store.close();

@@ -9,8 +9,7 @@ import { readHead } from '../../backup/commit.ts';
 import { MANIFEST_KEY } from '../../archive/object-keys.ts';
 import { readCommitPoint } from '../../source/commit-point.ts';
 import { connectSource } from '../../source/connect-source.ts';
-import { RetryingStore } from '../../store/retrying-store.ts';
-import { hasPublicAccessCheck } from '../../store/s3-public-access.ts';
+import { hasPublicAccessCheck } from '../../store/public-access-check.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, sourceUriOf, withStore } from '../context.ts';
 
@@ -24,9 +23,7 @@ export function registerStatus(program: Command): void {
         const context = contextOf(command);
         const { manifest } = await withStore(context, async (store) => {
           // A bucket anyone can read holds every document of the cluster: say so on every status.
-          // S3 stores come wrapped in their retries: the public-access check is the backend's own.
-          const backend = store instanceof RetryingStore ? store.backend : store;
-          if (name === 'status' && hasPublicAccessCheck(backend)) for (const warning of await backend.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
+          if (name === 'status' && hasPublicAccessCheck(store)) for (const warning of await store.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
           // Format 2: the head alone (a summary of the sealed chunks is kept there).
           return readHead(store);
         });
