@@ -2,8 +2,8 @@
 // newest is older than --base-every; otherwise the new oplog. What a scheduler calls.
 import type { Command } from 'commander';
 import { describeRunDue, runDue, runDueReport } from '../../backup/run-due.ts';
-import { readManifest } from '../../backup/commit.ts';
-import { newestChainOf, type Chain } from '../../archive/manifest.ts';
+import { readHead, readManifest } from '../../backup/commit.ts';
+import { chainChunkCount, chainOpCount, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { parseDuration } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
@@ -46,25 +46,17 @@ export function registerRun(program: Command): void {
         // The chain as the run left it (a damaged one included): window, newest op, health.
         if (metrics) metrics.metrics.observeManifest((await readManifest(store)).manifest, source.identity);
       }
-      // The chain as status reports it, read back after the run's last commit.
-      return { result: done, chain: newestChainOf((await readManifest(store)).manifest, source.identity) };
+      // The chain as status reports it (from the head alone), read back after the run's last commit.
+      return { result: done, chain: newestChainOf((await readHead(store)).manifest, source.identity) };
     }, metrics?.storeOptions).finally(() => metrics?.close());
     const lines = describeRunDue(result);
     if (chain) lines.push(chainLine(chain));
-    context.output.result({ type: 'run', ...runDueReport(result), chainOplogEntries: chain && chainOplogEntries(chain) }, lines);
+    context.output.result({ type: 'run', ...runDueReport(result), chainOplogEntries: chain && chainOpCount(chain) }, lines);
   });
 }
 
-/**
- * Every oplog entry a chain holds: its base's consistency oplog and its chunks. A run prints the
- * chain's total beside what it archived itself, so the two numbers never look like a mismatch
- * with status (which counts the same way).
- */
-export function chainOplogEntries(chain: Chain): number {
-  return chain.base.oplog.count + chain.chunks.reduce((sum, chunk) => sum + chunk.count, 0);
-}
-
+/** The chain's totals counted as status counts them (chainOpCount), so the two never disagree. */
 function chainLine(chain: Chain): string {
-  return `chain ${chain.id} now holds ${counted(chainOplogEntries(chain), 'oplog entry', 'oplog entries')} ` +
-    `(base ${chain.base.oplog.count.toLocaleString('en')} + ${counted(chain.chunks.length, 'chunk')}); window ${formatWindow(windowOf(chain))}`;
+  return `chain ${chain.id} now holds ${counted(chainOpCount(chain), 'oplog entry', 'oplog entries')} ` +
+    `(base ${chain.base.oplog.count.toLocaleString('en')} + ${counted(chainChunkCount(chain), 'chunk')}); window ${formatWindow(windowOf(chain))}`;
 }
