@@ -25,7 +25,7 @@ import {
 import { TransactionBuffer } from '../../../src/restore/transaction-buffer.ts';
 import { compileNamespaceMapper } from '../../../src/restore/namespace-mapper.ts';
 import { replay } from '../../../src/restore/replay.ts';
-import { RecordingApplier } from './replay-commands.test.ts';
+import { RecordingApplier } from '../../support/recording-applier.ts';
 
 const T0 = 1_764_583_200; // 2025-12-01T10:00:00Z
 const ts = (i: number, t = T0): Timestamp => new Timestamp({ t, i });
