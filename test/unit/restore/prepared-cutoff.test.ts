@@ -108,6 +108,16 @@ describe('undecidedPrepares', () => {
     assert.deepEqual(tracker.undecided().map((p) => p.ts), [{ t: T0, i: 2 }]);
   });
 
+  it('carries the open prepares from one read to the next (chunk by chunk)', () => {
+    const first = new PrepareTracker();
+    for (const entry of [prepare(10, [1]), insert(11, 2)]) first.push(entry);
+    const carried = JSON.parse(JSON.stringify(first.open()));
+    const second = new PrepareTracker(carried);
+    assert.deepEqual(second.earliestUndecided(), { t: T0, i: 10 });
+    second.push(commit(20, ts(12), 10));
+    assert.equal(second.earliestUndecided(), undefined);
+  });
+
   it('tracks the transaction buffer\'s open prepares the same way', () => {
     const buffer = new TransactionBuffer();
     for (const entry of [prepare(10, [1]), insert(11, 2)]) buffer.push(entry);
