@@ -200,6 +200,15 @@ describe('replay at a cutoff with prepared transactions', () => {
     }
   });
 
+  it('under a millisecond cutoff, skips a transaction committed in the cutoff\'s second and still applies the entries before the cutoff after its commit entry', async () => {
+    // Second T0+1, cutoff at .500: prepared in T0, commitTimestamp and commit entry in T0+1 (walls .010, .020), then an insert at .030.
+    const cutoff = parseCutoff(new Date((T0 + 1) * 1000 + 500).toISOString());
+    const entries = [prepare(10, [100]), commit(1, ts(0, T0 + 1), 10, SESSION, T0 + 1), insert(2, 7, T0 + 1), insert(60, 8, T0 + 1)];
+    entries[1] = { ...entries[1], prevOpTime: { ts: ts(10), t: Long.fromNumber(1) } } as OplogEntry;
+    const { ids } = await replayed([entries], cutoff);
+    assert.deepEqual(ids, [7]);
+  });
+
   it('keeps an unprepared transaction and plain entries decided by their own ts, and stops at the first past C', async () => {
     const { ids } = await replayed([[insert(49, 1), insert(50, 2), insert(51, 3)]], C);
     assert.deepEqual(ids, [1]);
