@@ -161,6 +161,13 @@ describe('replay at a cutoff with prepared transactions', () => {
     assert.deepEqual(ids, [1, 2, 100, 101]);
   });
 
+  it('applies a large prepared transaction (partialTxn entries, then the prepare) whole, by its commitTimestamp', async () => {
+    const partial: OplogEntry = { ...prepare(8, [100]), o: { applyOps: [{ op: 'i', ns: 'shop.orders', ui: UI, o: { _id: 100 }, o2: { _id: 100 } }], partialTxn: true } };
+    const last: OplogEntry = { ...prepare(10, [101]), prevOpTime: { ts: ts(8), t: Long.fromNumber(1) } };
+    const { ids } = await replayed([[insert(5, 1), partial, { ...last, ts: ts(9) }, insert(55, 2), commit(60, ts(40), 9)]], C); // the applyOps of a prepare are written in contiguous slots
+    assert.deepEqual(ids, [1, 100, 101]);
+  });
+
   it('does not apply it when T >= C', async () => {
     const { ids } = await replayed([[insert(5, 1), prepare(10, [100]), insert(45, 2), commit(60, ts(50), 10)]], C);
     assert.deepEqual(ids, [1, 2]);
