@@ -52,6 +52,7 @@ import { storeGzipped } from './store-object.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { BaseOplogCheck, UnsafeBaseOplog } from './base-oplog-check.ts';
+import { hostsSeenOf } from '../archive/source-hosts.ts';
 
 export const DEFAULT_DUMP_CONCURRENCY = 4;
 /** Bases taken in one call when DDL in the base oplog (base-oplog-check.ts) spoils one. */
@@ -201,7 +202,8 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
     oplog: written.object,
     commitPoint: t1?.kind ?? 'lastWritten',
   };
-  const chain: Chain = { id, source: identity, base, chunks: [] };
+  const seen = hostsSeenOf(source.hosts, base.finishedAt);
+  const chain: Chain = { id, source: identity, base, chunks: [], ...(seen && { hostsSeen: seen }) };
   const manifest = await committer.commit((current) => addChain(removePendingBase(current, id), chain));
   return { stoppedEarly: false, chain, manifest, resumed };
 }
