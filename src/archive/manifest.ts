@@ -183,6 +183,11 @@ export interface ChainHistory {
   readonly chunks: number;
   readonly ops: number;
   readonly storedBytes: number;
+  /**
+   * Of `chunks`, how many were stored encrypted (status says "mixed" from the head alone).
+   * Optional, additive: absent when a segment was sealed before it was counted.
+   */
+  readonly encryptedChunks?: number;
   /** The last sealed chunk record, as archived: where an empty tail resumes from. */
   readonly end: Chunk;
   /** The newest sealed segment. */
