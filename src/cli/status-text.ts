@@ -160,11 +160,12 @@ function timelineLines(source: SourceSummary, options: StatusTextOptions): strin
   const ends = source.timeline.map((span) => pointMs(span.to));
   const startMs = Math.min(...starts);
   const endMs = Math.max(options.nowMs, ...ends);
-  const width = Math.max(10, options.columns - 4);
+  // "  [" and "]" around the bar, and one column spare: a row as wide as the terminal wraps on some.
+  const width = Math.max(10, options.columns - 5);
   const row = drawTimeline(source.timeline, startMs, endMs, width);
   const left = shortTime(startMs, options);
   const right = `${shortTime(endMs, options)}${endMs === options.nowMs ? ' now' : ''}`;
-  const axis = `${left}${' '.repeat(Math.max(1, width + 2 - left.length - right.length))}${right}`;
+  const axis = `${left}${' '.repeat(Math.max(1, width - left.length - right.length))}${right}`;
   const resolution = row.secondsPerColumn < 1 ? 'under a second' : `about ${duration(row.secondsPerColumn)}`;
   return [`  timeline, ${resolution} a column:`, `  [${row.bar}]`, `   ${axis}`, `   ${TIMELINE_LEGEND}`];
 }

@@ -41,9 +41,13 @@ export function drawTimeline(spans: readonly TimelineSpan[], startMs: number, en
 }
 
 function kindAt(spans: readonly TimelineSpan[], from: number, to: number, archivedEnd: number): SpanKind | 'pending' | 'none' {
-  // A span touches a column when it overlaps [from, to); a span of one instant (a base taken in
-  // under a second) still gets the column it falls in.
-  const touching = spans.filter((span) => pointMs(span.from) < to && pointMs(span.to) >= from);
+  // A span touches a column when it overlaps [from, to) (half-open, so a span ending on a
+  // column's edge does not spill into the next); a span of one instant (a base taken in under a
+  // second) still gets the column it falls in.
+  const touching = spans.filter((span) => {
+    const start = pointMs(span.from);
+    return start < to && (pointMs(span.to) > from || start >= from);
+  });
   for (const kind of PRIORITY) if (touching.some((span) => span.kind === kind)) return kind;
   return from >= archivedEnd ? 'pending' : 'none';
 }
