@@ -57,7 +57,8 @@ function sourceLines(source: SourceSummary, liveLagSeconds: number | undefined, 
   lines.push(`  ${counted(source.chains.length, 'chain')}:`);
   for (const chain of source.chains) {
     const window = chain.window ? windowText(chain.window, undefined, options) : 'restores to nothing (damaged base)';
-    lines.push(`    ${chain.id}: base ${counted(chain.base.documents, 'document')}, ${counted(chain.chunks, 'chunk')}, ${counted(chain.ops, 'oplog entry', 'oplog entries')}, ${bytesText(chain.storedBytes)}; ${window}${chain.damaged ? '; damaged' : ''}`);
+    lines.push(`    ${chain.id}: base ${counted(chain.base.documents, 'document')}, ${counted(chain.chunks, 'chunk')}, ${counted(chain.ops, 'oplog entry', 'oplog entries')}, ${bytesText(chain.storedBytes)}${chain.damaged ? ', damaged' : ''}`);
+    lines.push(`      ${window}`);
   }
   lines.push(...timelineLines(source, options));
   return lines;
@@ -139,7 +140,7 @@ function lagText(source: SourceSummary, liveLagSeconds: number | undefined, opti
   const live = liveLagSeconds === undefined ? '' : `${duration(liveLagSeconds)} behind the source now (its commit point, read just now); `;
   const lag = source.lag;
   if (lag.asOf === null || lag.asOfAgeSeconds === null) return `${live}unknown at the last pass (no oplog chunk archived since the base)`;
-  const recorded = lag.seconds === null ? 'unknown' : `${duration(lag.seconds)} behind the commit point`;
+  const recorded = lag.seconds === null ? 'unknown' : `${duration(lag.seconds)} behind the source`;
   return `${live}${recorded} when the last chunk was sealed (${ago(lag.asOfAgeSeconds)})`;
 }
 
@@ -163,18 +164,18 @@ function timelineLines(source: SourceSummary, options: StatusTextOptions): strin
   // "  [" and "]" around the bar, and one column spare: a row as wide as the terminal wraps on some.
   const width = Math.max(10, options.columns - 5);
   const row = drawTimeline(source.timeline, startMs, endMs, width);
-  const left = shortTime(startMs, options);
-  const right = `${shortTime(endMs, options)}${endMs === options.nowMs ? ' now' : ''}`;
+  const left = shortTime(startMs, endMs - startMs, options);
+  const right = `${shortTime(endMs, endMs - startMs, options)}${endMs === options.nowMs ? ' now' : ''}`;
   const axis = `${left}${' '.repeat(Math.max(1, width - left.length - right.length))}${right}`;
   const resolution = row.secondsPerColumn < 1 ? 'under a second' : `about ${duration(row.secondsPerColumn)}`;
   return [`  timeline, ${resolution} a column:`, `  [${row.bar}]`, `   ${axis}`, `   ${TIMELINE_LEGEND}`];
 }
 
-/** "17:02 GMT+1" today, "11-29 17:02 GMT+1" otherwise. */
-function shortTime(ms: number, options: StatusTextOptions): string {
+/** "17:02 GMT+1" today, "11-29 17:02 GMT+1" otherwise; with seconds when the row spans under two hours. */
+function shortTime(ms: number, spanMs: number, options: StatusTextOptions): string {
   const at = localParts(ms, options.timeZone);
   const today = localParts(options.nowMs, options.timeZone).day;
-  return `${at.day === today ? '' : `${at.day.slice(5)} `}${at.time.slice(0, 5)} ${at.zone}`;
+  return `${at.day === today ? '' : `${at.day.slice(5)} `}${spanMs < 2 * 3600_000 ? at.time : at.time.slice(0, 5)} ${at.zone}`;
 }
 
 function secondsSince(iso: string, options: Pick<StatusTextOptions, 'nowMs'>): number {

@@ -127,9 +127,11 @@ describe('times, ages and counts as a person reads them', () => {
     assert.match(text, /^ {2}restorable: from 2026-12-01 12:00:01 UTC to 2026-12-01 12:18:20 UTC \(6 minutes ago\)$/m);
     assert.match(text, /^ {2}gaps: 1 gap, nothing restores\n {4}from 2026-12-01 12:10:00 UTC to 2026-12-01 12:15:01 UTC \(5 minutes\)$/m);
     assert.match(text, /^ {2}newest base: 2026-12-01 12:15:01 UTC \(9 minutes ago\), 1 document in 1 collection, 1\.1 KiB$/m);
-    assert.match(text, /^ {2}lag: 2 seconds behind the commit point when the last chunk was sealed \(4 minutes ago\)$/m);
+    assert.match(text, /^ {2}lag: 2 seconds behind the source when the last chunk was sealed \(4 minutes ago\)$/m);
     assert.match(text, /^ {2}health: damaged: B\/c2 is missing from the store \(found 2026-12-01 12:21:40 UTC\); restorable up to 2026-12-01 12:18:20 UTC; no longer extended$/m);
-    assert.match(text, /^ {4}A: base 1 document, 1 chunk, 6 oplog entries, /m);
+    assert.match(text, /^ {4}A: base 1 document, 1 chunk, 6 oplog entries, 1\.2 KiB\n {6}from 2026-12-01 12:00:01 UTC to 2026-12-01 12:10:00 UTC$/m);
+    assert.match(text, /^ {4}B: base 1 document, 2 chunks, 9 oplog entries, 1\.3 KiB, damaged$/m);
+    assert.match(text, /^ {3}12:00:00 UTC +12:25:00 UTC now$/m, 'the row\'s ends in local time');
     assert.doesNotMatch(text, /(^|[^\d.,])1 (chunks|documents|collections|chains|gaps|entries|seconds|minutes|hours|days)\b/);
     assert.doesNotMatch(text, /\b\d{10}:\d+\b/, 'no seconds:ordinal without --verbose');
     const bar = lines.find((line) => line.startsWith('  ['));
