@@ -69,10 +69,18 @@ export interface LagSummary {
   readonly asOfAgeSeconds: number | null;
 }
 
+/** A chain's damage: the object, why, when found, and where restores from the chain must stop (null: nowhere). */
+export interface DamageSummary {
+  readonly key: string;
+  readonly reason: string;
+  readonly detectedAt: string;
+  readonly restorableUpTo: TimePoint | null;
+}
+
 export interface HealthSummary {
   readonly damaged: boolean;
-  /** The newest chain's damage: the object, why, when found, and where restores must stop. */
-  readonly damage: { readonly key: string; readonly reason: string; readonly detectedAt: string; readonly restorableUpTo: TimePoint | null } | null;
+  /** The newest chain's damage (older chains' are on each ChainSummary). */
+  readonly damage: DamageSummary | null;
   /** When the newest chain was last read back whole and hashed (ISO), and how long ago. */
   readonly verifiedAt: string | null;
   readonly verifiedAgeSeconds: number | null;
@@ -89,6 +97,7 @@ export interface ChainSummary {
   /** What the chain restores to, cut short by damage; null when damage leaves nothing. */
   readonly window: Span | null;
   readonly damaged: boolean;
+  readonly damage: DamageSummary | null;
   readonly encryption: Encryption;
 }
 
@@ -162,6 +171,7 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
     storedBytes: baseBytes + (chain.history?.storedBytes ?? 0) + chain.chunks.reduce((sum, chunk) => sum + chunk.storedBytes, 0),
     window: to && compareTs(to, from) >= 0 ? { from, to } : null,
     damaged: chain.damage !== undefined,
+    damage: damageOf(chain),
     encryption: encryptionOf(chain),
   };
 }
@@ -213,20 +223,23 @@ function lagOf(chain: Chain, nowMs: number): LagSummary {
 }
 
 function healthOf(chain: Chain, nowMs: number): HealthSummary {
-  const extent = restorableExtent(chain);
-  const damage = chain.damage
-    ? {
-        key: chain.damage.key,
-        reason: chain.damage.reason,
-        detectedAt: chain.damage.detectedAt,
-        restorableUpTo: extent.kind === 'up-to' ? timePoint(extent.lastTs, extent.lastWall) : null,
-      }
-    : null;
+  const damage = damageOf(chain);
   return {
     damaged: damage !== null,
     damage,
     verifiedAt: chain.verifiedAt ?? null,
     verifiedAgeSeconds: chain.verifiedAt ? secondsBetween(Date.parse(chain.verifiedAt), nowMs) : null,
+  };
+}
+
+function damageOf(chain: Chain): DamageSummary | null {
+  if (!chain.damage) return null;
+  const extent = restorableExtent(chain);
+  return {
+    key: chain.damage.key,
+    reason: chain.damage.reason,
+    detectedAt: chain.damage.detectedAt,
+    restorableUpTo: extent.kind === 'up-to' ? timePoint(extent.lastTs, extent.lastWall) : null,
   };
 }
 

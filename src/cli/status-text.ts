@@ -2,7 +2,7 @@
 // time first, UTC beside it, how long ago), its gaps, the newest base, the lag, the chain's
 // health, encryption, the chains, and a timeline row that fits the terminal. Times come first;
 // oplog positions (seconds:ordinal) only with --verbose. Pure: clock, zone and width are inputs.
-import type { SourceSummary, Span, TimePoint } from '../archive/source-summary.ts';
+import type { DamageSummary, SourceSummary, Span, TimePoint } from '../archive/source-summary.ts';
 import { pointMs } from '../archive/source-summary.ts';
 import { counted } from './receipt-text.ts';
 import { drawTimeline, TIMELINE_LEGEND } from './timeline-text.ts';
@@ -59,6 +59,7 @@ function sourceLines(source: SourceSummary, liveLagSeconds: number | undefined, 
     const window = chain.window ? windowText(chain.window, undefined, options) : 'restores to nothing (damaged base)';
     lines.push(`    ${chain.id}: base ${counted(chain.base.documents, 'document')}, ${counted(chain.chunks, 'chunk')}, ${counted(chain.ops, 'oplog entry', 'oplog entries')}, ${bytesText(chain.storedBytes)}${chain.damaged ? ', damaged' : ''}`);
     lines.push(`      ${window}`);
+    if (chain.damage && chain.id !== source.chains.at(-1)?.id) lines.push(`      ${damageText(chain.damage, options)}`);
   }
   lines.push(...timelineLines(source, options));
   return lines;
@@ -149,10 +150,15 @@ function healthText(source: SourceSummary, options: StatusTextOptions): string {
   const verified = health.verifiedAt && health.verifiedAgeSeconds !== null
     ? `every object read back and hashed ${ago(health.verifiedAgeSeconds)}`
     : 'not read back and hashed yet (every pass checks presence and size; run verify to hash)';
-  if (!health.damage) return `ok, ${verified}`;
-  const upTo = health.damage.restorableUpTo;
+  const older = source.chains.slice(0, -1).filter((chain) => chain.damaged).length;
+  const olderText = older === 0 ? '' : `; ${counted(older, 'older chain')} damaged (below)`;
+  return health.damage ? `${damageText(health.damage, options)}${olderText}` : `ok, ${verified}${olderText}`;
+}
+
+function damageText(damage: DamageSummary, options: StatusTextOptions): string {
+  const upTo = damage.restorableUpTo;
   const restorable = upTo ? `restorable up to ${pointText(upTo, options)}` : 'not restorable';
-  return `damaged: ${health.damage.key} ${health.damage.reason} (found ${instantText(Date.parse(health.damage.detectedAt), options)}); ${restorable}; no longer extended`;
+  return `damaged: ${damage.key} ${damage.reason} (found ${instantText(Date.parse(damage.detectedAt), options)}); ${restorable}; no longer extended`;
 }
 
 /** One row of characters from the oldest base to now, the times at its ends, and the legend. */
