@@ -15,6 +15,7 @@ import { compact, type CompactResult } from './compact.ts';
 import { cutOffBy } from '../source/time-limit.ts';
 import { ManifestCommitter } from './commit.ts';
 import { takeBase } from './take-base.ts';
+import { counted } from '../words.ts';
 
 export interface BackupRunOptions {
   readonly source: Source;
@@ -59,7 +60,7 @@ export async function backupBase(options: BackupRunOptions): Promise<BaseSummary
   const taken = await takeBase({ ...options, committer });
   if (taken.stoppedEarly) {
     const reason: unknown = options.signal?.reason;
-    const stored = taken.pending ? `${taken.pending.collections.length} collections stored` : 'nothing stored yet';
+    const stored = taken.pending ? `${counted(taken.pending.collections.length, 'collection')} stored` : 'nothing stored yet';
     const message = `base backup stopped with ${stored}; the next backup or run resumes it`;
     throw reason instanceof Interrupted ? new Interrupted(reason.signal, `${message} (${reason.signal})`) : new Error(message, { cause: reason });
   }

@@ -53,6 +53,7 @@ import { writeOplogObject } from './write-oplog-object.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { BaseOplogCheck, UnsafeBaseOplog } from './base-oplog-check.ts';
 import { hostsSeenOf } from '../archive/source-hosts.ts';
+import { counted } from '../words.ts';
 
 export const DEFAULT_DUMP_CONCURRENCY = 4;
 /** Bases taken in one call when DDL in the base oplog (base-oplog-check.ts) spoils one. */
@@ -152,7 +153,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   options.onStage?.('catalog', 'listing collections');
   const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, deadline: source.deadline }))
     .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));
-  options.onStage?.('dump', `dumping ${catalog.length} collections`, catalog.length);
+  options.onStage?.('dump', `dumping ${counted(catalog.length, 'collection')}`, catalog.length);
   const failure = await dumpCollections(catalog, {
     concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
     signal,
