@@ -14,7 +14,7 @@ import { closeHoleBeforeNewestBase } from './close-hole.ts';
 import { compact, type CompactResult } from './compact.ts';
 import { cutOffBy } from '../source/time-limit.ts';
 import { ManifestCommitter } from './commit.ts';
-import { takeBase } from './take-base.ts';
+import { takeBase, type DumpPlan } from './take-base.ts';
 import { counted } from '../words.ts';
 
 export interface BackupRunOptions {
@@ -34,6 +34,9 @@ export interface BackupRunOptions {
    * to show; `total` where the stage counts something (the collections to dump).
    */
   readonly onStage?: (stage: string, message: string, total?: number) => void;
+  /** A base's document estimate, then each document dumped (take-base.ts), for a progress bar. */
+  readonly onDumpPlan?: (plan: DumpPlan) => void;
+  readonly onDocument?: () => void;
   /** Read back and hash the whole chain when its last verify is older than this (check-chain.ts). */
   readonly verifyEveryMs?: number;
 }

@@ -1,7 +1,8 @@
 // What a person sees in a terminal: bin/mongo-pitr run under a pseudo-terminal (util-linux
 // `script`), its output replayed the way a terminal draws it ("\r" and erase-line rewrite the
 // row in hand). A result line must stand on a row of its own, never glued onto a progress line
-// (`…20000 documentsbase 0001…`); waits say what they wait for; bars carry totals and percent.
+// (`…20000 documentsbase 0001…`); waits say what they wait for; bars carry totals and percent
+// (the dump's from the source's estimated document counts).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -55,7 +56,11 @@ describe('on a terminal', { skip: NO_MONGO || NO_SCRIPT }, () => {
     assert.match(result[0] ?? '', /^base \S+: \d+ documents? in \d+ collections?, /, 'the result starts its own row');
     assert.match(backup.raw, /connecting to mongodb:\/\/127\.0\.0\.1:\d+/, 'the connection wait is named');
     assert.match(backup.raw, /finding the commit point/);
-    assert.match(backup.raw, /dump \[#+-*\] \d+% \d+\/\d+ collections/, 'the dump bar has a total and a percent');
+    // The dump bar counts documents against the source's estimate (estimatedDocumentCount per
+    // collection, before the first is read), so it has a percent from the first document on.
+    assert.match(backup.raw, /estimating the documents of 3 collections/);
+    assert.match(backup.raw, /dump \[[#-]{20}\] \d{1,2}% \d+\/150 documents, [0-2]\/3 collections/, 'a bar before the end, against the estimated total');
+    assert.match(backup.raw, /dump \[#{20}\] 100% 150\/150 documents, 3\/3 collections/, 'the bar ends when the last collection is stored');
 
     const dry = onTerminal(['restore', '--store', store, '--dry-run', '--nsInclude', `${db}.*`]);
     assert.equal(dry.code, 0, dry.raw);

@@ -20,6 +20,17 @@ export function registerBackup(program: Command): void {
         let collections = 0;
         let documents = 0;
         let total: number | undefined;
+        // The bar counts documents against the source's estimate (percent, rate, ETA); without
+        // an estimate, collections. The estimate may fall short (writes during the dump): the bar
+        // then waits at 99% rather than ending before the last collection is stored.
+        let estimate: number | null = null;
+        let dumped = 0;
+        const draw = (): void => {
+          if (estimate === null) return context.log.progress('dump', collections, total, `collections, ${counted(documents, 'document')}`);
+          const done = total !== undefined && collections >= total;
+          const of = `documents, ${collections.toLocaleString('en')}/${counted(total ?? 0, 'collection')}`;
+          context.log.progress('dump', dumped, done ? dumped : Math.max(estimate, dumped + 1), of);
+        };
         return backupBase({
           source,
           store,
@@ -30,10 +41,19 @@ export function registerBackup(program: Command): void {
             if (stage === 'dump') total = count;
             context.log.status(`backup.${stage}`, message);
           },
+          onDumpPlan: (plan) => {
+            estimate = plan.estimatedDocuments;
+            total = plan.collections;
+          },
+          onDocument: () => {
+            dumped++;
+            draw();
+          },
           onCollection: (entry) => {
             documents += entry.docs;
+            collections++;
             context.log.event('backup.collection', `${entry.db}.${entry.coll}: ${counted(entry.docs, 'document')}`, { ns: `${entry.db}.${entry.coll}`, docs: entry.docs });
-            context.log.progress('dump', ++collections, total, `collections, ${counted(documents, 'document')}`);
+            draw();
           },
         });
       });
