@@ -99,6 +99,8 @@ export interface ChainSummary {
   readonly damaged: boolean;
   readonly damage: DamageSummary | null;
   readonly encryption: Encryption;
+  /** The members its last pass saw (null: not recorded): chains of one name from different clusters differ here. */
+  readonly hosts: readonly string[] | null;
 }
 
 export interface SourceSummary {
@@ -173,6 +175,7 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
     damaged: chain.damage !== undefined,
     damage: damageOf(chain),
     encryption: encryptionOf(chain),
+    hosts: chain.hostsSeen?.hosts ?? null,
   };
 }
 

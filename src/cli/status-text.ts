@@ -57,7 +57,9 @@ function sourceLines(source: SourceSummary, liveLagSeconds: number | undefined, 
   lines.push(`  ${counted(source.chains.length, 'chain')}:`);
   for (const chain of source.chains) {
     const window = chain.window ? windowText(chain.window, undefined, options) : 'restores to nothing (damaged base)';
-    lines.push(`    ${chain.id}: base ${counted(chain.base.documents, 'document')}, ${counted(chain.chunks, 'chunk')}, ${counted(chain.ops, 'oplog entry', 'oplog entries')}, ${bytesText(chain.storedBytes)}${chain.damaged ? ', damaged' : ''}`);
+    // A chain whose pass saw other members than the newest did: say so, it may be another cluster of the same name.
+    const otherHosts = chain.hosts && source.hosts && chain.hosts.join() !== source.hosts.join() ? `, hosts ${chain.hosts.join(', ')}` : '';
+    lines.push(`    ${chain.id}: base ${counted(chain.base.documents, 'document')}, ${counted(chain.chunks, 'chunk')}, ${counted(chain.ops, 'oplog entry', 'oplog entries')}, ${bytesText(chain.storedBytes)}${otherHosts}${chain.damaged ? ', damaged' : ''}`);
     lines.push(`      ${window}`);
     if (chain.damage && chain.id !== source.chains.at(-1)?.id) lines.push(`      ${damageText(chain.damage, options)}`);
   }

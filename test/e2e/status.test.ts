@@ -135,7 +135,6 @@ describe('status, list and verify', { skip: NO_MONGO }, () => {
           assert.equal(shown.code, 0, shown.stderr);
           const lines = shown.stdout.trimEnd().split('\n');
           assert.equal(lines[0], `store ${named}`, `${command} names the store first`);
-          if (command === 'status') console.log(shown.stdout);
           assert.match(shown.stdout, new RegExp(`^${source.setName} {2}no replica set id \\(the server reports none\\), hosts \\S+ \\(seen (just now|\\d+ seconds? ago)\\)$`, 'm'));
           const toMs = window.to.wall ? Date.parse(window.to.wall) : window.to.t * 1000;
           const fromMs = window.from.wall ? Date.parse(window.from.wall) : window.from.t * 1000;

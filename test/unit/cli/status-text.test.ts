@@ -129,7 +129,7 @@ describe('times, ages and counts as a person reads them', () => {
     assert.match(text, /^ {2}newest base: 2026-12-01 12:15:01 UTC \(9 minutes ago\), 1 document in 1 collection, 1\.1 KiB$/m);
     assert.match(text, /^ {2}lag: 2 seconds behind the source when the last chunk was sealed \(4 minutes ago\)$/m);
     assert.match(text, /^ {2}health: damaged: B\/c2 is missing from the store \(found 2026-12-01 12:21:40 UTC\); restorable up to 2026-12-01 12:18:20 UTC; no longer extended$/m);
-    assert.match(text, /^ {4}A: base 1 document, 1 chunk, 6 oplog entries, 1\.2 KiB\n {6}from 2026-12-01 12:00:01 UTC to 2026-12-01 12:10:00 UTC$/m);
+    assert.match(text, /^ {4}A: base 1 document, 1 chunk, 6 oplog entries, 1\.2 KiB, hosts old:27017\n {6}from 2026-12-01 12:00:01 UTC to 2026-12-01 12:10:00 UTC$/m);
     assert.match(text, /^ {4}B: base 1 document, 2 chunks, 9 oplog entries, 1\.3 KiB, damaged$/m);
     assert.match(text, /^ {3}12:00:00 UTC +12:25:00 UTC now$/m, 'the row\'s ends in local time');
     assert.doesNotMatch(text, /(^|[^\d.,])1 (chunks|documents|collections|chains|gaps|entries|seconds|minutes|hours|days)\b/);
@@ -178,5 +178,17 @@ describe('damage found in a sealed chunk', () => {
     assert.equal(restorableExtent({ ...head, damage }).kind, 'none', 'without the recorded extent');
     assert.deepEqual(restorableExtent({ ...head, damage: recorded }), { kind: 'up-to', lastTs: { t: T + 1100, i: 2 }, lastWall: wall(1100, 20) });
     assert.equal(restorableExtent({ ...head, damage: damageWithExtent({ ...b, damage: undefined }, { ...damage, key: 'B/d' }) }).kind, 'none', 'a damaged base object leaves nothing');
+  });
+});
+
+describe('two sets named rs0 from different clusters', () => {
+  test('are two sources, each named by its replicaSetId', () => {
+    const other: Chain = { ...chain('X', 0, () => []), source: { setName: 'rs0', replicaSetId: '65f0a1b2c3d4e5f6a7b8c9d0' } };
+    const mine: Chain = { ...chain('Y', 10, () => []), source: { setName: 'rs0', replicaSetId: '7000a1b2c3d4e5f6a7b8c9d0' } };
+    const sources = summarizeSources({ formatVersion: 2, chains: [other, mine] }, NOW);
+    assert.deepEqual(sources.map((source) => source.replicaSetId), ['65f0a1b2c3d4e5f6a7b8c9d0', '7000a1b2c3d4e5f6a7b8c9d0']);
+    const text = statusLines('/s', sources, [], undefined, { nowMs: NOW, timeZone: 'UTC', columns: 80, verbose: false }).join('\n');
+    assert.match(text, /^rs0 {2}replica set id 65f0a1b2c3d4e5f6a7b8c9d0$/m);
+    assert.match(text, /^rs0 {2}replica set id 7000a1b2c3d4e5f6a7b8c9d0$/m);
   });
 });
