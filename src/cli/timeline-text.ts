@@ -1,6 +1,7 @@
 // A source's history as one row of characters: each column is an equal slice of time from the
 // oldest base to now, drawn as the most telling thing in it (damage, then a base, then a gap,
-// then archived oplog; after the archive's end, time not archived yet). Pure.
+// then archived oplog; after the archive's end, time since its newest op: not restorable yet,
+// whether or not the source wrote anything since). Pure.
 import { pointMs, type SpanKind, type TimelineSpan } from '../archive/source-summary.ts';
 
 export const TIMELINE_CHARS: Readonly<Record<SpanKind | 'pending' | 'none', string>> = {
@@ -12,7 +13,7 @@ export const TIMELINE_CHARS: Readonly<Record<SpanKind | 'pending' | 'none', stri
   none: ' ',
 };
 
-export const TIMELINE_LEGEND = `${TIMELINE_CHARS.base} base  ${TIMELINE_CHARS.oplog} oplog chunks  ${TIMELINE_CHARS.gap} gap  ${TIMELINE_CHARS.damaged} damaged  ${TIMELINE_CHARS.pending} not archived yet`;
+export const TIMELINE_LEGEND = `${TIMELINE_CHARS.base} base  ${TIMELINE_CHARS.oplog} oplog chunks  ${TIMELINE_CHARS.gap} gap  ${TIMELINE_CHARS.damaged} damaged  ${TIMELINE_CHARS.pending} after the newest archived op`;
 
 /** Lower wins when two things share a column: a short gap or damage must stay visible. */
 const PRIORITY: readonly SpanKind[] = ['damaged', 'base', 'gap', 'oplog'];
@@ -25,7 +26,7 @@ export interface TimelineRow {
   readonly secondsPerColumn: number;
 }
 
-/** Draws `spans` over [startMs, endMs] in `width` columns; time after the last span is "not archived yet". */
+/** Draws `spans` over [startMs, endMs] in `width` columns; time after the last span is "pending". */
 export function drawTimeline(spans: readonly TimelineSpan[], startMs: number, endMs: number, width: number): TimelineRow {
   const columns = Math.max(1, Math.floor(width));
   const total = Math.max(1, endMs - startMs);

@@ -152,7 +152,7 @@ describe('status, list and verify', { skip: NO_MONGO }, () => {
           assert.equal(bar.length, 79, 'the timeline fits 80 columns');
           assert.match(bar, /^ {2}\[B=*\.+B=*-*\]$/, 'base, oplog, the gap, the second base, its oplog');
           assert.match(lines[lines.indexOf(bar) + 1] ?? '', /^ {3}\d\d:\d\d:\d\d GMT\+5:30 +\d\d:\d\d:\d\d GMT\+5:30 now$/, 'the row\'s ends, to the second over a short span');
-          assert.match(shown.stdout, /B base {2}= oplog chunks {2}\. gap {2}! damaged {2}- not archived yet/);
+          assert.match(shown.stdout, /B base {2}= oplog chunks {2}\. gap {2}! damaged {2}- after the newest archived op/);
           assert.doesNotMatch(shown.stdout, /(^|[^\d.,])1 (chunks|documents|collections|chains|gaps|entries|seconds|minutes|hours|days)\b/, 'counts agree with their nouns');
           assert.doesNotMatch(shown.stdout, /\b\d{10}:\d+\b/, 'no seconds:ordinal without --verbose');
         }

@@ -67,6 +67,18 @@ export function registerStatus(program: Command): void {
           columns: stdout.isTTY && stdout.columns ? stdout.columns : 80,
           verbose: flags.verbose === true,
         });
+        // --json (one object on stdout):
+        //   type: 'status' | 'list'; store: the store URL (credentials redacted); now: ISO;
+        //   sources: SourceSummary[] (archive/source-summary.ts): per source setName, replicaSetId,
+        //     hosts + hostsSeenAt, window {from, to, endAgeSeconds}, gaps [{from, to, seconds}],
+        //     newestBase {chainId, finishedAt, ageSeconds, end, documents, collections, bytes},
+        //     lag {seconds, asOf, asOfAgeSeconds}, health {damaged, damage, verifiedAt,
+        //     verifiedAgeSeconds}, encryption, chains [...], timeline [{kind, from, to}];
+        //     every timestamp {t, i, iso, wall}, ages in seconds, sizes in bytes;
+        //   chains: one per chain as before (window and checkpoint as display strings) plus
+        //     restoreWindow {from, to} and checkpointTs as timestamps;
+        //   pendingBases; lagSeconds and liveLag {seconds, setName, replicaSetId} with --uri.
+        // test/e2e/status.test.ts and test/unit/cli/status-text.test.ts read this shape.
         context.output.result({ type: name, store: redactUri(storeUrl), now: new Date(nowMs).toISOString(), sources, chains, pendingBases, lagSeconds, ...(liveLag && { liveLag }) }, lines);
       });
   }

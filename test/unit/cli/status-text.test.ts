@@ -143,7 +143,7 @@ describe('times, ages and counts as a person reads them', () => {
 describe('the timeline row', () => {
   const span = (kind: TimelineSpan['kind'], from: number, to: number): TimelineSpan => ({ kind, from: timePoint({ t: T + from, i: 0 }), to: timePoint({ t: T + to, i: 0 }) });
 
-  test('each column shows the most telling thing in it; time after the archive is "not archived yet"', () => {
+  test('each column shows the most telling thing in it; time after the archive\'s newest op is "-"', () => {
     const spans = [span('base', 0, 1), span('oplog', 1, 600), span('gap', 600, 900), span('base', 900, 901), span('oplog', 901, 1200), span('damaged', 1100, 1200)];
     const row = drawTimeline(spans, T * 1000, (T + 1500) * 1000, 15);
     assert.equal(row.bar, 'B=====...B=!---');
@@ -190,5 +190,12 @@ describe('two sets named rs0 from different clusters', () => {
     const text = statusLines('/s', sources, [], undefined, { nowMs: NOW, timeZone: 'UTC', columns: 80, verbose: false }).join('\n');
     assert.match(text, /^rs0 {2}replica set id 65f0a1b2c3d4e5f6a7b8c9d0$/m);
     assert.match(text, /^rs0 {2}replica set id 7000a1b2c3d4e5f6a7b8c9d0$/m);
+  });
+});
+
+describe('a pending base', () => {
+  test('is named with its start in local and UTC time and its count in the right number', () => {
+    const text = statusLines('/s', [], [{ id: 'P', setName: 'rs0', startedAt: wall(1200), collectionsStored: 1 }], undefined, { nowMs: NOW, timeZone: 'UTC', columns: 80, verbose: false }).join('\n');
+    assert.match(text, /^pending base P \(rs0\), started 2026-12-01 12:20:00 UTC \(5 minutes ago\): 1 collection stored, resumed by the next run$/m);
   });
 });
