@@ -156,6 +156,10 @@ describe('status, list and verify', { skip: NO_MONGO }, () => {
           assert.doesNotMatch(shown.stdout, /(^|[^\d.,])1 (chunks|documents|collections|chains|gaps|entries|seconds|minutes|hours|days)\b/, 'counts agree with their nouns');
           assert.doesNotMatch(shown.stdout, /\b\d{10}:\d+\b/, 'no seconds:ordinal without --verbose');
         }
+        // With the source at hand, status also says how far behind it the archive is now.
+        const live = await cli(['status', '--uri', uri]);
+        assert.equal(live.code, 0, live.stderr);
+        assert.match(live.stdout, /^ {2}lag: \d+ seconds? behind the source now \(its commit point, read just now\); \d+ seconds? behind the source when the last chunk was sealed/m);
         const verbose = await cli(['list', '--verbose']);
         assert.match(verbose.stdout, new RegExp(`^ {2}restorable: from .* \\[${window.from.t}:${window.from.i}\\] to .* \\[${window.to.t}:${window.to.i}\\]`, 'm'));
 
