@@ -1,6 +1,7 @@
-// mongo-pitr list / status: the chains in the store, what each restores to, and the newest
-// checkpoint; with --uri, also how far the archive lags the source. The text is status-text.ts,
-// the values archive/source-summary.ts; both from the manifest's head alone (issue 14).
+// mongo-pitr list / status: per source, what the store restores to and how healthy it is (the
+// same text for both; status also warns about a public bucket, and with --uri says how far the
+// archive lags the source now). The text is status-text.ts, the values archive/source-summary.ts;
+// both from the manifest's head alone (issue 14: no index segment is read).
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
@@ -21,9 +22,9 @@ export function registerStatus(program: Command): void {
   for (const name of ['list', 'status']) {
     program
       .command(name)
-      .description(name === 'list' ? 'list chains and their restorable windows' : 'chains, windows, newest checkpoint, and lag behind the source (with --uri)')
+      .description(name === 'list' ? 'what the store restores to, per source: window, gaps, newest base, health, chains' : 'as list, and how far the archive lags the source now (with --uri)')
       .option('--uri <uri>', 'source connection string, to report the lag (env MONGODB_URI)')
-      .option('--verbose', 'also print oplog positions (seconds:ordinal) and chain ids')
+      .option('--verbose', 'also print the oplog position (seconds:ordinal) beside each time')
       .action(async (flags: { uri?: string; verbose?: boolean }, command: Command) => {
         const context = contextOf(command);
         const { manifest, storeUrl } = await withStore(context, async (store) => {
