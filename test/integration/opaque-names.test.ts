@@ -6,7 +6,7 @@
 // strings so a plain substring search of raw bytes finds any copy.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -100,6 +100,10 @@ for (const kind of STORE_KINDS) {
       const exported = join(dir, `export-${kind.name}`);
       const exportResult = await cli(['export', exported, '--nsInclude', `${db}.*`, '--identity', identityFile]);
       assert.equal(exportResult.code, 0, exportResult.stderr);
+      const exportedMetadata = JSON.parse(await readFile(join(exported, db, `${coll}.metadata.json`), 'utf8')) as Document;
+      assert.equal(exportedMetadata.collectionName, coll);
+      assert.ok(!('db' in exportedMetadata) && !('docs' in exportedMetadata), 'mongodump\'s metadata format, nothing added');
+      assert.ok((await readFile(join(exported, db, `${coll}.bson`))).includes(value));
     });
   });
 }

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
-import { chainChunkCount, chainOpCount, checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
+import { baseCollectionCount, baseDocuments, chainChunkCount, chainOpCount, checkpointOf, collectionObjectsOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { describeSource } from '../../archive/source-choice.ts';
 import { readHead } from '../../backup/commit.ts';
 import { MANIFEST_KEY } from '../../archive/object-keys.ts';
@@ -52,7 +52,7 @@ export function registerStatus(program: Command): void {
           id: pending.id,
           setName: pending.source.setName,
           startedAt: pending.startedAt,
-          collectionsStored: pending.collections.length,
+          collectionsStored: baseCollectionCount(pending),
         }));
         for (const pending of pendingBases) {
           lines.push(`pending base ${pending.id} (${pending.setName}), started ${pending.startedAt}: ${pending.collectionsStored} collections stored, resumed by the next run`);
@@ -68,7 +68,7 @@ function describeChain(chain: Chain) {
     setName: chain.source.setName,
     replicaSetId: chain.source.replicaSetId,
     sourceName: describeSource(chain.source),
-    documents: chain.base.collections.reduce((sum, entry) => sum + entry.docs, 0),
+    documents: baseDocuments(chain.base),
     // From the head alone (format 2 keeps a summary of the sealed chunks there).
     chunks: chainChunkCount(chain),
     ops: chainOpCount(chain),
@@ -82,7 +82,7 @@ function describeChain(chain: Chain) {
 
 /** "age" when every object is encrypted, "mixed" when some are (encryption turned on or off), else "none". */
 function encryptionOf(chain: Chain): 'age' | 'mixed' | 'none' {
-  const objects = [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
+  const objects = [...collectionObjectsOf(chain.base), chain.base.oplog, ...chain.chunks];
   const encrypted = objects.filter((object) => object.encryption !== undefined).length;
   return encrypted === 0 ? 'none' : encrypted === objects.length ? 'age' : 'mixed';
 }
