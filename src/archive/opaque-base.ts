@@ -20,8 +20,9 @@
 //   - the store location, the source's replica set name and replicaSetId, chain and base ids
 //     (T0 and a random run id), when the base started and finished, its commit-point kind;
 //   - per base: how many collection entries, which of them have no data object (views), each
-//     object's random key, stored size, uncompressed size, sha256, and the cipher's name; the
-//     total document count of the base (per-collection counts are inside the metadata objects);
+//     object's random key, stored size, uncompressed size, sha256, and the cipher's name, in
+//     the order they were stored (the dump order is random); the total document count of the
+//     base (per-collection counts are inside the metadata objects);
 //   - per oplog object (base oplog, chunks, compacted objects): first and last ts and wall
 //     clock, entry count, sizes, sha256 and the hash links, when it was sealed, the lag and the
 //     commit point; no per-namespace statistics (empty for encrypted chunks, write-oplog-object.ts);
@@ -31,6 +32,7 @@
 // No database, collection, view or index name, no document value and no namespace activity.
 import { BSON, type Document } from 'mongodb';
 import { IntegrityError } from '../errors.ts';
+import { joinNs } from '../namespace.ts';
 import { serializeMetadata, type CollectionMetadata } from './collection-metadata.ts';
 import type { Base, CollectionEntry, Manifest, OpaqueCollection, OpaqueCollections, PendingBase, StoredObject } from './manifest.ts';
 
@@ -77,25 +79,30 @@ export type MetadataReader = (object: StoredObject) => Promise<Buffer>;
 /**
  * The base with every collection named: the opaque ones read from their metadata objects, the
  * whole list in namespace order as a plain base has it. A plain base is returned as it is.
+ * One namespace stored twice (a resumed run could not match the first copy: the collection was
+ * dropped and created again, or the source reports no UUID) keeps its newest copy; either copy
+ * restores the same state, since replay starts at T0, before both dumps.
  * Memory: one metadata document at a time, and one small entry per collection.
  */
 export async function namedBase(base: Base, read: MetadataReader): Promise<Base> {
   if (!base.opaque) return base;
-  const named: CollectionEntry[] = [...base.collections];
+  const byNs = new Map<string, CollectionEntry>(base.collections.map((entry) => [joinNs(entry.db, entry.coll), entry]));
   for (const entry of base.opaque.collections) {
-    named.push({ ...parseCatalogNames(await read(entry.metadata), entry.metadata.key), data: entry.data, metadata: entry.metadata });
+    const names = parseCatalogNames(await read(entry.metadata), entry.metadata.key);
+    byNs.set(joinNs(names.db, names.coll), { ...names, data: entry.data, metadata: entry.metadata });
   }
   const { opaque: _opaque, ...rest } = base;
-  return { ...rest, collections: named.sort(byNamespace) };
+  return { ...rest, collections: [...byNs.values()].sort(byNamespace) };
 }
 
-/** A sealed base's opaque collections: no UUID, no count, in key order (random, not dump order). */
+/**
+ * A sealed base's opaque collections: no UUID, no count. They stay in the order they were stored
+ * (the dump order is random, take-base.ts), which namedBase needs to keep the newest of two
+ * dumps of one namespace.
+ */
 export function sealOpaque(opaque: OpaqueCollections | undefined): OpaqueCollections | undefined {
   if (!opaque) return undefined;
-  const collections = opaque.collections
-    .map(({ data, metadata }): OpaqueCollection => ({ data, metadata }))
-    .sort((a, b) => (a.metadata.key < b.metadata.key ? -1 : a.metadata.key > b.metadata.key ? 1 : 0));
-  return { collections, documents: opaque.documents };
+  return { collections: opaque.collections.map(({ data, metadata }): OpaqueCollection => ({ data, metadata })), documents: opaque.documents };
 }
 
 /**

@@ -17,6 +17,12 @@ import { runCli } from '../support/cli.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO } from '../support/test-env.ts';
 import type { Store } from '../../src/store/store.ts';
+import { ManifestCommitter } from '../../src/backup/commit.ts';
+import { takeBase } from '../../src/backup/take-base.ts';
+import { AgeCipher } from '../../src/crypt/age-cipher.ts';
+import { attachCipher } from '../../src/crypt/store-cipher.ts';
+import { restore } from '../../src/restore/restore.ts';
+import { readCatalog } from '../../src/source/catalog.ts';
 
 /** age-encryption.org/v1 files start with this line (the age spec's header). */
 const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n');
@@ -32,10 +38,11 @@ for (const kind of STORE_KINDS) {
     const suite = useBackupSuite(kind);
     let dir: string;
     let identityFile: string;
+    let identity: string;
     let recipient: string;
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'mongo-pitr-names-'));
-      const identity = await generateX25519Identity();
+      identity = await generateX25519Identity();
       recipient = await identityToRecipient(identity);
       identityFile = join(dir, 'key.txt');
       await writeFile(identityFile, `${identity}\n`, { mode: 0o600 });
@@ -104,6 +111,45 @@ for (const kind of STORE_KINDS) {
       assert.equal(exportedMetadata.collectionName, coll);
       assert.ok(!('db' in exportedMetadata) && !('docs' in exportedMetadata), 'mongodump\'s metadata format, nothing added');
       assert.ok((await readFile(join(exported, db, `${coll}.bson`))).includes(value));
+    });
+
+    test('a resumed encrypted base skips what earlier runs stored, by collection UUID, and restores equal', async (t) => {
+      const tag = randomBytes(3).toString('hex');
+      const db = `secretdb_8f3a_resume_${tag}`;
+      for (let c = 0; c < 3; c++) {
+        await suite.client.db(db).collection<{ _id: number; c: number }>(`hiddencoll_${c}`).insertMany(Array.from({ length: 20 }, (_, n) => ({ _id: n, c })));
+      }
+      // This suite's store already holds test 1's chain: the resumed base becomes the newest chain.
+      {
+        const store = attachCipher(suite.store, new AgeCipher({ recipients: [recipient] }));
+        const committer = await ManifestCommitter.open(store);
+        const stop = new AbortController();
+        const first = await takeBase({ source: suite.source, store, committer, concurrency: 1, signal: stop.signal, onCollection: () => stop.abort() });
+        assert.equal(first.stoppedEarly, true);
+        const pending = first.stoppedEarly ? first.pending : undefined;
+        assert.equal(pending?.opaque?.collections.length, 1, 'one collection stored before the stop');
+        assert.deepEqual(pending?.collections, [], 'named nowhere');
+        const uuid = pending?.opaque?.collections[0]?.uuid;
+        t.diagnostic(`the server reports collection UUIDs: ${uuid !== undefined}`);
+
+        const second = await takeBase({ source: suite.source, store, committer, concurrency: 1 });
+        assert.equal(second.stoppedEarly, false);
+        const base = second.stoppedEarly ? undefined : second.chain.base;
+        assert.ok(base?.opaque);
+        const listed = (await readCatalog(suite.client)).length;
+        assert.equal(base.opaque.collections.length, listed, 'every collection once: none stored twice');
+        assert.ok(base.opaque.collections.every((entry) => entry.uuid === undefined && entry.docs === undefined), 'UUIDs and counts leave with the pending base');
+        if (uuid !== undefined) {
+          const folders = new Set(base.opaque.collections.map((entry) => entry.metadata.key.split('/')[1]));
+          assert.equal(folders.size, 2, 'the first run\'s collection was kept, not dumped again');
+        }
+        const reader = attachCipher(suite.store, new AgeCipher({ identities: [identity] }));
+        const target = `restored_resume_${tag}`;
+        await restore({ store: reader, targetUri: suite.mongo.uri, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${target}.*`] } });
+        for (let c = 0; c < 3; c++) {
+          assert.equal(await suite.client.db(target).collection(`hiddencoll_${c}`).countDocuments(), 20);
+        }
+      }
     });
   });
 }
