@@ -38,6 +38,19 @@ export interface StoredObject {
    * over the encrypted bytes, so verify and prune need no key.
    */
   readonly encryption?: 'age';
+  /**
+   * A compacted object of encrypted pieces (backup/compact.ts): their stored bytes one after the
+   * other, each decrypted on its own (archive/object-parts.ts), so compaction needs no key. Each
+   * part's stored size and cipher, in order; `encryption` above is then the first encrypted
+   * part's. Optional and additive: absent, the object is one stream.
+   */
+  readonly parts?: readonly ObjectPart[];
+}
+
+/** One piece of a compacted object of encrypted pieces: its stored bytes and how they are encrypted (absent: plain gzip). */
+export interface ObjectPart {
+  readonly storedBytes: number;
+  readonly encryption?: StoredObject['encryption'];
 }
 
 export interface OplogObject extends StoredObject {
