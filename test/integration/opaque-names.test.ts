@@ -17,7 +17,8 @@ import { runCli } from '../support/cli.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO } from '../support/test-env.ts';
 import type { Store } from '../../src/store/store.ts';
-import { ManifestCommitter } from '../../src/backup/commit.ts';
+import { ManifestCommitter, readManifest } from '../../src/backup/commit.ts';
+import { formatTs } from '../../src/timestamp.ts';
 import { takeBase } from '../../src/backup/take-base.ts';
 import { AgeCipher } from '../../src/crypt/age-cipher.ts';
 import { attachCipher } from '../../src/crypt/store-cipher.ts';
@@ -92,6 +93,17 @@ for (const kind of STORE_KINDS) {
         const result = await cli(args);
         assert.equal(result.code, 0, `${args.join(' ')} without the key: ${result.stderr}`);
       }
+
+      // A dry run whose cutoff falls inside the encrypted chunk reads it: with the identity only.
+      const { manifest } = await readManifest(suite.store);
+      const lastChunk = manifest.chains.at(-1)?.chunks.at(-1);
+      assert.ok(lastChunk && lastChunk.count >= 2);
+      const dryRun = ['restore', '--to', suite.mongo.uri, '--dry-run', '--until', formatTs(lastChunk.lastTs)];
+      const dryNoKey = await cli(dryRun);
+      assert.equal(dryNoKey.code, 6, dryNoKey.stderr);
+      assert.match(dryNoKey.stderr, /key error: .* is encrypted \(age\) and no identity was given/);
+      const dryWithKey = await cli([...dryRun, '--identity', identityFile]);
+      assert.equal(dryWithKey.code, 0, dryWithKey.stderr);
 
       // With the identity: restore equals the source, the empty collection included.
       const target = `restored_${tag}`;
