@@ -107,7 +107,10 @@ export function sealOpaque(opaque: OpaqueCollections | undefined): OpaqueCollect
 
 /**
  * What a resumed run can tell is stored without reading a name: the UUIDs of the pending base's
- * opaque collections. Entries without one (views, servers without collection UUIDs) cannot be
+ * opaque collections. listCollections reports `info.uuid`, "unique, immutable collection ID",
+ * optional (mongodb/mongo src/mongo/db/list_collections.idl ListCollectionsReplyInfo): it stays
+ * through a rename and changes when a collection is dropped and created again, so a match is the
+ * same collection. Entries without one (views, servers without collection UUIDs) cannot be
  * matched to the source's catalog, so the run forgets them and dumps them again.
  */
 export function resumableOpaque(pending: PendingBase): { readonly uuids: ReadonlySet<string>; readonly pending: PendingBase } {
