@@ -3,7 +3,8 @@
 // view added under distinctive names) imported into an encrypted folder store leaves no name in
 // any key or in the manifest, and exported again with the identity gives byte for byte the
 // folder a plain import exports: names, view, time-series buckets and metadata as mongodump
-// writes them. Without the identity the export stops in one line (KeyError).
+// writes them. Without the identity the export stops in one line (KeyError). An encrypted base
+// in the layout written before (named keys, named manifest entry) still exports.
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,12 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { BSON } from 'mongodb';
-import { readManifest } from '../../../src/backup/commit.ts';
+import { ManifestCommitter, readManifest } from '../../../src/backup/commit.ts';
+import { serializeMetadata } from '../../../src/archive/collection-metadata.ts';
+import { addChain } from '../../../src/archive/manifest.ts';
+import { baseId, baseOplogKey, collectionDataKey, collectionMetadataKey, newRunId } from '../../../src/archive/object-keys.ts';
+import { storeGzipped } from '../../../src/backup/store-object.ts';
+import { writeOplogObject } from '../../../src/backup/write-oplog-object.ts';
 import { AgeCipher } from '../../../src/crypt/age-cipher.ts';
 import { attachCipher } from '../../../src/crypt/store-cipher.ts';
 import { KeyError } from '../../../src/errors.ts';
@@ -84,5 +90,27 @@ describe('an encrypted import names nothing and exports like a plain one', () =>
     assert.ok(expected.has(join('secretdb_8f3a', 'hiddenview_d93b.metadata.json')));
     assert.ok(expected.has(join('timeseries_test', 'system.buckets.foo_ts.bson')), 'time-series exported as its buckets');
     for (const [path, bytes] of expected) assert.ok(actual.get(path)?.equals(bytes), `${path} differs`);
+  });
+
+  test('an encrypted base written with names (before opaque bases) still exports with the identity', async () => {
+    // The layout encrypted bases had before: named keys and a named manifest entry, age objects.
+    const storeDir = join(work, 'named-encrypted');
+    const store = attachCipher(new FolderStore(storeDir), new AgeCipher({ recipients: [recipient], identities: [identity] }));
+    const id = baseId({ t: 1_700_000_000, i: 1 }, newRunId());
+    const metadata = await storeGzipped(store, collectionMetadataKey(id, 'shop', 'orders'), serializeMetadata({ collectionName: 'orders', type: 'collection', options: {}, indexes: [], uuid: null }));
+    const data = await storeGzipped(store, collectionDataKey(id, 'shop', 'orders'), Buffer.from(BSON.serialize({ _id: 1, note: 'old layout' })));
+    const { object: oplog } = await writeOplogObject(store, baseOplogKey(id), (async function* () {})(), { t: 1_700_000_000, i: 1 });
+    assert.equal(data.encryption, 'age');
+    const committer = await ManifestCommitter.open(store);
+    await committer.commit((manifest) => addChain(manifest, {
+      id, source: { setName: 'rs', replicaSetId: null }, chunks: [],
+      base: { id, startTs: oplog.firstTs, endTs: oplog.lastTs, startedAt: '', finishedAt: '', commitPoint: 'lastWritten', oplog,
+        collections: [{ db: 'shop', coll: 'orders', type: 'collection', docs: 1, data, metadata }] },
+    }));
+    const out = join(work, 'out-named-encrypted');
+    const result = await exportDump({ store, dir: out });
+    assert.equal(result.documents, 1);
+    assert.ok((await readFile(join(out, 'shop', 'orders.bson'))).includes('old layout'));
+    assert.equal(JSON.parse(await readFile(join(out, 'shop', 'orders.metadata.json'), 'utf8')).collectionName, 'orders');
   });
 });
