@@ -10,7 +10,7 @@
 // recorded when it was found (chain-health.ts damageWithExtent).
 import { restorableExtent } from './chain-health.ts';
 import { sealOf } from './chain-window.ts';
-import { chainChunkCount, chainOpCount, lastChunkOf, sameSource, type Chain, type HostsSeen, type Manifest, type SourceIdentity } from './manifest.ts';
+import { baseCollectionCount, baseDocuments, chainChunkCount, collectionObjectsOf, chainOpCount, lastChunkOf, sameSource, type Chain, type HostsSeen, type Manifest, type SourceIdentity } from './manifest.ts';
 import { sourcesOf } from './source-choice.ts';
 import { compareTs, type Ts } from '../timestamp.ts';
 
@@ -151,7 +151,7 @@ function summarizeSource(chains: readonly Chain[], source: SourceIdentity, nowMs
 
 function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
   const base = chain.base;
-  const baseBytes = base.collections.reduce((sum, entry) => sum + (entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes, 0) + base.oplog.storedBytes;
+  const baseBytes = collectionObjectsOf(base).reduce((sum, object) => sum + object.storedBytes, 0) + base.oplog.storedBytes;
   const extent = restorableExtent(chain);
   const seal = sealOf(chain);
   const from = timePoint(base.oplog.lastTs, base.oplog.lastWall);
@@ -164,8 +164,8 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
       finishedAt: base.finishedAt,
       ageSeconds: secondsBetween(Date.parse(base.finishedAt), nowMs),
       end: from,
-      documents: base.collections.reduce((sum, entry) => sum + entry.docs, 0),
-      collections: base.collections.length,
+      documents: baseDocuments(base),
+      collections: baseCollectionCount(base),
       bytes: baseBytes,
     },
     chunks: chainChunkCount(chain),
@@ -253,7 +253,7 @@ function damageOf(chain: Chain): DamageSummary | null {
  * about its sealed chunks).
  */
 export function encryptionOf(chain: Chain): Encryption {
-  const objects = [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
+  const objects = [...collectionObjectsOf(chain.base), chain.base.oplog, ...chain.chunks];
   let encrypted = objects.filter((object) => object.encryption !== undefined).length;
   let total = objects.length;
   const sealed = chain.history;
