@@ -88,11 +88,12 @@ describe('a cutoff past an undecided prepare', { skip: NO_MONGO }, () => {
     const args = ['restore', '--quiet', '--store', storeUrl, '--to', server.mongo().uri, '--until', past, '--nsFrom', `${db}.*`, '--nsTo', `${restored}.*`];
     const result = await runCli(args);
     assert.equal(result.code, ExitCode.usage, result.stderr);
+    // Refused before anything is written (the end-of-replay check alone left the target written).
+    assert.equal(await databaseExists(server.client(), restored), false, 'the target database does not exist');
     const lines = result.stderr.split('\n').filter((line) => line !== '');
     assert.equal(lines.length, 1, result.stderr);
     assert.match(lines[0] ?? '', new RegExp(`past a transaction prepared at ${prepared.t}:${prepared.i} whose commit or abort is not archived yet`));
     assert.match(lines[0] ?? '', /pick a cutoff at or before .*, or wait for the next oplog pass/);
-    assert.equal(await databaseExists(server.client(), restored), false, 'the target database does not exist');
 
     const dry = await runCli(['restore', '--quiet', '--store', storeUrl, '--dry-run', '--until', past]);
     assert.equal(dry.code, ExitCode.usage, dry.stderr);
