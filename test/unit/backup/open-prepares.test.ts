@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Binary, Long, Timestamp, UUID, type Document } from 'mongodb';
 import { archiveOplog } from '../../../src/backup/archive-oplog.ts';
+import { streamOplog } from '../../../src/backup/stream-oplog.ts';
 import { ManifestCommitter } from '../../../src/backup/commit.ts';
 import { takeBase } from '../../../src/backup/take-base.ts';
 import { formatWindow, planRestore, windowOf } from '../../../src/archive/chain-window.ts';
@@ -188,5 +189,27 @@ test('records older than the open set stay unknown: no window cut, no refusal (r
   assert.ok(chain.chunks.every((chunk) => chunk.openPrepares === undefined), 'unknown, never a guess');
   assert.equal(earliestUndecidedPrepare(chain), undefined);
   assert.equal(planRestore(committer.manifest, cutoff(at(3))).chain.id, chain.id);
+  await store.close();
+});
+
+test('the stream carries the set too: a prepare decided in a later streamed chunk leaves it, a new one stays', async () => {
+  const P = at(2), Q = at(5);
+  const state = member([insert(at(0), 1)]);
+  const source = fakeSource(state);
+  const { store, committer } = await open();
+  const base = await takeBase({ source, store, committer });
+  if (base.stoppedEarly) return assert.fail('the base finishes');
+  assert.deepEqual(base.chain.base.oplog.openPrepares, []);
+  state.oplog.push(insert(at(1), 2), prepare(P, 1), insert(at(3), 3), commit(at(4), 1, P, { t: at(4).t, i: 0 }), prepare(Q, 2));
+  const controller = new AbortController();
+  const stop = setTimeout(() => controller.abort(), 1_500);
+  try {
+    await streamOplog({ source, store, limits: ONE_CHUNK_A_SECOND, flushIntervalMs: 200, idleMs: 20, compactEveryMs: 0, signal: controller.signal });
+  } finally {
+    clearTimeout(stop);
+  }
+  const chain = chainOf((await ManifestCommitter.open(store)).manifest);
+  assert.deepEqual(chain.chunks.map((chunk) => tsList(chunk.openPrepares)), [[], [P], [P], [], [Q]]);
+  assert.deepEqual(earliestUndecidedPrepare(chain), Q);
   await store.close();
 });
