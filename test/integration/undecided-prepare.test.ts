@@ -6,6 +6,9 @@
 // with `prepare: true`, lsid, txnNumber, stmtId, prevOpTime {ts: Timestamp(0, 0), t: -1} for a
 // one-entry transaction), db/repl/oplog_entry.h.
 import assert from 'node:assert/strict';
+import { mkdtemp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Binary, Long, Timestamp, UUID, type MongoClient } from 'mongodb';
 import { readManifest } from '../../src/backup/commit.ts';
@@ -97,6 +100,15 @@ describe('a cutoff past an undecided prepare', { skip: NO_MONGO }, () => {
 
     const dry = await runCli(['restore', '--quiet', '--store', storeUrl, '--dry-run', '--until', past]);
     assert.equal(dry.code, ExitCode.usage, dry.stderr);
+    assert.match(dry.stderr, /past a transaction prepared at/);
+  });
+
+  test('export --until past it exits 2 and creates no folder', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'mongo-pitr-prepared-')), 'dump');
+    const result = await runCli(['export', '--quiet', '--store', storeUrl, '--until', `${prepared.t}:${prepared.i + 1}`, dir]);
+    assert.equal(result.code, ExitCode.usage, result.stderr);
+    assert.match(result.stderr, new RegExp(`past a transaction prepared at ${prepared.t}:${prepared.i}`));
+    await assert.rejects(stat(dir), { code: 'ENOENT' });
   });
 
   test('a cutoff at the prepare restores everything before it', async () => {
