@@ -21,6 +21,7 @@ import { formatWindow, planRestore, windowOf } from '../../../src/archive/chain-
 import { parseIndexObject, sealAll, SEGMENT_KIND, type SegmentBody } from '../../../src/archive/index-segment.ts';
 import type { Chain, Manifest } from '../../../src/archive/manifest.ts';
 import { earliestUndecidedPrepare } from '../../../src/archive/open-prepares.ts';
+import { summarizeSources } from '../../../src/archive/source-summary.ts';
 import { UsageError } from '../../../src/errors.ts';
 import { openStore } from '../../../src/store/open-store.ts';
 import type { Store } from '../../../src/store/store.ts';
@@ -129,6 +130,10 @@ test('the open set: the base oplog ends with A open, carried chunk to chunk; C a
     assert.match(error.hint ?? '', /at or before .* or wait for the next oplog pass/);
     return true;
   });
+  // status reads the same window: its chain and source windows end just before D.
+  const [summary] = summarizeSources(committer.manifest, Date.now());
+  const end = summary?.chains[0]?.window?.to;
+  assert.deepEqual([end?.t, end?.i, summary?.window?.to.t, summary?.window?.to.i], [D.t, 0, D.t, 0]);
   // A millisecond cutoff in D's own second needs no decision of D (prepared-cutoff.ts).
   assert.equal(planRestore(committer.manifest, parseCutoff(new Date((D.t * 1000) + 500).toISOString())).chain.id, chain.id);
   await store.close();
