@@ -25,8 +25,9 @@ export interface MemberWindows {
    */
   readonly windows: readonly RestoreWindow[];
   /**
-   * The earliest prepare (prepared-cutoff.ts undecidedPrepares) whose commit or abort is not in
-   * the member's archive: no cutoff after it is decidable in a window that contains it.
+   * The earliest prepare whose commit or abort is not in the member's archive
+   * (archive/open-prepares.ts earliestUndecidedPrepare of the member's newest chain, from the
+   * manifest head alone): no cutoff after it is decidable in a window that contains it.
    */
   readonly undecidedPrepare?: Ts;
 }
