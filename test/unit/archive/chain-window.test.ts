@@ -200,7 +200,8 @@ describe('a prepare undecided at the chain\'s end (archive/open-prepares.ts reco
     const oldBase = { ...oplogObject('b0', [0, 1, 0], [2, 1, 0]), openPrepares: [] };
     const oldChunk = { ...chunkAfter(oldBase, oplogObject('k0', [3, 1, 0], [20, 1, 0])), openPrepares: [] };
     const newBase = { ...oplogObject('b1', [5, 1, 0], [10, 3, 500]), openPrepares: [{ ts: { t: T + 8, i: 1 }, id }] };
-    const manifest = manifestOf(chain('old', oldBase, [oldChunk]), chain('new', newBase));
+    const newChunk = { ...chunkAfter(newBase, oplogObject('k1', [11, 1, 0], [20, 1, 0])), openPrepares: [{ ts: { t: T + 8, i: 1 }, id }] };
+    const manifest = manifestOf(chain('old', oldBase, [oldChunk]), chain('new', newBase, [newChunk]));
     assert.equal(planRestore(manifest, parseCutoff(`${T + 12}:1`)).chain.id, 'old');
   });
 });
