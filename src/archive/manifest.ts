@@ -60,6 +60,21 @@ export interface OplogObject extends StoredObject {
   readonly firstWall: string | null;
   readonly lastWall: string | null;
   readonly count: number;
+  /**
+   * The prepared (distributed) transactions still undecided after this object's last op: each
+   * prepare entry's ts and an opaque id (archive/open-prepares.ts), nothing that names a
+   * namespace or holds data. Carried from the object before, so it is complete only where every
+   * object back to the base has it. Optional, additive: absent (older records) means unknown.
+   */
+  readonly openPrepares?: readonly OpenPrepareRecord[];
+}
+
+/** A prepare entry whose commitTransaction or abortTransaction is not archived yet. */
+export interface OpenPrepareRecord {
+  /** ts of the prepare entry (the prepare timestamp). */
+  readonly ts: Ts;
+  /** sha256 of the transaction's lsid and txnNumber, hex: matches its decision, names nothing. */
+  readonly id: string;
 }
 
 export interface CollectionEntry {

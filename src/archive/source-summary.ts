@@ -9,7 +9,7 @@
 // lie between chains, never inside one, so they are exact; damage is exact from the position
 // recorded when it was found (chain-health.ts damageWithExtent).
 import { restorableExtent } from './chain-health.ts';
-import { sealOf } from './chain-window.ts';
+import { nextTs, windowOf, type RestoreWindow } from './chain-window.ts';
 import { baseCollectionCount, baseDocuments, chainChunkCount, collectionObjectsOf, chainOpCount, lastChunkOf, sameSource, type Chain, type HostsSeen, type Manifest, type SourceIdentity } from './manifest.ts';
 import { sourcesOf } from './source-choice.ts';
 import { compareTs, type Ts } from '../timestamp.ts';
@@ -153,9 +153,10 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
   const base = chain.base;
   const baseBytes = collectionObjectsOf(base).reduce((sum, object) => sum + object.storedBytes, 0) + base.oplog.storedBytes;
   const extent = restorableExtent(chain);
-  const seal = sealOf(chain);
+  // Whole: up to the seal, or to just before a prepare whose decision is not archived (windowOf).
+  const whole = windowOf(chain);
   const from = timePoint(base.oplog.lastTs, base.oplog.lastWall);
-  const to = extent.kind === 'whole' ? timePoint(seal.ts, seal.wall) : extent.kind === 'up-to' ? timePoint(extent.lastTs, extent.lastWall) : null;
+  const to = extent.kind === 'whole' ? wholeEnd(whole) : extent.kind === 'up-to' ? timePoint(extent.lastTs, extent.lastWall) : null;
   return {
     id: chain.id,
     base: {
@@ -177,6 +178,12 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
     encryption: encryptionOf(chain),
     hosts: chain.hostsSeen?.hosts ?? null,
   };
+}
+
+/** Where an undamaged chain's window ends; null where a prepare undecided at its end precedes every cutoff. */
+function wholeEnd(window: RestoreWindow): TimePoint | null {
+  if (window.heldByPrepare && compareTs(window.heldByPrepare, nextTs(window.from)) < 0) return null;
+  return timePoint(window.to, window.toWall);
 }
 
 /**

@@ -57,6 +57,7 @@ import { storeGzipped } from './store-object.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { BaseOplogCheck, UnsafeBaseOplog } from './base-oplog-check.ts';
+import { OpenPrepares, trackingPrepares } from '../archive/open-prepares.ts';
 import { hostsSeenOf } from '../archive/source-hosts.ts';
 import { counted } from '../words.ts';
 
@@ -202,6 +203,9 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
 
   let t1: CommitPoint | null = null;
   const check = new BaseOplogCheck();
+  // Starts empty: the oplog starts at the first entry of every transaction open at T0, prepared
+  // ones included (source/transaction-start.ts), so every prepare open at T1 is in it.
+  const prepares = new OpenPrepares();
   let written;
   try {
     options.onStage?.('t1', 'waiting for the commit point to pass the last write (T1), then storing the oplog written meanwhile');
@@ -216,7 +220,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
         yield first.value;
         yield* entries;
       };
-      written = await writeOplogObject(store, baseOplogKey(folder), checked(all(), check), startTs, signal);
+      written = await writeOplogObject(store, baseOplogKey(folder), trackingPrepares(checked(all(), check), prepares), startTs, signal);
     } finally {
       await entries.return(undefined);
     }
@@ -237,7 +241,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
     finishedAt: new Date().toISOString(),
     collections,
     ...(opaqueCollections ? { opaque: opaqueCollections } : {}),
-    oplog: written.object,
+    oplog: { ...written.object, openPrepares: prepares.records() },
     commitPoint: t1?.kind ?? 'lastWritten',
   };
   const seen = hostsSeenOf(source.hosts, base.finishedAt);
