@@ -35,9 +35,13 @@ export interface StoredObject {
   /**
    * Set when the stored bytes are encrypted client-side: "age" (age-encryption.org/v1 around
    * the gzip stream). Optional and additive: absent means plain gzip. storedBytes and sha256 are
-   * over the encrypted bytes, so verify and prune need no key.
+   * over the encrypted bytes, so verify and prune need no key. "kms": an AWS Encryption SDK
+   * message (envelope encryption, the data key wrapped by KMS in its header) around the gzip
+   * stream, bound to this key by its encryption context.
    */
-  readonly encryption?: 'age';
+  readonly encryption?: 'age' | 'kms';
+  /** For "kms": the ARN of the KMS key that wrapped the data key (not secret; names the key). */
+  readonly kmsKeyId?: string;
 }
 
 export interface OplogObject extends StoredObject {

@@ -30,7 +30,8 @@ import { ManifestCommitter } from './commit.ts';
 import { DEFAULT_ORPHAN_GRACE_MS } from './prune.ts';
 import { loadSealed, readManifest } from './read-manifest.ts';
 import { storeGzipped } from './store-object.ts';
-import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
+import { decryptStageOf } from '../crypt/store-cipher.ts';
+import { checkKeys } from '../crypt/key-check.ts';
 
 /**
  * Groups merged between two commits of the compacted index: each commit rewrites the index (all
@@ -87,7 +88,7 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
       if (groups.length === 0) break;
       // Encrypted pieces are decrypted to be merged (and the merged object encrypted again by
       // storeGzipped): without the key, compaction stops here, before it writes anything.
-      requireIdentityFor(store, groups.flatMap((group) => sealed.records.slice(group.start, group.end)));
+      await checkKeys(store, groups.flatMap((group) => sealed.records.slice(group.start, group.end)), signal);
       const records = await mergeGroups(store, chain.id, sealed.records, groups, runId, now, signal, options.onObject);
       const before = new Set(sealed.records);
       const done = records.filter((record) => !before.has(record));

@@ -4,40 +4,91 @@
 // compaction never need the key), and the store seam knows nothing of keys. The object writer
 // (backup/store-object.ts) and readers (restore/download-chain.ts, interop/export-dump.ts,
 // restore/find-ops.ts) ask for the stage to put in their pipelines.
+//
+// Two modes, one per object (the manifest's `encryption` says which): age (recipients encrypt,
+// identities decrypt) and KMS envelope encryption (a key id encrypts; reading needs only KMS's
+// Decrypt permission on the key the manifest names, so no flag is needed to restore). New
+// objects are written in one mode; old objects of any mode stay readable, so a chain may mix them.
 import type { Store } from '../store/store.ts';
-import { missingIdentity, type AgeCipher, type ByteStage } from './age-cipher.ts';
+import { AGE_ENCRYPTION, missingIdentity, type AgeCipher, type ByteStage } from './age-cipher.ts';
+import { KMS_ENCRYPTION, KmsCipher } from './kms-cipher.ts';
 
-const ciphers = new WeakMap<Store, AgeCipher>();
+/** The keys a command was given: either mode may be absent. */
+export interface Ciphers {
+  readonly age?: AgeCipher;
+  readonly kms?: KmsCipher;
+}
 
-/** Makes `store` encrypt new objects to the cipher's recipients and decrypt with its identities. */
-export function attachCipher<S extends Store>(store: S, cipher: AgeCipher): S {
+/** What a reader needs to know of an object to decrypt it (a manifest record). */
+export interface EncryptedObject {
+  readonly key: string;
+  readonly encryption?: string;
+  readonly kmsKeyId?: string;
+}
+
+/** What the manifest records about how an object was encrypted. */
+export type EncryptionRecord = { readonly encryption: typeof AGE_ENCRYPTION } | { readonly encryption: typeof KMS_ENCRYPTION; readonly kmsKeyId?: string };
+
+export interface EncryptingStage {
+  readonly stage: ByteStage;
+  /** Read once the stage has run: the record for the manifest. */
+  record(): EncryptionRecord;
+}
+
+const ciphers = new WeakMap<Store, Ciphers>();
+
+/** Makes `store` encrypt new objects with the given mode and decrypt with the given keys. */
+export function attachCipher<S extends Store>(store: S, cipher: Ciphers): S {
   ciphers.set(store, cipher);
   return store;
 }
 
-/** The cipher attached to `store`, if any. */
-export function cipherOf(store: Store): AgeCipher | undefined {
+/** The ciphers attached to `store`, if any. */
+export function cipherOf(store: Store): Ciphers | undefined {
   return ciphers.get(store);
 }
 
-/** The stage that encrypts new objects written to `store`, or undefined when it writes plain. */
-export function encryptStageOf(store: Store): ByteStage | undefined {
+/** The stage that encrypts the new object `key` written to `store`, or undefined when it writes plain. */
+export function encryptStageOf(store: Store, key: string): EncryptingStage | undefined {
   const cipher = cipherOf(store);
-  return cipher?.encrypts ? cipher.encryptStage() : undefined;
+  if (cipher?.kms?.encrypts) {
+    const write = cipher.kms.encryptStage(key);
+    return { stage: write.stage, record: () => ({ encryption: KMS_ENCRYPTION, ...optional(write.keyArn()) }) };
+  }
+  if (cipher?.age?.encrypts) return { stage: cipher.age.encryptStage(), record: () => ({ encryption: AGE_ENCRYPTION }) };
+  return undefined;
+}
+
+function optional(kmsKeyId: string | undefined): { kmsKeyId?: string } {
+  return kmsKeyId === undefined ? {} : { kmsKeyId };
+}
+
+/** KMS reads without a --kms-endpoint: AWS's endpoint, or AWS_ENDPOINT_URL_KMS, which the SDK reads. */
+let defaultKms: KmsCipher | undefined;
+
+function kmsOf(store: Store): KmsCipher {
+  const kms = cipherOf(store)?.kms;
+  if (kms) return kms;
+  defaultKms ??= new KmsCipher({});
+  return defaultKms;
 }
 
 /** What readers put after the digest: decryption for an encrypted object, else a pass-through. */
-export function decryptStageOf(store: Store, object: { readonly key: string; readonly encryption?: string }): ByteStage {
+export function decryptStageOf(store: Store, object: EncryptedObject): ByteStage {
   if (object.encryption === undefined) return passThrough;
-  const cipher = cipherOf(store);
-  if (!cipher?.canDecrypt) throw missingIdentity(object.key);
-  return cipher.decryptStage(object.key);
+  if (object.encryption === KMS_ENCRYPTION) return kmsOf(store).decryptStage(object.key, object.kmsKeyId);
+  const age = cipherOf(store)?.age;
+  if (!age?.canDecrypt) throw missingIdentity(object.key);
+  return age.decryptStage(object.key);
 }
 
-/** Refuses, before any download, a plan holding an encrypted object when no identity was given. */
-export function requireIdentityFor(store: Store, objects: Iterable<{ readonly key: string; readonly encryption?: string }>): void {
-  if (cipherOf(store)?.canDecrypt) return;
-  for (const object of objects) if (object.encryption !== undefined) throw missingIdentity(object.key);
+/**
+ * Refuses, before any download, a plan holding an age-encrypted object when no identity was
+ * given. KMS-encrypted objects need a call to KMS to know: crypt/key-check.ts proves those.
+ */
+export function requireIdentityFor(store: Store, objects: Iterable<EncryptedObject>): void {
+  if (cipherOf(store)?.age?.canDecrypt) return;
+  for (const object of objects) if (object.encryption === AGE_ENCRYPTION) throw missingIdentity(object.key);
 }
 
 async function* passThrough(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

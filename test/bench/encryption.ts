@@ -45,7 +45,7 @@ async function child(mode: 'plain' | 'age', docs: number): Promise<Figures> {
     const recipient = await identityToRecipient(identity);
     const store = new FolderStore(join(dir, 'store'));
     await store.check();
-    if (mode === 'age') attachCipher(store, new AgeCipher({ recipients: [recipient], identities: [identity] }));
+    if (mode === 'age') attachCipher(store, { age: new AgeCipher({ recipients: [recipient], identities: [identity] }) });
     const documents = (async function* () {
       for (let n = 0; n < docs; n++) yield Buffer.from(BSON.serialize(makeDocument(n)));
     })();

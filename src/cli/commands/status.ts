@@ -43,7 +43,8 @@ export function registerStatus(program: Command): void {
         }
         const lines = chains.length === 0 ? ['no backups in this store yet'] : chains.flatMap((chain) => [
           `${chain.id}  ${chain.sourceName}  base ${chain.documents} docs, ${chain.chunks} chunks (${chain.ops} ops)  window ${chain.window}` +
-            (chain.encryption === 'none' ? '' : `  encrypted: ${chain.encryption}`),
+            (chain.encryption === 'none' ? '' : `  encrypted: ${chain.encryption}`) +
+            (chain.kmsKeys.length === 0 ? '' : ` (KMS key ${chain.kmsKeys.join(', ')})`),
           ...(chain.damaged ? [`  ${chain.damaged}`] : []),
         ]);
         if (newest) lines.push(`newest checkpoint: ${formatTs(checkpointOf(newest))}${lagSeconds !== undefined ? `, ${lagSeconds}s behind the source` : ''}`);
@@ -75,14 +76,27 @@ function describeChain(chain: Chain) {
     window: formatWindow(windowOf(chain)),
     checkpoint: formatTs(checkpointOf(chain)),
     encryption: encryptionOf(chain),
+    kmsKeys: kmsKeysOf(chain),
     ...(chain.damage && { damage: chain.damage, damaged: describeDamage(chain), restorable: restorableExtent(chain).kind }),
     ...(chain.verifiedAt && { verifiedAt: chain.verifiedAt }),
   };
 }
 
-/** "age" when every object is encrypted, "mixed" when some are (encryption turned on or off), else "none". */
-function encryptionOf(chain: Chain): 'age' | 'mixed' | 'none' {
-  const objects = [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
-  const encrypted = objects.filter((object) => object.encryption !== undefined).length;
-  return encrypted === 0 ? 'none' : encrypted === objects.length ? 'age' : 'mixed';
+function objectsOfHead(chain: Chain) {
+  return [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
+}
+
+/**
+ * "age" or "kms" when every object is encrypted in that mode, "mixed" when some are plain or the
+ * modes differ (encryption turned on, off or changed), else "none".
+ */
+function encryptionOf(chain: Chain): 'age' | 'kms' | 'mixed' | 'none' {
+  const modes = new Set(objectsOfHead(chain).map((object) => object.encryption ?? 'none'));
+  if (modes.size > 1) return 'mixed';
+  return [...modes][0] ?? 'none';
+}
+
+/** The KMS keys (ARNs, not secret) that wrapped the data keys of the chain's objects. */
+function kmsKeysOf(chain: Chain): string[] {
+  return [...new Set(objectsOfHead(chain).flatMap((object) => (object.kmsKeyId === undefined ? [] : [object.kmsKeyId])))];
 }
