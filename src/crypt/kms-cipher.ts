@@ -27,7 +27,7 @@
 //   hundred bytes).
 import { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { buildClient, CommitmentPolicy, getClient, KmsKeyringNode, KMS, type MessageHeader } from '@aws-crypto/client-node';
+import { buildClient, cacheClients, CommitmentPolicy, getClient, KmsKeyringNode, KMS, type MessageHeader } from '@aws-crypto/client-node';
 import { IntegrityError, KeyError, UsageError } from '../errors.ts';
 import type { ByteStage } from './age-cipher.ts';
 
@@ -66,7 +66,8 @@ export class KmsCipher {
   constructor(options: KmsOptions) {
     if (options.keyId !== undefined) checkKeyId(options.keyId);
     this.keyId = options.keyId;
-    this.#clientProvider = getClient(KMS, options.endpoint === undefined ? {} : { endpoint: options.endpoint });
+    // One client per region for the cipher's life, so objects reuse KMS connections.
+    this.#clientProvider = cacheClients(getClient(KMS, options.endpoint === undefined ? {} : { endpoint: options.endpoint }));
   }
 
   get encrypts(): boolean {
@@ -180,6 +181,9 @@ export function kmsError(keyId: string, objectKey: string, error: unknown, call:
   }
   if (/No Encrypted Data Keys found to match|does not match the requested key/.test(message)) {
     return new KeyError(`${objectKey} was not encrypted under KMS key ${keyId}`, { cause: error, hint: 'the manifest names another key than the object holds; run mongo-pitr verify' });
+  }
+  if (/Region is missing|A region is required/.test(message)) {
+    return new KeyError(`KMS key ${keyId}: no region to find it in`, { cause: error, hint: 'give the key as an ARN, or set AWS_REGION' });
   }
   if (/ECONNREFUSED|ENOTFOUND|getaddrinfo|connect E/.test(message)) {
     return new KeyError(`KMS unreachable for key ${keyId} (${objectKey}): ${firstLine(message)}`, { cause: error, hint: 'check --kms-endpoint (or AWS_ENDPOINT_URL_KMS) and the network' });
