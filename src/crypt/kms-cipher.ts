@@ -179,7 +179,8 @@ export function kmsError(keyId: string, objectKey: string, error: unknown, call:
   if (code !== undefined) {
     return new KeyError(`KMS ${call} with key ${keyId} failed for ${objectKey}: ${code}`, { cause: error, hint: hintFor(code, call) });
   }
-  if (/No Encrypted Data Keys found to match|does not match the requested key/.test(message)) {
+  // No wrapped key in the header is for this key, so the keyring asked KMS nothing.
+  if (/No Encrypted Data Keys found to match|does not match the requested key|unencryptedDataKey has not been set/.test(message)) {
     return new KeyError(`${objectKey} was not encrypted under KMS key ${keyId}`, { cause: error, hint: 'the manifest names another key than the object holds; run mongo-pitr verify' });
   }
   if (/Region is missing|A region is required/.test(message)) {
