@@ -31,7 +31,7 @@ import { DEFAULT_ORPHAN_GRACE_MS } from './prune.ts';
 import { loadSealed, readManifest } from './read-manifest.ts';
 import { storeGzipped } from './store-object.ts';
 import { decryptStageOf } from '../crypt/store-cipher.ts';
-import { checkKeys } from '../crypt/key-check.ts';
+import { RewriteProbe } from '../crypt/key-check.ts';
 
 /**
  * Groups merged between two commits of the compacted index: each commit rewrites the index (all
@@ -54,6 +54,8 @@ export interface CompactOptions {
   readonly now?: () => number;
   readonly signal?: AbortSignal;
   readonly onObject?: (record: Chunk) => void;
+  /** Told why a span of encrypted chunks is left unmerged (no key for it, or no key to write with). */
+  readonly onSkipped?: (reason: string) => void;
 }
 
 export interface CompactResult {
@@ -63,6 +65,8 @@ export interface CompactResult {
   readonly replaced: number;
   /** Replaced objects deleted (past the grace period). */
   readonly deleted: number;
+  /** Spans left unmerged because their encrypted pieces could not be read or written again encrypted. */
+  readonly skipped: number;
   readonly stoppedEarly: boolean;
 }
 
@@ -74,6 +78,9 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
   let merged = 0;
   let replaced = 0;
   let stoppedEarly = false;
+  const probe = new RewriteProbe(store, signal);
+  /** Reasons by the first piece's key of each span left unmerged. */
+  const skipped = new Map<string, string>();
   for (const headChain of committer.manifest.chains) {
     for (;;) {
       const chain = committer.manifest.chains.find((candidate) => candidate.id === headChain.id);
@@ -84,11 +91,21 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
         break;
       }
       const sealed = await loadSealed(store, chain);
-      const groups = planCompaction(sealed.records).slice(0, Math.min(GROUPS_PER_COMMIT, budget));
-      if (groups.length === 0) break;
       // Encrypted pieces are decrypted to be merged (and the merged object encrypted again by
-      // storeGzipped): without the key, compaction stops here, before it writes anything.
-      await checkKeys(store, groups.flatMap((group) => sealed.records.slice(group.start, group.end)), signal);
+      // storeGzipped): groups this run cannot read, or could only write in clear, stay as they are.
+      const mergeable: CompactionGroup[] = [];
+      for (const group of planCompaction(sealed.records)) {
+        if (mergeable.length >= Math.min(GROUPS_PER_COMMIT, budget)) break;
+        const pieces = sealed.records.slice(group.start, group.end);
+        const refusal = await probe.refusal(pieces);
+        if (refusal === undefined) mergeable.push(group);
+        else if (!skipped.has(pieces[0]?.key ?? '')) {
+          skipped.set(pieces[0]?.key ?? '', refusal);
+          options.onSkipped?.(refusal);
+        }
+      }
+      const groups = mergeable;
+      if (groups.length === 0) break;
       const records = await mergeGroups(store, chain.id, sealed.records, groups, runId, now, signal, options.onObject);
       const before = new Set(sealed.records);
       const done = records.filter((record) => !before.has(record));
@@ -99,7 +116,7 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
     }
   }
   const deleted = signal?.aborted ? 0 : await sweepRetired(store, now(), options.graceMs ?? DEFAULT_ORPHAN_GRACE_MS, signal);
-  return { merged, replaced, deleted, stoppedEarly };
+  return { merged, replaced, deleted, skipped: skipped.size, stoppedEarly };
 }
 
 /** Writes each group's merged object and returns the sealed records with the groups replaced. */

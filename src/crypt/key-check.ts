@@ -11,7 +11,8 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Store } from '../store/store.ts';
 import { KMS_ENCRYPTION } from './kms-cipher.ts';
-import { decryptStageOf, requireIdentityFor, type EncryptedObject } from './store-cipher.ts';
+import { KeyError } from '../errors.ts';
+import { decryptStageOf, encryptsNewObjects, requireIdentityFor, type EncryptedObject } from './store-cipher.ts';
 
 export async function checkKeys(store: Store, objects: Iterable<EncryptedObject & { readonly storedBytes: number }>, signal?: AbortSignal): Promise<void> {
   const list = [...objects];
@@ -26,5 +27,53 @@ export async function checkKeys(store: Store, objects: Iterable<EncryptedObject 
   for (const object of smallest.values()) {
     const stage = decryptStageOf(store, object);
     await pipeline(await store.get(object.key, { signal }), stage, new Writable({ write: (_chunk, _encoding, done) => done() }), { signal });
+  }
+}
+
+/**
+ * For compaction, which decrypts pieces to merge them and encrypts the merged object again: why
+ * a set of pieces cannot be rewritten with the keys at hand, or undefined when it can. Not a
+ * failure: a pass without the key (a backup host holding only age recipients, a role without
+ * kms:Decrypt) merges what it can and leaves the rest as it is. Encrypted pieces are never merged
+ * into an object this store would write in clear. KMS answers are asked once per key per probe.
+ */
+export class RewriteProbe {
+  readonly #store: Store;
+  readonly #signal: AbortSignal | undefined;
+  readonly #kms = new Map<string, Promise<string | undefined>>();
+
+  constructor(store: Store, signal?: AbortSignal) {
+    this.#store = store;
+    this.#signal = signal;
+  }
+
+  async refusal(pieces: readonly (EncryptedObject & { readonly storedBytes: number })[]): Promise<string | undefined> {
+    const encrypted = pieces.filter((piece) => piece.encryption !== undefined);
+    if (encrypted.length === 0) return undefined;
+    if (!encryptsNewObjects(this.#store)) return 'its pieces are encrypted and this run writes no encrypted objects (give --encrypt)';
+    try {
+      requireIdentityFor(this.#store, encrypted);
+    } catch (error) {
+      if (error instanceof KeyError) return error.message;
+      throw error;
+    }
+    for (const piece of encrypted) {
+      if (piece.encryption !== KMS_ENCRYPTION) continue;
+      const id = piece.kmsKeyId ?? '';
+      let answer = this.#kms.get(id);
+      if (!answer) {
+        answer = checkKeys(this.#store, [piece], this.#signal).then(
+          () => undefined,
+          (error: unknown) => {
+            if (error instanceof KeyError) return error.message;
+            throw error;
+          },
+        );
+        this.#kms.set(id, answer);
+      }
+      const refused = await answer;
+      if (refused !== undefined) return refused;
+    }
+    return undefined;
   }
 }

@@ -59,6 +59,12 @@ export function encryptStageOf(store: Store, key: string): EncryptingStage | und
   return undefined;
 }
 
+/** True when objects written to `store` are encrypted (in either mode). */
+export function encryptsNewObjects(store: Store): boolean {
+  const cipher = cipherOf(store);
+  return cipher?.kms?.encrypts === true || cipher?.age?.encrypts === true;
+}
+
 function optional(kmsKeyId: string | undefined): { kmsKeyId?: string } {
   return kmsKeyId === undefined ? {} : { kmsKeyId };
 }

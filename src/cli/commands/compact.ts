@@ -14,9 +14,10 @@ export function registerCompact(program: Command): void {
     .action(async (flags: { grace: string }, command: Command) => {
       const context = contextOf(command);
       const graceMs = parseDuration(flags.grace, '--grace');
-      const result = await withStore(context, (store) => compact({ store, graceMs, signal: stopSignal() }));
+      const result = await withStore(context, (store) => compact({ store, graceMs, signal: stopSignal(), onSkipped: (reason) => context.log.warn(`a span of chunks is left unmerged: ${reason}`) }));
       context.output.result({ type: 'compact', ...result }, [
         `merged ${result.replaced} chunks into ${result.merged} objects; deleted ${result.deleted} replaced objects past the grace period${result.stoppedEarly ? ' (stopped early; the next run resumes)' : ''}`,
+        ...(result.skipped > 0 ? [`left ${result.skipped} spans of encrypted chunks unmerged: this run cannot read them, or would write them in clear`] : []),
       ]);
     });
 }
