@@ -7,7 +7,7 @@
 // object's key is refused by its encryption context even when its manifest record is made to
 // match; a chain mixing age, KMS and plain objects restores with the identity and KMS.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -107,6 +107,12 @@ for (const kind of STORE_KINDS) {
         assert.equal(errorLines(disabled.stderr).length, 1, `one line: ${disabled.stderr}`);
         const verifiedDisabled = await cli(['verify']);
         assert.equal(verifiedDisabled.code, 0, `verify needs no usable key: ${verifiedDisabled.stderr}`);
+        // export refuses the same way, before its folder exists.
+        const exportDir = join(tmpdir(), uniqueName('kms-export'));
+        const exported = await cli(withKms(['export', exportDir]));
+        assert.equal(exported.code, 6, exported.stderr);
+        assert.match(exported.stderr, /DisabledException/);
+        await assert.rejects(stat(exportDir), { code: 'ENOENT' });
       } finally {
         await setKeyEnabled(keyArn, true);
       }
@@ -130,6 +136,24 @@ for (const kind of STORE_KINDS) {
       const restored = await cli(restoreArgs(db, target), { AWS_ENDPOINT_URL_KMS: endpoint });
       assert.equal(restored.code, 0, restored.stderr);
       assert.deepEqual(await snapshot(target), expected);
+      // find reads the chunks with KMS too: the ten deletes.
+      const found = await cli(withKms(['find', '--json', '--ns', `${db}.people`, '--op', 'd']));
+      assert.equal(found.code, 0, found.stderr);
+      const ops = found.stdout.trim().split('\n').map((line) => JSON.parse(line) as { op: string; ns: string });
+      assert.deepEqual(ops.map((op) => `${op.op} ${op.ns}`), Array.from({ length: 10 }, () => `d ${db}.people`));
+
+      // replay --oplogFile on the chunk copied out of the store: recognised as a KMS message and
+      // decrypted with the key its header names.
+      const dir = await mkdtemp(join(tmpdir(), 'mongo-pitr-kms-replay-'));
+      try {
+        const chunkFile = join(dir, 'chunk.bson.gz');
+        await writeFile(chunkFile, sealed);
+        const replayed = await cli(withKms(['replay', '--to', suite.mongo.uri, '--oplogFile', chunkFile, '--nsInclude', `${db}.*`, '--nsFrom', `${db}.*`, '--nsTo', `${uniqueName('kms_replayed')}.*`]));
+        assert.equal(replayed.code, 0, replayed.stderr);
+        assert.match(replayed.stdout, /applied/);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
 
       // One flipped byte in the middle of the encrypted chunk.
       const flipped = Buffer.from(sealed);
