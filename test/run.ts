@@ -29,7 +29,8 @@ function buildServers(names: string[]): Map<string, string> {
     console.error(
       `npm test needs Go (to build ${names.join(' and ')}) or existing servers: ` +
         (names.includes('ferretdb') ? 'TEST_MONGODB_URI ' : '') +
-        (names.includes('minio') ? 'TEST_S3_ENDPOINT with TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY, TEST_S3_BUCKET' : ''),
+        (names.includes('minio') ? 'TEST_S3_ENDPOINT with TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY, TEST_S3_BUCKET' : '') +
+        (names.includes('local-kms') ? 'TEST_KMS_ENDPOINT (a KMS-compatible endpoint)' : ''),
     );
     process.exit(3);
   }
