@@ -239,7 +239,7 @@ async function runDueBase(
 async function compactAfter(options: RunDueOptions, committer: ManifestCommitter): Promise<{ compaction?: CompactResult }> {
   if (options.compact === false || options.signal?.aborted) return {};
   const compaction = await compact({ store: options.store, committer, signal: options.signal });
-  return compaction.merged > 0 || compaction.deleted > 0 ? { compaction } : {};
+  return compaction.merged > 0 || compaction.deleted > 0 || compaction.skipped > 0 ? { compaction } : {};
 }
 
 /**
@@ -280,7 +280,12 @@ export function describeRunDue(result: RunDueResult): string[] {
   const entries = (count: number) => plural(count, 'oplog entry', 'oplog entries');
   if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
   if (result.oplog) lines.push(`${entries(result.oplog.ops)} archived in ${plural(result.oplog.chunks, 'chunk')}; checkpoint ${formatTs(result.oplog.checkpoint)}`);
-  if (result.compaction) lines.push(`compacted ${plural(result.compaction.replaced, 'chunk')} into ${plural(result.compaction.merged, 'object')}; deleted ${plural(result.compaction.deleted, 'replaced object')}`);
+  if (result.compaction) {
+    const { replaced, merged, deleted, skipped } = result.compaction;
+    // Encrypted spans this pass could not read (no identity, no kms:Decrypt) stay unmerged: not a failure.
+    const left = skipped > 0 ? `; left ${plural(skipped, 'span')} of encrypted chunks unmerged (no key to read them, or none to write them encrypted)` : '';
+    lines.push(`compacted ${plural(replaced, 'chunk')} into ${plural(merged, 'object')}; deleted ${plural(deleted, 'replaced object')}${left}`);
+  }
   if (result.bridge) lines.push(`chain ${result.bridge.chainId} archived on to the new base's T1: ${entries(result.bridge.ops)} in ${plural(result.bridge.chunks, 'chunk')}`);
   if (result.abandonedBase) lines.push(`base ${result.abandonedBase} abandoned: its start rolled out of the oplog`);
   if (result.base) {
