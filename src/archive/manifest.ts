@@ -119,6 +119,14 @@ export interface ChainDamage {
   readonly key: string;
   readonly reason: string;
   readonly detectedAt: string;
+  /**
+   * Where a restore from this chain must stop, worked out when the damage was found (the chain
+   * loaded whole): the last op of the object before the damaged one; null when the base itself
+   * is damaged. Recorded because a format-2 head lists only the unsealed chunks, so the damaged
+   * object's predecessor cannot be found from the head. Optional, additive: absent in older
+   * manifests, where it is worked out from the chunks at hand.
+   */
+  readonly restorableUpTo?: { readonly ts: Ts; readonly wall: string | null } | null;
 }
 
 export interface Chain {
@@ -138,6 +146,17 @@ export interface Chain {
   readonly damage?: ChainDamage;
   /** When every object of the chain was last read back and its sha256 checked (ISO). Optional, additive. */
   readonly verifiedAt?: string;
+  /**
+   * The members the source's hello listed (hosts and passives) at the chain's last pass, and
+   * when: status names the cluster by them, since two sets named rs0 without a replicaSetId
+   * (FerretDB) look alike otherwise. Optional, additive (archive/source-hosts.ts).
+   */
+  readonly hostsSeen?: HostsSeen;
+}
+
+export interface HostsSeen {
+  readonly hosts: readonly string[];
+  readonly at: string;
 }
 
 /** A stored index object, pinned by its sha256. */
@@ -168,6 +187,19 @@ export interface ChainHistory {
   readonly chunks: number;
   readonly ops: number;
   readonly storedBytes: number;
+  /**
+   * Of `chunks`, how many were stored encrypted (status says "mixed" from the head alone).
+   * Optional, additive: absent when a segment was sealed before it was counted.
+   */
+  readonly encryptedChunks?: number;
+  /**
+   * Of `encryptedChunks`, how many under KMS (the rest age), and the KMS keys (ARNs, not secret)
+   * that wrapped their data keys: status names the mode and the keys from the head alone.
+   * Counted with encryptedChunks; absent in heads written before KMS mode (whose sealed chunks
+   * are all age).
+   */
+  readonly kmsChunks?: number;
+  readonly kmsKeys?: readonly string[];
   /** The last sealed chunk record, as archived: where an empty tail resumes from. */
   readonly end: Chunk;
   /** The newest sealed segment. */

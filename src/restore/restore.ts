@@ -2,6 +2,7 @@
 // every object before touching the target, load the base, replay the oplog to the cutoff, and
 // return a receipt.
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { planRestore, formatWindow, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
@@ -23,6 +24,7 @@ import { serialNamespacesOfBase } from './serial-namespaces.ts';
 import { countEntriesBeforeCutoff } from './count-before-cutoff.ts';
 import { refuseSourceClusterAt } from './source-cluster-guard.ts';
 import { createWorkFolder } from './work-folder.ts';
+import { counted } from '../words.ts';
 
 export interface RestoreOptions {
   readonly store: Store;
@@ -78,7 +80,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest } = await readManifest(options.store);
   const plan = planRestore(manifest, options.cutoff, options.source);
   const summary = describePlan(plan);
-  options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${summary.objects} objects (${summary.chunks} chunks)`);
+  options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
   if (options.dryRun) return { ...summary, dryRun: true, oplogEntries: await countEntriesBeforeCutoff(options.store, plan, options.signal) };
 
   // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
@@ -88,6 +90,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const work = await createWorkFolder(options.workDir ?? tmpdir());
   const dir = work.path;
   let feed: ChunkFeed | undefined;
+  let decisionFeed: ChunkFeed | undefined;
   try {
     let downloaded = 0;
     const onObject = () => options.onProgress?.('download', ++downloaded, summary.objects);
@@ -99,7 +102,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const files = await downloadObjects(options.store, baseObjectsOf(plan), dir, { concurrency: options.concurrency, signal: options.signal, onObject });
     if (feed.fitsAhead) {
       await feed.allFetched();
-      options.onStage?.('verified', `${summary.objects} objects downloaded and verified`);
+      options.onStage?.('verified', `${counted(summary.objects, 'object')} downloaded and verified`);
     } else {
       options.onStage?.('verified', `${files.size} base objects verified; ${plan.chunks.length + 1} oplog objects replay as they download, each verified`);
     }
@@ -120,7 +123,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         signal: options.signal,
         onCollection: () => options.onProgress?.('load', ++loaded, collections),
       });
-      options.onStage?.('base', `${base.documents} documents in ${base.collections} collections`);
+      options.onStage?.('base', `${counted(base.documents, 'document')} in ${counted(base.collections, 'collection')}`);
       // Secondary indexes wait for the end of replay (index-catalog.ts): the base's, and those
       // the oplog creates, changes or drops on the way.
       const catalog = new IndexCatalog();
@@ -130,6 +133,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       const receipt = await replay({
         applier: new DeferredIndexApplier(target.applier, catalog),
         files: feed.files(),
+        // The chunks past the cutoff, fetched only if a transaction prepared before the cutoff
+        // awaits its decision when the planned ones end (prepared-cutoff.ts).
+        decisionFiles: () => {
+          decisionFeed = new ChunkFeed(options.store, plan.chain.chunks.slice(plan.chunks.length), join(dir, 'decisions'), { signal: options.signal, aheadBytes: options.downloadAheadBytes });
+          return decisionFeed.files();
+        },
         cutoff: options.cutoff,
         namespaces,
         skipUnknownCommands: options.skipUnknownCommands,
@@ -144,7 +153,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         target: target.applier.mode,
         signal: options.signal,
       });
-      options.onStage?.('indexes', `${indexes} indexes built after replay`);
+      options.onStage?.('indexes', `${counted(indexes, 'index', 'indexes')} built after replay`);
       const users = await auth?.finish();
       return { ...summary, dryRun: false, applyMode: target.applier.mode, base: baseSummary, receipt, stats: target.applier.stats, indexes, auth: users };
     } finally {
@@ -153,6 +162,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     }
   } finally {
     await feed?.close();
+    await decisionFeed?.close();
     await work.remove();
   }
 }
