@@ -2,7 +2,7 @@
 // needs, and whether the chain holds together. Pure.
 import { IntegrityError, UsageError } from '../errors.ts';
 import { compareTs, formatTs, isBeforeCutoff, tsEquals, type Cutoff, type Ts } from '../timestamp.ts';
-import { chainEnd, lastChunkOf, linkOf, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
+import { chainEnd, collectionObjectsOf, lastChunkOf, linkOf, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
 import { chainsOfSource, type SourceChoice } from './source-choice.ts';
 
 /**
@@ -149,7 +149,7 @@ export function verifyContinuity(chain: Chain): void {
 export function keysOf(chain: Chain): string[] {
   const base = chain.base;
   return [
-    ...base.collections.flatMap((entry) => (entry.data ? [entry.data.key, entry.metadata.key] : [entry.metadata.key])),
+    ...collectionObjectsOf(base).map((object) => object.key),
     base.oplog.key,
     ...chain.chunks.map((chunk) => chunk.key),
     ...(chain.indexKeys ?? []),

@@ -10,7 +10,7 @@
 // recorded when it was found (chain-health.ts damageWithExtent).
 import { restorableExtent } from './chain-health.ts';
 import { sealOf } from './chain-window.ts';
-import { chainChunkCount, chainOpCount, lastChunkOf, sameSource, type Chain, type HostsSeen, type Manifest, type SourceIdentity } from './manifest.ts';
+import { baseCollectionCount, baseDocuments, chainChunkCount, collectionObjectsOf, chainOpCount, lastChunkOf, sameSource, type Chain, type HostsSeen, type Manifest, type SourceIdentity } from './manifest.ts';
 import { sourcesOf } from './source-choice.ts';
 import { compareTs, type Ts } from '../timestamp.ts';
 
@@ -155,7 +155,7 @@ function summarizeSource(chains: readonly Chain[], source: SourceIdentity, nowMs
 
 function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
   const base = chain.base;
-  const baseBytes = base.collections.reduce((sum, entry) => sum + (entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes, 0) + base.oplog.storedBytes;
+  const baseBytes = collectionObjectsOf(base).reduce((sum, object) => sum + object.storedBytes, 0) + base.oplog.storedBytes;
   const extent = restorableExtent(chain);
   const seal = sealOf(chain);
   const from = timePoint(base.oplog.lastTs, base.oplog.lastWall);
@@ -168,8 +168,8 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
       finishedAt: base.finishedAt,
       ageSeconds: secondsBetween(Date.parse(base.finishedAt), nowMs),
       end: from,
-      documents: base.collections.reduce((sum, entry) => sum + entry.docs, 0),
-      collections: base.collections.length,
+      documents: baseDocuments(base),
+      collections: baseCollectionCount(base),
       bytes: baseBytes,
     },
     chunks: chainChunkCount(chain),
@@ -252,7 +252,7 @@ function damageOf(chain: Chain): DamageSummary | null {
 }
 
 function headObjects(chain: Chain) {
-  return [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
+  return [...collectionObjectsOf(chain.base), chain.base.oplog, ...chain.chunks];
 }
 
 /**
@@ -280,7 +280,8 @@ export function encryptionOf(chain: Chain): Encryption {
 
 /** The KMS keys (ARNs) named by the head's objects and its count of the sealed ones. */
 export function kmsKeysOf(chain: Chain): string[] {
-  const named = headObjects(chain).flatMap((object) => (object.kmsKeyId === undefined ? [] : [object.kmsKeyId]));
+  // A compacted object names the keys of its parts.
+  const named = headObjects(chain).flatMap((object) => [object, ...(object.parts ?? [])].flatMap((part) => (part.kmsKeyId === undefined ? [] : [part.kmsKeyId])));
   return [...new Set([...named, ...(chain.history?.kmsKeys ?? [])])];
 }
 

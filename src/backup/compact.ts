@@ -2,7 +2,9 @@
 // day: archive/compaction-plan.ts), so that a restore of a long window fetches a few large
 // objects instead of a million small ones. Order, for every batch of groups:
 //   1. each merged object is streamed (piece by piece: fetched, checked against its sha256,
-//      gunzipped, gzipped again) into a new key, then read back and checked;
+//      gunzipped, gzipped again) into a new key, then read back and checked; where a piece is
+//      encrypted, the pieces' stored bytes are copied as they are, part after part (storeParts),
+//      so compaction never needs the key;
 //   2. a new compacted index (every sealed record, the merged spans replaced) is stored;
 //   3. the head is committed by compare-and-swap (commit.ts) to pin it;
 //   4. the pieces it replaced become unreferenced; they are deleted (sweepRetired) only once the
@@ -20,7 +22,7 @@ import pLimit from 'p-limit';
 import { planCompaction, mergedRecord, type CompactionGroup } from '../archive/compaction-plan.ts';
 import { DigestStream } from '../archive/digest.ts';
 import { COMPACTED_KIND, compactedRefOf, serializeIndexObject, type CompactedBody } from '../archive/index-segment.ts';
-import type { Chain, Chunk, Manifest } from '../archive/manifest.ts';
+import type { Chain, Chunk, Manifest, ObjectPart, StoredObject } from '../archive/manifest.ts';
 import { chainIndexPrefix, compactedChunkKey, compactedIndexKey, CHUNKS_PREFIX, newRunId } from '../archive/object-keys.ts';
 import { findOrphans, retiredAt } from '../archive/retention.ts';
 import { ConflictError, IntegrityError } from '../errors.ts';
@@ -31,7 +33,6 @@ import { DEFAULT_ORPHAN_GRACE_MS } from './prune.ts';
 import { loadSealed, readManifest } from './read-manifest.ts';
 import { storeGzipped } from './store-object.ts';
 import { decryptStageOf } from '../crypt/store-cipher.ts';
-import { RewriteProbe } from '../crypt/key-check.ts';
 
 /**
  * Groups merged between two commits of the compacted index: each commit rewrites the index (all
@@ -54,8 +55,6 @@ export interface CompactOptions {
   readonly now?: () => number;
   readonly signal?: AbortSignal;
   readonly onObject?: (record: Chunk) => void;
-  /** Told why a span of encrypted chunks is left unmerged (no key for it, or no key to write with). */
-  readonly onSkipped?: (reason: string) => void;
 }
 
 export interface CompactResult {
@@ -65,8 +64,6 @@ export interface CompactResult {
   readonly replaced: number;
   /** Replaced objects deleted (past the grace period). */
   readonly deleted: number;
-  /** Spans left unmerged because their encrypted pieces could not be read or written again encrypted. */
-  readonly skipped: number;
   readonly stoppedEarly: boolean;
 }
 
@@ -78,9 +75,6 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
   let merged = 0;
   let replaced = 0;
   let stoppedEarly = false;
-  const probe = new RewriteProbe(store, signal);
-  /** Reasons by the first piece's key of each span left unmerged. */
-  const skipped = new Map<string, string>();
   for (const headChain of committer.manifest.chains) {
     for (;;) {
       const chain = committer.manifest.chains.find((candidate) => candidate.id === headChain.id);
@@ -91,20 +85,7 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
         break;
       }
       const sealed = await loadSealed(store, chain);
-      // Encrypted pieces are decrypted to be merged (and the merged object encrypted again by
-      // storeGzipped): groups this run cannot read, or could only write in clear, stay as they are.
-      const mergeable: CompactionGroup[] = [];
-      for (const group of planCompaction(sealed.records)) {
-        if (mergeable.length >= Math.min(GROUPS_PER_COMMIT, budget)) break;
-        const pieces = sealed.records.slice(group.start, group.end);
-        const refusal = await probe.refusal(pieces);
-        if (refusal === undefined) mergeable.push(group);
-        else if (!skipped.has(pieces[0]?.key ?? '')) {
-          skipped.set(pieces[0]?.key ?? '', refusal);
-          options.onSkipped?.(refusal);
-        }
-      }
-      const groups = mergeable;
+      const groups = planCompaction(sealed.records).slice(0, Math.min(GROUPS_PER_COMMIT, budget));
       if (groups.length === 0) break;
       const records = await mergeGroups(store, chain.id, sealed.records, groups, runId, now, signal, options.onObject);
       const before = new Set(sealed.records);
@@ -116,7 +97,7 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
     }
   }
   const deleted = signal?.aborted ? 0 : await sweepRetired(store, now(), options.graceMs ?? DEFAULT_ORPHAN_GRACE_MS, signal);
-  return { merged, replaced, deleted, skipped: skipped.size, stoppedEarly };
+  return { merged, replaced, deleted, stoppedEarly };
 }
 
 /** Writes each group's merged object and returns the sealed records with the groups replaced. */
@@ -138,7 +119,9 @@ async function mergeGroups(
     const first = pieces[0];
     if (!first) return undefined;
     const key = compactedChunkKey(chainId, first.firstTs, group.level, runId);
-    const stored = await storeGzipped(store, key, concatenated(store, pieces, signal), signal);
+    const stored = pieces.some((piece) => piece.encryption !== undefined)
+      ? await storeParts(store, key, pieces, signal)
+      : await storeGzipped(store, key, concatenated(store, pieces, signal), signal);
     const rawBytes = pieces.reduce((sum, piece) => sum + piece.rawBytes, 0);
     if (stored.rawBytes !== rawBytes) throw new IntegrityError(`${key} holds ${stored.rawBytes} bytes of entries, its pieces ${rawBytes}`);
     // Read back before it is recorded: what the index will pin is what the store holds.
@@ -158,6 +141,55 @@ async function mergeGroups(
   });
   out.push(...records.slice(cursor));
   return out;
+}
+
+/**
+ * Merges pieces of which some are encrypted without the key: their stored bytes one after the
+ * other, each checked against its sha256 as it is copied; the record lists each part's size and
+ * cipher so that readers decrypt part by part (archive/object-parts.ts). Plain pieces among them
+ * (a chain where encryption was turned on) stay plain parts: nothing is decrypted, nothing
+ * re-encrypted, so the pieces' recipients stay those of the merged object.
+ */
+async function storeParts(store: Store, key: string, pieces: readonly Chunk[], signal?: AbortSignal): Promise<StoredObject> {
+  const digest = new DigestStream();
+  const copying = pipeline(storedBytesOf(store, pieces, signal), digest, { signal });
+  const uploaded = store.put(key, digest, { signal });
+  try {
+    await Promise.all([copying, uploaded]);
+  } catch (error) {
+    digest.destroy(error as Error);
+    await Promise.allSettled([copying, uploaded]);
+    throw error;
+  }
+  const { bytes, sha256 } = digest.digest();
+  const parts = pieces.flatMap((piece): readonly ObjectPart[] => piece.parts ?? [partOf(piece)]);
+  const encryption = parts.find((part) => part.encryption !== undefined)?.encryption;
+  const rawBytes = pieces.reduce((sum, piece) => sum + piece.rawBytes, 0);
+  return { key, rawBytes, storedBytes: bytes, sha256, ...(encryption ? { encryption } : {}), parts };
+}
+
+/**
+ * A piece as one part. A KMS piece keeps its own key, which its encryption context names
+ * (crypt/kms-cipher.ts: the context refuses an object read under another key), and its KMS key.
+ */
+function partOf(piece: Chunk): ObjectPart {
+  if (piece.encryption === 'kms') return { storedBytes: piece.storedBytes, encryption: 'kms', key: piece.key, ...(piece.kmsKeyId !== undefined && { kmsKeyId: piece.kmsKeyId }) };
+  return { storedBytes: piece.storedBytes, ...(piece.encryption ? { encryption: piece.encryption } : {}) };
+}
+
+/** The pieces' stored bytes as they are, in order, each checked against its recorded size and sha256. */
+async function* storedBytesOf(store: Store, pieces: readonly Chunk[], signal?: AbortSignal): AsyncGenerator<Buffer> {
+  for (const piece of pieces) {
+    const digest = new DigestStream();
+    const feeding = pipeline(await getRecorded(store, piece, signal), digest, { signal, end: true });
+    try {
+      for await (const part of digest) yield part as Buffer;
+      await feeding;
+    } finally {
+      feeding.catch(() => undefined);
+    }
+    checkDigest(piece, digest);
+  }
 }
 
 /** The pieces' entries, in order: each piece checked against its recorded size and sha256. */

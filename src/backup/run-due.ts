@@ -3,7 +3,7 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { Interrupted, OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { chainEnd, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
+import { baseCollectionCount, baseDocuments, chainEnd, collectionObjectsOf, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
@@ -63,7 +63,7 @@ export async function backupBase(options: BackupRunOptions): Promise<BaseSummary
   const taken = await takeBase({ ...options, committer });
   if (taken.stoppedEarly) {
     const reason: unknown = options.signal?.reason;
-    const stored = taken.pending ? `${counted(taken.pending.collections.length, 'collection')} stored` : 'nothing stored yet';
+    const stored = taken.pending ? `${counted(baseCollectionCount(taken.pending), 'collection')} stored` : 'nothing stored yet';
     const message = `base backup stopped with ${stored}; the next backup or run resumes it`;
     throw reason instanceof Interrupted ? new Interrupted(reason.signal, `${message} (${reason.signal})`) : new Error(message, { cause: reason });
   }
@@ -75,9 +75,9 @@ export function summarizeBase(chain: Chain): BaseSummary {
   const base = chain.base;
   return {
     chainId: chain.id,
-    collections: base.collections.length,
-    documents: base.collections.reduce((sum, entry) => sum + entry.docs, 0),
-    storedBytes: base.collections.reduce((sum, entry) => sum + (entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes, 0) + base.oplog.storedBytes,
+    collections: baseCollectionCount(base),
+    documents: baseDocuments(base),
+    storedBytes: collectionObjectsOf(base).reduce((sum, object) => sum + object.storedBytes, 0) + base.oplog.storedBytes,
     startTs: formatTs(base.startTs),
     endTs: formatTs(base.endTs),
     oplogOps: base.oplog.count,
@@ -98,8 +98,8 @@ export function summarizePending(pending: PendingBase): PendingBaseSummary {
     baseId: pending.id,
     startTs: formatTs(pending.startTs),
     startedAt: pending.startedAt,
-    collections: pending.collections.length,
-    documents: pending.collections.reduce((sum, entry) => sum + entry.docs, 0),
+    collections: baseCollectionCount(pending),
+    documents: baseDocuments(pending),
   };
 }
 
@@ -243,7 +243,7 @@ async function runDueBase(
 async function compactAfter(options: RunDueOptions, committer: ManifestCommitter): Promise<{ compaction?: CompactResult }> {
   if (options.compact === false || options.signal?.aborted) return {};
   const compaction = await compact({ store: options.store, committer, signal: options.signal });
-  return compaction.merged > 0 || compaction.deleted > 0 || compaction.skipped > 0 ? { compaction } : {};
+  return compaction.merged > 0 || compaction.deleted > 0 ? { compaction } : {};
 }
 
 /**
@@ -284,12 +284,7 @@ export function describeRunDue(result: RunDueResult): string[] {
   const entries = (count: number) => plural(count, 'oplog entry', 'oplog entries');
   if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
   if (result.oplog) lines.push(`${entries(result.oplog.ops)} archived in ${plural(result.oplog.chunks, 'chunk')}; checkpoint ${formatTs(result.oplog.checkpoint)}`);
-  if (result.compaction) {
-    const { replaced, merged, deleted, skipped } = result.compaction;
-    // Encrypted spans this pass could not read (no identity, no kms:Decrypt) stay unmerged: not a failure.
-    const left = skipped > 0 ? `; left ${plural(skipped, 'span')} of encrypted chunks unmerged (no key to read them, or none to write them encrypted)` : '';
-    lines.push(`compacted ${plural(replaced, 'chunk')} into ${plural(merged, 'object')}; deleted ${plural(deleted, 'replaced object')}${left}`);
-  }
+  if (result.compaction) lines.push(`compacted ${plural(result.compaction.replaced, 'chunk')} into ${plural(result.compaction.merged, 'object')}; deleted ${plural(result.compaction.deleted, 'replaced object')}`);
   if (result.bridge) lines.push(`chain ${result.bridge.chainId} archived on to the new base's T1: ${entries(result.bridge.ops)} in ${plural(result.bridge.chunks, 'chunk')}`);
   if (result.abandonedBase) lines.push(`base ${result.abandonedBase} abandoned: its start rolled out of the oplog`);
   if (result.base) {

@@ -10,6 +10,8 @@
 // Decrypt permission on the key the manifest names, so no flag is needed to restore). New
 // objects are written in one mode; old objects of any mode stay readable, so a chain may mix them.
 import type { Store } from '../store/store.ts';
+import type { ObjectPart } from '../archive/manifest.ts';
+import { partsStage } from '../archive/object-parts.ts';
 import { AGE_ENCRYPTION, missingIdentity, type AgeCipher, type ByteStage } from './age-cipher.ts';
 import { KMS_ENCRYPTION, KmsCipher } from './kms-cipher.ts';
 
@@ -24,6 +26,17 @@ export interface EncryptedObject {
   readonly key: string;
   readonly encryption?: string;
   readonly kmsKeyId?: string;
+  /** A compacted object of encrypted pieces, read part by part (archive/object-parts.ts). */
+  readonly parts?: readonly ObjectPart[];
+}
+
+/**
+ * Each piece an object is decrypted as: the object itself, or its parts (a KMS part keeps the
+ * piece's own key, which its encryption context names).
+ */
+export function piecesOf(object: EncryptedObject): EncryptedObject[] {
+  if (!object.parts) return [object];
+  return object.parts.map((part) => ({ key: part.key ?? object.key, ...(part.encryption && { encryption: part.encryption }), ...(part.kmsKeyId !== undefined && { kmsKeyId: part.kmsKeyId }) }));
 }
 
 /** What the manifest records about how an object was encrypted. */
@@ -81,6 +94,11 @@ function kmsOf(store: Store): KmsCipher {
 
 /** What readers put after the digest: decryption for an encrypted object, else a pass-through. */
 export function decryptStageOf(store: Store, object: EncryptedObject): ByteStage {
+  // A compacted object of encrypted pieces: each part decrypted on its own (archive/object-parts.ts).
+  if (object.parts) {
+    const pieces = piecesOf(object);
+    return partsStage(object.key, object.parts.map((part, index) => ({ storedBytes: part.storedBytes, stage: decryptStageOf(store, pieces[index] ?? { key: object.key }) })));
+  }
   if (object.encryption === undefined) return passThrough;
   if (object.encryption === KMS_ENCRYPTION) return kmsOf(store).decryptStage(object.key, object.kmsKeyId);
   const age = cipherOf(store)?.age;
@@ -94,7 +112,7 @@ export function decryptStageOf(store: Store, object: EncryptedObject): ByteStage
  */
 export function requireIdentityFor(store: Store, objects: Iterable<EncryptedObject>): void {
   if (cipherOf(store)?.age?.canDecrypt) return;
-  for (const object of objects) if (object.encryption === AGE_ENCRYPTION) throw missingIdentity(object.key);
+  for (const object of objects) for (const piece of piecesOf(object)) if (piece.encryption === AGE_ENCRYPTION) throw missingIdentity(object.key);
 }
 
 async function* passThrough(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -15,10 +15,9 @@ export function registerCompact(program: Command): void {
     .action(async (flags: { grace: string }, command: Command) => {
       const context = contextOf(command);
       const graceMs = parseDuration(flags.grace, '--grace');
-      const result = await withStore(context, (store) => compact({ store, graceMs, signal: stopSignal(), onSkipped: (reason) => context.log.warn(`a span of chunks is left unmerged: ${reason}`) }));
+      const result = await withStore(context, (store) => compact({ store, graceMs, signal: stopSignal() }));
       context.output.result({ type: 'compact', ...result }, [
         `merged ${counted(result.replaced, 'chunk')} into ${counted(result.merged, 'object')}; deleted ${counted(result.deleted, 'replaced object')} past the grace period${result.stoppedEarly ? ' (stopped early; the next run resumes)' : ''}`,
-        ...(result.skipped > 0 ? [`left ${counted(result.skipped, 'span')} of encrypted chunks unmerged: this run cannot read them, or would write them in clear`] : []),
       ]);
     });
 }
