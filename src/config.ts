@@ -16,6 +16,8 @@ export const ENV = {
   encrypt: 'MONGO_PITR_ENCRYPT',
   /** Identity files, separated by commas. */
   identity: 'MONGO_PITR_IDENTITY',
+  /** KMS endpoint for KMS-compatible services (AWS_ENDPOINT_URL_KMS works too: the AWS SDK reads it). */
+  kmsEndpoint: 'MONGO_PITR_KMS_ENDPOINT',
   /** How long one store operation may keep retrying transient faults, e.g. "2m". */
   storeRetry: 'MONGO_PITR_STORE_RETRY',
 } as const;

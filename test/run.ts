@@ -3,12 +3,15 @@
 //                 names a binary; else FerretDB built (once, cached) by servers/build-servers.sh.
 //   S3:           TEST_S3_ENDPOINT (+ TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY,
 //                 TEST_S3_BUCKET) if given; else MinIO built and started the same way.
+//   KMS:          TEST_KMS_ENDPOINT if given; else local-kms built and started the same way,
+//                 only when the run includes a test file whose name holds "kms".
 // Extra arguments are test files or globs to run instead of all of them.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startFerretDB } from './servers/ferretdb.ts';
 import { startMinio } from './servers/minio.ts';
 import { startMongodReplSet } from './servers/mongod.ts';
+import { startLocalKms } from './servers/local-kms.ts';
 
 const ALL_TESTS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'];
 const BUILD_SCRIPT = fileURLToPath(new URL('./servers/build-servers.sh', import.meta.url));
@@ -26,12 +29,16 @@ function buildServers(names: string[]): Map<string, string> {
     console.error(
       `npm test needs Go (to build ${names.join(' and ')}) or existing servers: ` +
         (names.includes('ferretdb') ? 'TEST_MONGODB_URI ' : '') +
-        (names.includes('minio') ? 'TEST_S3_ENDPOINT with TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY, TEST_S3_BUCKET' : ''),
+        (names.includes('minio') ? 'TEST_S3_ENDPOINT with TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY, TEST_S3_BUCKET' : '') +
+        (names.includes('local-kms') ? 'TEST_KMS_ENDPOINT (a KMS-compatible endpoint)' : ''),
     );
     process.exit(3);
   }
   return new Map(output.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
 }
+
+/** Tests that need a KMS: only they make the run build (once, about 20 s) and start local-kms. */
+const KMS_TEST = 'kms';
 
 /** The test that runs the built handler under AWS's emulator and runtime client. */
 const LAMBDA_RUNTIME_TEST = 'lambda-runtime';
@@ -87,6 +94,11 @@ async function main(): Promise<number> {
     }
     const files = process.argv.slice(2);
     if (files.length === 0 || files.some((file) => file.includes(LAMBDA_RUNTIME_TEST))) Object.assign(env, lambdaRuntime());
+    if (!env.TEST_KMS_ENDPOINT && (files.length === 0 || files.some((file) => file.includes(KMS_TEST)))) {
+      const kms = await startLocalKms(buildServers(['local-kms']).get('local-kms') ?? '');
+      stops.push(kms.stop);
+      env.TEST_KMS_ENDPOINT = kms.endpoint;
+    }
     console.log(
       `mongo-pitr tests: MongoDB-wire server = ${env.TEST_MONGODB_KIND} (${redactUri(env.TEST_MONGODB_URI ?? '')}), ` +
         `S3 = ${wantS3 ? 'MinIO' : 'given'} (${env.TEST_S3_ENDPOINT})`,

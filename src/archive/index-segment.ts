@@ -100,6 +100,15 @@ function sealChain(chain: Chain, nowMs: number, runId: string, writes: IndexWrit
   return current;
 }
 
+/** The KMS part of a sealed-chunk count (ChainHistory.kmsChunks, kmsKeys), omitted while zero. */
+function kmsCounts(before: ChainHistory | undefined, records: readonly Chunk[]): { kmsChunks?: number; kmsKeys?: readonly string[] } {
+  const kms = records.filter((chunk) => chunk.encryption === 'kms');
+  const kmsChunks = (before?.kmsChunks ?? 0) + kms.reduce((sum, chunk) => sum + (chunk.pieces ?? 1), 0);
+  if (kmsChunks === 0) return {};
+  const kmsKeys = [...new Set([...(before?.kmsKeys ?? []), ...kms.flatMap((chunk) => (chunk.kmsKeyId === undefined ? [] : [chunk.kmsKeyId]))])];
+  return { kmsChunks, kmsKeys };
+}
+
 /** Moves the first `count` unsealed records into a new segment. */
 export function sealSome(chain: Chain, count: number, runId: string, writes: IndexWrite[]): Chain {
   const records = chain.chunks.slice(0, count);
@@ -128,6 +137,7 @@ export function sealSome(chain: Chain, count: number, runId: string, writes: Ind
     // Counted only while every sealed record has been: a count begun late would say "mixed" wrongly.
     ...((before === undefined || before.encryptedChunks !== undefined) && {
       encryptedChunks: (before?.encryptedChunks ?? 0) + records.reduce((sum, chunk) => sum + (chunk.encryption ? (chunk.pieces ?? 1) : 0), 0),
+      ...kmsCounts(before, records),
     }),
     end: last,
     segment,

@@ -35,9 +35,13 @@ export interface StoredObject {
   /**
    * Set when the stored bytes are encrypted client-side: "age" (age-encryption.org/v1 around
    * the gzip stream). Optional and additive: absent means plain gzip. storedBytes and sha256 are
-   * over the encrypted bytes, so verify and prune need no key.
+   * over the encrypted bytes, so verify and prune need no key. "kms": an AWS Encryption SDK
+   * message (envelope encryption, the data key wrapped by KMS in its header) around the gzip
+   * stream, bound to this key by its encryption context.
    */
-  readonly encryption?: 'age';
+  readonly encryption?: 'age' | 'kms';
+  /** For "kms": the ARN of the KMS key that wrapped the data key (not secret; names the key). */
+  readonly kmsKeyId?: string;
   /**
    * A compacted object of encrypted pieces (backup/compact.ts): their stored bytes one after the
    * other, each decrypted on its own (archive/object-parts.ts), so compaction needs no key. Each
@@ -51,6 +55,12 @@ export interface StoredObject {
 export interface ObjectPart {
   readonly storedBytes: number;
   readonly encryption?: StoredObject['encryption'];
+  /**
+   * For "kms": the piece's own object key, which its encryption context names (crypt/kms-cipher.ts),
+   * and the key that wrapped its data key.
+   */
+  readonly key?: string;
+  readonly kmsKeyId?: string;
 }
 
 export interface OplogObject extends StoredObject {
@@ -243,6 +253,14 @@ export interface ChainHistory {
    * Optional, additive: absent when a segment was sealed before it was counted.
    */
   readonly encryptedChunks?: number;
+  /**
+   * Of `encryptedChunks`, how many under KMS (the rest age), and the KMS keys (ARNs, not secret)
+   * that wrapped their data keys: status names the mode and the keys from the head alone.
+   * Counted with encryptedChunks; absent in heads written before KMS mode (whose sealed chunks
+   * are all age).
+   */
+  readonly kmsChunks?: number;
+  readonly kmsKeys?: readonly string[];
   /** The last sealed chunk record, as archived: where an empty tail resumes from. */
   readonly end: Chunk;
   /** The newest sealed segment. */

@@ -86,7 +86,7 @@ export interface HealthSummary {
   readonly verifiedAgeSeconds: number | null;
 }
 
-export type Encryption = 'age' | 'mixed' | 'none';
+export type Encryption = 'age' | 'kms' | 'mixed' | 'none';
 
 export interface ChainSummary {
   readonly id: string;
@@ -99,6 +99,8 @@ export interface ChainSummary {
   readonly damaged: boolean;
   readonly damage: DamageSummary | null;
   readonly encryption: Encryption;
+  /** The KMS keys (ARNs, not secret) its KMS-encrypted objects name. */
+  readonly kmsKeys: readonly string[];
   /** The members its last pass saw (null: not recorded): chains of one name from different clusters differ here. */
   readonly hosts: readonly string[] | null;
 }
@@ -116,6 +118,7 @@ export interface SourceSummary {
   readonly lag: LagSummary;
   readonly health: HealthSummary;
   readonly encryption: Encryption;
+  readonly kmsKeys: readonly string[];
   readonly chains: readonly ChainSummary[];
   /** Oldest first; later spans are drawn over earlier ones (timeline-text.ts). */
   readonly timeline: readonly TimelineSpan[];
@@ -144,6 +147,7 @@ function summarizeSource(chains: readonly Chain[], source: SourceIdentity, nowMs
     lag: lagOf(newest, nowMs),
     health: healthOf(newest, nowMs),
     encryption: combined(summaries.map((summary) => summary.encryption)),
+    kmsKeys: [...new Set(summaries.flatMap((summary) => summary.kmsKeys))],
     chains: summaries,
     timeline: [...chains.flatMap(spansOf), ...gaps.map((gap) => ({ ...gap, kind: 'gap' as const }))],
   };
@@ -176,6 +180,7 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
     damaged: chain.damage !== undefined,
     damage: damageOf(chain),
     encryption: encryptionOf(chain),
+    kmsKeys: kmsKeysOf(chain),
     hosts: chain.hostsSeen?.hosts ?? null,
   };
 }
@@ -253,27 +258,44 @@ function damageOf(chain: Chain): DamageSummary | null {
   };
 }
 
+function headObjects(chain: Chain) {
+  return [...collectionObjectsOf(chain.base), chain.base.oplog, ...chain.chunks];
+}
+
 /**
- * "age" when every object is encrypted, "mixed" when some are (encryption turned on or off), else
- * "none". From the head: the base's objects, the unsealed chunks, and the sealed ones as the
- * head counted them (ChainHistory.encryptedChunks; a head that did not count them says nothing
- * about its sealed chunks).
+ * "age" or "kms" when every object is encrypted in that mode, "mixed" when some are plain or the
+ * modes differ (encryption turned on, off or changed), else "none". From the head: the base's
+ * objects, the unsealed chunks, and the sealed ones as the head counted them
+ * (ChainHistory.encryptedChunks and kmsChunks; a head that did not count them says nothing about
+ * its sealed chunks).
  */
 export function encryptionOf(chain: Chain): Encryption {
-  const objects = [...collectionObjectsOf(chain.base), chain.base.oplog, ...chain.chunks];
-  let encrypted = objects.filter((object) => object.encryption !== undefined).length;
+  const objects = headObjects(chain);
+  let age = objects.filter((object) => object.encryption === 'age').length;
+  let kms = objects.filter((object) => object.encryption === 'kms').length;
   let total = objects.length;
   const sealed = chain.history;
   if (sealed?.encryptedChunks !== undefined) {
-    encrypted += sealed.encryptedChunks;
+    kms += sealed.kmsChunks ?? 0;
+    age += sealed.encryptedChunks - (sealed.kmsChunks ?? 0);
     total += sealed.chunks;
   }
-  return encrypted === 0 ? 'none' : encrypted === total ? 'age' : 'mixed';
+  const plain = total - age - kms;
+  const kinds = [...(age > 0 ? ['age' as const] : []), ...(kms > 0 ? ['kms' as const] : []), ...(plain > 0 ? ['none' as const] : [])];
+  return kinds.length === 1 ? (kinds[0] ?? 'none') : kinds.length === 0 ? 'none' : 'mixed';
+}
+
+/** The KMS keys (ARNs) named by the head's objects and its count of the sealed ones. */
+export function kmsKeysOf(chain: Chain): string[] {
+  // A compacted object names the keys of its parts.
+  const named = headObjects(chain).flatMap((object) => [object, ...(object.parts ?? [])].flatMap((part) => (part.kmsKeyId === undefined ? [] : [part.kmsKeyId])));
+  return [...new Set([...named, ...(chain.history?.kmsKeys ?? [])])];
 }
 
 function combined(kinds: readonly Encryption[]): Encryption {
-  if (kinds.every((kind) => kind === 'none')) return 'none';
-  return kinds.every((kind) => kind === 'age') ? 'age' : 'mixed';
+  const first = kinds[0];
+  if (first === undefined) return 'none';
+  return kinds.every((kind) => kind === first) ? first : 'mixed';
 }
 
 function secondsBetween(fromMs: number, toMs: number): number {

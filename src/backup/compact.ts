@@ -162,10 +162,19 @@ async function storeParts(store: Store, key: string, pieces: readonly Chunk[], s
     throw error;
   }
   const { bytes, sha256 } = digest.digest();
-  const parts = pieces.flatMap((piece): readonly ObjectPart[] => piece.parts ?? [{ storedBytes: piece.storedBytes, ...(piece.encryption ? { encryption: piece.encryption } : {}) }]);
+  const parts = pieces.flatMap((piece): readonly ObjectPart[] => piece.parts ?? [partOf(piece)]);
   const encryption = parts.find((part) => part.encryption !== undefined)?.encryption;
   const rawBytes = pieces.reduce((sum, piece) => sum + piece.rawBytes, 0);
   return { key, rawBytes, storedBytes: bytes, sha256, ...(encryption ? { encryption } : {}), parts };
+}
+
+/**
+ * A piece as one part. A KMS piece keeps its own key, which its encryption context names
+ * (crypt/kms-cipher.ts: the context refuses an object read under another key), and its KMS key.
+ */
+function partOf(piece: Chunk): ObjectPart {
+  if (piece.encryption === 'kms') return { storedBytes: piece.storedBytes, encryption: 'kms', key: piece.key, ...(piece.kmsKeyId !== undefined && { kmsKeyId: piece.kmsKeyId }) };
+  return { storedBytes: piece.storedBytes, ...(piece.encryption ? { encryption: piece.encryption } : {}) };
 }
 
 /** The pieces' stored bytes as they are, in order, each checked against its recorded size and sha256. */

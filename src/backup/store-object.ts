@@ -27,9 +27,9 @@ export async function storeGzipped(
     })(),
   );
   const digest = new DigestStream();
-  const encrypt = encryptStageOf(store);
+  const encrypt = encryptStageOf(store, key);
   const compressed = encrypt
-    ? pipeline(counted, createGzip(), encrypt, digest, { signal, end: true })
+    ? pipeline(counted, createGzip(), encrypt.stage, digest, { signal, end: true })
     : pipeline(counted, createGzip(), digest, { signal, end: true });
   const uploaded = store.put(key, digest, { signal });
   // Either side failing must fail both: an upload error stops the reader, a reader error
@@ -42,5 +42,5 @@ export async function storeGzipped(
     throw error;
   }
   const { bytes, sha256 } = digest.digest();
-  return { key, rawBytes, storedBytes: bytes, sha256, ...(encrypt ? { encryption: 'age' as const } : {}) };
+  return { key, rawBytes, storedBytes: bytes, sha256, ...encrypt?.record() };
 }

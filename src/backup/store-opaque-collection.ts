@@ -5,7 +5,7 @@ import type { CollectionMetadata } from '../archive/collection-metadata.ts';
 import type { CollectionEntry, OpaqueCollection, StoredObject } from '../archive/manifest.ts';
 import { newOpaqueCollectionId, opaqueDataKey, opaqueMetadataKey } from '../archive/object-keys.ts';
 import { serializeCatalogMetadata } from '../archive/opaque-base.ts';
-import { encryptStageOf } from '../crypt/store-cipher.ts';
+import { encryptsNewObjects } from '../crypt/store-cipher.ts';
 import type { Store } from '../store/store.ts';
 import { storeGzipped } from './store-object.ts';
 
@@ -18,7 +18,7 @@ export interface StoredCollection {
 
 /** True when new objects written to `store` are encrypted, whichever cipher does it: bases are then stored opaque. */
 export function storesOpaque(store: Store): boolean {
-  return encryptStageOf(store) !== undefined;
+  return encryptsNewObjects(store);
 }
 
 export async function storeOpaqueCollection(

@@ -3,9 +3,8 @@
 import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { DEFAULT_STORE, ENV, loadConfigFile, parseDuration, pick, pickList, type ConfigFile } from '../config.ts';
-import type { AgeCipher } from '../crypt/age-cipher.ts';
 import { loadCipher } from '../crypt/key-files.ts';
-import { attachCipher } from '../crypt/store-cipher.ts';
+import { attachCipher, type Ciphers } from '../crypt/store-cipher.ts';
 import { StoreError, StoreErrorKind, UsageError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { adoptManifest } from '../backup/commit.ts';
@@ -26,6 +25,7 @@ export interface GlobalFlags {
   sseKmsKeyId?: string;
   encrypt?: string[];
   identity?: string[];
+  kmsEndpoint?: string;
   config?: string;
   adoptManifest?: boolean;
   json?: boolean;
@@ -40,8 +40,9 @@ export function addGlobalOptions(program: Command): Command {
     .option('--path-style', 'path-style S3 addressing (MinIO); on by default with --endpoint')
     .addOption(new Option('--sse <kind>', 'S3 server-side encryption').choices(['AES256', 'aws:kms']))
     .option('--sse-kms-key-id <id>', 'KMS key for --sse aws:kms')
-    .option('--encrypt <recipient>', `encrypt new objects client-side to an age public key (age1…) or a file of them; repeatable (env ${ENV.encrypt})`, collectValues, [])
+    .option('--encrypt <recipient>', `encrypt new objects client-side to an age public key (age1…) or a file of them, repeatable; or under a KMS key: kms:<key id | ARN | alias/name> (env ${ENV.encrypt})`, collectValues, [])
     .option('--identity <file>', `age identity file to read encrypted objects with; repeatable (env ${ENV.identity})`, collectValues, [])
+    .option('--kms-endpoint <url>', `KMS endpoint for KMS-compatible services and tests (env ${ENV.kmsEndpoint}; AWS_ENDPOINT_URL_KMS is read by the AWS SDK itself)`)
     .option('--adopt-manifest', 'make this store the home of a manifest written for another location (after copying or moving a store)')
     .option('--config <file>', `JSON file with defaults for any option (env ${ENV.config})`)
     .option('--json', 'one JSON object per event on stderr, and the result as JSON on stdout')
@@ -101,11 +102,14 @@ export async function storeOf(context: Context, extra: OpenStoreOptions = {}): P
 }
 
 /** The keys --encrypt / --identity (or their environment and config) name, if any. */
-export function cipherOfContext(context: Context): Promise<AgeCipher | undefined> {
+export function cipherOfContext(context: Context): Promise<Ciphers | undefined> {
   const { flags, file } = context;
+  const kmsEndpoint = pick(flags.kmsEndpoint, ENV.kmsEndpoint, file, 'kmsEndpoint');
+  if (kmsEndpoint !== undefined) checkEndpoint(kmsEndpoint, flags.kmsEndpoint ? '--kms-endpoint' : `${ENV.kmsEndpoint} (or the config file's kmsEndpoint)`);
   return loadCipher({
     encrypt: pickList(flags.encrypt, ENV.encrypt, file, 'encrypt'),
     identity: pickList(flags.identity, ENV.identity, file, 'identity'),
+    kmsEndpoint,
     onWarning: (message) => context.log.warn(message),
   });
 }

@@ -53,7 +53,7 @@ function sourceLines(source: SourceSummary, liveLagSeconds: number | undefined, 
     `${counted(base.documents, 'document')} in ${counted(base.collections, 'collection')}, ${bytesText(base.bytes)}${options.verbose ? `, chain ${base.chainId}` : ''}`);
   lines.push(`  lag: ${lagText(source, liveLagSeconds, options)}`);
   lines.push(`  health: ${healthText(source, options)}`);
-  lines.push(`  encrypted: ${source.encryption === 'none' ? 'no' : source.encryption === 'age' ? 'age (every object)' : 'mixed (some objects age, some plain: encryption was turned on or off)'}`);
+  lines.push(`  encrypted: ${encryptionText(source)}`);
   lines.push(`  ${counted(source.chains.length, 'chain')}:`);
   for (const chain of source.chains) {
     const window = chain.window ? windowText(chain.window, undefined, options) : 'restores to nothing (damaged base)';
@@ -65,6 +65,15 @@ function sourceLines(source: SourceSummary, liveLagSeconds: number | undefined, 
   }
   lines.push(...timelineLines(source, options));
   return lines;
+}
+
+/** The mode of the source's objects, and the KMS keys (ARNs, not secret) they name. */
+function encryptionText(source: SourceSummary): string {
+  const keys = source.kmsKeys.length === 0 ? '' : `; KMS ${source.kmsKeys.length === 1 ? 'key' : 'keys'} ${source.kmsKeys.join(', ')}`;
+  if (source.encryption === 'none') return 'no';
+  if (source.encryption === 'age') return 'age (every object)';
+  if (source.encryption === 'kms') return `kms (every object${keys})`;
+  return `mixed (objects in more than one mode of age, kms and plain: encryption was turned on, off or changed${keys})`;
 }
 
 /** "from <local> (<UTC>) to <local> (<UTC>) (3 minutes ago)"; the positions with --verbose. */

@@ -6,29 +6,50 @@ import { readFile, stat } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
 import { formatMode, isOpenToOthers } from '../private-mode.ts';
 import { AgeCipher, recipientOfIdentity } from './age-cipher.ts';
+import { KMS_PREFIX, KmsCipher } from './kms-cipher.ts';
+import type { Ciphers } from './store-cipher.ts';
 
 const RECIPIENT_PREFIX = 'age1';
 const IDENTITY_PREFIX = 'AGE-SECRET-KEY-';
 
 export interface KeyOptions {
-  /** Recipients, or files of recipients: new objects are encrypted to all of them. */
+  /** Recipients, or files of recipients: new objects are encrypted to all of them; or one kms:<key>. */
   readonly encrypt?: readonly string[];
+  /** KMS endpoint (tests, KMS-compatible services); else AWS_ENDPOINT_URL_KMS or AWS's own. */
+  readonly kmsEndpoint?: string;
   /** Identity files: encrypted objects are decrypted with whichever matches. */
   readonly identity?: readonly string[];
   /** Told when an identity file is readable by other accounts. */
   readonly onWarning?: (message: string) => void;
 }
 
-/** The cipher the options ask for, or undefined when they name no key at all. */
-export async function loadCipher(options: KeyOptions): Promise<AgeCipher | undefined> {
+/** The ciphers the options ask for, or undefined when they name no key and no KMS endpoint. */
+export async function loadCipher(options: KeyOptions): Promise<Ciphers | undefined> {
+  const kmsKeys = (options.encrypt ?? []).filter((value) => value.startsWith(KMS_PREFIX)).map((value) => value.slice(KMS_PREFIX.length));
   const recipients: string[] = [];
   for (const value of options.encrypt ?? []) {
+    if (value.startsWith(KMS_PREFIX)) continue;
     recipients.push(...(value.startsWith(RECIPIENT_PREFIX) ? [value] : await keyLines(value, 'recipients')));
   }
+  checkOneMode(kmsKeys, recipients);
   const identities: string[] = [];
   for (const file of options.identity ?? []) identities.push(...(await identitiesIn(file, options.onWarning)));
-  if (recipients.length === 0 && identities.length === 0) return undefined;
-  return new AgeCipher({ recipients, identities });
+  const age = recipients.length === 0 && identities.length === 0 ? undefined : new AgeCipher({ recipients, identities });
+  const kms = kmsKeys.length === 0 && options.kmsEndpoint === undefined ? undefined : new KmsCipher({ keyId: kmsKeys[0], endpoint: options.kmsEndpoint });
+  if (!age && !kms) return undefined;
+  return { ...(age && { age }), ...(kms && { kms }) };
+}
+
+/** New objects are written in one mode under one KMS key: anything else is a mistake to name now. */
+function checkOneMode(kmsKeys: readonly string[], recipients: readonly string[]): void {
+  if (kmsKeys.length > 1) {
+    throw new UsageError(`--encrypt names ${kmsKeys.length} KMS keys; new objects are encrypted under one`, { hint: 'give one --encrypt kms:<key>; to rotate, change it: old objects stay readable' });
+  }
+  if (kmsKeys.length === 1 && recipients.length > 0) {
+    throw new UsageError('--encrypt names both a KMS key and age recipients; new objects are encrypted in one mode', {
+      hint: 'give either kms:<key> or age recipients; a chain may still mix objects written in either mode',
+    });
+  }
 }
 
 async function identitiesIn(file: string, onWarning?: (message: string) => void): Promise<string[]> {

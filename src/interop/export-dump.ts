@@ -37,7 +37,8 @@ import { commitTimestampOf, preparedCommitApplies, PrepareTracker } from '../res
 import { readManifest } from '../backup/commit.ts';
 import { checkDigest, getRecorded, objectsOf } from '../restore/download-chain.ts';
 import type { Store } from '../store/store.ts';
-import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
+import { decryptStageOf } from '../crypt/store-cipher.ts';
+import { checkKeys } from '../crypt/key-check.ts';
 import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
 import { selectNamespaces, type NamespaceSelection } from './export-namespaces.ts';
@@ -79,7 +80,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
   const { manifest } = await readManifest(options.store);
   const plan = planRestore(manifest, options.cutoff, options.source);
   verifyContinuity(plan.chain);
-  requireIdentityFor(options.store, objectsOf(plan));
+  await checkKeys(options.store, objectsOf(plan), options.signal);
   const dir = resolve(options.dir);
   await checkDestination(dir);
   const work = `${dir}.mongo-pitr-${randomBytes(4).toString('hex')}`;

@@ -137,7 +137,8 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
       return { ...summary, stoppedEarly: true };
     }
     // Public keys only (MONGO_PITR_ENCRYPT=age1…,age1…): the function can encrypt, never decrypt.
-    const cipher = await loadCipher({ encrypt: pickList(undefined, ENV.encrypt, {}, 'encrypt') });
+    // Or MONGO_PITR_ENCRYPT=kms:<key>: the function's role needs kms:GenerateDataKey only.
+    const cipher = await loadCipher({ encrypt: pickList(undefined, ENV.encrypt, {}, 'encrypt'), kmsEndpoint: process.env[ENV.kmsEndpoint] || undefined });
     const opened = await openStore(settings.store, { ...settings.storeOptions, signal: hard.signal });
     const store = cipher ? attachCipher(opened, cipher) : opened;
     try {

@@ -14,6 +14,7 @@ import { AuthRestore, type AuthRestoreResult } from './auth-restore.ts';
 import { namedBase } from '../archive/opaque-base.ts';
 import { baseObjectsOf, downloadObjects, localMetadataReader, objectsOf } from './download-chain.ts';
 import { ChunkFeed } from './chunk-feed.ts';
+import { checkKeys } from '../crypt/key-check.ts';
 import { loadBase, type LoadBaseResult } from './load-base.ts';
 import { IndexCatalog } from './index-catalog.ts';
 import { DeferredIndexApplier } from './deferred-index-applier.ts';
@@ -85,6 +86,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
   if (options.refuseSourceCluster && (options.namespaces?.from?.length ?? 0) === 0) await refuseSourceClusterAt(options.targetUri, plan.chain);
+  // Every key the plan needs, proved before a folder or the target is touched (crypt/key-check.ts).
+  await checkKeys(options.store, objectsOf(plan), options.signal);
   const work = await createWorkFolder(options.workDir ?? tmpdir());
   const dir = work.path;
   let feed: ChunkFeed | undefined;

@@ -75,7 +75,7 @@ for (const kind of STORE_KINDS) {
       // More than a segment's worth of tiny chunks (SEGMENT_CHUNKS), so that index segments, the
       // sealed chunk records, are among the plain objects searched below.
       await people.insertMany(Array.from({ length: SEGMENT_CHUNKS + 20 }, (_, n) => ({ _id: 2000 + n, note: `${value} tiny ${n}`, n: 2000 + n })));
-      const sealing = attachCipher(suite.store, new AgeCipher({ recipients: [recipient] }));
+      const sealing = attachCipher(suite.store, { age: new AgeCipher({ recipients: [recipient] }) });
       const committer = await ManifestCommitter.open(sealing);
       const head = committer.manifest.chains.at(-1);
       assert.ok(head);
@@ -146,7 +146,7 @@ for (const kind of STORE_KINDS) {
       }
       // This suite's store already holds test 1's chain: the resumed base becomes the newest chain.
       {
-        const store = attachCipher(suite.store, new AgeCipher({ recipients: [recipient] }));
+        const store = attachCipher(suite.store, { age: new AgeCipher({ recipients: [recipient] }) });
         const committer = await ManifestCommitter.open(store);
         const stop = new AbortController();
         const first = await takeBase({ source: suite.source, store, committer, concurrency: 1, signal: stop.signal, onCollection: () => stop.abort() });
@@ -168,7 +168,7 @@ for (const kind of STORE_KINDS) {
           const folders = new Set(base.opaque.collections.map((entry) => entry.metadata.key.split('/')[1]));
           assert.equal(folders.size, 2, 'the first run\'s collection was kept, not dumped again');
         }
-        const reader = attachCipher(suite.store, new AgeCipher({ identities: [identity] }));
+        const reader = attachCipher(suite.store, { age: new AgeCipher({ identities: [identity] }) });
         const target = `restored_resume_${tag}`;
         await restore({ store: reader, targetUri: suite.mongo.uri, namespaces: { include: [`${db}.*`], from: [`${db}.*`], to: [`${target}.*`] } });
         for (let c = 0; c < 3; c++) {

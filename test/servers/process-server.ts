@@ -31,7 +31,8 @@ export interface StartOptions {
   name: string;
   bin: string;
   args: (port: number, dataDir: string) => string[];
-  env?: NodeJS.ProcessEnv;
+  /** Extra environment; a function for servers that take their port from it (local-kms). */
+  env?: NodeJS.ProcessEnv | ((port: number, dataDir: string) => NodeJS.ProcessEnv);
   /** Resolves once the server answers; called until it does or the timeout passes. */
   ready: (port: number) => Promise<boolean>;
   timeoutMs?: number;
@@ -54,7 +55,7 @@ async function startOnce(options: StartOptions): Promise<{ server: RunningServer
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), `mongo-pitr-${options.name}-`));
   const child = spawn(options.bin, options.args(port, dataDir), {
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...(typeof options.env === 'function' ? options.env(port, dataDir) : options.env) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   watchParent(child);

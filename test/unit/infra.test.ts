@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
 import { ENV } from '../../src/config.ts';
+import { OBJECT_CONTEXT_KEY } from '../../src/crypt/kms-cipher.ts';
 import { LAMBDA_ENV } from '../../src/lambda/handler.ts';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -139,6 +140,13 @@ describe('infra/template.yaml (AWS SAM)', () => {
         assert.ok(actions.every((action) => !action.includes('*')), `no wildcard actions (${actions.join(', ')})`);
         const resources = [statement.Resource].flat() as Json[];
         if (actions.every((action) => action.startsWith('kms:'))) {
+          if (condition === 'HasEncryptKmsKey') {
+            // Client-side envelope encryption: the key named for it, and data keys bound to objects.
+            assert.deepEqual(resources, [{ Ref: 'EncryptKmsKeyArn' }]);
+            const keys = object(object(statement.Condition, 'Condition')['ForAllValues:StringEquals'], 'ForAllValues:StringEquals')['kms:EncryptionContextKeys'];
+            assert.deepEqual(keys, [OBJECT_CONTEXT_KEY, 'aws-crypto-public-key']);
+            continue;
+          }
           assert.equal(condition, 'HasKmsKey', 'KMS only when a key is given');
           assert.deepEqual(resources, [{ Ref: 'KmsKeyArn' }]);
           continue;
@@ -179,9 +187,9 @@ describe('infra/template.yaml (AWS SAM)', () => {
     assert.deepEqual([deny.Resource].flat().map((arn) => subText(arn)).sort(), [bucketArn, `${bucketArn}/*`]);
   });
 
-  test('client-side encryption is configured with public keys only', () => {
+  test('client-side encryption is configured with public keys only, or a KMS key', () => {
     const variables = object(object(properties.Environment, 'Environment').Variables, 'Variables');
-    assert.deepEqual(variables[ENV.encrypt], { Ref: 'EncryptTo' });
+    assert.deepEqual(variables[ENV.encrypt], { 'Fn::If': ['HasEncryptKmsKey', { 'Fn::Sub': 'kms:${EncryptKmsKeyArn}' }, { Ref: 'EncryptTo' }] });
     assert.ok(!Object.keys(variables).includes(ENV.identity), 'the function is given no identity: it cannot decrypt');
   });
 });

@@ -4,7 +4,7 @@
 // (--until), namespace flags, transaction handling, appliers and receipt.
 import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import type { AgeCipher } from '../../crypt/age-cipher.ts';
+import type { Ciphers } from '../../crypt/store-cipher.ts';
 import { plainFileOf } from '../../crypt/decrypt-file.ts';
 import { UsageError } from '../../errors.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from '../../restore/namespace-mapper.ts';
@@ -75,7 +75,7 @@ export interface ReplayOplogFileOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (applied: number) => void;
   /** Identities for a file that is an encrypted chunk copied out of the store. */
-  readonly cipher?: AgeCipher;
+  readonly cipher?: Ciphers;
 }
 
 export interface ReplayOplogFileResult {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
 import { baseCollectionCount, baseDocuments, chainChunkCount, chainEnd, chainOpCount, checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
-import { encryptionOf, summarizeSources, timePoint } from '../../archive/source-summary.ts';
+import { encryptionOf, kmsKeysOf, summarizeSources, timePoint } from '../../archive/source-summary.ts';
 import { redactUri } from '../../redact.ts';
 import { statusLines } from '../status-text.ts';
 import { describeSource } from '../../archive/source-choice.ts';
@@ -106,6 +106,7 @@ function describeChain(chain: Chain) {
     checkpoint: formatTs(checkpointOf(chain)),
     checkpointTs: timePoint(checkpointOf(chain), chainEnd(chain).lastWall),
     encryption: encryptionOf(chain),
+    kmsKeys: kmsKeysOf(chain),
     ...(chain.damage && { damage: chain.damage, damaged: describeDamage(chain), restorable: restorableExtent(chain).kind }),
     ...(chain.verifiedAt && { verifiedAt: chain.verifiedAt }),
   };

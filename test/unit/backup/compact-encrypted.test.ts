@@ -64,10 +64,10 @@ describe('compaction of an encrypted chain', () => {
     const base = await syntheticBase(plain, committer);
     const afterPlain = await appendChunks(plain, committer, base, 1, PLAIN_CHUNKS, { stepSeconds: STEP_SECONDS, perCommit: 20 });
     // Encryption turned on: the rest of the chain is written to the public key only.
-    const sealing = attachCipher(new FolderStore(storeDir), new AgeCipher({ recipients: [recipient] }));
+    const sealing = attachCipher(new FolderStore(storeDir), { age: new AgeCipher({ recipients: [recipient] }) });
     const sealingCommitter = await ManifestCommitter.open(sealing);
     await appendChunks(sealing, sealingCommitter, afterPlain, PLAIN_CHUNKS + 1, ENCRYPTED_CHUNKS, { stepSeconds: STEP_SECONDS, perCommit: 20 });
-    const reader = attachCipher(new FolderStore(storeDir), new AgeCipher({ identities: [identity] }));
+    const reader = attachCipher(new FolderStore(storeDir), { age: new AgeCipher({ identities: [identity] }) });
     const before = (await readManifest(reader)).manifest;
     const expected = Array.from({ length: 2 * (PLAIN_CHUNKS + ENCRYPTED_CHUNKS) + 1 }, (_, n) => n);
     assert.deepEqual(await insertedIds(reader, before, join(dir, 'before')), expected);
@@ -75,7 +75,7 @@ describe('compaction of an encrypted chain', () => {
     // No key at all, then the public key only (what `run --encrypt` holds): both compact.
     const result = await compact({ store: new FolderStore(storeDir) });
     assert.ok(result.merged >= 1, `merged ${result.merged}`);
-    const again = await compact({ store: attachCipher(new FolderStore(storeDir), new AgeCipher({ recipients: [recipient] })) });
+    const again = await compact({ store: attachCipher(new FolderStore(storeDir), { age: new AgeCipher({ recipients: [recipient] }) }) });
     const { manifest } = await readManifest(reader);
     const chain = manifest.chains[0];
     assert.ok(chain);
@@ -110,6 +110,6 @@ describe('compaction of an encrypted chain', () => {
     const truncated: OplogObject = { ...sample, storedBytes: full.length - 100 };
     const cut = new FolderStore(join(dir, 'cut'));
     await cut.put(sample.key, full.subarray(0, full.length - 100));
-    await assert.rejects(fetchVerified(attachCipher(cut, new AgeCipher({ identities: [identity] })), { ...truncated, sha256: sample.sha256 }, join(dir, 'cut-out')), IntegrityError);
+    await assert.rejects(fetchVerified(attachCipher(cut, { age: new AgeCipher({ identities: [identity] }) }), { ...truncated, sha256: sample.sha256 }, join(dir, 'cut-out')), IntegrityError);
   });
 });

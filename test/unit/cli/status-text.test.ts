@@ -86,6 +86,26 @@ describe('the values status and --json report', () => {
     const sealed: Chain = { ...a, chunks: [], history: { chunks: 4, ops: 12, storedBytes: 400, encryptedChunks: 2, end, segment: null, compacted: null } };
     assert.equal(summarizeSources({ formatVersion: 2, chains: [sealed] }, NOW)[0]?.encryption, 'mixed');
   });
+
+  test('KMS: every object under a key says "kms" and names the key, sealed chunks counted by the head; a head from before KMS mode counts its sealed chunks as age', () => {
+    const arn = 'arn:aws:kms:eu-west-2:111122223333:key/0b7a6c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b';
+    const underKms = <T extends { key: string }>(object: T): T => ({ ...object, encryption: 'kms' as const, kmsKeyId: arn });
+    const base = { ...a.base, oplog: underKms(a.base.oplog), collections: a.base.collections.map((entry) => ({ ...entry, data: entry.data && underKms(entry.data), metadata: underKms(entry.metadata) })) };
+    const end = underKms(chunk(a.base.oplog, 'A/c1', 2, 600));
+    const kmsChain: Chain = { ...a, base, chunks: [], history: { chunks: 4, ops: 12, storedBytes: 400, encryptedChunks: 4, kmsChunks: 4, kmsKeys: [arn], end, segment: null, compacted: null } };
+    const [kmsSource] = summarizeSources({ formatVersion: 2, chains: [kmsChain] }, NOW);
+    assert.equal(kmsSource?.encryption, 'kms');
+    assert.deepEqual(kmsSource?.kmsKeys, [arn]);
+    const text = statusLines('/s', kmsSource ? [kmsSource] : [], [], undefined, { nowMs: NOW, timeZone: 'UTC', columns: 80, verbose: false }).join('\n');
+    assert.match(text, new RegExp(`encrypted: kms \\(every object; KMS key ${arn.replace(/[/.]/g, '\\$&')}\\)`));
+    // Half the sealed chunks age (counted before KMS was turned on): mixed, still naming the key.
+    const half: Chain = { ...kmsChain, history: { chunks: 4, ops: 12, storedBytes: 400, encryptedChunks: 4, kmsChunks: 2, kmsKeys: [arn], end, segment: null, compacted: null } };
+    assert.equal(summarizeSources({ formatVersion: 2, chains: [half] }, NOW)[0]?.encryption, 'mixed');
+    // A head that counted encrypted sealed chunks before it counted KMS ones: those were age.
+    const ageBase = { ...a.base, oplog: { ...a.base.oplog, encryption: 'age' as const }, collections: a.base.collections.map((entry) => ({ ...entry, data: entry.data && { ...entry.data, encryption: 'age' as const }, metadata: { ...entry.metadata, encryption: 'age' as const } })) };
+    const older: Chain = { ...a, base: ageBase, chunks: [], history: { chunks: 4, ops: 12, storedBytes: 400, encryptedChunks: 4, end, segment: null, compacted: null } };
+    assert.equal(summarizeSources({ formatVersion: 2, chains: [older] }, NOW)[0]?.encryption, 'age');
+  });
 });
 
 describe('times, ages and counts as a person reads them', () => {

@@ -65,7 +65,7 @@ describe('age cipher', () => {
   });
 
   test('objects written through a store with a cipher are encrypted; the manifest digest is over the stored bytes', async () => {
-    const store = attachCipher(new FolderStore(join(dir, 'store')), new AgeCipher({ recipients: [recipient] }));
+    const store = attachCipher(new FolderStore(join(dir, 'store')), { age: new AgeCipher({ recipients: [recipient] }) });
     const document = Buffer.from('{"customer":"Ada Lovelace"}'.repeat(1000));
     const object = await storeGzipped(store, 'bases/1/db/coll.bson.gz', Readable.from([document]));
     assert.equal(object.encryption, 'age');
@@ -75,7 +75,7 @@ describe('age cipher', () => {
     assert.equal(stored.subarray(0, 21).toString(), 'age-encryption.org/v1');
 
     // Read back as a restore does: hashed as stored, decrypted into a plain gzip file.
-    const reader = attachCipher(new FolderStore(join(dir, 'store')), new AgeCipher({ identities: [identity] }));
+    const reader = attachCipher(new FolderStore(join(dir, 'store')), { age: new AgeCipher({ identities: [identity] }) });
     const file = join(dir, 'download.gz');
     await fetchVerified(reader, object, file);
     const chunks: Buffer[] = [];
@@ -86,7 +86,7 @@ describe('age cipher', () => {
 
     // No identity: refused before reading; a wrong identity: KeyError.
     assert.throws(() => decryptStageOf(new FolderStore(join(dir, 'store')), object), KeyError);
-    const wrong = attachCipher(new FolderStore(join(dir, 'store')), new AgeCipher({ identities: [otherIdentity] }));
+    const wrong = attachCipher(new FolderStore(join(dir, 'store')), { age: new AgeCipher({ identities: [otherIdentity] }) });
     await assert.rejects(fetchVerified(wrong, object, join(dir, 'wrong.gz')), KeyError);
 
     // A flipped byte in the stored object: the restore's read fails as an integrity error.

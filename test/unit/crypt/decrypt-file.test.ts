@@ -34,8 +34,8 @@ describe('plainFileOf', () => {
     const agePath = join(dir, 'chunk.bson.gz');
     await writeFile(agePath, Buffer.concat(sealed));
     await assert.rejects(plainFileOf(agePath, undefined), KeyError);
-    await assert.rejects(plainFileOf(agePath, new AgeCipher({ recipients: [await identityToRecipient(identity)] })), KeyError);
-    const opened = await plainFileOf(agePath, cipher);
+    await assert.rejects(plainFileOf(agePath, { age: new AgeCipher({ recipients: [await identityToRecipient(identity)] }) }), KeyError);
+    const opened = await plainFileOf(agePath, { age: cipher });
     assert.notEqual(opened.path, agePath);
     assert.ok((await readFile(opened.path)).equals(content));
     assert.equal((await stat(opened.path)).mode & 0o777, 0o600);

@@ -62,7 +62,7 @@ describe('an encrypted import names nothing and exports like a plain one', () =>
     const plain = new FolderStore(join(work, 'plain'));
     await importDump({ store: plain, path: dump, source });
     const sealedDir = join(work, 'sealed');
-    const sealed = attachCipher(new FolderStore(sealedDir), new AgeCipher({ recipients: [recipient] }));
+    const sealed = attachCipher(new FolderStore(sealedDir), { age: new AgeCipher({ recipients: [recipient] }) });
     await importDump({ store: sealed, path: dump, source });
 
     const { manifest } = await readManifest(sealed);
@@ -81,7 +81,7 @@ describe('an encrypted import names nothing and exports like a plain one', () =>
     }
 
     await assert.rejects(exportDump({ store: sealed, dir: join(work, 'no-key') }), (error: unknown) => error instanceof KeyError && /no identity was given/.test(error.message));
-    const reader = attachCipher(new FolderStore(sealedDir), new AgeCipher({ identities: [identity] }));
+    const reader = attachCipher(new FolderStore(sealedDir), { age: new AgeCipher({ identities: [identity] }) });
     await exportDump({ store: reader, dir: join(work, 'out-sealed') });
     await exportDump({ store: plain, dir: join(work, 'out-plain') });
     const expected = await filesUnder(join(work, 'out-plain'));
@@ -95,7 +95,7 @@ describe('an encrypted import names nothing and exports like a plain one', () =>
   test('an encrypted base written with names (before opaque bases) still exports with the identity', async () => {
     // The layout encrypted bases had before: named keys and a named manifest entry, age objects.
     const storeDir = join(work, 'named-encrypted');
-    const store = attachCipher(new FolderStore(storeDir), new AgeCipher({ recipients: [recipient], identities: [identity] }));
+    const store = attachCipher(new FolderStore(storeDir), { age: new AgeCipher({ recipients: [recipient], identities: [identity] }) });
     const id = baseId({ t: 1_700_000_000, i: 1 }, newRunId());
     const metadata = await storeGzipped(store, collectionMetadataKey(id, 'shop', 'orders'), serializeMetadata({ collectionName: 'orders', type: 'collection', options: {}, indexes: [], uuid: null }));
     const data = await storeGzipped(store, collectionDataKey(id, 'shop', 'orders'), Buffer.from(BSON.serialize({ _id: 1, note: 'old layout' })));
