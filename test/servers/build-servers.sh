@@ -75,17 +75,26 @@ build_rie() {
   rm -rf "$gobin"
 }
 
+# local-kms listens on every interface (src/server.go: `addr := ":"+port`, no setting for the
+# address), and the tests' servers must be reachable on loopback only: built from a copy of the
+# module with that one line bound to 127.0.0.1 (checked: the build fails if the line moved).
 # GOFLAGS=-mod=mod: the module's go.sum is resolved through the proxy, as for a plain `go install`.
 build_local_kms() {
-  local out="$BIN/local-kms-$LOCAL_KMS_VERSION"
+  local out="$BIN/local-kms-$LOCAL_KMS_VERSION-loopback"
   echo "local-kms=$out"
   [ -x "$out" ] && return 0
   need_go local-kms
   echo "build-servers: building local-kms $LOCAL_KMS_VERSION (first run on this machine only)" >&2
-  local gobin; gobin="$(mktemp -d)"
-  GOBIN="$gobin" CGO_ENABLED=0 GOFLAGS="$GOFLAGS -mod=mod" go install "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" >&2
-  mv "$gobin/local-kms" "$out"
-  rm -rf "$gobin"
+  local dir work
+  dir="$(GOFLAGS="$GOFLAGS -mod=mod" go mod download -json "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  work="$(mktemp -d)"
+  cp -r "$dir" "$work/src"
+  chmod -R u+w "$work/src"
+  grep -q 'addr := ":"+port' "$work/src/src/server.go" || { echo "build-servers: local-kms's listen line moved; cannot bind it to loopback" >&2; exit 1; }
+  sed -i 's/addr := ":"+port/addr := "127.0.0.1:"+port/' "$work/src/src/server.go"
+  (cd "$work/src" && CGO_ENABLED=0 GOFLAGS="$GOFLAGS -mod=mod" go build -o "$out.tmp" . >&2)
+  mv "$out.tmp" "$out"
+  rm -rf "$work"
 }
 
 # Installed into a folder of its own (not the project's dependencies): `npm ci` must not need a
