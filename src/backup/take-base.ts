@@ -65,6 +65,8 @@ export interface TakeBaseOptions {
   readonly committer: ManifestCommitter;
   readonly concurrency?: number;
   readonly includeAuth?: boolean;
+  /** A config server member of a cluster: its sharding metadata is dumped too (namespace.ts). */
+  readonly includeConfigMetadata?: boolean;
   /** How long the sealed base waits for the majority point to reach T1 (last-write.ts). */
   readonly majorityWaitMs?: number;
   /** Stops the dump between commits; the base stays pending for the next run. */
@@ -149,7 +151,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   await committer.commit((manifest) => recordPendingRun(manifest, { id, source: identity, startTs, startedAt }, folder));
   const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
   options.onStage?.('catalog', 'listing collections');
-  const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, deadline: source.deadline }))
+  const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, includeConfigMetadata: options.includeConfigMetadata, deadline: source.deadline }))
     .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));
   options.onStage?.('dump', `dumping ${catalog.length} collections`, catalog.length);
   const failure = await dumpCollections(catalog, {

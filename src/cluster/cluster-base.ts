@@ -86,7 +86,13 @@ async function memberBase(member: MemberSource, pending: PendingClusterBase, opt
   if (options.signal?.aborted) return { name: member.name, state: 'stopped' };
   options.onMember?.(member.name, 'base', `base of ${member.name} (${member.source.identity.setName})`);
   try {
-    const base = await backupBase({ source: member.source, store: memberStore(options.store, memberPrefixOf(member)), limits: options.limits, signal: options.signal });
+    const base = await backupBase({
+      source: member.source,
+      store: memberStore(options.store, memberPrefixOf(member)),
+      limits: options.limits,
+      signal: options.signal,
+      includeConfigMetadata: member.role === 'config',
+    });
     return { name: member.name, state: 'taken', base };
   } catch (error) {
     // Stopped: what the member stored stays committed as its pending base; the next pass resumes it.

@@ -126,6 +126,7 @@ async function archiveMembers(members: readonly MemberSource[], options: Cluster
       verifyEveryMs: options.verifyEveryMs,
       compact: options.compact,
       signal: options.signal,
+      includeConfigMetadata: member.role === 'config',
     });
     return { ...own, oplog };
   })));
