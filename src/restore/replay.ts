@@ -1,7 +1,9 @@
 // Replays archived oplog onto a target, like `mongorestore --oplogReplay --oplogLimit`, but
 // batched and parallel:
 //   files → BSON frames → entries → transaction buffer → units
-//     → cutoff (entries at or after it are not applied; a transaction goes by its commit)
+//     → cutoff (entries at or after it are not applied; a transaction goes by its commit, a
+//       prepared one by its commitTimestamp, read on past the cutoff until it is decided:
+//       prepared-cutoff.ts)
 //     → internal namespaces and --nsInclude/--nsExclude/--nsFrom/--nsTo
 //     → CRUD into the partitioner's lanes; commands and transactions as barriers.
 // The next file is read and decompressed while the lanes apply the previous batches.
@@ -9,9 +11,11 @@ import type { Applier } from '../target/applier.ts';
 import { planCommand, refusedCommand, refusedCommandError } from '../target/command-ops.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { decodeOplogEntry } from '../archive/bson-decode.ts';
-import { isBeforeCutoff, formatTs, tsFromBson, type Cutoff } from '../timestamp.ts';
+import { formatTs, tsFromBson, type Cutoff } from '../timestamp.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
-import { TransactionBuffer, unitTs, unitWall, type ReplayUnit } from './transaction-buffer.ts';
+import { UsageError } from '../errors.ts';
+import { TransactionBuffer, type PendingTransaction, type ReplayUnit } from './transaction-buffer.ts';
+import { unitApplies } from './prepared-cutoff.ts';
 import { Partitioner } from './partition.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
 import { SerialNamespaces } from './serial-namespaces.ts';
@@ -44,6 +48,12 @@ export interface ReplayOptions {
    * yields each once it is downloaded (restore/chunk-feed.ts).
    */
   readonly files: Iterable<string> | AsyncIterable<string>;
+  /**
+   * The chain's oplog objects after `files` (those that begin at or after the cutoff), opened
+   * only when `files` end while a transaction prepared before the cutoff still awaits its
+   * commitTransaction or abortTransaction (prepared-cutoff.ts); read only until it has it.
+   */
+  readonly decisionFiles?: () => Iterable<string> | AsyncIterable<string>;
   readonly cutoff?: Cutoff;
   readonly namespaces: NamespaceMapper;
   readonly lanes?: number;
@@ -89,11 +99,18 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   });
   const buffer = new TransactionBuffer();
 
+  /**
+   * Past the cutoff: a unit was not applied. From there on only the prepared transactions the
+   * cutoff still lets in (commitTimestamp before it, commit entry after it) are applied.
+   */
+  let pastCutoff = false;
   /** `bytes`: the BSON size of an op unit's entry, when known. */
-  const handle = async (unit: ReplayUnit, bytes?: number): Promise<boolean> => {
-    if (!isBeforeCutoff(unitTs(unit), unitWall(unit), options.cutoff)) {
-      receipt.firstSkipped = refOf(unit.kind === 'op' ? unit.entry : unit.commit);
-      return false;
+  const handle = async (unit: ReplayUnit, bytes?: number): Promise<void> => {
+    const applies = unitApplies(unit, options.cutoff) && (!pastCutoff || unit.commitTimestamp !== undefined);
+    if (!applies) {
+      if (!pastCutoff) receipt.firstSkipped = refOf(unit.kind === 'op' ? unit.entry : unit.commit);
+      pastCutoff = true;
+      return;
     }
     if (unit.kind === 'txn') {
       const entries = unit.entries.flatMap((entry) => mapped(entry));
@@ -102,16 +119,15 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
         await applier.applyTransaction(entries, signal);
         for (const entry of entries) applied(entry, entry.ns);
       }
-      return true;
+      return;
     }
-    if (unit.entry.op === 'n') return void skip('noop'), true;
+    if (unit.entry.op === 'n') return void skip('noop');
     for (const entry of mapped(unit.entry)) {
       if (entry.op === 'c') await commandUnlessRefused(entry);
       else await lanes.push(entry, bytes);
       if (entry.op !== 'c') applied(entry, entry.ns);
     }
     options.onProgress?.(receipt.applied, read);
-    return true;
   };
   /** Namespace rules and internal namespaces: the entries to apply, [] when skipped. */
   const mapped = (entry: OplogEntry): readonly OplogEntry[] => {
@@ -141,27 +157,44 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     await command(entry);
   };
 
-  let stopped = false;
+  /** Done once past the cutoff with no prepared transaction before it left undecided. */
+  const done = (): boolean => pastCutoff && buffer.awaitingDecision(options.cutoff).length === 0;
   let read = 0;
-  for await (const file of options.files) {
-    for await (const raw of readBsonFile(file, { signal })) {
-      read++;
-      const entry = decodeOplogEntry(raw);
-      for (const unit of buffer.push(entry)) {
-        if (!(await handle(unit, unit.kind === 'op' && unit.entry === entry ? raw.length : undefined))) {
-          stopped = true;
-          break;
-        }
+  const readFiles = async (files: Iterable<string> | AsyncIterable<string>): Promise<boolean> => {
+    for await (const file of files) {
+      for await (const raw of readBsonFile(file, { signal })) {
+        read++;
+        const entry = decodeOplogEntry(raw);
+        for (const unit of buffer.push(entry)) await handle(unit, unit.kind === 'op' && unit.entry === entry ? raw.length : undefined);
+        if (done()) return true;
       }
-      if (stopped) break;
     }
-    if (stopped) break;
-  }
-  if (!stopped) for (const unit of buffer.end()) if (!(await handle(unit))) break;
+    return false;
+  };
+  let stopped = await readFiles(options.files);
+  if (!stopped && options.decisionFiles && buffer.awaitingDecision(options.cutoff).length > 0) stopped = await readFiles(options.decisionFiles());
+  if (!stopped) for (const unit of buffer.end()) await handle(unit);
   await lanes.drain();
+  const undecided = buffer.awaitingDecision(options.cutoff);
+  if (undecided.length > 0) throw undecidedPrepare(undecided, options.cutoff);
   receipt.pendingTransactions = stopped ? 0 : buffer.pending().length;
   receipt.transactionsStartedBefore = buffer.startedBefore();
   return receipt;
+}
+
+/**
+ * The cutoff needs the decision of a transaction prepared before it, and the archive ends
+ * first: whether its writes belong at the cutoff is unknown. Everything else before the cutoff
+ * is applied by then.
+ */
+function undecidedPrepare(undecided: readonly PendingTransaction[], cutoff: Cutoff | undefined): UsageError {
+  const first = undecided[0];
+  const at = first ? formatTs(first.lastTs) : '?';
+  return new UsageError(
+    `--until ${cutoff?.input ?? ''} is past a transaction prepared at ${at} whose commit or abort is not archived yet ` +
+      `(${undecided.length} such): its writes may or may not belong at the cutoff; the target holds every other write before the cutoff`,
+    { hint: `restore to a cutoff at or before ${at}, or once the archive holds the decision (the next pass or stream flush)` },
+  );
 }
 
 function refOf(entry: OplogEntry): OpRef {

@@ -2,6 +2,7 @@
 // every object before touching the target, load the base, replay the oplog to the cutoff, and
 // return a receipt.
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { planRestore, formatWindow, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
@@ -85,6 +86,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const work = await createWorkFolder(options.workDir ?? tmpdir());
   const dir = work.path;
   let feed: ChunkFeed | undefined;
+  let decisionFeed: ChunkFeed | undefined;
   try {
     let downloaded = 0;
     const onObject = () => options.onProgress?.('download', ++downloaded, summary.objects);
@@ -127,6 +129,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       const receipt = await replay({
         applier: new DeferredIndexApplier(target.applier, catalog),
         files: feed.files(),
+        // The chunks past the cutoff, fetched only if a transaction prepared before the cutoff
+        // awaits its decision when the planned ones end (prepared-cutoff.ts).
+        decisionFiles: () => {
+          decisionFeed = new ChunkFeed(options.store, plan.chain.chunks.slice(plan.chunks.length), join(dir, 'decisions'), { signal: options.signal, aheadBytes: options.downloadAheadBytes });
+          return decisionFeed.files();
+        },
         cutoff: options.cutoff,
         namespaces,
         skipUnknownCommands: options.skipUnknownCommands,
@@ -150,6 +158,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     }
   } finally {
     await feed?.close();
+    await decisionFeed?.close();
     await work.remove();
   }
 }

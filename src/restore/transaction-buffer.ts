@@ -38,17 +38,28 @@ import type { Document, Timestamp } from 'mongodb';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { IntegrityError, PitrError } from '../errors.ts';
 import { compareTs, formatTs, tsEquals, tsFromBson } from '../timestamp.ts';
-import type { Ts } from '../timestamp.ts';
+import type { Cutoff, Ts } from '../timestamp.ts';
+import { commitTimestampOf, prepareNeedsDecision } from './prepared-cutoff.ts';
 
 /** One thing replay applies: an entry, or a committed transaction's CRUD entries. */
 export type ReplayUnit =
-  | { readonly kind: 'op'; readonly entry: OplogEntry }
+  | {
+      readonly kind: 'op';
+      readonly entry: OplogEntry;
+      /** Set on the commands of a prepared transaction: its commitTimestamp (prepared-cutoff.ts). */
+      readonly commitTimestamp?: Ts;
+    }
   | {
       readonly kind: 'txn';
       /** i/u/d entries in transaction order, each stamped with the commit's ts, t and wall. */
       readonly entries: readonly OplogEntry[];
-      /** The entry that committed it: its ts (and wall) place the unit for cutoff purposes. */
+      /** The entry that committed it: its ts (and wall) place the unit in the replay order. */
       readonly commit: OplogEntry;
+      /**
+       * A prepared transaction's commitTimestamp, which decides it at a cutoff instead of the
+       * commit entry's own, later, ts (prepared-cutoff.ts).
+       */
+      readonly commitTimestamp?: Ts;
     };
 
 /** A transaction seen in part whose commit never arrived (reported, never applied). */
@@ -81,6 +92,8 @@ interface OpenTransaction {
   readonly firstTs: Ts;
   lastTs: Ts;
   prepared: boolean;
+  /** The `prepare: true` entry's wall clock, once seen (its ts is then `lastTs`). */
+  prepareWall?: Date;
   /** Inner ops as logged (nested applyOps already flattened). */
   readonly ops: Document[];
 }
@@ -150,6 +163,19 @@ export class TransactionBuffer {
       .sort((a, b) => compareTs(a.firstTs, b.firstTs));
   }
 
+  /**
+   * Transactions prepared and not yet decided whose decision the cutoff needs (their commit
+   * could be applied at it: prepared-cutoff.ts prepareNeedsDecision), oldest first. Replay reads
+   * on past the cutoff until this is empty; what is left at the end of the archive makes the
+   * cutoff unrestorable.
+   */
+  awaitingDecision(cutoff: Cutoff | undefined): PendingTransaction[] {
+    return this.pending().filter((txn) => {
+      const open = this.#open.get(txn.id);
+      return open !== undefined && open.prepared && prepareNeedsDecision(open.lastTs, open.prepareWall, cutoff);
+    });
+  }
+
   #append(entry: OplogEntry): void {
     const id = transactionId(entry);
     const ts = tsFromBson(entry.ts);
@@ -165,7 +191,10 @@ export class TransactionBuffer {
     }
     for (const op of flattenApplyOps(entry.o)) txn.ops.push(op);
     txn.lastTs = ts;
-    if (flag(entry, 'prepare')) txn.prepared = true;
+    if (flag(entry, 'prepare')) {
+      txn.prepared = true;
+      txn.prepareWall = entry.wall;
+    }
   }
 
   #commit(entry: OplogEntry): ReplayUnit[] {
@@ -189,15 +218,18 @@ export class TransactionBuffer {
     if (!txn) return [];
     const units: ReplayUnit[] = [];
     const crud: OplogEntry[] = [];
+    // A prepared transaction is decided at a cutoff by its commitTimestamp; a commit entry
+    // without one (none is written so) falls back to its own ts.
+    const decided = txn.prepared ? { commitTimestamp: commitTimestampOf(commit) ?? tsFromBson(commit.ts) } : {};
     for (const op of txn.ops) {
       const entry = stampInner(op, commit);
       // Only create/createIndexes may run inside a transaction (4.4+); running them just
       // before the transaction's writes leaves the same state and keeps the unit CRUD-only.
-      if (entry.op === 'c') units.push({ kind: 'op', entry });
+      if (entry.op === 'c') units.push({ kind: 'op', entry, ...decided });
       else if (entry.op === 'i' || entry.op === 'u' || entry.op === 'd') crud.push(entry);
       // A no-op inside a transaction has nothing to apply.
     }
-    if (crud.length > 0) units.push({ kind: 'txn', entries: crud, commit });
+    if (crud.length > 0) units.push({ kind: 'txn', entries: crud, commit, ...decided });
     return units;
   }
 }
@@ -306,7 +338,7 @@ function malformed(what: string): IntegrityError {
  * and txnUUID inside it) plus txnNumber, in a canonical text so that the same values compare
  * equal however they were decoded (Long or number, promoted or not).
  */
-function transactionId(entry: OplogEntry): string {
+export function transactionId(entry: OplogEntry): string {
   const txnNumber = asInteger(entry.txnNumber);
   if (txnNumber === undefined) throw malformed('txnNumber is not an integer');
   return `${canonical(entry.lsid)}#${txnNumber}`;
