@@ -12,6 +12,8 @@ import { connectSource } from '../../source/connect-source.ts';
 import { hasPublicAccessCheck } from '../../store/public-access-check.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, sourceUriOf, withStore } from '../context.ts';
+import { isClusterStore } from '../../cluster/cluster-committer.ts';
+import { clusterStatus, clusterStatusReport, describeClusterStatus } from '../../cluster/cluster-status.ts';
 
 export function registerStatus(program: Command): void {
   for (const name of ['list', 'status']) {
@@ -21,6 +23,9 @@ export function registerStatus(program: Command): void {
       .option('--uri <uri>', 'source connection string, to report the lag (env MONGODB_URI)')
       .action(async (flags: { uri?: string }, command: Command) => {
         const context = contextOf(command);
+        // A cluster store (cluster.json at its root): the cluster window and each member's.
+        const cluster = await withStore(context, async (store) => ((await isClusterStore(store)) ? clusterStatus(store) : undefined));
+        if (cluster) return context.output.result({ type: name, ...clusterStatusReport(cluster) }, describeClusterStatus(cluster));
         const { manifest } = await withStore(context, async (store) => {
           // A bucket anyone can read holds every document of the cluster: say so on every status.
           if (name === 'status' && hasPublicAccessCheck(store)) for (const warning of await store.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);
