@@ -1,0 +1,80 @@
+// The config metadata part of a cluster restore. The config server member's chain is restored,
+// to the common cutoff, into a scratch database on the target config server (its sharding
+// metadata kept: namespace.ts includeConfigMetadata), then each metadata collection is read
+// back, rewritten for the target's shard names (config-metadata.ts) and written over the
+// target's config.<collection> for the restored databases and collections only; the scratch
+// database is dropped at the end.
+import type { Document, MongoClient } from 'mongodb';
+import { CONFIG_METADATA_COLLECTIONS, rewriteConfigDocuments, type ConfigMetadataCollection } from './config-metadata.ts';
+import type { ShardMap } from './shard-map.ts';
+import type { ChunkRange } from './chunk-ownership.ts';
+
+/** Where the config member's chain lands first, beside the target's own config database. */
+export const CONFIG_SCRATCH_DB = 'mongo_pitr_config_restore';
+
+/** Memory bound: documents are written in batches of this many. */
+const BATCH = 500;
+
+export interface ShardedCollection {
+  readonly ns: string;
+  readonly key: Document;
+  readonly uuid: unknown;
+  /** Chunks with target shard names. */
+  readonly chunks: readonly ChunkRange[];
+}
+
+export interface ConfigRestoreResult {
+  readonly written: Record<ConfigMetadataCollection, number>;
+  readonly collections: readonly ShardedCollection[];
+}
+
+/**
+ * Writes the rewritten metadata from the scratch database over the target's: a restored
+ * database's or collection's document replaces the target's of the same _id; chunks and zones
+ * of the restored collections replace the target's for those collections.
+ */
+export async function writeConfigMetadata(config: MongoClient, map: ShardMap): Promise<ConfigRestoreResult> {
+  const scratch = config.db(CONFIG_SCRATCH_DB);
+  const target = config.db('config');
+  const written = { databases: 0, collections: 0, chunks: 0, tags: 0 } satisfies Record<ConfigMetadataCollection, number>;
+  const restoredNs = (await scratch.collection('collections').find({}, { projection: { _id: 1, uuid: 1 } }).toArray()).map((doc) => ({ ns: String(doc._id), uuid: doc.uuid as unknown }));
+  // Chunks and zones of a restored collection are the restored ones only.
+  const uuids = restoredNs.map((entry) => entry.uuid);
+  await target.collection('chunks').deleteMany({ uuid: { $in: uuids } });
+  await target.collection('tags').deleteMany({ ns: { $in: restoredNs.map((entry) => entry.ns) } });
+  for (const collection of CONFIG_METADATA_COLLECTIONS) {
+    let batch: Document[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      if (collection === 'databases' || collection === 'collections') {
+        await target.collection(collection).bulkWrite(batch.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })), { ordered: true });
+      } else {
+        await target.collection(collection).insertMany(batch, { ordered: true });
+      }
+      written[collection] += batch.length;
+      batch = [];
+    };
+    for await (const doc of rewriteConfigDocuments(collection, scratch.collection(collection).find({}), map)) {
+      batch.push(doc);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+  }
+  return { written, collections: await shardedCollections(config) };
+}
+
+/** The sharded collections as restored, with their chunks (target shard names), for orphan removal. */
+async function shardedCollections(config: MongoClient): Promise<ShardedCollection[]> {
+  const scratch = config.db(CONFIG_SCRATCH_DB);
+  const out: ShardedCollection[] = [];
+  for await (const coll of scratch.collection('collections').find({})) {
+    if (coll.dropped === true) continue;
+    const chunks = await config.db('config').collection('chunks').find({ uuid: coll.uuid }, { projection: { min: 1, max: 1, shard: 1 } }).toArray();
+    out.push({ ns: String(coll._id), key: coll.key as Document, uuid: coll.uuid, chunks: chunks.map((chunk) => ({ min: chunk.min as Document, max: chunk.max as Document, shard: String(chunk.shard) })) });
+  }
+  return out;
+}
+
+export async function dropConfigScratch(config: MongoClient): Promise<void> {
+  await config.db(CONFIG_SCRATCH_DB).dropDatabase();
+}
