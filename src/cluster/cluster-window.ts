@@ -11,7 +11,7 @@
 // Windows are handled as closed spans of cutoffs [lo, hi]: a RestoreWindow {from, to} is the
 // cutoffs nextTs(from) .. nextTs(to); an undecided prepare at P allows cutoffs up to P.
 import { nextTs, type RestoreWindow } from '../archive/chain-window.ts';
-import { compareTs, formatTs, type Ts } from '../timestamp.ts';
+import { compareTs, formatTs, type Cutoff, type Ts } from '../timestamp.ts';
 import { CONFIG_MEMBER } from './topology.ts';
 
 /** One member (config or shard) as the replica-set chain math sees it. */
@@ -226,6 +226,19 @@ function at(ts: Ts, window: RestoreWindow): string {
 
 function label(name: string): string {
   return name === CONFIG_MEMBER ? 'the config servers' : `shard ${name}`;
+}
+
+/**
+ * The cutoff every member of a cluster restore uses. A millisecond time is decided, within its
+ * second, by each entry's wall clock, and no two members share one: a config server whose clock
+ * runs ahead could leave a migration's commit out while a shard behind it applies the range
+ * deleter's deletes that followed it, and a document would vanish. So a cluster decides by
+ * cluster time alone: a millisecond time restores to the start of its second (every entry of
+ * the earlier seconds, none of its own), the same on every member; ts cutoffs are kept.
+ */
+export function clusterCutoff(cutoff: Cutoff): Cutoff {
+  if (cutoff.wallMs === undefined) return cutoff;
+  return { ts: { t: cutoff.ts.t, i: 0 }, input: cutoff.input };
 }
 
 const MAX_ORDINAL = 0xffffffff;

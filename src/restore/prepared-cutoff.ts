@@ -63,6 +63,17 @@ export interface UndecidedPrepare {
 }
 
 /**
+ * An undecided prepare in a form to keep between reads (JSON-friendly): an archiver can carry
+ * the open set from one chunk to the next instead of rereading the chain.
+ */
+export interface OpenPrepare {
+  /** The transaction: transaction-buffer.ts transactionId (lsid and txnNumber). */
+  readonly id: string;
+  readonly ts: Ts;
+  readonly wall: string | null;
+}
+
+/**
  * Tracks prepares and their decisions in entries pushed in ts order, from anywhere in a chain
  * (a tail read from a chunk boundary): only `prepare: true` applyOps and commitTransaction /
  * abortTransaction entries count, and a decision whose prepare was not seen is ignored.
@@ -70,6 +81,18 @@ export interface UndecidedPrepare {
  */
 export class PrepareTracker {
   readonly #open = new Map<string, UndecidedPrepare>();
+
+  /** Starts from the prepares left open by what was read before (`open()` of an earlier tracker). */
+  constructor(open: readonly OpenPrepare[] = []) {
+    for (const prepare of open) this.#open.set(prepare.id, { ts: prepare.ts, wall: prepare.wall === null ? undefined : new Date(prepare.wall) });
+  }
+
+  /** The prepares still open, oldest first, to carry over. */
+  open(): OpenPrepare[] {
+    return [...this.#open]
+      .map(([id, prepare]) => ({ id, ts: prepare.ts, wall: prepare.wall ? prepare.wall.toISOString() : null }))
+      .sort((a, b) => compareTs(a.ts, b.ts));
+  }
 
   push(entry: OplogEntry): void {
     if (entry.op !== 'c' || !isRecord(entry.o) || entry.lsid === undefined || entry.txnNumber === undefined) return;

@@ -11,10 +11,10 @@ import type { Applier } from '../target/applier.ts';
 import { planCommand, refusedCommand, refusedCommandError } from '../target/command-ops.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { decodeOplogEntry } from '../archive/bson-decode.ts';
-import { formatTs, tsFromBson, type Cutoff } from '../timestamp.ts';
+import { formatTs, isBeforeCutoff, tsFromBson, type Cutoff } from '../timestamp.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { UsageError } from '../errors.ts';
-import { TransactionBuffer, type PendingTransaction, type ReplayUnit } from './transaction-buffer.ts';
+import { TransactionBuffer, unitTs, unitWall, type PendingTransaction, type ReplayUnit } from './transaction-buffer.ts';
 import { unitApplies } from './prepared-cutoff.ts';
 import { Partitioner } from './partition.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
@@ -108,6 +108,10 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
   const handle = async (unit: ReplayUnit, bytes?: number): Promise<void> => {
     const applies = unitApplies(unit, options.cutoff) && (!pastCutoff || unit.commitTimestamp !== undefined);
     if (!applies) {
+      // A prepared transaction logged before the cutoff but committed at a commitTimestamp the
+      // cutoff leaves out (its second, under a millisecond cutoff) is skipped without ending
+      // the entries before the cutoff.
+      if (!pastCutoff && isBeforeCutoff(unitTs(unit), unitWall(unit), options.cutoff)) return void skip('prepared transaction committed at or after the cutoff');
       if (!pastCutoff) receipt.firstSkipped = refOf(unit.kind === 'op' ? unit.entry : unit.commit);
       pastCutoff = true;
       return;

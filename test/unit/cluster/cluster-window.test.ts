@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RestoreWindow } from '../../../src/archive/chain-window.ts';
-import { clusterWindows, type ClusterBase, type MemberWindows } from '../../../src/cluster/cluster-window.ts';
+import { clusterCutoff, clusterWindows, type ClusterBase, type MemberWindows } from '../../../src/cluster/cluster-window.ts';
+import { parseCutoff } from '../../../src/timestamp.ts';
 
 const T0 = 1_764_583_200;
 const at = (i: number, t = T0) => ({ t, i });
@@ -85,5 +86,15 @@ describe('clusterWindows', () => {
     assert.deepEqual(report.windows[0]?.to, at(90));
     // s2 (to :90, wall .850) limits; s1 (:95 .870) and config (:100 .900) are sealed later in the same second.
     assert.equal(report.windows[0]?.toWall, wall(850));
+  });
+});
+
+describe('clusterCutoff', () => {
+  it('decides a millisecond time by cluster time alone: the start of its second, on every member', () => {
+    const cutoff = clusterCutoff(parseCutoff(new Date(T0 * 1000 + 250).toISOString()));
+    assert.deepEqual(cutoff.ts, at(0));
+    assert.equal(cutoff.wallMs, undefined);
+    const exact = parseCutoff(`${T0}:7`);
+    assert.equal(clusterCutoff(exact), exact);
   });
 });

@@ -25,7 +25,7 @@ import {
 import { TransactionBuffer } from '../../../src/restore/transaction-buffer.ts';
 import { compileNamespaceMapper } from '../../../src/restore/namespace-mapper.ts';
 import { replay } from '../../../src/restore/replay.ts';
-import { RecordingApplier } from './replay-commands.test.ts';
+import { RecordingApplier } from '../../support/recording-applier.ts';
 
 const T0 = 1_764_583_200; // 2025-12-01T10:00:00Z
 const ts = (i: number, t = T0): Timestamp => new Timestamp({ t, i });
@@ -108,6 +108,16 @@ describe('undecidedPrepares', () => {
     assert.deepEqual(tracker.undecided().map((p) => p.ts), [{ t: T0, i: 2 }]);
   });
 
+  it('carries the open prepares from one read to the next (chunk by chunk)', () => {
+    const first = new PrepareTracker();
+    for (const entry of [prepare(10, [1]), insert(11, 2)]) first.push(entry);
+    const carried = JSON.parse(JSON.stringify(first.open()));
+    const second = new PrepareTracker(carried);
+    assert.deepEqual(second.earliestUndecided(), { t: T0, i: 10 });
+    second.push(commit(20, ts(12), 10));
+    assert.equal(second.earliestUndecided(), undefined);
+  });
+
   it('tracks the transaction buffer\'s open prepares the same way', () => {
     const buffer = new TransactionBuffer();
     for (const entry of [prepare(10, [1]), insert(11, 2)]) buffer.push(entry);
@@ -151,6 +161,13 @@ describe('replay at a cutoff with prepared transactions', () => {
     assert.deepEqual(ids, [1, 2, 100, 101]);
   });
 
+  it('applies a large prepared transaction (partialTxn entries, then the prepare) whole, by its commitTimestamp', async () => {
+    const partial: OplogEntry = { ...prepare(8, [100]), o: { applyOps: [{ op: 'i', ns: 'shop.orders', ui: UI, o: { _id: 100 }, o2: { _id: 100 } }], partialTxn: true } };
+    const last: OplogEntry = { ...prepare(10, [101]), prevOpTime: { ts: ts(8), t: Long.fromNumber(1) } };
+    const { ids } = await replayed([[insert(5, 1), partial, { ...last, ts: ts(9) }, insert(55, 2), commit(60, ts(40), 9)]], C); // the applyOps of a prepare are written in contiguous slots
+    assert.deepEqual(ids, [1, 100, 101]);
+  });
+
   it('does not apply it when T >= C', async () => {
     const { ids } = await replayed([[insert(5, 1), prepare(10, [100]), insert(45, 2), commit(60, ts(50), 10)]], C);
     assert.deepEqual(ids, [1, 2]);
@@ -188,6 +205,15 @@ describe('replay at a cutoff with prepared transactions', () => {
       assert.equal(a.ids.includes(1), expected, `shard A at ${cutoff.input}`);
       assert.equal(b.ids.includes(2), expected, `shard B at ${cutoff.input}`);
     }
+  });
+
+  it('under a millisecond cutoff, skips a transaction committed in the cutoff\'s second and still applies the entries before the cutoff after its commit entry', async () => {
+    // Second T0+1, cutoff at .500: prepared in T0, commitTimestamp and commit entry in T0+1 (walls .010, .020), then an insert at .030.
+    const cutoff = parseCutoff(new Date((T0 + 1) * 1000 + 500).toISOString());
+    const entries = [prepare(10, [100]), commit(1, ts(0, T0 + 1), 10, SESSION, T0 + 1), insert(2, 7, T0 + 1), insert(60, 8, T0 + 1)];
+    entries[1] = { ...entries[1], prevOpTime: { ts: ts(10), t: Long.fromNumber(1) } } as OplogEntry;
+    const { ids } = await replayed([entries], cutoff);
+    assert.deepEqual(ids, [7]);
   });
 
   it('keeps an unprepared transaction and plain entries decided by their own ts, and stops at the first past C', async () => {

@@ -13,24 +13,10 @@ import { TargetError } from '../../../src/errors.ts';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
 import { compileNamespaceMapper } from '../../../src/restore/namespace-mapper.ts';
 import { replay } from '../../../src/restore/replay.ts';
-import { emptyApplyStats, type Applier, type CommandPlan } from '../../../src/target/applier.ts';
+import { RecordingApplier } from '../../support/recording-applier.ts';
 
-/** Records what replay hands it, in order. */
-export class RecordingApplier implements Applier {
-  readonly mode = 'portable' as const;
-  readonly stats = emptyApplyStats();
-  readonly crud: OplogEntry[] = [];
-  readonly commands: CommandPlan[] = [];
-  async applyCrud(batch: readonly OplogEntry[]): Promise<void> {
-    this.crud.push(...batch);
-  }
-  async applyCommand(plan: CommandPlan): Promise<void> {
-    this.commands.push(plan);
-  }
-  async applyTransaction(entries: readonly OplogEntry[]): Promise<void> {
-    this.crud.push(...entries);
-  }
-}
+export { RecordingApplier };
+
 
 let dir = '';
 before(async () => void (dir = await mkdtemp(join(tmpdir(), 'replay-commands-'))));
