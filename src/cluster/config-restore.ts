@@ -5,7 +5,9 @@
 // target's config.<collection> for the restored databases and collections only; the scratch
 // database is dropped at the end.
 import type { Document, MongoClient } from 'mongodb';
-import { CONFIG_METADATA_COLLECTIONS, rewriteConfigDocuments, type ConfigMetadataCollection } from './config-metadata.ts';
+import { MaxKey, MinKey } from 'mongodb';
+import { CONFIG_METADATA_COLLECTIONS, ConfigMetadataRewriter, rewriteConfigDocuments, type ConfigMetadataCollection } from './config-metadata.ts';
+import { compareBsonValues } from './chunk-ownership.ts';
 import type { ShardMap } from './shard-map.ts';
 import type { ChunkRange } from './chunk-ownership.ts';
 
@@ -42,6 +44,9 @@ export async function writeConfigMetadata(config: MongoClient, map: ShardMap): P
   const uuids = restoredNs.map((entry) => entry.uuid);
   await target.collection('chunks').deleteMany({ uuid: { $in: uuids } });
   await target.collection('tags').deleteMany({ ns: { $in: restoredNs.map((entry) => entry.ns) } });
+  // One rewriter for the four collections, in their order: it learns from config.collections
+  // which chunks belong to the cluster's own collections (not written).
+  const rewriter = new ConfigMetadataRewriter(map);
   for (const collection of CONFIG_METADATA_COLLECTIONS) {
     let batch: Document[] = [];
     const flush = async () => {
@@ -54,7 +59,7 @@ export async function writeConfigMetadata(config: MongoClient, map: ShardMap): P
       written[collection] += batch.length;
       batch = [];
     };
-    for await (const doc of rewriteConfigDocuments(collection, scratch.collection(collection).find({}), map)) {
+    for await (const doc of rewriteConfigDocuments(collection, scratch.collection(collection).find({}), rewriter)) {
       batch.push(doc);
       if (batch.length >= BATCH) await flush();
     }
@@ -70,11 +75,33 @@ async function shardedCollections(config: MongoClient): Promise<ShardedCollectio
   for await (const coll of scratch.collection('collections').find({})) {
     if (coll.dropped === true) continue;
     const chunks = await config.db('config').collection('chunks').find({ uuid: coll.uuid }, { projection: { min: 1, max: 1, shard: 1 } }).toArray();
-    out.push({ ns: String(coll._id), key: coll.key as Document, uuid: coll.uuid, chunks: chunks.map((chunk) => ({ min: chunk.min as Document, max: chunk.max as Document, shard: String(chunk.shard) })) });
+    const ranges = chunks.map((chunk) => ({ min: chunk.min as Document, max: chunk.max as Document, shard: String(chunk.shard) }));
+    out.push({ ns: String(coll._id), key: coll.key as Document, uuid: coll.uuid, chunks: withOpenEnds(ranges) });
   }
   return out;
 }
 
 export async function dropConfigScratch(config: MongoClient): Promise<void> {
   await config.db(CONFIG_SCRATCH_DB).dropDatabase();
+}
+
+/**
+ * The lowest chunk's min as MinKey and the highest chunk's max as MaxKey in every field. The
+ * server keeps them so (a collection starts as one chunk MinKey .. MaxKey and splits only inside
+ * it: src/mongo/db/s/config/initial_split_policy.cpp), and chunk-ownership.ts checks it; a
+ * metadata store that cannot hold MinKey/MaxKey (the FerretDB simulation of the tests) writes the
+ * outermost bounds as the lowest and highest values it has. Read this way, a document is owned
+ * by the outermost chunk below or above every bound, as on the server; contiguity inside is
+ * still checked.
+ */
+export function withOpenEnds(chunks: readonly ChunkRange[]): ChunkRange[] {
+  const sorted = [...chunks].sort((a, b) => compareBsonValues(a.min, b.min));
+  const first = sorted[0];
+  const last = sorted.at(-1);
+  if (!first || !last) return sorted;
+  const every = (doc: Document, value: MinKey | MaxKey): Document => Object.fromEntries(Object.keys(doc).map((field) => [field, value]));
+  sorted[0] = { ...first, min: every(first.min, new MinKey()) };
+  const end = sorted.length - 1;
+  sorted[end] = { ...(sorted[end] ?? last), max: every(last.max, new MaxKey()) };
+  return sorted;
 }

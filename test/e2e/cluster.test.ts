@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BSON, type Document } from 'mongodb';
 import { finished, onJsonLines, runCli, spawnCli } from '../support/cli.ts';
-import { addDatabase, commitMigration, shardCollection, startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
+import { addDatabase, commitMigration, shardCollection, SIM_MAX, SIM_MIN, startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
 import { crossShardTransaction, formatCutoff, markCutoff, passCutoff, snapshotThroughRouter, type Ts } from '../support/cluster-workload.ts';
 import { seededRandom } from '../support/seeded-random.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { isFerretDB, NO_MONGO, NO_S3 } from '../support/test-env.ts';
 import { parseManifest } from '../../src/archive/manifest.ts';
@@ -61,7 +62,7 @@ describe('a simulated 2-shard cluster, backed up to S3 and restored to several c
     const cli = (args: string[]) => runCli(['--json', ...cliArgs, ...args], env);
     try {
       // app.orders sharded on k: [-inf, 100) on shard01, [100, inf) on shard02; crm on shard02.
-      const uuid = await shardCollection(source, { db: 'app', coll: 'orders', key: 'k', primary: 'shard01', chunks: [{ min: -Infinity, max: 100, shard: 'shard01' }, { min: 100, max: Infinity, shard: 'shard02' }] });
+      const uuid = await shardCollection(source, { db: 'app', coll: 'orders', key: 'k', primary: 'shard01', chunks: [{ min: SIM_MIN, max: 100, shard: 'shard01' }, { min: 100, max: SIM_MAX, shard: 'shard02' }] });
       await addDatabase(source, 'crm', 'shard02');
       await targetLayout(target);
       const owner = (k: number) => source.shard(k < 100 ? 'shard01' : 'shard02');
@@ -103,7 +104,7 @@ describe('a simulated 2-shard cluster, backed up to S3 and restored to several c
       // donor's range deleter removes its copies later, db/s/range_deleter_service.cpp).
       const moving = await source.shard('shard02').client.db('app').collection<AnyDoc>('orders').find({ k: { $gte: 150 } }).toArray();
       await source.shard('shard01').client.db('app').collection<AnyDoc>('orders').insertMany(moving);
-      await commitMigration(source, uuid as UUID, 'k', { min: 150, max: Infinity, shard: 'shard01' }, 2);
+      await commitMigration(source, uuid as UUID, 'k', { min: 150, max: SIM_MAX, shard: 'shard01' }, 2);
       const migrated = moving[0]?._id as number | undefined;
       if (migrated !== undefined) await source.shard('shard01').client.db('app').collection<AnyDoc>('orders').updateOne({ _id: migrated }, { $set: { note: 'after the migration' } });
       // Between the commit and the range deletion: the donor's copies are orphans.
@@ -164,12 +165,12 @@ describe('a cluster pass killed mid-way resumes (folder store)', { skip: SKIP },
       }
       const child = spawnCli(['--json', ...cliArgs, 'run', '--topology', source.topologyFile]);
       const exited = finished(child);
+      // Killed once a member base has started: the cluster base is then recorded as pending.
       let baseStarted = false;
       onJsonLines(child.stderr, (event) => {
-        if (event.type === 'run.base' || event.type === 'base.collection') baseStarted = true;
+        if (event.type === 'run.member.base') baseStarted = true;
       });
-      const deadline = Date.now() + 60_000;
-      while (!baseStarted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      await waitFor('a member base under way', async () => baseStarted, 60_000);
       child.kill('SIGKILL');
       assert.equal((await exited).signal, 'SIGKILL');
       // Each member store is an ordinary replica-set store whose manifest (if any) parses.
@@ -190,9 +191,13 @@ describe('a cluster pass killed mid-way resumes (folder store)', { skip: SKIP },
       assert.equal(done.pendingBase, undefined);
       assert.equal(done.bases[0]?.id, killed.pendingBase.id, 'the resumed pass finished the same cluster base');
       assert.deepEqual(done.bases[0]?.members.map((member) => member.name).sort(), ['config', ...SHARDS]);
+      // Every member's archive must pass the largest member T1 before the cluster window opens.
+      await passCutoff(source, await markCutoff(source));
+      const again = await runCli(['--json', ...cliArgs, 'run', '--topology', source.topologyFile]);
+      assert.equal(again.code, 0, again.stderr);
       const status = await runCli(['--json', ...cliArgs, 'status']);
       assert.equal(status.code, 0, status.stderr);
-      assert.equal((json(status.stdout) as { cluster: { windows: unknown[] } }).cluster.windows.length, 1);
+      assert.equal((json(status.stdout) as { cluster: { windows: unknown[] } }).cluster.windows.length, 1, status.stdout);
     } finally {
       await store.close();
     }

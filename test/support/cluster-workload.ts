@@ -5,6 +5,7 @@ import { randomUUID, createHash } from 'node:crypto';
 import { BSON, Binary, Long, Timestamp, UUID, type Document } from 'mongodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChunkOwnership } from '../../src/cluster/chunk-ownership.ts';
+import { withOpenEnds } from '../../src/cluster/config-restore.ts';
 import type { SimCluster, SimMember } from './sim-cluster.ts';
 
 export interface Ts { readonly t: number; readonly i: number }
@@ -73,7 +74,9 @@ export async function snapshotThroughRouter(cluster: SimCluster, dbs: readonly s
       for (const coll of names) {
         const ns = `${db}.${coll}`;
         const meta = sharded.find((entry) => entry._id === (ns as unknown));
-        const ownership = meta ? new ChunkOwnership(meta.key as Document, (await config.collection('chunks').find({ uuid: meta.uuid }).toArray()).map((chunk) => ({ min: chunk.min as Document, max: chunk.max as Document, shard: String(chunk.shard) }))) : undefined;
+        // Outer bounds read as MinKey/MaxKey, as the restore reads them (config-restore.ts withOpenEnds).
+        const ranges = meta ? (await config.collection('chunks').find({ uuid: meta.uuid }).toArray()).map((chunk) => ({ min: chunk.min as Document, max: chunk.max as Document, shard: String(chunk.shard) })) : [];
+        const ownership = meta ? new ChunkOwnership(meta.key as Document, withOpenEnds(ranges)) : undefined;
         for await (const doc of shard.client.db(db).collection(coll).find({})) {
           const owned = ownership ? ownership.ownerOf(doc) === shard.name : shard.name === primary;
           if (!owned) {

@@ -12,9 +12,9 @@
 //   config.collections  src/mongo/s/catalog/type_collection.idl {_id: ns, lastmodEpoch, lastmod, timestamp, uuid, key, unique, noBalance}
 //   config.chunks       src/mongo/s/catalog/type_chunk.h        {_id, uuid, min, max, shard, lastmod: Timestamp(major, minor), onCurrentShardSince, history: [{validAfter, shard}]}
 //   config.settings     src/mongo/s/balancer_configuration.cpp  {_id: "balancer", mode: "off"|"full", stopped}
-// FerretDB cannot store MinKey/MaxKey (the connection closes), so the outer chunk bounds are
-// -Infinity and Infinity: every number of the tests' shard key lies between them, as between
-// MinKey and MaxKey on a real cluster.
+// FerretDB cannot store MinKey/MaxKey (the connection closes) nor infinities (refused), so the
+// outer chunk bounds are -1e15 and 1e15 (SIM_MIN/SIM_MAX): every shard key value of the tests lies
+// between them, as between MinKey and MaxKey on a real cluster.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MongoClient, ObjectId, Timestamp, UUID, type Document } from 'mongodb';
@@ -43,6 +43,9 @@ export interface SimCluster {
 }
 
 export const CONFIG_SET = 'cfgRS';
+/** The outer chunk bounds standing for MinKey and MaxKey (see above). */
+export const SIM_MIN = -1e15;
+export const SIM_MAX = 1e15;
 
 export async function startSimCluster(bin: string, shardNames: readonly string[], dir: string): Promise<SimCluster> {
   const start = async (name: string, setName: string): Promise<SimMember> => {

@@ -36,7 +36,8 @@ export async function runClusterCommand(
       topology,
       ...options,
       signal: stopSignal(),
-      onMember: (member, event, message) => context.log.status(`run.${event}`, message),
+      // One event per member stage, so --json readers see which member is at which stage.
+      onMember: (member, event, message) => context.log.event(`run.member.${event}`, message, { member }),
     }),
   );
   context.output.result({ type: 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
