@@ -7,15 +7,16 @@
 // the server's order and writes a cross-shard transaction's entries into the oplogs in the
 // server's shapes (test/support/cluster-workload.ts cites the server files).
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BSON, type Document } from 'mongodb';
+import { BSON, MongoClient, type Document } from 'mongodb';
 import { finished, onJsonLines, runCli, spawnCli } from '../support/cli.ts';
 import { addDatabase, commitMigration, shardCollection, SIM_MAX, SIM_MIN, startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
 import { crossShardTransaction, formatCutoff, markCutoff, passCutoff, snapshotThroughRouter, type Ts } from '../support/cluster-workload.ts';
 import { seededRandom } from '../support/seeded-random.ts';
+import { startFerretDB, type FerretDB } from '../servers/ferretdb.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { isFerretDB, NO_MONGO, NO_S3 } from '../support/test-env.ts';
@@ -131,6 +132,13 @@ describe('a simulated 2-shard cluster, backed up to S3 and restored to several c
       assert.deepEqual(report.members.map((member) => member.name).sort(), ['config', ...SHARDS]);
       for (const member of report.members) assert.equal(member.windows.length, 1, `${member.name} has one chain`);
 
+      // The plan per shard, without a target: shards map onto their own names; nothing written.
+      const dry = await cli(['restore', '--dry-run', '--until', formatCutoff(snapshots[0]?.cutoff ?? { t: 0, i: 0 })]);
+      assert.equal(dry.code, 0, dry.stderr);
+      const plan = json(dry.stdout) as { dryRun: boolean; members: { name: string; target: string; oplogEntries: number }[] };
+      assert.equal(plan.dryRun, true);
+      assert.deepEqual(plan.members.map((member) => `${member.name}→${member.target}`).sort(), ['config→config', 'shard01→shard01', 'shard02→shard02']);
+
       for (const snapshot of snapshots) {
         const restored = await cli(['restore', '--to-topology', target.topologyFile, '--until', formatCutoff(snapshot.cutoff), '--drop']);
         assert.equal(restored.code, 0, restored.stderr);
@@ -198,6 +206,74 @@ describe('a cluster pass killed mid-way resumes (folder store)', { skip: SKIP },
       const status = await runCli(['--json', ...cliArgs, 'status']);
       assert.equal(status.code, 0, status.stderr);
       assert.equal((json(status.stdout) as { cluster: { windows: unknown[] } }).cluster.windows.length, 1, status.stdout);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('cluster membership and the balancer between passes (folder store)', { skip: SKIP }, () => {
+  let source: SimCluster;
+  let dir: string;
+  const extra: FerretDB[] = [];
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mongo-pitr-cluster-members-'));
+    source = await startSimCluster(BIN ?? '', SHARDS, dir);
+  });
+  after(async () => {
+    for (const server of extra) await server.stop();
+    await source?.stop();
+  });
+
+  test('a running balancer is refused without a mongos unless --allow-balancer; a new shard starts a new cluster base; a removed one keeps its archive', async () => {
+    const kind = STORE_KINDS[0];
+    assert.ok(kind);
+    const { store, url, cliArgs } = await kind.open();
+    const run = () => runCli(['--json', ...cliArgs, 'run', '--topology', source.topologyFile]);
+    try {
+      // A real member's oplog is never empty (an empty one reads as rolled over: a new base each pass).
+      for (const shard of source.shards) await shard.client.db('app').collection<AnyDoc>('seed').insertOne({ _id: 1 });
+      const settings = source.config.client.db('config').collection<AnyDoc>('settings');
+      await settings.updateOne({ _id: 'balancer' }, { $set: { mode: 'full', stopped: false } });
+      const refused = await run();
+      assert.equal(refused.code, 3, refused.stderr);
+      assert.match(refused.stderr, /balancer is running/);
+      assert.match(refused.stderr, /--allow-balancer/);
+      const allowed = await runCli(['--json', ...cliArgs, 'run', '--topology', source.topologyFile, '--allow-balancer']);
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.equal(json(allowed.stdout).balancerWasRunning, true);
+      await settings.updateOne({ _id: 'balancer' }, { $set: { mode: 'off', stopped: true } });
+
+      // shard03 joins: a new cluster base with a base of every member, shard03's first.
+      const shard03 = await startFerretDB(BIN ?? '', undefined, { setName: 'rs-shard03' });
+      extra.push(shard03);
+      const shard03Client = new MongoClient(shard03.uri);
+      await shard03Client.db('app').collection<AnyDoc>('seed').insertOne({ _id: 1 });
+      await shard03Client.close();
+      const topology = JSON.parse(await readFile(source.topologyFile, 'utf8')) as { config: string; shards: Record<string, string> };
+      await writeFile(source.topologyFile, JSON.stringify({ ...topology, shards: { ...topology.shards, shard03: shard03.uri } }));
+      const joined = await run();
+      assert.equal(joined.code, 0, joined.stderr);
+      const joinedResult = json(joined.stdout) as { added: string[]; baseReason: string };
+      assert.deepEqual(joinedResult.added, ['shard03']);
+      assert.equal(joinedResult.baseReason, 'new-member');
+      let manifest = parseClusterManifest(await readFile(join(url, 'cluster.json')));
+      assert.equal(manifest.bases.length, 2);
+      assert.deepEqual(manifest.bases[1]?.members.map((member) => member.name).sort(), ['config', ...SHARDS, 'shard03']);
+
+      // shard03 leaves: marked removed, its archive stays, no new cluster base is due.
+      await writeFile(source.topologyFile, JSON.stringify(topology));
+      const left = await run();
+      assert.equal(left.code, 0, left.stderr);
+      assert.deepEqual((json(left.stdout) as { removed: string[] }).removed, ['shard03']);
+      manifest = parseClusterManifest(await readFile(join(url, 'cluster.json')));
+      assert.ok(manifest.members.find((member) => member.name === 'shard03')?.removedAt);
+      assert.equal(manifest.bases.length, 2, left.stdout);
+      assert.ok((await readdir(join(url, 'members'))).includes('shard03'), 'the removed shard\'s archive stays');
+
+      // A member's store is an ordinary replica-set store: verify reads it as one.
+      const verified = await runCli(['--store', join(url, 'members', 'shard01'), 'verify']);
+      assert.equal(verified.code, 0, verified.stderr);
     } finally {
       await store.close();
     }
