@@ -11,6 +11,7 @@
 // Windows are handled as closed spans of cutoffs [lo, hi]: a RestoreWindow {from, to} is the
 // cutoffs nextTs(from) .. nextTs(to); an undecided prepare at P allows cutoffs up to P.
 import { nextTs, type RestoreWindow } from '../archive/chain-window.ts';
+import { PitrError } from '../errors.ts';
 import { compareTs, formatTs, type Cutoff, type Ts } from '../timestamp.ts';
 import { CONFIG_MEMBER } from './topology.ts';
 
@@ -162,7 +163,7 @@ function memberSpans(member: MemberWindows | undefined): MemberSpan[] {
 function toClusterWindow(base: ClusterBase, run: readonly Piece[], byName: ReadonlyMap<string, MemberWindows>): ClusterWindow {
   const first = run[0];
   const piece = run[run.length - 1];
-  if (!first || !piece) throw new Error('an empty run of pieces');
+  if (!first || !piece) throw new PitrError('an empty run of cluster window pieces');
   const chains = new Map<string, string[]>();
   for (const part of run) {
     for (const [name, span] of part.spans) {

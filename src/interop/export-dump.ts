@@ -31,7 +31,9 @@ import { parseMetadata, serializeMetadata } from '../archive/collection-metadata
 import { DigestStream } from '../archive/digest.ts';
 import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
-import { readOplogHeader } from '../archive/oplog-header.ts';
+import { readOplogHeader, type OplogHeader } from '../archive/oplog-header.ts';
+import { decodeOplogEntry } from '../archive/bson-decode.ts';
+import { commitTimestampOf, preparedCommitApplies, PrepareTracker } from '../restore/prepared-cutoff.ts';
 import { readManifest } from '../backup/commit.ts';
 import { checkDigest, getRecorded, objectsOf } from '../restore/download-chain.ts';
 import type { Store } from '../store/store.ts';
@@ -151,6 +153,11 @@ async function fetchSmall(store: Store, object: StoredObject, signal?: AbortSign
 /**
  * The base's oplog, then each chunk's, up to the first entry the cutoff leaves out. An object
  * the cutoff ends inside is still read to its end, so its sha256 is checked like any other.
+ * A transaction prepared before the cutoff and committed at a commitTimestamp before it has
+ * its commitTransaction entry after the cutoff (restore/prepared-cutoff.ts): the export reads
+ * on, through the chunks past the cutoff if need be, until every such prepare is decided, and
+ * writes those commit entries too, so that mongorestore applies exactly the transactions the
+ * cutoff includes; an archive that ends first makes the cutoff unrestorable (UsageError).
  */
 async function exportOplog(
   store: Store,
@@ -161,17 +168,20 @@ async function exportOplog(
 ): Promise<Pick<ExportDumpResult, 'oplogEntries' | 'lastEntry' | 'firstLeftOut'>> {
   const out = createWriteStream(file, { flags: 'wx', mode: PRIVATE_FILE_MODE });
   const result = { oplogEntries: 0, lastEntry: null as string | null, firstLeftOut: null as string | null };
+  const prepares = new PrepareTracker();
+  const awaiting = () => prepares.awaitingDecision(plan.cutoff).length > 0;
+  const later = plan.chain.chunks.slice(plan.chunks.length);
   try {
-    for (const object of [plan.base.oplog, ...plan.chunks]) {
+    for (const object of [plan.base.oplog, ...plan.chunks, ...later]) {
+      if (result.firstLeftOut !== null && !awaiting()) break;
       const digest = new DigestStream();
       await pipeline(await getRecorded(store, object, signal), digest, decryptStageOf(store, object), createGunzip(), async (source: AsyncIterable<Buffer>) => {
         for await (const raw of readBsonFrames(source, { label: object.key })) {
-          if (result.firstLeftOut !== null) continue;
+          if (result.firstLeftOut !== null && !awaiting()) continue;
           const header = readOplogHeader(raw);
-          if (!isBeforeCutoff(header.ts, header.wall, plan.cutoff)) {
-            result.firstLeftOut = formatTs(header.ts);
-            continue;
-          }
+          const before = result.firstLeftOut === null && isBeforeCutoff(header.ts, header.wall, plan.cutoff);
+          if (!before && result.firstLeftOut === null) result.firstLeftOut = formatTs(header.ts);
+          if (!keepEntry(raw, header, before, prepares, plan.cutoff)) continue;
           // Unfiltered, the bytes pass through untouched; filtered, the entries selected.
           for (const kept of selection ? selection.entries(raw) : [raw]) {
             if (!out.write(kept)) await once(out, 'drain');
@@ -181,7 +191,12 @@ async function exportOplog(
         }
       }, { signal });
       checkDigest(object, digest);
-      if (result.firstLeftOut !== null) break;
+    }
+    const undecided = prepares.awaitingDecision(plan.cutoff)[0];
+    if (undecided) {
+      throw new UsageError(`--until ${plan.cutoff?.input ?? ''} is past a transaction prepared at ${formatTs(undecided.ts)} whose commit or abort is not archived yet`, {
+        hint: `export to a cutoff at or before ${formatTs(undecided.ts)}, or once the archive holds the decision`,
+      });
     }
     out.end();
     await once(out, 'finish');
@@ -192,5 +207,20 @@ async function exportOplog(
   } finally {
     out.destroy();
   }
+}
+
+/**
+ * Whether an entry goes into oplog.bson: before the cutoff, every entry but the commit of a
+ * prepared transaction the cutoff leaves out (its commitTimestamp in a millisecond cutoff's own
+ * second); past it, only the commits of prepared transactions the cutoff lets in. Only
+ * transaction commands (admin.$cmd) are decoded.
+ */
+function keepEntry(raw: Buffer, header: OplogHeader, before: boolean, prepares: PrepareTracker, cutoff: Cutoff | undefined): boolean {
+  if (header.op !== 'c' || header.ns !== 'admin.$cmd') return before;
+  const entry = decodeOplogEntry(raw);
+  const decided = prepares.push(entry);
+  const commitTimestamp = decided ? commitTimestampOf(entry) : undefined;
+  if (commitTimestamp === undefined) return before;
+  return preparedCommitApplies(commitTimestamp, cutoff);
 }
 

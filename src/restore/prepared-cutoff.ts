@@ -94,14 +94,24 @@ export class PrepareTracker {
       .sort((a, b) => compareTs(a.ts, b.ts));
   }
 
-  push(entry: OplogEntry): void {
-    if (entry.op !== 'c' || !isRecord(entry.o) || entry.lsid === undefined || entry.txnNumber === undefined) return;
+  /** Takes the next entry; for the commit or abort of an open prepare, returns that prepare. */
+  push(entry: OplogEntry): UndecidedPrepare | undefined {
+    if (entry.op !== 'c' || !isRecord(entry.o) || entry.lsid === undefined || entry.txnNumber === undefined) return undefined;
     const o = entry.o;
     if ('applyOps' in o && (o.prepare === true || entry.prepare === true)) {
       this.#open.set(transactionId(entry), { ts: tsFromBson(entry.ts), wall: entry.wall });
     } else if ('commitTransaction' in o || 'abortTransaction' in o) {
-      this.#open.delete(transactionId(entry));
+      const id = transactionId(entry);
+      const decided = this.#open.get(id);
+      this.#open.delete(id);
+      return decided;
     }
+    return undefined;
+  }
+
+  /** The open prepares whose decision the cutoff needs (prepareNeedsDecision), oldest first. */
+  awaitingDecision(cutoff: Cutoff | undefined): UndecidedPrepare[] {
+    return this.undecided().filter((prepare) => prepareNeedsDecision(prepare.ts, prepare.wall, cutoff));
   }
 
   /** Every prepare not decided yet, oldest first. */

@@ -34,8 +34,22 @@ export async function transactionSafeStart(source: Source, point: CommitPoint & 
     .db('config')
     .collection('transactions')
     .find(openAtT0Filter(point.ts), { projection: { state: 1, startOpTime: 1, lastWriteOpTime: 1 }, readPreference: source.readPreference, ...timeLimit(source.deadline) })
-    .toArray();
+    .toArray()
+    .catch((error: unknown) => {
+      // A user without read access to the config database (roles narrower than the built-in
+      // backup role) cannot see open transactions: the base starts at the commit point's
+      // chain, as it always did; only a transaction prepared across T0 is then at risk.
+      if (codeOf(error) === UNAUTHORIZED) return [];
+      throw error;
+    });
   return openTransactionsStart(point, records, lookup);
+}
+
+/** ErrorCodes::Unauthorized (base/error_codes.yml). */
+const UNAUTHORIZED = 13;
+
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }
 
 /** config.transactions records (db/session/session_txn_record.idl) that may name a transaction open at T0. */
