@@ -39,11 +39,7 @@ export async function writeConfigMetadata(config: MongoClient, map: ShardMap): P
   const scratch = config.db(CONFIG_SCRATCH_DB);
   const target = config.db('config');
   const written = { databases: 0, collections: 0, chunks: 0, tags: 0 } satisfies Record<ConfigMetadataCollection, number>;
-  const restoredNs = (await scratch.collection('collections').find({}, { projection: { _id: 1, uuid: 1 } }).toArray()).map((doc) => ({ ns: String(doc._id), uuid: doc.uuid as unknown }));
-  // Chunks and zones of a restored collection are the restored ones only.
-  const uuids = restoredNs.map((entry) => entry.uuid);
-  await target.collection('chunks').deleteMany({ uuid: { $in: uuids } });
-  await target.collection('tags').deleteMany({ ns: { $in: restoredNs.map((entry) => entry.ns) } });
+  await clearRestoredDatabases(config);
   // One rewriter for the four collections, in their order: it learns from config.collections
   // which chunks belong to the cluster's own collections (not written).
   const rewriter = new ConfigMetadataRewriter(map);
@@ -66,6 +62,24 @@ export async function writeConfigMetadata(config: MongoClient, map: ShardMap): P
     await flush();
   }
   return { written, collections: await shardedCollections(config) };
+}
+
+/**
+ * The target's metadata of every database being restored goes first (config-metadata.ts
+ * configRestoreSteps): its config.databases entry, its collections, their chunks (by uuid, and
+ * by ns as before 5.0) and zones. The config and admin databases' entries are the target's own.
+ */
+async function clearRestoredDatabases(config: MongoClient): Promise<void> {
+  const target = config.db('config');
+  const dbs = (await config.db(CONFIG_SCRATCH_DB).collection('databases').distinct('_id')).map(String).filter((db) => db !== 'config' && db !== 'admin');
+  for (const db of dbs) {
+    const prefix = new RegExp(`^${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`);
+    const uuids = (await target.collection('collections').find({ _id: prefix } as Document, { projection: { uuid: 1 } }).toArray()).map((doc) => doc.uuid as unknown);
+    await target.collection('chunks').deleteMany({ $or: [{ uuid: { $in: uuids } }, { ns: prefix }] });
+    await target.collection('tags').deleteMany({ ns: prefix });
+    await target.collection('collections').deleteMany({ _id: prefix } as Document);
+    await target.collection('databases').deleteOne({ _id: db } as Document);
+  }
 }
 
 /** The sharded collections as restored, with their chunks (target shard names), for orphan removal. */
