@@ -22,10 +22,22 @@ export type Restorable =
 /** How much of a chain a restore can still use. */
 export function restorableExtent(chain: Chain): Restorable {
   if (!chain.damage) return { kind: 'whole' };
+  const recorded = chain.damage.restorableUpTo;
+  if (recorded === null) return { kind: 'none' };
+  if (recorded !== undefined) return { kind: 'up-to', lastTs: recorded.ts, lastWall: recorded.wall };
   const index = chain.chunks.findIndex((chunk) => chunk.key === chain.damage?.key);
   if (index < 0) return { kind: 'none' };
   const before = index === 0 ? chain.base.oplog : chain.chunks[index - 1];
   return before ? { kind: 'up-to', lastTs: before.lastTs, lastWall: before.lastWall } : { kind: 'none' };
+}
+
+/**
+ * The damage as recorded: with where the chain still restores to, worked out on the chain loaded
+ * whole (check-chain.ts), so that status can tell it from the head alone.
+ */
+export function damageWithExtent(whole: Chain, damage: ChainDamage): ChainDamage {
+  const extent = restorableExtent({ ...whole, damage: { key: damage.key, reason: damage.reason, detectedAt: damage.detectedAt } });
+  return { ...damage, restorableUpTo: extent.kind === 'up-to' ? { ts: extent.lastTs, wall: extent.lastWall } : null };
 }
 
 /** One line for status and list. */

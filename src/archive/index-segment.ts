@@ -125,6 +125,10 @@ export function sealSome(chain: Chain, count: number, runId: string, writes: Ind
     chunks: (before?.chunks ?? 0) + records.reduce((sum, chunk) => sum + (chunk.pieces ?? 1), 0),
     ops: (before?.ops ?? 0) + records.reduce((sum, chunk) => sum + chunk.count, 0),
     storedBytes: (before?.storedBytes ?? 0) + records.reduce((sum, chunk) => sum + chunk.storedBytes, 0),
+    // Counted only while every sealed record has been: a count begun late would say "mixed" wrongly.
+    ...((before === undefined || before.encryptedChunks !== undefined) && {
+      encryptedChunks: (before?.encryptedChunks ?? 0) + records.reduce((sum, chunk) => sum + (chunk.encryption ? (chunk.pieces ?? 1) : 0), 0),
+    }),
     end: last,
     segment,
     compacted: before?.compacted ?? null,

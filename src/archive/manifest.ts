@@ -115,6 +115,14 @@ export interface ChainDamage {
   readonly key: string;
   readonly reason: string;
   readonly detectedAt: string;
+  /**
+   * Where a restore from this chain must stop, worked out when the damage was found (the chain
+   * loaded whole): the last op of the object before the damaged one; null when the base itself
+   * is damaged. Recorded because a format-2 head lists only the unsealed chunks, so the damaged
+   * object's predecessor cannot be found from the head. Optional, additive: absent in older
+   * manifests, where it is worked out from the chunks at hand.
+   */
+  readonly restorableUpTo?: { readonly ts: Ts; readonly wall: string | null } | null;
 }
 
 export interface Chain {
@@ -134,6 +142,17 @@ export interface Chain {
   readonly damage?: ChainDamage;
   /** When every object of the chain was last read back and its sha256 checked (ISO). Optional, additive. */
   readonly verifiedAt?: string;
+  /**
+   * The members the source's hello listed (hosts and passives) at the chain's last pass, and
+   * when: status names the cluster by them, since two sets named rs0 without a replicaSetId
+   * (FerretDB) look alike otherwise. Optional, additive (archive/source-hosts.ts).
+   */
+  readonly hostsSeen?: HostsSeen;
+}
+
+export interface HostsSeen {
+  readonly hosts: readonly string[];
+  readonly at: string;
 }
 
 /** A stored index object, pinned by its sha256. */
@@ -164,6 +183,11 @@ export interface ChainHistory {
   readonly chunks: number;
   readonly ops: number;
   readonly storedBytes: number;
+  /**
+   * Of `chunks`, how many were stored encrypted (status says "mixed" from the head alone).
+   * Optional, additive: absent when a segment was sealed before it was counted.
+   */
+  readonly encryptedChunks?: number;
   /** The last sealed chunk record, as archived: where an empty tail resumes from. */
   readonly end: Chunk;
   /** The newest sealed segment. */

@@ -4,6 +4,7 @@
 import { Chunker, type ChunkLimits } from '../archive/chunker.ts';
 import { addChunk, chainEnd, linkOf, type Chain, type Chunk } from '../archive/manifest.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
+import { hostsSeenOf, noteHosts } from '../archive/source-hosts.ts';
 import { readMajorityPoint, type CommitPoint } from '../source/commit-point.ts';
 import type { Source } from '../source/connect-source.ts';
 import { readOplog } from '../source/oplog-reader.ts';
@@ -81,7 +82,8 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
         commitPointWall: last ? (last.wall?.toISOString() ?? null) : written.object.lastWall,
         stats: { byNs: written.byNs },
       };
-      const manifest = await committer.commit((current) => addChunk(current, chain.id, chunk));
+      const seen = hostsSeenOf(source.hosts, chunk.sealedAt);
+      const manifest = await committer.commit((current) => noteHosts(addChunk(current, chain.id, chunk), chain.id, seen));
       chain = manifest.chains.find((candidate) => candidate.id === chain.id) ?? chain;
       result.chunks++;
       result.ops += chunk.count;

@@ -8,7 +8,7 @@
 // A damaged chain is marked in the manifest (what, when) and never extended again.
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ChainDamaged, markChainDamaged, markChainVerified } from '../archive/chain-health.ts';
+import { ChainDamaged, damageWithExtent, markChainDamaged, markChainVerified } from '../archive/chain-health.ts';
 import { keysOf } from '../archive/chain-window.ts';
 import { DigestStream } from '../archive/digest.ts';
 import type { Chain, ChainDamage, StoredObject } from '../archive/manifest.ts';
@@ -43,8 +43,9 @@ export async function ensureChainWhole(store: Store, committer: ManifestCommitte
   const due = dueForVerify(chain, now, options);
   // Format 2: the head lists only the unsealed chunks; the checks cover the chain whole.
   const whole = await loadChain(store, chain);
-  const damage = (await findMissing(store, whole, now)) ?? (due ? await findCorrupt(store, whole, now, options.signal) : null);
-  if (damage) {
+  const found = (await findMissing(store, whole, now)) ?? (due ? await findCorrupt(store, whole, now, options.signal) : null);
+  if (found) {
+    const damage = damageWithExtent(whole, found);
     await committer.commit((manifest) => markChainDamaged(manifest, chain.id, damage));
     throw new ChainDamaged(chain, damage);
   }

@@ -14,7 +14,8 @@ import { closeHoleBeforeNewestBase } from './close-hole.ts';
 import { compact, type CompactResult } from './compact.ts';
 import { cutOffBy } from '../source/time-limit.ts';
 import { ManifestCommitter } from './commit.ts';
-import { takeBase } from './take-base.ts';
+import { takeBase, type DumpPlan } from './take-base.ts';
+import { counted } from '../words.ts';
 
 export interface BackupRunOptions {
   readonly source: Source;
@@ -35,6 +36,9 @@ export interface BackupRunOptions {
    * to show; `total` where the stage counts something (the collections to dump).
    */
   readonly onStage?: (stage: string, message: string, total?: number) => void;
+  /** A base's document estimate, then each document dumped (take-base.ts), for a progress bar. */
+  readonly onDumpPlan?: (plan: DumpPlan) => void;
+  readonly onDocument?: () => void;
   /** Read back and hash the whole chain when its last verify is older than this (check-chain.ts). */
   readonly verifyEveryMs?: number;
 }
@@ -61,7 +65,7 @@ export async function backupBase(options: BackupRunOptions): Promise<BaseSummary
   const taken = await takeBase({ ...options, committer });
   if (taken.stoppedEarly) {
     const reason: unknown = options.signal?.reason;
-    const stored = taken.pending ? `${taken.pending.collections.length} collections stored` : 'nothing stored yet';
+    const stored = taken.pending ? `${counted(taken.pending.collections.length, 'collection')} stored` : 'nothing stored yet';
     const message = `base backup stopped with ${stored}; the next backup or run resumes it`;
     throw reason instanceof Interrupted ? new Interrupted(reason.signal, `${message} (${reason.signal})`) : new Error(message, { cause: reason });
   }

@@ -10,6 +10,7 @@ import type { ChunkLimits } from '../archive/chunker.ts';
 import { addChunk, chainEnd, linkOf, newestChainOf, type Chain, type Chunk } from '../archive/manifest.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
+import { hostsSeenOf, noteHosts } from '../archive/source-hosts.ts';
 import { UsageError } from '../errors.ts';
 import { readMajorityPoint } from '../source/commit-point.ts';
 import type { Source } from '../source/connect-source.ts';
@@ -110,7 +111,8 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
         commitPoint: kind,
         stats: { byNs: written.byNs },
       };
-      const manifest = await committer.commit((latest) => addChunk(latest, current.id, chunk));
+      const seen = hostsSeenOf(source.hosts, chunk.sealedAt);
+      const manifest = await committer.commit((latest) => noteHosts(addChunk(latest, current.id, chunk), current.id, seen));
       chain = manifest.chains.find((candidate) => candidate.id === current.id) ?? current;
       streamed = { chunks: streamed.chunks + 1, ops: streamed.ops + chunk.count };
       options.onChunk?.(chunk);

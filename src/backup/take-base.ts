@@ -44,6 +44,7 @@ import { bucketsCollection, bucketsDataKey } from '../archive/timeseries-layout.
 import { transactionSafeStart } from '../source/transaction-start.ts';
 import type { Source } from '../source/connect-source.ts';
 import { dumpCollection } from '../source/dump-collection.ts';
+import { estimateDocuments } from '../source/estimate-count.ts';
 import { readOplog } from '../source/oplog-reader.ts';
 import type { Store } from '../store/store.ts';
 import { tsEquals, type Ts } from '../timestamp.ts';
@@ -52,6 +53,8 @@ import { storeGzipped } from './store-object.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { BaseOplogCheck, UnsafeBaseOplog } from './base-oplog-check.ts';
+import { hostsSeenOf } from '../archive/source-hosts.ts';
+import { counted } from '../words.ts';
 
 export const DEFAULT_DUMP_CONCURRENCY = 4;
 /** Bases taken in one call when DDL in the base oplog (base-oplog-check.ts) spoils one. */
@@ -77,6 +80,18 @@ export interface TakeBaseOptions {
    * to show; `total` where the stage counts something (the collections to dump).
    */
   readonly onStage?: (stage: string, message: string, total?: number) => void;
+  /**
+   * Given, the dump first estimates how many documents it will read (estimate-count.ts) and
+   * reports it, then each document read: what a progress bar's total, percent and ETA need.
+   */
+  readonly onDumpPlan?: (plan: DumpPlan) => void;
+  readonly onDocument?: () => void;
+}
+
+export interface DumpPlan {
+  readonly collections: number;
+  /** Null when the source would not estimate. */
+  readonly estimatedDocuments: number | null;
 }
 
 interface TakeBaseOutcome {
@@ -153,11 +168,16 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   options.onStage?.('catalog', 'listing collections');
   const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, includeConfigMetadata: options.includeConfigMetadata, deadline: source.deadline }))
     .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));
-  options.onStage?.('dump', `dumping ${catalog.length} collections`, catalog.length);
+  if (options.onDumpPlan) {
+    options.onStage?.('estimate', `estimating the documents of ${counted(catalog.length, 'collection')}`);
+    const dumped = catalog.map((entry) => ({ db: entry.db, type: entry.type, coll: entry.type === 'timeseries' && entry.bucketsListed !== false ? bucketsCollection(entry.coll) : entry.coll }));
+    options.onDumpPlan({ collections: catalog.length, estimatedDocuments: await estimateDocuments(source, dumped) });
+  }
+  options.onStage?.('dump', `dumping ${counted(catalog.length, 'collection')}`, catalog.length);
   const failure = await dumpCollections(catalog, {
     concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
     signal,
-    dump: (entry) => dumpOne(source, store, folder, entry, signal),
+    dump: (entry) => dumpOne(source, store, folder, entry, signal, options.onDocument),
     record: async (dumped) => {
       await committer.commit((manifest) => addPendingCollection(manifest, { id, source: identity, startTs, startedAt }, dumped));
       options.onCollection?.(dumped);
@@ -203,7 +223,8 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
     oplog: written.object,
     commitPoint: t1?.kind ?? 'lastWritten',
   };
-  const chain: Chain = { id, source: identity, base, chunks: [] };
+  const seen = hostsSeenOf(source.hosts, base.finishedAt);
+  const chain: Chain = { id, source: identity, base, chunks: [], ...(seen && { hostsSeen: seen }) };
   const manifest = await committer.commit((current) => addChain(removePendingBase(current, id), chain));
   return { stoppedEarly: false, chain, manifest, resumed };
 }
@@ -313,6 +334,7 @@ async function dumpOne(
   folder: string,
   entry: CatalogEntry,
   signal?: AbortSignal,
+  onDocument?: () => void,
 ): Promise<CollectionEntry> {
   // Decided before anything is stored: a collection this version cannot dump fails here.
   const dumped = entry.type === 'view' ? undefined : dumpedData(folder, entry);
@@ -337,6 +359,7 @@ async function dumpOne(
     (async function* () {
       for await (const document of documents) {
         docs++;
+        onDocument?.();
         yield document;
       }
     })(),

@@ -4,10 +4,7 @@
 import type { Cutoff, Ts } from '../timestamp.ts';
 import { formatTs } from '../timestamp.ts';
 
-/** "1 chunk", "3 chunks", "1 entry", "2 entries", with thousands separators. */
-export function counted(count: number, singular: string, plural = `${singular}s`): string {
-  return `${count.toLocaleString('en')} ${count === 1 ? singular : plural}`;
-}
+export { counted } from '../words.ts';
 
 /** "2026-12-01 12:01:00.250 UTC (13:01:00.250 CET local)": the day is repeated only when it differs. */
 export function utcAndLocal(ms: number, timeZone?: string): string {

@@ -24,6 +24,7 @@ import { checkDigest, getRecorded } from './download-chain.ts';
 import { decryptStageOf } from '../crypt/store-cipher.ts';
 import { idKey } from '../target/id-key.ts';
 import { compileNamespaceRules, type NamespaceRules } from './namespace-rules.ts';
+import { counted } from '../words.ts';
 
 // ---- the filter -------------------------------------------------------------------------
 
@@ -300,7 +301,7 @@ function commandSummary(doc: Document, o: Document): string {
   if (name === 'applyOps') {
     const count = Array.isArray(o.applyOps) ? o.applyOps.length : 0;
     const marks = [o.partialTxn === true || doc.partialTxn === true ? 'partial' : '', o.prepare === true || doc.prepare === true ? 'prepared' : ''].filter(Boolean);
-    return `applyOps: ${count} ops${marks.length > 0 ? ` (${marks.join(', ')})` : ''}`;
+    return `applyOps: ${counted(count, 'op')}${marks.length > 0 ? ` (${marks.join(', ')})` : ''}`;
   }
   if (name === 'renameCollection') return `renameCollection ${String(o.renameCollection)} -> ${String(o.to)}`;
   const value = o[name];

@@ -23,6 +23,7 @@ import { serialNamespacesOfBase } from './serial-namespaces.ts';
 import { countEntriesBeforeCutoff } from './count-before-cutoff.ts';
 import { refuseSourceClusterAt } from './source-cluster-guard.ts';
 import { createWorkFolder } from './work-folder.ts';
+import { counted } from '../words.ts';
 
 export interface RestoreOptions {
   readonly store: Store;
@@ -78,7 +79,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest } = await readManifest(options.store);
   const plan = planRestore(manifest, options.cutoff, options.source);
   const summary = describePlan(plan);
-  options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${summary.objects} objects (${summary.chunks} chunks)`);
+  options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
   if (options.dryRun) return { ...summary, dryRun: true, oplogEntries: await countEntriesBeforeCutoff(options.store, plan, options.signal) };
 
   // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
@@ -98,7 +99,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const files = await downloadObjects(options.store, baseObjectsOf(plan), dir, { concurrency: options.concurrency, signal: options.signal, onObject });
     if (feed.fitsAhead) {
       await feed.allFetched();
-      options.onStage?.('verified', `${summary.objects} objects downloaded and verified`);
+      options.onStage?.('verified', `${counted(summary.objects, 'object')} downloaded and verified`);
     } else {
       options.onStage?.('verified', `${files.size} base objects verified; ${plan.chunks.length + 1} oplog objects replay as they download, each verified`);
     }
@@ -119,7 +120,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         signal: options.signal,
         onCollection: () => options.onProgress?.('load', ++loaded, collections),
       });
-      options.onStage?.('base', `${base.documents} documents in ${base.collections} collections`);
+      options.onStage?.('base', `${counted(base.documents, 'document')} in ${counted(base.collections, 'collection')}`);
       // Secondary indexes wait for the end of replay (index-catalog.ts): the base's, and those
       // the oplog creates, changes or drops on the way.
       const catalog = new IndexCatalog();
@@ -149,7 +150,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         target: target.applier.mode,
         signal: options.signal,
       });
-      options.onStage?.('indexes', `${indexes} indexes built after replay`);
+      options.onStage?.('indexes', `${counted(indexes, 'index', 'indexes')} built after replay`);
       const users = await auth?.finish();
       return { ...summary, dryRun: false, applyMode: target.applier.mode, base: baseSummary, receipt, stats: target.applier.stats, indexes, auth: users };
     } finally {

@@ -22,6 +22,12 @@ export interface Source {
   readonly uri: string;
   /** The member the run is pinned to, host:port as the driver reached it. */
   readonly member: string;
+  /**
+   * The set's data-bearing members as hello lists them (`hosts`, then `passives`, the priority-0
+   * ones; arbiters hold no data): recorded on the chain so status can name the cluster.
+   * Optional: sources built by hand (tests) have none.
+   */
+  readonly hosts?: readonly string[];
   /** The read preference from the URI; commands that inspect the node use it too. */
   readonly readPreference: ReadPreference;
   /**
@@ -72,7 +78,7 @@ export async function connectSource(uri: string, options: ConnectSourceOptions =
       throw new SourceError(`${member} answered as replica set ${identity.setName}, not ${String(hello.setName)}`);
     }
     const deadline = options.deadline === undefined ? {} : { deadline: options.deadline };
-    return { client, identity, uri: safeUri, member, readPreference: client.readPreference, ...deadline };
+    return { client, identity, uri: safeUri, member, hosts: membersOf(hello, member), readPreference: client.readPreference, ...deadline };
   } catch (error) {
     await client?.close().catch(() => undefined);
     if (error instanceof SourceError) throw error;
@@ -148,6 +154,16 @@ async function withDeadline<T>(work: Promise<T>, deadline: Deadline | undefined)
   } finally {
     if (stop) deadline.signal.removeEventListener('abort', stop);
   }
+}
+
+/**
+ * hello's member lists on a replica set (mongo's jstests/replsets/ismaster1.js checks them:
+ * `hosts` for electable members, `passives` for priority 0, `arbiters` apart); FerretDB lists
+ * only itself in `hosts` or nothing, so the member we reached stands in.
+ */
+function membersOf(hello: Document, member: string): string[] {
+  const listed = [hello.hosts, hello.passives].flatMap((list: unknown) => (Array.isArray(list) ? list.filter((host): host is string => typeof host === 'string') : []));
+  return listed.length > 0 ? listed : [member];
 }
 
 function firstLine(error: unknown): string {

@@ -12,6 +12,7 @@ import type { OplogEntry } from '../oplog-entry.ts';
 import { applyCreatingCollections } from './missing-collections.ts';
 import { emptyApplyStats, type Applier, type ApplyStats, type CommandPlan } from './applier.ts';
 import { MAX_APPLY_OPS_COMMAND_BYTES, applyOpsCommand, splitApplyOps, toApplyOp, type ApplyOpsDialect } from './applyops-commands.ts';
+import { counted } from '../words.ts';
 
 export class ApplyOpsApplier implements Applier {
   readonly mode = 'applyOps' as const;
@@ -42,7 +43,7 @@ export class ApplyOpsApplier implements Applier {
         const applied = await applyCreatingCollections(this.#client, ops, (pending) => this.#client.db('admin').command(applyOpsCommand(pending, this.#dialect)));
         missing += applied.missing;
       } catch (error) {
-        throw new TargetError(`applyOps of ${ops.length} ops from ${from ? describe(from) : '?'} failed: ${(error as Error).message}`, { cause: error });
+        throw new TargetError(`applyOps of ${counted(ops.length, 'op')} from ${from ? describe(from) : '?'} failed: ${(error as Error).message}`, { cause: error });
       }
       first += ops.length;
     }

@@ -1,7 +1,8 @@
 // What a person sees in a terminal: bin/mongo-pitr run under a pseudo-terminal (util-linux
 // `script`), its output replayed the way a terminal draws it ("\r" and erase-line rewrite the
 // row in hand). A result line must stand on a row of its own, never glued onto a progress line
-// (`…20000 documentsbase 0001…`); waits say what they wait for; bars carry totals and percent.
+// (`…20000 documentsbase 0001…`); waits say what they wait for; bars carry totals and percent
+// (the dump's from the source's estimated document counts).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -15,12 +16,14 @@ import { NO_MONGO, uniqueName } from '../support/test-env.ts';
 const NO_SCRIPT = spawnSync('script', ['--version']).status === 0 ? false : 'util-linux script is not installed';
 
 /** Runs the CLI on a pseudo-terminal; returns the raw bytes and the rows a terminal would show. */
-function onTerminal(args: readonly string[]): { raw: string; rows: string[]; code: number } {
+function onTerminal(args: readonly string[], options: { columns?: number } = {}): { raw: string; rows: string[]; code: number } {
   const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
+  // The terminal's width as a program reads it (TIOCGWINSZ): set on the pseudo-terminal itself.
+  const command = options.columns === undefined ? quoted : `stty cols ${options.columns} rows 40; exec ${quoted}`;
   let raw = '';
   let code = 0;
   try {
-    raw = execFileSync('script', ['-qefc', quoted, '/dev/null'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '200' }, timeout: 120_000 });
+    raw = execFileSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '200' }, timeout: 120_000 });
   } catch (error) {
     const failed = error as { stdout?: string; status?: number };
     raw = failed.stdout ?? '';
@@ -53,7 +56,11 @@ describe('on a terminal', { skip: NO_MONGO || NO_SCRIPT }, () => {
     assert.match(result[0] ?? '', /^base \S+: \d+ documents? in \d+ collections?, /, 'the result starts its own row');
     assert.match(backup.raw, /connecting to mongodb:\/\/127\.0\.0\.1:\d+/, 'the connection wait is named');
     assert.match(backup.raw, /finding the commit point/);
-    assert.match(backup.raw, /dump \[#+-*\] \d+% \d+\/\d+ collections/, 'the dump bar has a total and a percent');
+    // The dump bar counts documents against the source's estimate (estimatedDocumentCount per
+    // collection, before the first is read), so it has a percent from the first document on.
+    assert.match(backup.raw, /estimating the documents of 3 collections/);
+    assert.match(backup.raw, /dump \[[#-]{20}\] \d{1,2}% \d+\/150 documents, [0-2]\/3 collections/, 'a bar before the end, against the estimated total');
+    assert.match(backup.raw, /dump \[#{20}\] 100% 150\/150 documents, 3\/3 collections/, 'the bar ends when the last collection is stored');
 
     const dry = onTerminal(['restore', '--store', store, '--dry-run', '--nsInclude', `${db}.*`]);
     assert.equal(dry.code, 0, dry.raw);
@@ -68,5 +75,28 @@ describe('on a terminal', { skip: NO_MONGO || NO_SCRIPT }, () => {
     assert.match(restore.raw, /download \[#{20}\] 100% \d+\/\d+ objects/);
     assert.ok(restore.rows.some((row) => /^base: 150 documents in 3 collections$/.test(row)), JSON.stringify(restore.rows));
     for (const row of restore.rows) assert.doesNotMatch(row, /\S(chain|base:|oplog:|cutoff:) /, `no result glued onto another line: ${row}`);
+  });
+
+  test('status: its own rows from the top, the timeline row as wide as the terminal allows', async () => {
+    const uri = dedicated.mongo().uri;
+    await dedicated.client().db(uniqueName('tty_status')).collection('c').insertOne({ n: 1 });
+    const store = await mkdtemp(join(tmpdir(), 'mongo-pitr-tty-'));
+    // run takes the first base with the same dump bar as backup: documents against the estimate.
+    const first = onTerminal(['run', '--store', store, '--uri', uri]);
+    assert.equal(first.code, 0, first.raw);
+    assert.match(first.raw, /dump \[#{20}\] 100% ([\d,]+)\/\1 documents, (\d+)\/\2 collections/);
+    await dedicated.client().db(uniqueName('tty_status')).collection('c').insertOne({ n: 2 });
+    assert.equal(onTerminal(['oplog', '--store', store, '--uri', uri]).code, 0);
+    for (const columns of [100, 60]) {
+      const status = onTerminal(['status', '--store', store], { columns });
+      assert.equal(status.code, 0, status.raw);
+      const rows = status.rows.filter((row) => row !== '');
+      assert.equal(rows[0], `store file://${store}`, `the waits are cleared and the result starts its own row: ${JSON.stringify(status.rows.slice(0, 3))}`);
+      const bar = rows.find((row) => row.startsWith('  ['));
+      assert.ok(bar, JSON.stringify(rows));
+      assert.equal(bar.length, columns - 1, `the timeline fits ${columns} columns: ${bar}`);
+      assert.match(bar, /^ {2}\[B[=B]*-*\]$/);
+      assert.ok(rows.some((row) => /^ {2}restorable: from .* to .* \((just now|\d+ seconds? ago)\)$/.test(row)), JSON.stringify(rows));
+    }
   });
 });

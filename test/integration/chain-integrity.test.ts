@@ -78,9 +78,9 @@ describe('a pass never extends a damaged chain', { skip: NO_MONGO }, () => {
 
     const again = await runCli(['--store', dir, 'oplog', '--uri', server.mongo().uri]);
     assert.equal(again.code, ExitCode.integrity, 'still refused on the next pass');
-    const status = await runCli(['--store', dir, 'status']);
+    const status = await runCli(['--store', dir, 'status', '--verbose']);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, new RegExp(`damaged: ${victim.key} is missing.*restorable up to ${chunks[0]?.lastTs.t}:${chunks[0]?.lastTs.i}`));
+    assert.match(status.stdout, new RegExp(`health: damaged: ${victim.key} is missing.*restorable up to .* UTC.* \\[${chunks[0]?.lastTs.t}:${chunks[0]?.lastTs.i}\\]; no longer extended`));
   });
 
   test('a truncated base object: run exits 6 naming it and starts a new chain at once; the old one is unrestorable', async () => {
@@ -97,7 +97,8 @@ describe('a pass never extends a damaged chain', { skip: NO_MONGO }, () => {
     assert.equal(after.chains[0]?.damage?.key, oplogKey);
     assert.equal(after.chains[1]?.damage, undefined);
     const status = await runCli(['--store', dir, 'list']);
-    assert.match(status.stdout, /damaged: .* not restorable; no longer extended/);
+    assert.match(status.stdout, /health: ok, .*; 1 older chain damaged \(below\)/);
+    assert.match(status.stdout, /^ {6}damaged: .* not restorable; no longer extended$/m);
     // The new chain is extended as usual.
     const next = await runCli(['--store', dir, 'run', '--uri', server.mongo().uri]);
     assert.equal(next.code, 0, next.stderr);

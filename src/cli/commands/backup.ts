@@ -4,6 +4,7 @@ import { backupBase } from '../../backup/run-due.ts';
 import { parsePositiveInt } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { counted } from '../receipt-text.ts';
+import { dumpProgress } from '../dump-progress.ts';
 
 export function registerBackup(program: Command): void {
   program
@@ -17,9 +18,7 @@ export function registerBackup(program: Command): void {
       const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
       const summary = await withSourceAndStore(context, flags.uri, (source, store) => {
         context.log.event('backup.start', `base backup of ${source.identity.setName} (${source.uri}) into ${store.url}`);
-        let collections = 0;
-        let documents = 0;
-        let total: number | undefined;
+        const progress = dumpProgress(context.log);
         return backupBase({
           source,
           store,
@@ -27,13 +26,14 @@ export function registerBackup(program: Command): void {
           includeAuth: flags.includeAuth,
           signal: stopSignal(),
           onStage: (stage, message, count) => {
-            if (stage === 'dump') total = count;
+            progress.stage(stage, count);
             context.log.status(`backup.${stage}`, message);
           },
+          onDumpPlan: (plan) => progress.plan(plan),
+          onDocument: () => progress.document(),
           onCollection: (entry) => {
-            documents += entry.docs;
             context.log.event('backup.collection', `${entry.db}.${entry.coll}: ${counted(entry.docs, 'document')}`, { ns: `${entry.db}.${entry.coll}`, docs: entry.docs });
-            context.log.progress('dump', ++collections, total, `collections, ${counted(documents, 'document')}`);
+            progress.collection(entry);
           },
         });
       });

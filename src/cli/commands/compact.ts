@@ -5,6 +5,7 @@ import { compact } from '../../backup/compact.ts';
 import { DEFAULT_ORPHAN_GRACE_MS } from '../../backup/prune.ts';
 import { parseDuration } from '../../config.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
+import { counted } from '../../words.ts';
 
 export function registerCompact(program: Command): void {
   program
@@ -16,7 +17,7 @@ export function registerCompact(program: Command): void {
       const graceMs = parseDuration(flags.grace, '--grace');
       const result = await withStore(context, (store) => compact({ store, graceMs, signal: stopSignal() }));
       context.output.result({ type: 'compact', ...result }, [
-        `merged ${result.replaced} chunks into ${result.merged} objects; deleted ${result.deleted} replaced objects past the grace period${result.stoppedEarly ? ' (stopped early; the next run resumes)' : ''}`,
+        `merged ${counted(result.replaced, 'chunk')} into ${counted(result.merged, 'object')}; deleted ${counted(result.deleted, 'replaced object')} past the grace period${result.stoppedEarly ? ' (stopped early; the next run resumes)' : ''}`,
       ]);
     });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { migrate } from '../../backup/migrate.ts';
 import { contextOf, withStore } from '../context.ts';
+import { counted } from '../../words.ts';
 
 export function registerMigrate(program: Command): void {
   program
@@ -11,7 +12,7 @@ export function registerMigrate(program: Command): void {
       const context = contextOf(command);
       const result = await withStore(context, (store) => migrate(store));
       const line = result.converted
-        ? `converted format ${result.fromVersion} to ${result.toVersion}: ${result.chains} chains, ${result.chunks} chunks read back identical`
+        ? `converted format ${result.fromVersion} to ${result.toVersion}: ${counted(result.chains, 'chain')}, ${counted(result.chunks, 'chunk')} read back identical`
         : `already format ${result.fromVersion}: nothing to do`;
       context.output.result({ type: 'migrate', ...result }, [line]);
     });

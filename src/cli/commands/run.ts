@@ -11,6 +11,7 @@ import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
 import { counted } from '../receipt-text.ts';
 import { clusterRunOf, runClusterCommand, type ClusterRunFlags } from './cluster-run.ts';
+import { dumpProgress } from '../dump-progress.ts';
 
 export function registerRun(program: Command): void {
   addMetricsOption(addChunkOptions(
@@ -34,6 +35,7 @@ export function registerRun(program: Command): void {
     const metrics = await startMetrics(context, flags);
     const { result, chain } = await withSourceAndStore(context, flags.uri, async (source, opened) => {
       const store = metrics ? await metrics.attach(source, opened) : opened;
+      const progress = dumpProgress(context.log);
       let done;
       try {
         done = await runDue({
@@ -44,9 +46,18 @@ export function registerRun(program: Command): void {
           verifyEveryMs,
           compact: flags.compact,
           signal: stopSignal(),
-          onStage: (stage, message) => context.log.status(`run.${stage}`, message),
+          onStage: (stage, message, count) => {
+            progress.stage(stage, count);
+            context.log.status(`run.${stage}`, message);
+          },
           onChunk: (chunk) => metrics?.metrics.observeWritten(chunk),
-          onCollection: (entry) => metrics?.metrics.observeStored((entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes),
+          // A base, when one is due, draws the same bar as backup's.
+          onDumpPlan: (plan) => progress.plan(plan),
+          onDocument: () => progress.document(),
+          onCollection: (entry) => {
+            metrics?.metrics.observeStored((entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes);
+            progress.collection(entry);
+          },
         });
       } finally {
         // The chain as the run left it (a damaged one included): window, newest op, health.

@@ -36,7 +36,7 @@ export function registerStream(program: Command): void {
         compactEveryMs,
         signal,
         onCompaction: (done) =>
-          context.log.event('stream.compact', `compacted ${done.replaced} chunks into ${done.merged} objects; deleted ${done.deleted} replaced objects`, { ...done }),
+          context.log.event('stream.compact', `compacted ${counted(done.replaced, 'chunk')} into ${counted(done.merged, 'object')}; deleted ${counted(done.deleted, 'replaced object')}`, { ...done }),
         onDamaged: (error) => {
           metrics?.metrics.observeDamaged();
           context.log.warn(`${error.message}; taking a new base now`);
