@@ -3,6 +3,7 @@
 import { UsageError } from '../../errors.ts';
 import { resolveTopology } from '../../cluster/discover-topology.ts';
 import { restoreCluster, type ClusterRestoreResult } from '../../cluster/cluster-restore.ts';
+import { configRestoreSteps } from '../../cluster/config-metadata.ts';
 import type { ApplyMode } from '../../target/open-target.ts';
 import { formatTs, type Cutoff } from '../../timestamp.ts';
 import { counted } from '../receipt-text.ts';
@@ -72,7 +73,8 @@ export function describeClusterRestore(result: ClusterRestoreResult): string[] {
     if (result.dryRun) lines.push(`${what}: ${plan}; would replay ${counted(r.oplogEntries ?? 0, 'oplog entry', 'oplog entries')}`);
     else lines.push(`${what}: ${plan}; ${counted(r.base?.documents ?? 0, 'document')} loaded, ${counted(r.receipt?.applied ?? 0, 'oplog entry', 'oplog entries')} applied`);
   }
-  if (result.dryRun) return [...lines, 'dry run: nothing written'];
+  // What a real restore does around the member data (config-metadata.ts).
+  if (result.dryRun) return [...lines, 'then:', ...configRestoreSteps().map((step) => `  - ${step}`), 'dry run: nothing written'];
   if (result.config) lines.push(`config metadata: ${Object.entries(result.config).map(([coll, count]) => `${count} ${coll}`).join(', ')}`);
   for (const [shard, count] of Object.entries(result.orphansRemoved ?? {})) lines.push(`${shard}: ${counted(count, 'orphan')} removed (not owned at the cutoff)`);
   lines.push(result.routersFlushed > 0 ? `${counted(result.routersFlushed, 'router')} told to reload the routing table (flushRouterConfig)` : 'no router named: run flushRouterConfig on every mongos of the target');
