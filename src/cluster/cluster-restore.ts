@@ -16,7 +16,8 @@ import { compareTs, formatTs, type Cutoff } from '../timestamp.ts';
 import { DEFAULT_MEMBER_CONCURRENCY } from './cluster-base.ts';
 import { clusterStatus, type ClusterStatus } from './cluster-status.ts';
 import type { ClusterWindow } from './cluster-window.ts';
-import { CONFIG_METADATA_COLLECTIONS } from './config-metadata.ts';
+import { CONFIG_METADATA_COLLECTIONS, zoneAssignments, type ZoneAssignment } from './config-metadata.ts';
+import { holdBalancer } from './balancer.ts';
 import { CONFIG_SCRATCH_DB, dropConfigScratch, writeConfigMetadata, type ConfigRestoreResult } from './config-restore.ts';
 import { memberStore } from './member-store.ts';
 import { removeOrphans } from './orphans.ts';
@@ -35,6 +36,8 @@ export interface ClusterRestoreOptions {
   readonly applyMode?: ApplyMode;
   readonly concurrency?: number;
   readonly skipUnknownCommands?: boolean;
+  /** Restore even when the target's balancer runs and no mongos can stop it. */
+  readonly allowBalancer?: boolean;
   readonly signal?: AbortSignal;
   readonly onStage?: (member: string, stage: string, detail: string) => void;
 }
@@ -56,6 +59,10 @@ export interface ClusterRestoreResult {
   readonly config?: ConfigRestoreResult['written'];
   readonly orphansRemoved?: Record<string, number>;
   readonly routersFlushed: number;
+  /** Zones of the source shards given to their target shards (addShardToZone through the mongos). */
+  readonly zones?: readonly ZoneAssignment[];
+  /** Zones not assigned because no target mongos was named: run addShardToZone for each. */
+  readonly zonesPending?: readonly ZoneAssignment[];
   readonly dryRun: boolean;
 }
 
@@ -83,7 +90,7 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
       dryRun: options.dryRun,
       drop: isConfig ? true : options.drop,
       // The config metadata lands in a scratch database first (config-restore.ts).
-      ...(isConfig && { namespaces: { include: CONFIG_METADATA_COLLECTIONS.map((coll) => `config.${coll}`), from: ['config.*'], to: [`${CONFIG_SCRATCH_DB}.*`], includeConfigMetadata: true } }),
+      ...(isConfig && { namespaces: { include: [...CONFIG_METADATA_COLLECTIONS, 'shards'].map((coll) => `config.${coll}`), from: ['config.*'], to: [`${CONFIG_SCRATCH_DB}.*`], includeConfigMetadata: true } }),
       refuseSourceCluster: !isConfig,
       applyMode: options.applyMode,
       concurrency: options.concurrency,
@@ -93,30 +100,53 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
     });
     return { name: member.name, role: member.role, target: targetName, result };
   });
-  const restored = await Promise.all([config, ...shards].map(restoreMember));
-  const common = { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored };
-  if (options.dryRun || !target) return { ...common, routersFlushed: 0, dryRun: true };
-
+  if (options.dryRun || !target) {
+    const restored = await Promise.all([config, ...shards].map(restoreMember));
+    return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, routersFlushed: 0, dryRun: true };
+  }
   const configClient = new MongoClient(target.config.uri, { appName: 'mongo-pitr' });
+  const mongosUri = target.mongos[0];
+  const mongos = mongosUri === undefined ? undefined : new MongoClient(mongosUri, { appName: 'mongo-pitr' });
   try {
-    options.onStage?.('config', 'metadata', 'config.databases, collections, chunks and tags rewritten for the target shards');
-    const metadata = await writeConfigMetadata(configClient, map);
-    const orphansRemoved: Record<string, number> = {};
-    for (const member of shards) {
-      const targetName = map.get(member.name) ?? member.name;
-      const client = new MongoClient(targetShardUri(target, targetName), { appName: 'mongo-pitr' });
-      try {
-        orphansRemoved[targetName] = await removeOrphans(client, targetName, metadata.collections, options.signal);
-      } finally {
-        await client.close();
-      }
+    // No migration may move what is being restored: the target's balancer is held throughout.
+    const hold = await holdBalancer({ ...(mongos && { mongos }), config: configClient, allowBalancer: options.allowBalancer ?? false });
+    try {
+      const restored = await Promise.all([config, ...shards].map(restoreMember));
+      return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, ...(await finishOnTarget(target, configClient, mongos, shards, map, options)), dryRun: false };
+    } finally {
+      await hold.release();
     }
-    await dropConfigScratch(configClient);
-    const routersFlushed = await flushRouters(target.mongos);
-    return { ...common, config: metadata.written, orphansRemoved, routersFlushed, dryRun: false };
   } finally {
+    await mongos?.close();
     await configClient.close();
   }
+}
+
+/** After the member data: the metadata, zones, orphans, the scratch database, the routing caches. */
+async function finishOnTarget(target: ClusterTopology, configClient: MongoClient, mongos: MongoClient | undefined, shards: readonly ClusterMember[], map: ShardMap, options: ClusterRestoreOptions) {
+  options.onStage?.('config', 'metadata', 'config.databases, collections, chunks and tags rewritten for the target shards');
+  const metadata = await writeConfigMetadata(configClient, map);
+  const assignments = zoneAssignments(await configClient.db(CONFIG_SCRATCH_DB).collection('shards').find({}).toArray(), map);
+  // addShardToZone is the router's (src/mongo/s/commands/cluster_add_shard_to_zone_cmd.cpp);
+  // the target's config.shards is never written directly.
+  if (mongos) for (const zone of assignments) await mongos.db('admin').command({ addShardToZone: zone.shard, zone: zone.zone });
+  const orphansRemoved: Record<string, number> = {};
+  for (const member of shards) {
+    const targetName = map.get(member.name) ?? member.name;
+    const client = new MongoClient(targetShardUri(target, targetName), { appName: 'mongo-pitr' });
+    try {
+      orphansRemoved[targetName] = await removeOrphans(client, targetName, metadata.collections, options.signal);
+    } finally {
+      await client.close();
+    }
+  }
+  await dropConfigScratch(configClient);
+  // A real cluster (a router named): each target shard drops its cached routing and filtering
+  // metadata too (flushRouterConfig runs on mongod since 4.4), then every router.
+  const shardUris = mongos ? shards.map((member) => targetShardUri(target, map.get(member.name) ?? member.name)) : [];
+  await flushRouters(shardUris);
+  const routersFlushed = await flushRouters(target.mongos);
+  return { config: metadata.written, orphansRemoved, routersFlushed, ...(mongos ? { zones: assignments } : { zonesPending: assignments }) };
 }
 
 /** The window holding the cutoff; without one, the newest window's end (everything archived). */

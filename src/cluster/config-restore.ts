@@ -14,6 +14,9 @@ import type { ChunkRange } from './chunk-ownership.ts';
 /** Where the config member's chain lands first, beside the target's own config database. */
 export const CONFIG_SCRATCH_DB = 'mongo_pitr_config_restore';
 
+/** Metadata writes as the config server's own are made: acknowledged by a majority. */
+const MAJORITY = { w: 'majority' } as const;
+
 /** Memory bound: documents are written in batches of this many. */
 const BATCH = 500;
 
@@ -48,9 +51,9 @@ export async function writeConfigMetadata(config: MongoClient, map: ShardMap): P
     const flush = async () => {
       if (batch.length === 0) return;
       if (collection === 'databases' || collection === 'collections') {
-        await target.collection(collection).bulkWrite(batch.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })), { ordered: true });
+        await target.collection(collection).bulkWrite(batch.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })), { ordered: true, writeConcern: MAJORITY });
       } else {
-        await target.collection(collection).insertMany(batch, { ordered: true });
+        await target.collection(collection).insertMany(batch, { ordered: true, writeConcern: MAJORITY });
       }
       written[collection] += batch.length;
       batch = [];

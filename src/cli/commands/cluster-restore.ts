@@ -3,7 +3,6 @@
 import { UsageError } from '../../errors.ts';
 import { resolveTopology } from '../../cluster/discover-topology.ts';
 import { restoreCluster, type ClusterRestoreResult } from '../../cluster/cluster-restore.ts';
-import { configRestoreSteps } from '../../cluster/config-metadata.ts';
 import type { ApplyMode } from '../../target/open-target.ts';
 import { formatTs, type Cutoff } from '../../timestamp.ts';
 import { counted } from '../receipt-text.ts';
@@ -22,6 +21,7 @@ export interface ClusterRestoreFlags {
   readonly nsFrom: string[];
   readonly nsInclude: string[];
   readonly nsExclude: string[];
+  readonly allowBalancer?: boolean;
 }
 
 export async function clusterRestoreCommand(context: Context, flags: ClusterRestoreFlags, cutoff: Cutoff | undefined, concurrency: number): Promise<void> {
@@ -43,6 +43,7 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       applyMode: flags.applyMode,
       concurrency,
       skipUnknownCommands: flags.skipUnknownCommands,
+      allowBalancer: flags.allowBalancer,
       signal,
       onStage: (member, stage, detail) => context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member }),
     }),
@@ -74,9 +75,10 @@ export function describeClusterRestore(result: ClusterRestoreResult): string[] {
     else lines.push(`${what}: ${plan}; ${counted(r.base?.documents ?? 0, 'document')} loaded, ${counted(r.receipt?.applied ?? 0, 'oplog entry', 'oplog entries')} applied`);
   }
   // What a real restore does around the member data (config-metadata.ts).
-  if (result.dryRun) return [...lines, 'then:', ...configRestoreSteps().map((step) => `  - ${step}`), 'dry run: nothing written'];
+  if (result.dryRun) return [...lines, 'then: the target balancer held, config metadata rewritten for the target shards, zones assigned (through the mongos), orphans removed by chunk ownership at the cutoff, routing caches flushed', 'dry run: nothing written'];
   if (result.config) lines.push(`config metadata: ${Object.entries(result.config).map(([coll, count]) => `${count} ${coll}`).join(', ')}`);
   for (const [shard, count] of Object.entries(result.orphansRemoved ?? {})) lines.push(`${shard}: ${counted(count, 'orphan')} removed (not owned at the cutoff)`);
+  for (const zone of result.zonesPending ?? []) lines.push(`zone ${zone.zone} not assigned to ${zone.shard} (no target mongos): run addShardToZone`);
   lines.push(result.routersFlushed > 0 ? `${counted(result.routersFlushed, 'router')} told to reload the routing table (flushRouterConfig)` : 'no router named: run flushRouterConfig on every mongos of the target');
   return lines;
 }

@@ -39,6 +39,7 @@ interface RestoreFlags extends SourceChoiceFlags {
   skipUnknownCommands?: boolean;
   toTopology?: string;
   shardMap?: string;
+  allowBalancer?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -75,6 +76,7 @@ export function registerRestore(program: Command): void {
     .option('--nsTo <pattern>', 'rename namespaces to (with --nsFrom, repeatable)', collect, [])
     .option('--concurrency <n>', 'parallel downloads and insert batches', '4')
     .option('--to-topology <file>', 'a cluster store: the target cluster as a topology file (instead of a target mongos at --to)')
+    .option('--allow-balancer', 'a cluster store: restore even when the target balancer runs and no target mongos can stop it')
     .option('--shard-map <pairs>', 'a cluster store: source shard → target shard, e.g. a=x,b=y (default: by name)');
   addSourceChoiceOptions(registered)
     .action(async (flags: RestoreFlags, command: Command) => {
