@@ -111,7 +111,7 @@ export async function runCluster(options: ClusterRunOptions): Promise<ClusterRun
  */
 async function archiveMembers(members: readonly MemberSource[], options: ClusterRunOptions): Promise<MemberPassResult[]> {
   const limit = pLimit(options.concurrency ?? DEFAULT_MEMBER_CONCURRENCY);
-  return Promise.all(members.map((member) => limit(async (): Promise<MemberPassResult> => {
+  const settled = await Promise.allSettled(members.map((member) => limit(async (): Promise<MemberPassResult> => {
     const own = { name: member.name, role: member.role, setName: member.source.identity.setName };
     const store = memberStore(options.store, memberPrefixOf(member));
     const { manifest } = await readHead(store);
@@ -130,6 +130,11 @@ async function archiveMembers(members: readonly MemberSource[], options: Cluster
     });
     return { ...own, oplog };
   })));
+  // Every member's pass ends (commits or stops) before a failure is reported: none is cut off
+  // mid-commit by the connections closing, and the others' progress is kept.
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
 }
 
 export function clusterBaseReason(manifest: ClusterManifest, restarted: boolean, baseEveryMs: number | undefined, now: Date): ClusterBaseReason | undefined {
