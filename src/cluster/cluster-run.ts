@@ -37,7 +37,7 @@ export interface ClusterRunOptions {
   readonly onMember?: (member: string, event: string, message: string) => void;
 }
 
-export type ClusterBaseReason = 'no-base' | 'new-member' | 'member-restarted' | 'base-age' | 'resume';
+export type ClusterBaseReason = 'no-base' | 'new-member' | 'member-removed' | 'member-restarted' | 'base-age' | 'resume';
 
 export interface MemberPassResult {
   readonly name: string;
@@ -142,6 +142,10 @@ export function clusterBaseReason(manifest: ClusterManifest, restarted: boolean,
   const newest = newestClusterBase(manifest);
   if (!newest) return 'no-base';
   if (membersWithoutClusterBase(manifest).length > 0) return 'new-member';
+  // A shard removed (drained by removeShard first) stops its chain: the newest cluster base can
+  // restore only up to there, so the remaining members start a new one.
+  const removed = new Set(manifest.members.filter((member) => member.removedAt !== undefined).map((member) => member.name));
+  if (newest.members.some((member) => removed.has(member.name))) return 'member-removed';
   if (restarted) return 'member-restarted';
   if (baseEveryMs !== undefined && now.getTime() - Date.parse(newest.finishedAt) >= baseEveryMs) return 'base-age';
   return undefined;

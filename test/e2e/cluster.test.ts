@@ -261,14 +261,17 @@ describe('cluster membership and the balancer between passes (folder store)', { 
       assert.equal(manifest.bases.length, 2);
       assert.deepEqual(manifest.bases[1]?.members.map((member) => member.name).sort(), ['config', ...SHARDS, 'shard03']);
 
-      // shard03 leaves: marked removed, its archive stays, no new cluster base is due.
+      // shard03 leaves: marked removed, its archive stays; the others start a new cluster base.
       await writeFile(source.topologyFile, JSON.stringify(topology));
       const left = await run();
       assert.equal(left.code, 0, left.stderr);
-      assert.deepEqual((json(left.stdout) as { removed: string[] }).removed, ['shard03']);
+      const leftResult = json(left.stdout) as { removed: string[]; baseReason: string };
+      assert.deepEqual(leftResult.removed, ['shard03']);
+      assert.equal(leftResult.baseReason, 'member-removed');
       manifest = parseClusterManifest(await readFile(join(url, 'cluster.json')));
       assert.ok(manifest.members.find((member) => member.name === 'shard03')?.removedAt);
-      assert.equal(manifest.bases.length, 2, left.stdout);
+      assert.equal(manifest.bases.length, 3, left.stdout);
+      assert.deepEqual(manifest.bases[2]?.members.map((member) => member.name).sort(), ['config', ...SHARDS]);
       assert.ok((await readdir(join(url, 'members'))).includes('shard03'), 'the removed shard\'s archive stays');
 
       // A member's store is an ordinary replica-set store: verify reads it as one.

@@ -46,6 +46,7 @@ export async function runClusterCommand(
 const BASE_REASONS = {
   'no-base': 'the first cluster base',
   'new-member': 'a new cluster base: a shard joined',
+  'member-removed': 'a new cluster base: a shard left',
   'member-restarted': 'a new cluster base: a member chain restarted (oplog gap or damage)',
   'base-age': 'a new cluster base: the newest was older than --base-every',
   resume: 'the cluster base in progress, resumed',

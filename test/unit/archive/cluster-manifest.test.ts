@@ -69,9 +69,12 @@ describe('cluster manifest', () => {
     manifest = noteMembers(manifest, seen(['s1', 's2']), 'y').manifest;
     assert.deepEqual(membersWithoutClusterBase(manifest), ['s2']);
     assert.equal(clusterBaseReason(manifest, false, undefined, now), 'new-member');
-    // A removed shard does not hold the cluster back.
+    // A removed shard that was never in a cluster base does not hold the cluster back.
     manifest = noteMembers(manifest, seen(['s1']), 'z').manifest;
     assert.equal(clusterBaseReason(manifest, false, undefined, now), undefined);
+    // One that was ends its chain: the remaining members start a new cluster base.
+    const gone = noteMembers(manifest, seen([]), 'w').manifest;
+    assert.equal(clusterBaseReason(gone, false, undefined, now), 'member-removed');
     assert.equal(clusterBaseReason(startClusterBase(manifest, { id: 'cb2', startedAt: 'z', members: [] }), false, undefined, now), 'resume');
   });
 
