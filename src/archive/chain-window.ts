@@ -2,8 +2,9 @@
 // needs, and whether the chain holds together. Pure.
 import { IntegrityError, UsageError } from '../errors.ts';
 import { compareTs, formatTs, isBeforeCutoff, tsEquals, type Cutoff, type Ts } from '../timestamp.ts';
-import { chainEnd, lastChunkOf, linkOf, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
+import { chainEnd, collectionObjectsOf, lastChunkOf, linkOf, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
 import { chainsOfSource, type SourceChoice } from './source-choice.ts';
+import { earliestUndecidedPrepare, openPreparesAtEnd } from './open-prepares.ts';
 
 /**
  * The span a chain restores to, as op positions: the state just after any op from `from` (T1,
@@ -16,6 +17,11 @@ export interface RestoreWindow {
   readonly fromWall: string | null;
   readonly to: Ts;
   readonly toWall: string | null;
+  /**
+   * Set when the window ends early, at a transaction prepared at this ts whose commit or abort
+   * the chain has not archived yet (open-prepares.ts): cutoffs up to it need no decision.
+   */
+  readonly heldByPrepare?: Ts;
 }
 
 /** Where a chain is sealed: every op with ts <= `ts` is archived in it. */
@@ -37,20 +43,26 @@ export function sealOf(chain: Chain): SealPoint {
   return { ts: recorded, wall };
 }
 
+/**
+ * The cutoffs a chain restores to: after its base's T1, up to its seal, and no further than a
+ * prepare left undecided at its archived end (a cutoff P, which applies the ops before P, is
+ * the last that needs no decision: `to` is the position just before P). Where that prepare is
+ * at or before T1 the window is empty: `to` is then `from`, and planRestore refuses every cutoff.
+ */
 export function windowOf(chain: Chain): RestoreWindow {
   const seal = sealOf(chain);
-  return {
-    chainId: chain.id,
-    from: chain.base.oplog.lastTs,
-    fromWall: chain.base.oplog.lastWall,
-    to: seal.ts,
-    toWall: seal.wall,
-  };
+  const window = { chainId: chain.id, from: chain.base.oplog.lastTs, fromWall: chain.base.oplog.lastWall, to: seal.ts, toWall: seal.wall };
+  const prepare = earliestUndecidedPrepare(chain);
+  if (!prepare || compareTs(prepare, nextTs(seal.ts)) >= 0) return window;
+  const before = prevTs(prepare);
+  const to = compareTs(before, window.from) < 0 ? window.from : before;
+  return { ...window, to, toWall: tsEquals(to, window.from) ? window.fromWall : null, heldByPrepare: prepare };
 }
 
 export function formatWindow(window: RestoreWindow): string {
   const at = (ts: Ts, wall: string | null) => `${formatTs(ts)}${wall ? ` (${wall})` : ''}`;
-  return `${at(window.from, window.fromWall)} .. ${at(window.to, window.toWall)}`;
+  const held = window.heldByPrepare ? ` (held at a transaction prepared at ${formatTs(window.heldByPrepare)}, undecided in the archive)` : '';
+  return `${at(window.from, window.fromWall)} .. ${at(window.to, window.toWall)}${held}`;
 }
 
 /** What a restore reads: one base and the chunks after it that the cutoff reaches into. */
@@ -82,16 +94,44 @@ function applies(object: OplogObject, which: 'first' | 'last', cutoff: Cutoff): 
 export function planRestore(manifest: Manifest, cutoff: Cutoff | undefined, choice: SourceChoice = {}): RestorePlan {
   if (manifest.chains.length === 0) throw new UsageError('the store holds no backup yet', { hint: 'run mongo-pitr backup first' });
   const chains = chainsOfSource(manifest, choice);
+  let held: Ts | undefined;
   for (const chain of [...chains].reverse()) {
     if (cutoff && !covers(chain, cutoff)) continue;
+    // Without a cutoff a restore goes to the chain's end: every prepare open there is after it.
+    const prepare = undecidedAt(chain, cutoff);
+    if (prepare) {
+      held ??= prepare;
+      continue;
+    }
     requireWhole(chain);
     const chunks = cutoff ? chain.chunks.filter((chunk) => applies(chunk, 'first', cutoff)) : chain.chunks;
     return { chain, base: chain.base, chunks, window: windowOf(chain), cutoff };
   }
+  if (held) throw undecidedPrepareError(cutoff, held);
   const windows = chains.map((chain) => formatWindow(windowOf(chain))).join('; ');
   throw new UsageError(`--until ${cutoff?.input ?? ''} is outside the restorable window: ${windows}`, {
     hint: 'a window "a .. b" restores to any cutoff after a, up to b plus one ordinal (b:i+1); a millisecond time in b\'s second only up to b\'s wall',
   });
+}
+
+/**
+ * The earliest prepare the chain's records show undecided at its archived end whose decision the
+ * cutoff needs (restore/prepared-cutoff.ts prepareNeedsDecision: its ts is before the cutoff, or
+ * under a millisecond cutoff in an earlier second). Undefined where the records do not say: then
+ * replay finds out at its end, as before.
+ */
+function undecidedAt(chain: Chain, cutoff: Cutoff | undefined): Ts | undefined {
+  if (!cutoff) return undefined;
+  const open = (openPreparesAtEnd(chain) ?? []).filter(({ ts }) => (cutoff.wallMs === undefined ? compareTs(ts, cutoff.ts) < 0 : ts.t < cutoff.ts.t));
+  return open.map(({ ts }) => ts).sort(compareTs)[0];
+}
+
+/** Refused before anything is read or written: the archive cannot decide this cutoff yet. */
+function undecidedPrepareError(cutoff: Cutoff | undefined, prepare: Ts): UsageError {
+  return new UsageError(
+    `--until ${cutoff?.input ?? ''} is past a transaction prepared at ${formatTs(prepare)} whose commit or abort is not archived yet`,
+    { hint: `pick a cutoff at or before ${formatTs(prepare)}, or wait for the next oplog pass to archive its decision` },
+  );
 }
 
 /** A cutoff a chain can restore to: after its base's T1 op, and decidable from what it archived. */
@@ -116,6 +156,11 @@ export function reaches(seal: SealPoint, cutoff: Cutoff): boolean {
 /** The position just past an op: the next ordinal, or the next second's first. */
 export function nextTs(ts: Ts): Ts {
   return ts.i >= MAX_ORDINAL ? { t: ts.t + 1, i: 0 } : { t: ts.t, i: ts.i + 1 };
+}
+
+/** The position just before an op: the previous ordinal, or the previous second's last. */
+export function prevTs(ts: Ts): Ts {
+  return ts.i > 0 ? { t: ts.t, i: ts.i - 1 } : { t: ts.t - 1, i: MAX_ORDINAL };
 }
 
 const MAX_ORDINAL = 0xffffffff;
@@ -149,7 +194,7 @@ export function verifyContinuity(chain: Chain): void {
 export function keysOf(chain: Chain): string[] {
   const base = chain.base;
   return [
-    ...base.collections.flatMap((entry) => (entry.data ? [entry.data.key, entry.metadata.key] : [entry.metadata.key])),
+    ...collectionObjectsOf(base).map((object) => object.key),
     base.oplog.key,
     ...chain.chunks.map((chunk) => chunk.key),
     ...(chain.indexKeys ?? []),

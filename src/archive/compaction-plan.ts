@@ -79,6 +79,8 @@ export function mergedRecord(pieces: readonly Chunk[], stored: { key: string; ra
     pieces: pieces.reduce((sum, piece) => sum + (piece.pieces ?? 1), 0),
     compactedAt,
     endSha256: linkOf(last),
+    // The set open at the merged object's end is its last piece's (absent there: unknown).
+    ...(last.openPrepares && { openPrepares: last.openPrepares }),
   };
 }
 

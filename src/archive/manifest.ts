@@ -38,6 +38,19 @@ export interface StoredObject {
    * over the encrypted bytes, so verify and prune need no key.
    */
   readonly encryption?: 'age';
+  /**
+   * A compacted object of encrypted pieces (backup/compact.ts): their stored bytes one after the
+   * other, each decrypted on its own (archive/object-parts.ts), so compaction needs no key. Each
+   * part's stored size and cipher, in order; `encryption` above is then the first encrypted
+   * part's. Optional and additive: absent, the object is one stream.
+   */
+  readonly parts?: readonly ObjectPart[];
+}
+
+/** One piece of a compacted object of encrypted pieces: its stored bytes and how they are encrypted (absent: plain gzip). */
+export interface ObjectPart {
+  readonly storedBytes: number;
+  readonly encryption?: StoredObject['encryption'];
 }
 
 export interface OplogObject extends StoredObject {
@@ -47,6 +60,21 @@ export interface OplogObject extends StoredObject {
   readonly firstWall: string | null;
   readonly lastWall: string | null;
   readonly count: number;
+  /**
+   * The prepared (distributed) transactions still undecided after this object's last op: each
+   * prepare entry's ts and an opaque id (archive/open-prepares.ts), nothing that names a
+   * namespace or holds data. Carried from the object before, so it is complete only where every
+   * object back to the base has it. Optional, additive: absent (older records) means unknown.
+   */
+  readonly openPrepares?: readonly OpenPrepareRecord[];
+}
+
+/** A prepare entry whose commitTransaction or abortTransaction is not archived yet. */
+export interface OpenPrepareRecord {
+  /** ts of the prepare entry (the prepare timestamp). */
+  readonly ts: Ts;
+  /** sha256 of the transaction's lsid and txnNumber, hex: matches its decision, names nothing. */
+  readonly id: string;
 }
 
 export interface CollectionEntry {
@@ -59,6 +87,31 @@ export interface CollectionEntry {
   readonly metadata: StoredObject;
 }
 
+/**
+ * A collection of an encrypted base as the manifest shows it: its objects and nothing that names
+ * it. Its database, name, type and document count are inside its encrypted metadata object
+ * (archive/opaque-base.ts says what the manifest still shows).
+ */
+export interface OpaqueCollection {
+  /** Documents; null for views. */
+  readonly data: StoredObject | null;
+  readonly metadata: StoredObject;
+  /**
+   * Pending bases only: the source collection's UUID (random, names nothing), so that a resumed
+   * run, which may hold only public keys, knows the collection is stored. Dropped when sealed.
+   */
+  readonly uuid?: string;
+  /** Pending bases only: its documents, so that a forgotten entry leaves the total right. Dropped when sealed. */
+  readonly docs?: number;
+}
+
+/** An encrypted base's collections (optional, additive: absent in plain bases). */
+export interface OpaqueCollections {
+  readonly collections: readonly OpaqueCollection[];
+  /** Documents in all of them: the only count the manifest keeps. */
+  readonly documents: number;
+}
+
 export interface Base {
   readonly id: string;
   /** T0: the newest archivable op before the dump started. */
@@ -68,6 +121,8 @@ export interface Base {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly collections: readonly CollectionEntry[];
+  /** Collections stored encrypted, under opaque keys: named only inside their objects. */
+  readonly opaque?: OpaqueCollections;
   /** The oplog [T0, T1] written while the dump ran. */
   readonly oplog: OplogObject;
   readonly commitPoint: CommitPointKind;
@@ -209,6 +264,8 @@ export interface PendingBase {
   readonly startedAt: string;
   /** Collections stored so far, in the order they finished. */
   readonly collections: readonly CollectionEntry[];
+  /** Collections stored encrypted so far, named only inside their objects. */
+  readonly opaque?: OpaqueCollections;
   /**
    * Every base folder a run of this base writes into (`bases/<folder>/`), recorded before the
    * run writes its first object there, so that prune leaves all of it alone however long a
@@ -370,7 +427,42 @@ export function pendingFolders(pending: PendingBase): string[] {
  * are what a pending base holds on to.
  */
 export function pendingKeys(pending: PendingBase): string[] {
-  return pending.collections.flatMap((entry) => (entry.data ? [entry.data.key, entry.metadata.key] : [entry.metadata.key]));
+  return collectionObjectsOf(pending).map((object) => object.key);
+}
+
+/** The objects of a base's (or pending base's) collections, named and opaque: metadata, then data. */
+export function collectionObjectsOf(base: Pick<Base, 'collections' | 'opaque'>): StoredObject[] {
+  return [...base.collections, ...(base.opaque?.collections ?? [])].flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata]));
+}
+
+/** Documents in a base, named and opaque collections alike. */
+export function baseDocuments(base: Pick<Base, 'collections' | 'opaque'>): number {
+  return base.collections.reduce((sum, entry) => sum + entry.docs, 0) + (base.opaque?.documents ?? 0);
+}
+
+/** Collections in a base, named and opaque alike. */
+export function baseCollectionCount(base: Pick<Base, 'collections' | 'opaque'>): number {
+  return base.collections.length + (base.opaque?.collections.length ?? 0);
+}
+
+/**
+ * Records one more collection of a pending base stored encrypted (addPendingCollection's twin):
+ * the manifest gains its objects and the running document total, never its name.
+ */
+export function addPendingOpaqueCollection(
+  manifest: Manifest,
+  pending: Omit<PendingBase, 'collections'>,
+  entry: OpaqueCollection & { readonly docs: number },
+): Manifest {
+  const others = manifest.pendingBases ?? [];
+  const current = others.find((candidate) => candidate.id === pending.id);
+  refuseRivalBase(others, pending);
+  const base: PendingBase = current ?? { ...pending, collections: [] };
+  const opaque: OpaqueCollections = {
+    collections: [...(base.opaque?.collections ?? []), entry],
+    documents: (base.opaque?.documents ?? 0) + entry.docs,
+  };
+  return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), { ...base, opaque }] };
 }
 
 /** Forgets a pending base (finished into a chain, or abandoned after an oplog gap). */

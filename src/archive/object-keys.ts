@@ -5,6 +5,8 @@
 //   bases/<T0>-<runId>/<db>/<coll>.bson.gz           documents, concatenated raw BSON, gzip
 //   bases/<T0>-<runId>/<db>/<coll>.metadata.json.gz  options, indexes, uuid (mongodump format)
 //   bases/<T0>-<runId>/oplog.bson.gz                 the oplog written while the dump ran
+//   bases/<T0>-<runId>/<cid>.bson.gz                 encrypted bases: documents, named by a random
+//   bases/<T0>-<runId>/<cid>.metadata.json.gz        collection id, never by db or collection (opaque-base.ts)
 //   chunks/<chainId>/<first ts>-<runId>.bson.gz      archived oplog, concatenated raw BSON, gzip
 //   chunks/<chainId>/<first ts>-L<level>-<runId>.bson.gz  compacted: many chunks' entries in one
 //   index/<chainId>/seg-<seq>-<runId>.json           format 2: sealed chunk records (JSON)
@@ -52,6 +54,27 @@ export function collectionDataKey(id: string, db: string, coll: string): string 
 
 export function collectionMetadataKey(id: string, db: string, coll: string): string {
   return `${basePrefix(id)}${escapeName(db)}/${escapeName(coll)}.metadata.json.gz`;
+}
+
+/** A random id naming an encrypted base's collection objects in place of its names (opaque-base.ts). */
+export function newOpaqueCollectionId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export function opaqueDataKey(id: string, collectionId: string): string {
+  return `${basePrefix(id)}${collectionId}.bson.gz`;
+}
+
+export function opaqueMetadataKey(id: string, collectionId: string): string {
+  return `${basePrefix(id)}${collectionId}.metadata.json.gz`;
+}
+
+/**
+ * True for an encrypted base's collection object: right under the base folder and not its
+ * oplog, where a named one always sits in a database folder.
+ */
+export function isOpaqueKey(key: string): boolean {
+  return /^bases\/[^/]+\/[0-9a-f]{16}\.(bson|metadata\.json)\.gz$/.test(key);
 }
 
 export function baseOplogKey(id: string): string {

@@ -9,8 +9,8 @@
 // lie between chains, never inside one, so they are exact; damage is exact from the position
 // recorded when it was found (chain-health.ts damageWithExtent).
 import { restorableExtent } from './chain-health.ts';
-import { sealOf } from './chain-window.ts';
-import { chainChunkCount, chainOpCount, lastChunkOf, sameSource, type Chain, type HostsSeen, type Manifest, type SourceIdentity } from './manifest.ts';
+import { nextTs, windowOf, type RestoreWindow } from './chain-window.ts';
+import { baseCollectionCount, baseDocuments, chainChunkCount, collectionObjectsOf, chainOpCount, lastChunkOf, sameSource, type Chain, type HostsSeen, type Manifest, type SourceIdentity } from './manifest.ts';
 import { sourcesOf } from './source-choice.ts';
 import { compareTs, type Ts } from '../timestamp.ts';
 
@@ -151,11 +151,12 @@ function summarizeSource(chains: readonly Chain[], source: SourceIdentity, nowMs
 
 function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
   const base = chain.base;
-  const baseBytes = base.collections.reduce((sum, entry) => sum + (entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes, 0) + base.oplog.storedBytes;
+  const baseBytes = collectionObjectsOf(base).reduce((sum, object) => sum + object.storedBytes, 0) + base.oplog.storedBytes;
   const extent = restorableExtent(chain);
-  const seal = sealOf(chain);
+  // Whole: up to the seal, or to just before a prepare whose decision is not archived (windowOf).
+  const whole = windowOf(chain);
   const from = timePoint(base.oplog.lastTs, base.oplog.lastWall);
-  const to = extent.kind === 'whole' ? timePoint(seal.ts, seal.wall) : extent.kind === 'up-to' ? timePoint(extent.lastTs, extent.lastWall) : null;
+  const to = extent.kind === 'whole' ? wholeEnd(whole) : extent.kind === 'up-to' ? timePoint(extent.lastTs, extent.lastWall) : null;
   return {
     id: chain.id,
     base: {
@@ -164,8 +165,8 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
       finishedAt: base.finishedAt,
       ageSeconds: secondsBetween(Date.parse(base.finishedAt), nowMs),
       end: from,
-      documents: base.collections.reduce((sum, entry) => sum + entry.docs, 0),
-      collections: base.collections.length,
+      documents: baseDocuments(base),
+      collections: baseCollectionCount(base),
       bytes: baseBytes,
     },
     chunks: chainChunkCount(chain),
@@ -177,6 +178,12 @@ function summarizeChain(chain: Chain, nowMs: number): ChainSummary {
     encryption: encryptionOf(chain),
     hosts: chain.hostsSeen?.hosts ?? null,
   };
+}
+
+/** Where an undamaged chain's window ends; null where a prepare undecided at its end precedes every cutoff. */
+function wholeEnd(window: RestoreWindow): TimePoint | null {
+  if (window.heldByPrepare && compareTs(window.heldByPrepare, nextTs(window.from)) < 0) return null;
+  return timePoint(window.to, window.toWall);
 }
 
 /**
@@ -253,7 +260,7 @@ function damageOf(chain: Chain): DamageSummary | null {
  * about its sealed chunks).
  */
 export function encryptionOf(chain: Chain): Encryption {
-  const objects = [...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])), chain.base.oplog, ...chain.chunks];
+  const objects = [...collectionObjectsOf(chain.base), chain.base.oplog, ...chain.chunks];
   let encrypted = objects.filter((object) => object.encryption !== undefined).length;
   let total = objects.length;
   const sealed = chain.history;

@@ -9,8 +9,9 @@
 // only apply those onto the very buckets the source had, `_id`s included.
 // Bases written before this layout dumped a time-series collection through its view, as
 // measurements, in `<db>/<coll>.bson`: `holdsBuckets` tells the two apart by the data key.
+// An encrypted base (opaque-base.ts) stores the buckets under its opaque key, like any data.
 import type { CollectionEntry } from './manifest.ts';
-import { collectionDataKey, escapeName } from './object-keys.ts';
+import { collectionDataKey, escapeName, isOpaqueKey } from './object-keys.ts';
 
 export const BUCKETS_PREFIX = 'system.buckets.';
 
@@ -27,5 +28,7 @@ export function bucketsDataKey(id: string, db: string, coll: string): string {
 /** True when a base entry's data is the raw buckets of a time-series collection. */
 export function holdsBuckets(entry: CollectionEntry): boolean {
   if (entry.type !== 'timeseries' || entry.data === null) return false;
+  // Encrypted bases postdate this layout: their time-series data is always the buckets.
+  if (isOpaqueKey(entry.data.key)) return true;
   return entry.data.key.endsWith(`/${escapeName(entry.db)}/${escapeName(bucketsCollection(entry.coll))}.bson.gz`);
 }

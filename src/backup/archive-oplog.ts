@@ -4,6 +4,7 @@
 import { Chunker, type ChunkLimits } from '../archive/chunker.ts';
 import { addChunk, chainEnd, linkOf, type Chain, type Chunk } from '../archive/manifest.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
+import { carriedFrom, trackingPrepares } from '../archive/open-prepares.ts';
 import { hostsSeenOf, noteHosts } from '../archive/source-hosts.ts';
 import { readMajorityPoint, type CommitPoint } from '../source/commit-point.ts';
 import type { Source } from '../source/connect-source.ts';
@@ -67,7 +68,9 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
       const previous = chainEnd(chain);
       const key = chunkKey(chain.id, first.header.ts, runId);
       options.onChunkStart?.(key);
-      const written = await writeOplogObject(store, key, chunker.nextChunk(), previous.lastTs, signal);
+      // Undefined where the chain's records predate the open set: it stays unknown to the chain's end.
+      const prepares = carriedFrom(previous);
+      const written = await writeOplogObject(store, key, trackingPrepares(chunker.nextChunk(), prepares), previous.lastTs, signal);
       // The pass's last chunk is sealed at the commit point it read up to; one cut short by the
       // limits, or a read without a commit point (it ends at whatever it found), at its last op.
       const last = (await chunker.peek()) === undefined && commitPoint?.ts ? commitPoint : undefined;
@@ -81,6 +84,7 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
         commitPointTs: last?.ts ?? written.object.lastTs,
         commitPointWall: last ? (last.wall?.toISOString() ?? null) : written.object.lastWall,
         stats: { byNs: written.byNs },
+        ...(prepares && { openPrepares: prepares.records() }),
       };
       const seen = hostsSeenOf(source.hosts, chunk.sealedAt);
       const manifest = await committer.commit((current) => noteHosts(addChunk(current, chain.id, chunk), chain.id, seen));

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { ChainDamaged, damageWithExtent, markChainDamaged, markChainVerified } from '../archive/chain-health.ts';
 import { keysOf } from '../archive/chain-window.ts';
 import { DigestStream } from '../archive/digest.ts';
-import type { Chain, ChainDamage, StoredObject } from '../archive/manifest.ts';
+import { collectionObjectsOf, type Chain, type ChainDamage, type StoredObject } from '../archive/manifest.ts';
 import { StoreError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { ManifestCommitter } from './commit.ts';
@@ -66,7 +66,7 @@ function dueForVerify(chain: Chain, now: Date, options: CheckChainOptions): bool
 /** Every object the manifest names for this chain, with what it says about each. */
 function recordedObjects(chain: Chain): Map<string, StoredObject> {
   const objects: StoredObject[] = [
-    ...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])),
+    ...collectionObjectsOf(chain.base),
     chain.base.oplog,
     ...chain.chunks,
   ];

@@ -2,7 +2,9 @@
 // day: archive/compaction-plan.ts), so that a restore of a long window fetches a few large
 // objects instead of a million small ones. Order, for every batch of groups:
 //   1. each merged object is streamed (piece by piece: fetched, checked against its sha256,
-//      gunzipped, gzipped again) into a new key, then read back and checked;
+//      gunzipped, gzipped again) into a new key, then read back and checked; where a piece is
+//      encrypted, the pieces' stored bytes are copied as they are, part after part (storeParts),
+//      so compaction never needs the key;
 //   2. a new compacted index (every sealed record, the merged spans replaced) is stored;
 //   3. the head is committed by compare-and-swap (commit.ts) to pin it;
 //   4. the pieces it replaced become unreferenced; they are deleted (sweepRetired) only once the
@@ -20,7 +22,7 @@ import pLimit from 'p-limit';
 import { planCompaction, mergedRecord, type CompactionGroup } from '../archive/compaction-plan.ts';
 import { DigestStream } from '../archive/digest.ts';
 import { COMPACTED_KIND, compactedRefOf, serializeIndexObject, type CompactedBody } from '../archive/index-segment.ts';
-import type { Chain, Chunk, Manifest } from '../archive/manifest.ts';
+import type { Chain, Chunk, Manifest, ObjectPart, StoredObject } from '../archive/manifest.ts';
 import { chainIndexPrefix, compactedChunkKey, compactedIndexKey, CHUNKS_PREFIX, newRunId } from '../archive/object-keys.ts';
 import { findOrphans, retiredAt } from '../archive/retention.ts';
 import { ConflictError, IntegrityError } from '../errors.ts';
@@ -30,7 +32,7 @@ import { ManifestCommitter } from './commit.ts';
 import { DEFAULT_ORPHAN_GRACE_MS } from './prune.ts';
 import { loadSealed, readManifest } from './read-manifest.ts';
 import { storeGzipped } from './store-object.ts';
-import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
+import { decryptStageOf } from '../crypt/store-cipher.ts';
 
 /**
  * Groups merged between two commits of the compacted index: each commit rewrites the index (all
@@ -85,9 +87,6 @@ export async function compact(options: CompactOptions): Promise<CompactResult> {
       const sealed = await loadSealed(store, chain);
       const groups = planCompaction(sealed.records).slice(0, Math.min(GROUPS_PER_COMMIT, budget));
       if (groups.length === 0) break;
-      // Encrypted pieces are decrypted to be merged (and the merged object encrypted again by
-      // storeGzipped): without the key, compaction stops here, before it writes anything.
-      requireIdentityFor(store, groups.flatMap((group) => sealed.records.slice(group.start, group.end)));
       const records = await mergeGroups(store, chain.id, sealed.records, groups, runId, now, signal, options.onObject);
       const before = new Set(sealed.records);
       const done = records.filter((record) => !before.has(record));
@@ -120,7 +119,9 @@ async function mergeGroups(
     const first = pieces[0];
     if (!first) return undefined;
     const key = compactedChunkKey(chainId, first.firstTs, group.level, runId);
-    const stored = await storeGzipped(store, key, concatenated(store, pieces, signal), signal);
+    const stored = pieces.some((piece) => piece.encryption !== undefined)
+      ? await storeParts(store, key, pieces, signal)
+      : await storeGzipped(store, key, concatenated(store, pieces, signal), signal);
     const rawBytes = pieces.reduce((sum, piece) => sum + piece.rawBytes, 0);
     if (stored.rawBytes !== rawBytes) throw new IntegrityError(`${key} holds ${stored.rawBytes} bytes of entries, its pieces ${rawBytes}`);
     // Read back before it is recorded: what the index will pin is what the store holds.
@@ -140,6 +141,46 @@ async function mergeGroups(
   });
   out.push(...records.slice(cursor));
   return out;
+}
+
+/**
+ * Merges pieces of which some are encrypted without the key: their stored bytes one after the
+ * other, each checked against its sha256 as it is copied; the record lists each part's size and
+ * cipher so that readers decrypt part by part (archive/object-parts.ts). Plain pieces among them
+ * (a chain where encryption was turned on) stay plain parts: nothing is decrypted, nothing
+ * re-encrypted, so the pieces' recipients stay those of the merged object.
+ */
+async function storeParts(store: Store, key: string, pieces: readonly Chunk[], signal?: AbortSignal): Promise<StoredObject> {
+  const digest = new DigestStream();
+  const copying = pipeline(storedBytesOf(store, pieces, signal), digest, { signal });
+  const uploaded = store.put(key, digest, { signal });
+  try {
+    await Promise.all([copying, uploaded]);
+  } catch (error) {
+    digest.destroy(error as Error);
+    await Promise.allSettled([copying, uploaded]);
+    throw error;
+  }
+  const { bytes, sha256 } = digest.digest();
+  const parts = pieces.flatMap((piece): readonly ObjectPart[] => piece.parts ?? [{ storedBytes: piece.storedBytes, ...(piece.encryption ? { encryption: piece.encryption } : {}) }]);
+  const encryption = parts.find((part) => part.encryption !== undefined)?.encryption;
+  const rawBytes = pieces.reduce((sum, piece) => sum + piece.rawBytes, 0);
+  return { key, rawBytes, storedBytes: bytes, sha256, ...(encryption ? { encryption } : {}), parts };
+}
+
+/** The pieces' stored bytes as they are, in order, each checked against its recorded size and sha256. */
+async function* storedBytesOf(store: Store, pieces: readonly Chunk[], signal?: AbortSignal): AsyncGenerator<Buffer> {
+  for (const piece of pieces) {
+    const digest = new DigestStream();
+    const feeding = pipeline(await getRecorded(store, piece, signal), digest, { signal, end: true });
+    try {
+      for await (const part of digest) yield part as Buffer;
+      await feeding;
+    } finally {
+      feeding.catch(() => undefined);
+    }
+    checkDigest(piece, digest);
+  }
 }
 
 /** The pieces' entries, in order: each piece checked against its recorded size and sha256. */

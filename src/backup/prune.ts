@@ -9,7 +9,7 @@
 // keys under bases/, chunks/ and index/ (key, size, time).
 import pLimit from 'p-limit';
 import { formatWindow, keysOf, windowOf } from '../archive/chain-window.ts';
-import type { Chain, Manifest } from '../archive/manifest.ts';
+import { collectionObjectsOf, type Chain, type Manifest } from '../archive/manifest.ts';
 import { BASES_PREFIX, CHUNKS_PREFIX, INDEX_PREFIX } from '../archive/object-keys.ts';
 import { findOrphans, planRetention, withoutChains, type KeepReason, type RetentionPlan } from '../archive/retention.ts';
 import { ConflictError } from '../errors.ts';
@@ -128,7 +128,7 @@ async function listAll(store: Store, prefix: string): Promise<ObjectInfo[]> {
 function describeRemoved(chain: Chain): PrunedChain {
   const base = chain.base;
   const objects = [
-    ...base.collections.flatMap((entry) => (entry.data ? [entry.data, entry.metadata] : [entry.metadata])),
+    ...collectionObjectsOf(base),
     base.oplog,
     ...chain.chunks,
   ];

@@ -3,7 +3,7 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { Interrupted, OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { chainEnd, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
+import { baseCollectionCount, baseDocuments, chainEnd, collectionObjectsOf, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs } from '../timestamp.ts';
@@ -65,7 +65,7 @@ export async function backupBase(options: BackupRunOptions): Promise<BaseSummary
   const taken = await takeBase({ ...options, committer });
   if (taken.stoppedEarly) {
     const reason: unknown = options.signal?.reason;
-    const stored = taken.pending ? `${counted(taken.pending.collections.length, 'collection')} stored` : 'nothing stored yet';
+    const stored = taken.pending ? `${counted(baseCollectionCount(taken.pending), 'collection')} stored` : 'nothing stored yet';
     const message = `base backup stopped with ${stored}; the next backup or run resumes it`;
     throw reason instanceof Interrupted ? new Interrupted(reason.signal, `${message} (${reason.signal})`) : new Error(message, { cause: reason });
   }
@@ -77,9 +77,9 @@ export function summarizeBase(chain: Chain): BaseSummary {
   const base = chain.base;
   return {
     chainId: chain.id,
-    collections: base.collections.length,
-    documents: base.collections.reduce((sum, entry) => sum + entry.docs, 0),
-    storedBytes: base.collections.reduce((sum, entry) => sum + (entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes, 0) + base.oplog.storedBytes,
+    collections: baseCollectionCount(base),
+    documents: baseDocuments(base),
+    storedBytes: collectionObjectsOf(base).reduce((sum, object) => sum + object.storedBytes, 0) + base.oplog.storedBytes,
     startTs: formatTs(base.startTs),
     endTs: formatTs(base.endTs),
     oplogOps: base.oplog.count,
@@ -100,8 +100,8 @@ export function summarizePending(pending: PendingBase): PendingBaseSummary {
     baseId: pending.id,
     startTs: formatTs(pending.startTs),
     startedAt: pending.startedAt,
-    collections: pending.collections.length,
-    documents: pending.collections.reduce((sum, entry) => sum + entry.docs, 0),
+    collections: baseCollectionCount(pending),
+    documents: baseDocuments(pending),
   };
 }
 

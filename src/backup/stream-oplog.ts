@@ -10,6 +10,7 @@ import type { ChunkLimits } from '../archive/chunker.ts';
 import { addChunk, chainEnd, linkOf, newestChainOf, type Chain, type Chunk } from '../archive/manifest.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
+import { carriedFrom, trackingPrepares } from '../archive/open-prepares.ts';
 import { hostsSeenOf, noteHosts } from '../archive/source-hosts.ts';
 import { UsageError } from '../errors.ts';
 import { readMajorityPoint } from '../source/commit-point.ts';
@@ -101,7 +102,8 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
       const previous = chainEnd(current);
       // No signal here: a chunk once started is always finished and committed.
       const entries = chunks.chunk(first, Date.now() + flushIntervalMs);
-      const written = await writeOplogObject(store, chunkKey(current.id, first.header.ts, runId), entries, previous.lastTs);
+      const prepares = carriedFrom(previous);
+      const written = await writeOplogObject(store, chunkKey(current.id, first.header.ts, runId), trackingPrepares(entries, prepares), previous.lastTs);
       const chunk: Chunk = {
         ...written.object,
         afterTs: previous.lastTs,
@@ -110,6 +112,7 @@ export async function streamOplog(options: StreamOplogOptions): Promise<StreamOp
         lagMs: lagMs(null, written.object.lastWall),
         commitPoint: kind,
         stats: { byNs: written.byNs },
+        ...(prepares && { openPrepares: prepares.records() }),
       };
       const seen = hostsSeenOf(source.hosts, chunk.sealedAt);
       const manifest = await committer.commit((latest) => noteHosts(addChunk(latest, current.id, chunk), current.id, seen));

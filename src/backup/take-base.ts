@@ -14,12 +14,14 @@
 // sit in several bases/<T0>-<run>/ folders; the manifest lists every key. Two runs resuming the
 // same base at once therefore never overwrite each other's objects; the conditional commit lets
 // one of them win.
+import { randomInt } from 'node:crypto';
 import { BSON } from 'mongodb';
 import pLimit from 'p-limit';
 import { serializeMetadata } from '../archive/collection-metadata.ts';
 import {
   addChain,
   addPendingCollection,
+  addPendingOpaqueCollection,
   pendingBaseOf,
   recordPendingRun,
   removePendingBase,
@@ -36,6 +38,8 @@ import {
   collectionMetadataKey,
   newRunId,
 } from '../archive/object-keys.ts';
+import { forgetUnmatchedOpaque, resumableOpaque, sealOpaque } from '../archive/opaque-base.ts';
+import { storeOpaqueCollection, storesOpaque, type StoredCollection } from './store-opaque-collection.ts';
 import { OplogGap, SourceError } from '../errors.ts';
 import { readCatalog, type CatalogEntry } from '../source/catalog.ts';
 import { readCommitPoint, type CommitPoint } from '../source/commit-point.ts';
@@ -53,6 +57,7 @@ import { storeGzipped } from './store-object.ts';
 import { writeOplogObject } from './write-oplog-object.ts';
 import type { RawOplogEntry } from '../archive/oplog-header.ts';
 import { BaseOplogCheck, UnsafeBaseOplog } from './base-oplog-check.ts';
+import { OpenPrepares, trackingPrepares } from '../archive/open-prepares.ts';
 import { hostsSeenOf } from '../archive/source-hosts.ts';
 import { counted } from '../words.ts';
 
@@ -163,11 +168,17 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
 
   const { id, source: identity, startTs, startedAt } = pending;
   // Recorded before this run's first object: prune protects the whole folder from now on.
-  await committer.commit((manifest) => recordPendingRun(manifest, { id, source: identity, startTs, startedAt }, folder));
+  // Encrypted collections this run cannot match to the catalog are forgotten and dumped again.
+  await committer.commit((manifest) => forgetUnmatchedOpaque(recordPendingRun(manifest, { id, source: identity, startTs, startedAt }, folder), id));
   const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
+  const storedUuids = resumableOpaque(pending).uuids;
   options.onStage?.('catalog', 'listing collections');
-  const catalog = (await readCatalog(source.client, { includeAuth: options.includeAuth, includeConfigMetadata: options.includeConfigMetadata, deadline: source.deadline }))
-    .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`));
+  const listed = (await readCatalog(source.client, { includeAuth: options.includeAuth, includeConfigMetadata: options.includeConfigMetadata, deadline: source.deadline }))
+    .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`) && !(entry.uuid !== null && storedUuids.has(entry.uuid)));
+  // Encrypting, objects are named by random ids; dumped in random order too, so that the order
+  // the pending base records them in says nothing of the names' alphabetical order.
+  const opaque = storesOpaque(store);
+  const catalog = opaque ? shuffled(listed) : listed;
   if (options.onDumpPlan) {
     options.onStage?.('estimate', `estimating the documents of ${counted(catalog.length, 'collection')}`);
     const dumped = catalog.map((entry) => ({ db: entry.db, type: entry.type, coll: entry.type === 'timeseries' && entry.bucketsListed !== false ? bucketsCollection(entry.coll) : entry.coll }));
@@ -177,10 +188,16 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   const failure = await dumpCollections(catalog, {
     concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
     signal,
-    dump: (entry) => dumpOne(source, store, folder, entry, signal, options.onDocument),
-    record: async (dumped) => {
-      await committer.commit((manifest) => addPendingCollection(manifest, { id, source: identity, startTs, startedAt }, dumped));
-      options.onCollection?.(dumped);
+    dump: (entry) =>
+      opaque
+        ? dumpOneOpaque(source, store, folder, entry, signal, options.onDocument)
+        : dumpOne(source, store, folder, entry, signal, options.onDocument).then((named) => ({ named })),
+    record: async ({ named, opaque: opaqueEntry }) => {
+      const head = { id, source: identity, startTs, startedAt };
+      await committer.commit((manifest) =>
+        opaqueEntry ? addPendingOpaqueCollection(manifest, head, opaqueEntry) : addPendingCollection(manifest, head, named),
+      );
+      options.onCollection?.(named);
     },
   });
   if (signal?.aborted && !failure?.commit) return stopped();
@@ -188,6 +205,9 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
 
   let t1: CommitPoint | null = null;
   const check = new BaseOplogCheck();
+  // Starts empty: the oplog starts at the first entry of every transaction open at T0, prepared
+  // ones included (source/transaction-start.ts), so every prepare open at T1 is in it.
+  const prepares = new OpenPrepares();
   let written;
   try {
     options.onStage?.('t1', 'waiting for the commit point to pass the last write (T1), then storing the oplog written meanwhile');
@@ -202,7 +222,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
         yield first.value;
         yield* entries;
       };
-      written = await writeOplogObject(store, baseOplogKey(folder), checked(all(), check), startTs, signal);
+      written = await writeOplogObject(store, baseOplogKey(folder), trackingPrepares(checked(all(), check), prepares), startTs, signal);
     } finally {
       await entries.return(undefined);
     }
@@ -212,7 +232,9 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   }
   // The oplog object stays unreferenced (an orphan, as after a killed run) when the base is refused.
   if (check.problems.length > 0) throw new UnsafeBaseOplog(check.problems);
-  const collections = [...(pendingBaseOf(committer.manifest, identity)?.collections ?? [])].sort(byNamespace);
+  const sealing = pendingBaseOf(committer.manifest, identity);
+  const collections = [...(sealing?.collections ?? [])].sort(byNamespace);
+  const opaqueCollections = sealOpaque(sealing?.opaque);
   const base: Base = {
     id,
     startTs,
@@ -220,7 +242,8 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
     startedAt,
     finishedAt: new Date().toISOString(),
     collections,
-    oplog: written.object,
+    ...(opaqueCollections ? { opaque: opaqueCollections } : {}),
+    oplog: { ...written.object, openPrepares: prepares.records() },
     commitPoint: t1?.kind ?? 'lastWritten',
   };
   const seen = hostsSeenOf(source.hosts, base.finishedAt);
@@ -241,8 +264,8 @@ async function dumpCollections(
   work: {
     concurrency: number;
     signal: AbortSignal | undefined;
-    dump: (entry: CatalogEntry) => Promise<CollectionEntry>;
-    record: (entry: CollectionEntry) => Promise<void>;
+    dump: (entry: CatalogEntry) => Promise<StoredCollection>;
+    record: (entry: StoredCollection) => Promise<void>;
   },
 ): Promise<{ error: unknown; commit: boolean } | undefined> {
   const limit = pLimit(work.concurrency);
@@ -252,7 +275,7 @@ async function dumpCollections(
     catalog.map((entry) =>
       limit(async () => {
         if (work.signal?.aborted || failure) return;
-        let dumped: CollectionEntry;
+        let dumped: StoredCollection;
         try {
           dumped = await work.dump(entry);
         } catch (error) {
@@ -325,6 +348,42 @@ export function dumpedData(folder: string, entry: Pick<CatalogEntry, 'db' | 'col
     return { coll: bucketsCollection(entry.coll), key: bucketsDataKey(folder, entry.db, entry.coll) };
   }
   return { coll: entry.coll, key: collectionDataKey(folder, entry.db, entry.coll) };
+}
+
+/**
+ * Dumps a collection of an encrypted base under a random id (store-opaque-collection.ts).
+ * Decided before anything is stored: a collection this version cannot dump fails here.
+ */
+async function dumpOneOpaque(
+  source: Source,
+  store: Store,
+  folder: string,
+  entry: CatalogEntry,
+  signal?: AbortSignal,
+  onDocument?: () => void,
+): Promise<StoredCollection> {
+  const dumped = entry.type === 'view' ? undefined : dumpedData(folder, entry);
+  const documents = dumped === undefined ? null : counting(dumpCollection(source.client, entry.db, dumped.coll, signal, source.deadline), onDocument);
+  const metadata = { collectionName: entry.coll, type: entry.type, options: entry.options, indexes: entry.indexes, uuid: entry.uuid };
+  return storeOpaqueCollection(store, folder, entry.db, metadata, documents, signal);
+}
+
+/** The same documents, calling `onDocument` (the dump bar) for each one. */
+async function* counting<T>(documents: AsyncIterable<T>, onDocument?: () => void): AsyncGenerator<T> {
+  for await (const document of documents) {
+    onDocument?.();
+    yield document;
+  }
+}
+
+/** A copy of `items` in random order (Fisher–Yates). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
 }
 
 async function dumpOne(

@@ -25,8 +25,9 @@ export interface MemberWindows {
    */
   readonly windows: readonly RestoreWindow[];
   /**
-   * The earliest prepare (prepared-cutoff.ts undecidedPrepares) whose commit or abort is not in
-   * the member's archive: no cutoff after it is decidable in a window that contains it.
+   * The earliest prepare whose commit or abort is not in the member's archive
+   * (archive/open-prepares.ts earliestUndecidedPrepare of the member's newest chain, from the
+   * manifest head alone): no cutoff after it is decidable in a window that contains it.
    */
   readonly undecidedPrepare?: Ts;
 }
@@ -147,8 +148,10 @@ function memberSpans(member: MemberWindows | undefined): MemberSpan[] {
   for (const window of [...member.windows].reverse()) {
     let span: Span = { lo: nextTs(window.from), hi: nextTs(window.to) };
     let clampedByPrepare = false;
-    const prepare = member.undecidedPrepare;
-    if (prepare && compareTs(prepare, span.hi) < 0) {
+    // A window from chain-window.ts windowOf may already end at the prepare (heldByPrepare):
+    // hi is then the prepare itself, and the limit is still the prepare's.
+    const prepare = member.undecidedPrepare ?? window.heldByPrepare;
+    if (prepare && compareTs(prepare, span.hi) <= 0) {
       // Cutoffs up to the prepare need no decision; a window that starts after it has none left.
       if (compareTs(prepare, span.lo) < 0) continue;
       span = { lo: span.lo, hi: prepare };

@@ -5,6 +5,8 @@
 // (backup/store-object.ts) and readers (restore/download-chain.ts, interop/export-dump.ts,
 // restore/find-ops.ts) ask for the stage to put in their pipelines.
 import type { Store } from '../store/store.ts';
+import type { ObjectPart } from '../archive/manifest.ts';
+import { partsStage } from '../archive/object-parts.ts';
 import { missingIdentity, type AgeCipher, type ByteStage } from './age-cipher.ts';
 
 const ciphers = new WeakMap<Store, AgeCipher>();
@@ -27,7 +29,9 @@ export function encryptStageOf(store: Store): ByteStage | undefined {
 }
 
 /** What readers put after the digest: decryption for an encrypted object, else a pass-through. */
-export function decryptStageOf(store: Store, object: { readonly key: string; readonly encryption?: string }): ByteStage {
+export function decryptStageOf(store: Store, object: { readonly key: string; readonly encryption?: string; readonly parts?: readonly ObjectPart[] }): ByteStage {
+  // A compacted object of encrypted pieces: each part decrypted on its own (archive/object-parts.ts).
+  if (object.parts) return partsStage(object.key, object.parts.map((part) => ({ storedBytes: part.storedBytes, stage: decryptStageOf(store, { key: object.key, encryption: part.encryption }) })));
   if (object.encryption === undefined) return passThrough;
   const cipher = cipherOf(store);
   if (!cipher?.canDecrypt) throw missingIdentity(object.key);

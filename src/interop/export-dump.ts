@@ -42,6 +42,8 @@ import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
 import { selectNamespaces, type NamespaceSelection } from './export-namespaces.ts';
 import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
+import { isOpaqueKey } from '../archive/object-keys.ts';
+import { namedBase, withoutCatalogNames } from '../archive/opaque-base.ts';
 
 export interface ExportDumpOptions {
   readonly store: Store;
@@ -82,7 +84,9 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
   await checkDestination(dir);
   const work = `${dir}.mongo-pitr-${randomBytes(4).toString('hex')}`;
   const selection = selectNamespaces(options.namespaces);
-  const collections = plan.base.collections.filter((entry) => selection?.collection(`${entry.db}.${entry.coll}`) ?? true);
+  // An encrypted base names its collections only inside their metadata objects (a few KiB each).
+  const named = await namedBase(plan.base, (object) => fetchSmall(options.store, object, options.signal));
+  const collections = named.collections.filter((entry) => selection?.collection(`${entry.db}.${entry.coll}`) ?? true);
   await mkdir(work, { recursive: true, mode: PRIVATE_DIR_MODE });
   try {
     let documents = 0;
@@ -125,7 +129,8 @@ async function checkDestination(dir: string): Promise<void> {
 async function exportCollection(store: Store, entry: CollectionEntry, work: string, signal?: AbortSignal): Promise<void> {
   const folder = join(work, entry.db);
   await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
-  let metadata = await fetchSmall(store, entry.metadata, signal);
+  // An encrypted base's metadata also names the database and counts the documents: mongodump's has neither.
+  let metadata = isOpaqueKey(entry.metadata.key) ? withoutCatalogNames(await fetchSmall(store, entry.metadata, signal)) : await fetchSmall(store, entry.metadata, signal);
   const buckets = holdsBuckets(entry);
   if (entry.type === 'timeseries' && !buckets) {
     metadata = serializeMetadata({ ...parseMetadata(metadata, entry.coll), type: 'collection' });

@@ -19,7 +19,9 @@ import { IntegrityError, UsageError } from '../errors.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { parseMetadata, serializeMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
 import { addChain, sameSource, type Base, type Chain, type CollectionEntry, type OplogObject, type SourceIdentity } from '../archive/manifest.ts';
-import { baseId, baseOplogKey, collectionDataKey, collectionMetadataKey, newRunId } from '../archive/object-keys.ts';
+import { baseId, baseOplogKey, collectionDataKey, collectionMetadataKey, isOpaqueKey, newRunId } from '../archive/object-keys.ts';
+import { sealOpaque } from '../archive/opaque-base.ts';
+import { storeOpaqueCollection, storesOpaque } from '../backup/store-opaque-collection.ts';
 import { readOplogHeader, type RawOplogEntry } from '../archive/oplog-header.ts';
 import { ManifestCommitter } from '../backup/commit.ts';
 import { storeGzipped } from '../backup/store-object.ts';
@@ -82,6 +84,11 @@ async function storeCollection(
   signal?: AbortSignal,
 ): Promise<CollectionEntry> {
   const { db, coll, metadata } = collection;
+  // Encrypting: under a random id, the names inside the metadata object (commitImport keeps them out of the manifest).
+  if (storesOpaque(store)) {
+    const data = metadata.type === 'view' ? null : (documents ?? noDocuments());
+    return (await storeOpaqueCollection(store, id, db, { ...metadata, collectionName: coll }, data, signal)).named;
+  }
   const storedMetadata = await storeGzipped(store, collectionMetadataKey(id, db, coll), serializeMetadata(metadata), signal);
   if (metadata.type === 'view') return { db, coll, type: 'view', docs: 0, data: null, metadata: storedMetadata };
   let docs = 0;
@@ -96,6 +103,9 @@ async function storeCollection(
   const data = await storeGzipped(store, key, counted, signal);
   return { db, coll, type: metadata.type, docs, data, metadata: storedMetadata };
 }
+
+/** A collection the dump has no documents for: stored with an empty data object, as a plain base does. */
+async function* noDocuments(): AsyncGenerator<Buffer> {}
 
 function checkWindowFlags(options: ImportDumpOptions, hasOplog: boolean): void {
   const flags = options.startTs !== undefined || options.endTs !== undefined;
@@ -143,6 +153,14 @@ async function storeOplog(
   return { ...object, firstTs: options.startTs, lastTs: options.endTs };
 }
 
+/** The collections stored encrypted, as the manifest records them: objects and the document total, no names. */
+function opaqueOf(collections: readonly CollectionEntry[]): Pick<Base, 'opaque'> {
+  const opaque = collections.filter((entry) => isOpaqueKey(entry.metadata.key));
+  if (opaque.length === 0) return {};
+  const sealed = sealOpaque({ collections: opaque.map(({ data, metadata }) => ({ data, metadata })), documents: opaque.reduce((sum, entry) => sum + entry.docs, 0) });
+  return sealed ? { opaque: sealed } : {};
+}
+
 async function commitImport(
   options: ImportDumpOptions,
   id: string,
@@ -157,7 +175,8 @@ async function commitImport(
     // The dump's own times, so that base-age scheduling (run --base-every) sees its real age.
     startedAt: oplog.firstWall ?? tsToDate(oplog.firstTs).toISOString(),
     finishedAt: oplog.lastWall ?? tsToDate(oplog.lastTs).toISOString(),
-    collections: collections.sort((a, b) => compareNames(joinNs(a.db, a.coll), joinNs(b.db, b.coll))),
+    collections: collections.filter((entry) => !isOpaqueKey(entry.metadata.key)).sort((a, b) => compareNames(joinNs(a.db, a.coll), joinNs(b.db, b.coll))),
+    ...opaqueOf(collections),
     oplog,
     // What mongodump read is not known to be majority-committed.
     commitPoint: 'lastWritten',

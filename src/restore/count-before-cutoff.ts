@@ -1,6 +1,7 @@
 // How many archived oplog entries a restore would replay: what a dry run reports. Objects wholly
 // before the cutoff count by the manifest's `count`; the one the cutoff falls inside is read
-// (streamed, headers only, its sha256 checked) and counted entry by entry, as replay decides.
+// (streamed, headers only, its sha256 checked, decrypted with the identity where it is
+// encrypted) and counted entry by entry, as replay decides.
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { RestorePlan } from '../archive/chain-window.ts';
@@ -11,6 +12,7 @@ import { readOplogHeader } from '../archive/oplog-header.ts';
 import type { Store } from '../store/store.ts';
 import { isBeforeCutoff, type Cutoff } from '../timestamp.ts';
 import { checkDigest, getRecorded } from './download-chain.ts';
+import { decryptStageOf } from '../crypt/store-cipher.ts';
 
 export async function countEntriesBeforeCutoff(store: Store, plan: RestorePlan, signal?: AbortSignal): Promise<number> {
   let total = 0;
@@ -26,7 +28,7 @@ export async function countEntriesBeforeCutoff(store: Store, plan: RestorePlan, 
 async function countInObject(store: Store, object: OplogObject, cutoff: Cutoff, signal?: AbortSignal): Promise<number> {
   let count = 0;
   const digest = new DigestStream();
-  await pipeline(await getRecorded(store, object, signal), digest, createGunzip(), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(await getRecorded(store, object, signal), digest, decryptStageOf(store, object), createGunzip(), async (source: AsyncIterable<Buffer>) => {
     for await (const raw of readBsonFrames(source, { label: object.key })) {
       const header = readOplogHeader(raw);
       if (isBeforeCutoff(header.ts, header.wall, cutoff)) count++;

@@ -2,15 +2,17 @@
 // as it streams, before anything is written to the target: a missing or corrupt object fails
 // the restore while the target is still untouched. Objects download in parallel (p-limit).
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { gunzipSync } from 'node:zlib';
 import pLimit from 'p-limit';
+import type { MetadataReader } from '../archive/opaque-base.ts';
 import { IntegrityError, StoreError } from '../errors.ts';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { DigestStream } from '../archive/digest.ts';
-import type { StoredObject } from '../archive/manifest.ts';
+import { collectionObjectsOf, type StoredObject } from '../archive/manifest.ts';
 import { verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
 import type { Store } from '../store/store.ts';
 import { decryptStageOf, requireIdentityFor } from '../crypt/store-cipher.ts';
@@ -19,16 +21,25 @@ export const DEFAULT_DOWNLOAD_CONCURRENCY = 4;
 
 /** The base's collection objects (metadata and data), which the base load reads. */
 export function baseObjectsOf(plan: RestorePlan): StoredObject[] {
-  return plan.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata]));
+  return collectionObjectsOf(plan.base);
 }
 
 /** Every object a plan reads, in the order a restore uses them. */
 export function objectsOf(plan: RestorePlan): StoredObject[] {
   return [
-    ...plan.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])),
+    ...collectionObjectsOf(plan.base),
     plan.base.oplog,
     ...plan.chunks,
   ];
+}
+
+/** Reads a downloaded metadata object (decrypted, still gzip) from its local file: a few KiB. */
+export function localMetadataReader(files: ReadonlyMap<string, string>): MetadataReader {
+  return async (object) => {
+    const file = files.get(object.key);
+    if (file === undefined) throw new IntegrityError(`no local copy of ${object.key}`);
+    return gunzipSync(await readFile(file));
+  };
 }
 
 export async function downloadChain(

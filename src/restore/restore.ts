@@ -11,7 +11,8 @@ import { formatTs, type Cutoff } from '../timestamp.ts';
 import { openTarget, type ApplyMode } from '../target/open-target.ts';
 import type { ApplyStats } from '../target/applier.ts';
 import { AuthRestore, type AuthRestoreResult } from './auth-restore.ts';
-import { baseObjectsOf, downloadObjects, objectsOf } from './download-chain.ts';
+import { namedBase } from '../archive/opaque-base.ts';
+import { baseObjectsOf, downloadObjects, localMetadataReader, objectsOf } from './download-chain.ts';
 import { ChunkFeed } from './chunk-feed.ts';
 import { loadBase, type LoadBaseResult } from './load-base.ts';
 import { IndexCatalog } from './index-catalog.ts';
@@ -97,6 +98,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     // touched, a longer one replays while the rest downloads.
     feed = new ChunkFeed(options.store, [plan.base.oplog, ...plan.chunks], dir, { signal: options.signal, onObject, aheadBytes: options.downloadAheadBytes });
     const files = await downloadObjects(options.store, baseObjectsOf(plan), dir, { concurrency: options.concurrency, signal: options.signal, onObject });
+    // An encrypted base names its collections only inside their (now decrypted) metadata objects.
+    const named = await namedBase(plan.base, localMetadataReader(files));
     if (feed.fitsAhead) {
       await feed.allFetched();
       options.onStage?.('verified', `${counted(summary.objects, 'object')} downloaded and verified`);
@@ -107,12 +110,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     let auth: AuthRestore | undefined;
     try {
       // Before any write: a target that cannot merge users and roles refuses the restore here.
-      auth = await AuthRestore.start({ client: target.client, base: plan.base, files, namespaces, drop: options.drop ?? false, signal: options.signal });
+      auth = await AuthRestore.start({ client: target.client, base: named, files, namespaces, drop: options.drop ?? false, signal: options.signal });
       let loaded = 0;
-      const collections = plan.base.collections.filter((entry) => entry.type !== 'view').length;
+      const collections = named.collections.filter((entry) => entry.type !== 'view').length;
       const base = await loadBase({
         client: target.client,
-        base: plan.base,
+        base: named,
         files,
         namespaces,
         drop: options.drop ?? false,
@@ -139,7 +142,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         cutoff: options.cutoff,
         namespaces,
         skipUnknownCommands: options.skipUnknownCommands,
-        serialNamespaces: await serialNamespacesOfBase(plan.base, files, namespaces),
+        serialNamespaces: await serialNamespacesOfBase(named, files, namespaces),
         signal: options.signal,
         // Read against the manifest's counts: the bar ends early where the cutoff stops replay.
         onProgress: (_applied, read) => options.onProgress?.('replay', read, oplogTotal),

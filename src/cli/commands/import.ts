@@ -7,6 +7,7 @@ import { parsePositiveInt } from '../../config.ts';
 import { UsageError } from '../../errors.ts';
 import { importDump } from '../../interop/import-dump.ts';
 import type { SourceIdentity } from '../../archive/manifest.ts';
+import { baseCollectionCount, baseDocuments } from '../../archive/manifest.ts';
 import { formatTs, type Ts } from '../../timestamp.ts';
 import { contextOf, sourceOf, stopSignal, withStore, type Context } from '../context.ts';
 import { counted } from '../receipt-text.ts';
@@ -52,14 +53,15 @@ export function registerImport(program: Command): void {
       for (const warning of result.warnings) context.log.warn(warning);
       const { chain } = result;
       const base = chain.base;
-      const documents = base.collections.reduce((sum, entry) => sum + entry.docs, 0);
+      const documents = baseDocuments(base);
+      const collections = baseCollectionCount(base);
       const lines = [
-        `imported ${result.format} ${path} as chain ${chain.id}: ${counted(documents, 'document')} in ${counted(base.collections.length, 'collection')}, ` +
+        `imported ${result.format} ${path} as chain ${chain.id}: ${counted(documents, 'document')} in ${counted(collections, 'collection')}, ` +
           `${counted(base.oplog.count, 'oplog entry', 'oplog entries')} ${formatTs(base.startTs)} .. ${formatTs(base.endTs)}`,
         `source ${describeSource(chain.source)}: mongo-pitr oplog against it continues from ${formatTs(base.endTs)}`,
       ];
       if (result.skipped.length > 0) lines.push(`left out (server namespaces): ${result.skipped.join(', ')}`);
-      context.output.result({ type: 'import', chainId: chain.id, format: result.format, documents, collections: base.collections.length,
+      context.output.result({ type: 'import', chainId: chain.id, format: result.format, documents, collections,
         oplogEntries: base.oplog.count, startTs: formatTs(base.startTs), endTs: formatTs(base.endTs), source: chain.source,
         skipped: result.skipped, warnings: result.warnings }, lines);
     });

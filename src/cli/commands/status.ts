@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
-import { chainChunkCount, chainEnd, chainOpCount, checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
+import { baseCollectionCount, baseDocuments, chainChunkCount, chainEnd, chainOpCount, checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { encryptionOf, summarizeSources, timePoint } from '../../archive/source-summary.ts';
 import { redactUri } from '../../redact.ts';
 import { statusLines } from '../status-text.ts';
@@ -70,7 +70,7 @@ export function registerStatus(program: Command): void {
           replicaSetId: pending.source.replicaSetId,
           startedAt: pending.startedAt,
           startTs: timePoint(pending.startTs),
-          collectionsStored: pending.collections.length,
+          collectionsStored: baseCollectionCount(pending),
         }));
         const stdout = process.stdout;
         const lines = statusLines(redactUri(storeUrl), sources, pendingBases, liveLag, {
@@ -107,7 +107,7 @@ function describeChain(chain: Chain) {
     setName: chain.source.setName,
     replicaSetId: chain.source.replicaSetId,
     sourceName: describeSource(chain.source),
-    documents: chain.base.collections.reduce((sum, entry) => sum + entry.docs, 0),
+    documents: baseDocuments(chain.base),
     // From the head alone (format 2 keeps a summary of the sealed chunks there).
     chunks: chainChunkCount(chain),
     ops: chainOpCount(chain),

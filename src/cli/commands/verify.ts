@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import pLimit from 'p-limit';
 import { keysOf, verifyContinuity } from '../../archive/chain-window.ts';
 import { DigestStream } from '../../archive/digest.ts';
-import type { StoredObject } from '../../archive/manifest.ts';
+import { collectionObjectsOf, type StoredObject } from '../../archive/manifest.ts';
 import { readManifest } from '../../backup/commit.ts';
 import { checkDigest, getRecorded } from '../../restore/download-chain.ts';
 import type { Store } from '../../store/store.ts';
@@ -26,7 +26,7 @@ export function registerVerify(program: Command): void {
         for (const chain of manifest.chains) {
           verifyContinuity(chain);
           const all: StoredObject[] = [
-            ...chain.base.collections.flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata])),
+            ...collectionObjectsOf(chain.base),
             chain.base.oplog,
             ...chain.chunks,
           ];

@@ -184,3 +184,25 @@ describe('no hole at a new base: the planner across two chains of one source', (
     assert.equal(chainBeforeHole(manifest.chains, { setName: 'rs0', replicaSetId: 'aaa' }), undefined);
   });
 });
+
+describe('a prepare undecided at the chain\'s end (archive/open-prepares.ts records)', () => {
+  const id = 'f'.repeat(32);
+  test('open at the base\'s end and never decided: the window is empty and every cutoff refused, naming the prepare', () => {
+    const base = { ...oplogObject('b', [0, 1, 0], [10, 3, 500]), openPrepares: [{ ts: { t: T + 8, i: 1 }, id }] };
+    const only = chain('c1', base);
+    const window = windowOf(only);
+    assert.deepEqual([window.to, window.heldByPrepare], [window.from, { t: T + 8, i: 1 }]);
+    assert.equal(accepts(manifestOf(only), `${T + 10}:4`), false);
+    assert.throws(() => planRestore(manifestOf(only), parseCutoff(`${T + 10}:4`)), /past a transaction prepared at \d+:1 whose commit or abort is not archived yet/);
+  });
+
+  test('an older chain that covers the cutoff without it serves', () => {
+    const oldBase = { ...oplogObject('b0', [0, 1, 0], [2, 1, 0]), openPrepares: [] };
+    const oldChunk = { ...chunkAfter(oldBase, oplogObject('k0', [3, 1, 0], [20, 1, 0])), openPrepares: [] };
+    const newBase = { ...oplogObject('b1', [5, 1, 0], [10, 3, 500]), openPrepares: [{ ts: { t: T + 8, i: 1 }, id }] };
+    const newChunk = { ...chunkAfter(newBase, oplogObject('k1', [11, 1, 0], [20, 1, 0])), openPrepares: [{ ts: { t: T + 8, i: 1 }, id }] };
+    const manifest = manifestOf(chain('old', oldBase, [oldChunk]), chain('new', newBase, [newChunk]));
+    assert.equal(planRestore(manifest, parseCutoff(`${T + 12}:1`)).chain.id, 'old');
+  });
+});
+

@@ -52,4 +52,12 @@ describe('compaction plan', () => {
     }
     assert.deepEqual(compacted[0]?.stats, { byNs: { 'a.b': { i: 86_400 } } });
   });
+
+  test('a merged record keeps the open prepares of its last piece, and stays unknown where that piece does not say', () => {
+    const stored = { key: 'm', rawBytes: 1, storedBytes: 1, sha256: 'm' };
+    const open = [{ ts: { t: 101, i: 1 }, id: 'a'.repeat(32) }];
+    const pieces = [{ ...record(100, 1), openPrepares: [] }, { ...record(101, 2), openPrepares: open }];
+    assert.deepEqual(mergedRecord(pieces, stored, 1, '2024-01-01T00:00:00.000Z').openPrepares, open);
+    assert.equal('openPrepares' in mergedRecord([record(100, 1), record(101, 2)], stored, 1, '2024-01-01T00:00:00.000Z'), false);
+  });
 });

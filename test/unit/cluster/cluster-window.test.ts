@@ -44,6 +44,19 @@ describe('clusterWindows', () => {
     assert.deepEqual(window?.limits.map((limit) => [limit.kind, limit.member, limit.ts]), [['base', 's1', at(12)], ['undecided-prepare', 's2', at(50)]]);
   });
 
+  it('reads a prepare that windowOf already ended the window at (heldByPrepare) as the prepare\'s limit, fed or not', () => {
+    // chain-window.ts windowOf ends a chain's window at the position before its earliest undecided
+    // prepare P (to = P - 1 ordinal) and names P; cluster-run may feed that window alone, or with
+    // earliestUndecidedPrepare(chain) as undecidedPrepare too.
+    const held: RestoreWindow = { ...win('s2-1', 11, 49), heldByPrepare: at(50) };
+    for (const extra of [{ windows: [held] }, { windows: [held], undecidedPrepare: at(50) }]) {
+      const [window] = clusterWindows(members({ s2: extra }), [B1]).windows;
+      assert.deepEqual(window?.to, at(49));
+      assert.equal(window?.toWall, null);
+      assert.deepEqual(window?.limits.map((limit) => [limit.kind, limit.member, limit.ts]), [['base', 's1', at(12)], ['undecided-prepare', 's2', at(50)]]);
+    }
+  });
+
   it('has no window where an undecided prepare precedes a chain\'s first cutoff', () => {
     const report = clusterWindows(members({ s2: { undecidedPrepare: at(5) } }), [B1]);
     assert.deepEqual(report.windows, []);
