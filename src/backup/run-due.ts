@@ -23,6 +23,8 @@ export interface BackupRunOptions {
   readonly limits?: ChunkLimits;
   readonly concurrency?: number;
   readonly includeAuth?: boolean;
+  /** A config server member of a cluster: its sharding metadata is dumped too (namespace.ts). */
+  readonly includeConfigMetadata?: boolean;
   readonly signal?: AbortSignal;
   /** Progress: a base's collection is stored. */
   readonly onCollection?: (entry: CollectionEntry) => void;

@@ -73,6 +73,8 @@ export interface TakeBaseOptions {
   readonly committer: ManifestCommitter;
   readonly concurrency?: number;
   readonly includeAuth?: boolean;
+  /** A config server member of a cluster: its sharding metadata is dumped too (namespace.ts). */
+  readonly includeConfigMetadata?: boolean;
   /** How long the sealed base waits for the majority point to reach T1 (last-write.ts). */
   readonly majorityWaitMs?: number;
   /** Stops the dump between commits; the base stays pending for the next run. */
@@ -171,7 +173,7 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   const stored = new Set(pending.collections.map((entry) => `${entry.db}.${entry.coll}`));
   const storedUuids = resumableOpaque(pending).uuids;
   options.onStage?.('catalog', 'listing collections');
-  const listed = (await readCatalog(source.client, { includeAuth: options.includeAuth, deadline: source.deadline }))
+  const listed = (await readCatalog(source.client, { includeAuth: options.includeAuth, includeConfigMetadata: options.includeConfigMetadata, deadline: source.deadline }))
     .filter((entry) => !stored.has(`${entry.db}.${entry.coll}`) && !(entry.uuid !== null && storedUuids.has(entry.uuid)));
   // Encrypting, objects are named by random ids; dumped in random order too, so that the order
   // the pending base records them in says nothing of the names' alphabetical order.

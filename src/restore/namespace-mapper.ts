@@ -5,7 +5,7 @@
 // writes are translated instead of skipped: those to `<db>.system.views`, which are how the
 // server logs view DDL (view-entries.ts), and, when a restore brings users and roles back, those
 // to admin.system.users/roles, sent to its staging collections (auth-restore.ts).
-import { isInternalNs, joinNs, splitNs } from '../namespace.ts';
+import { isInternalNs, joinNs, splitNs, type InternalNsOptions } from '../namespace.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import {
   compileNamespaceRules,
@@ -21,6 +21,8 @@ export interface NamespaceOptions {
   readonly exclude?: readonly string[];
   readonly from?: readonly string[];
   readonly to?: readonly string[];
+  /** The config server's sharding metadata is restored like user data (a cluster restore's config member). */
+  readonly includeConfigMetadata?: boolean;
 }
 
 export const SKIP_INTERNAL = 'internal namespace';
@@ -34,8 +36,10 @@ export class NamespaceMapper {
   readonly #known = new Map<string, Set<string>>();
   /** admin.system.users/roles → where a restore stages them (restore/auth-restore.ts). */
   #authRoutes: ReadonlyMap<string, string> = new Map();
+  readonly #internal: InternalNsOptions;
 
   constructor(options: NamespaceOptions) {
+    this.#internal = { includeConfigMetadata: options.includeConfigMetadata === true };
     this.#rules = compileNamespaceRules({
       include: [...(options.include ?? [])],
       exclude: [...(options.exclude ?? [])],
@@ -47,7 +51,7 @@ export class NamespaceMapper {
   /** The target namespace for a source collection, or undefined when it is not restored. */
   map(ns: string): string | undefined {
     this.#remember(ns);
-    if (isInternalNs(ns) || !this.#rules.accepts(ns)) return undefined;
+    if (isInternalNs(ns, this.#internal) || !this.#rules.accepts(ns)) return undefined;
     return this.#rules.rename(ns);
   }
 
@@ -70,7 +74,7 @@ export class NamespaceMapper {
       const route = this.#authRoutes.get(entry.ns);
       if (route !== undefined && entry.op !== 'n') return { apply: [routed(entry, route)] };
       if (isViewCatalogEntry(entry) && !isInternalNs(joinNs(splitNs(entry.ns).db, 'x'))) return this.#mapView(entry);
-      if (isInternalNs(entry.ns)) return { skip: SKIP_INTERNAL };
+      if (isInternalNs(entry.ns, this.#internal)) return { skip: SKIP_INTERNAL };
       this.#remember(entry.ns);
     } else if (namesInternalNs(entry)) {
       // Before renaming: a --nsFrom/--nsTo rule would otherwise turn config.$cmd into a user database.

@@ -23,13 +23,13 @@ export interface CatalogEntry {
   readonly bucketsListed?: boolean;
 }
 
-export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean; deadline?: Deadline } = {}): Promise<CatalogEntry[]> {
+export async function readCatalog(client: MongoClient, options: { includeAuth?: boolean; includeConfigMetadata?: boolean; deadline?: Deadline } = {}): Promise<CatalogEntry[]> {
   const limit = (): ReturnType<typeof timeLimit> => timeLimit(options.deadline);
   const { databases } = await client.db('admin').command({ listDatabases: 1, nameOnly: true }, limit());
   const names = (databases as { name: string }[]).map((db) => db.name).sort();
   const entries: CatalogEntry[] = [];
   for (const db of names) {
-    if (db === 'local' || db === 'config') continue;
+    if (db === 'local' || (db === 'config' && options.includeConfigMetadata !== true)) continue;
     const collections = await client.db(db).listCollections({}, { nameOnly: false, ...limit() }).toArray();
     const listed = new Set(collections.map((info) => String(info.name)));
     for (const info of collections.sort((a, b) => (a.name < b.name ? -1 : 1))) {

@@ -13,18 +13,21 @@ export interface FerretDB extends RunningServer {
   readonly uri: string;
 }
 
-export function ferretUri(port: number, standalone = false): string {
+export function ferretUri(port: number, standalone = false, setName = FERRETDB_SET_NAME): string {
   if (standalone) return `mongodb://127.0.0.1:${port}/?directConnection=true`;
-  return `mongodb://127.0.0.1:${port}/?replicaSet=${FERRETDB_SET_NAME}&directConnection=true`;
+  return `mongodb://127.0.0.1:${port}/?replicaSet=${setName}&directConnection=true`;
 }
 
 export interface FerretDBOptions {
   /** No --repl-set-name and no oplog: the server reports itself as a standalone. */
   readonly standalone?: boolean;
+  /** The replica-set name it reports (default rs0): a simulated cluster's members each have their own. */
+  readonly setName?: string;
 }
 
 export async function startFerretDB(bin: string, oplogBytes = DEFAULT_OPLOG_BYTES, options: FerretDBOptions = {}): Promise<FerretDB> {
   const standalone = options.standalone === true;
+  const setName = options.setName ?? FERRETDB_SET_NAME;
   const server = await startServer({
     name: 'ferretdb',
     bin,
@@ -34,7 +37,7 @@ export async function startFerretDB(bin: string, oplogBytes = DEFAULT_OPLOG_BYTE
       `--state-dir=${dataDir}`,
       `--listen-addr=127.0.0.1:${port}`,
       '--debug-addr=-',
-      ...(standalone ? [] : [`--repl-set-name=${FERRETDB_SET_NAME}`]),
+      ...(standalone ? [] : [`--repl-set-name=${setName}`]),
       // FerretDB trims capped collections on a timer (default 1m): a test that asks for a small
       // oplog wants to see it roll over within seconds.
       ...(oplogBytes < DEFAULT_OPLOG_BYTES ? ['--test-capped-cleanup-interval=1s'] : []),
@@ -42,7 +45,7 @@ export async function startFerretDB(bin: string, oplogBytes = DEFAULT_OPLOG_BYTE
       '--log-level=ERROR',
     ],
     ready: async (port) => {
-      const client = new MongoClient(ferretUri(port, standalone), { serverSelectionTimeoutMS: 500 });
+      const client = new MongoClient(ferretUri(port, standalone, setName), { serverSelectionTimeoutMS: 500 });
       try {
         await client.db('admin').command({ ping: 1 });
         return true;
@@ -51,7 +54,7 @@ export async function startFerretDB(bin: string, oplogBytes = DEFAULT_OPLOG_BYTE
       }
     },
   });
-  const uri = ferretUri(server.port, standalone);
+  const uri = ferretUri(server.port, standalone, setName);
   if (standalone) return { ...server, uri };
   const client = new MongoClient(uri);
   try {

@@ -20,6 +20,8 @@ import { formatTs, parseCutoff, type Cutoff } from '../../timestamp.ts';
 import { counted, cutoffLine } from '../receipt-text.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
+import { isClusterStore } from '../../cluster/cluster-committer.ts';
+import { clusterRestoreCommand } from './cluster-restore.ts';
 
 interface RestoreFlags extends SourceChoiceFlags {
   to?: string;
@@ -35,6 +37,9 @@ interface RestoreFlags extends SourceChoiceFlags {
   nsTo: string[];
   concurrency: string;
   skipUnknownCommands?: boolean;
+  toTopology?: string;
+  shardMap?: string;
+  allowBalancer?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -69,14 +74,21 @@ export function registerRestore(program: Command): void {
     .option('--nsExclude <pattern>', 'not these namespaces (repeatable)', collect, [])
     .option('--nsFrom <pattern>', 'rename namespaces from (with --nsTo, repeatable)', collect, [])
     .option('--nsTo <pattern>', 'rename namespaces to (with --nsFrom, repeatable)', collect, [])
-    .option('--concurrency <n>', 'parallel downloads and insert batches', '4');
+    .option('--concurrency <n>', 'parallel downloads and insert batches', '4')
+    .option('--to-topology <file>', 'a cluster store: the target cluster as a topology file (instead of a target mongos at --to)')
+    .option('--allow-balancer', 'a cluster store: restore even when the target balancer runs and no target mongos can stop it')
+    .option('--shard-map <pairs>', 'a cluster store: source shard → target shard, e.g. a=x,b=y (default: by name)');
   addSourceChoiceOptions(registered)
     .action(async (flags: RestoreFlags, command: Command) => {
       const context = contextOf(command);
-      if (!flags.to && !flags.dryRun) throw new UsageError('restore needs --to <uri> (or --dry-run)');
+      if (!flags.to && !flags.toTopology && !flags.dryRun) throw new UsageError('restore needs --to <uri> (or --dry-run)');
       if (flags.until && flags.beforeFirst) throw new UsageError('give --until or --before-first, not both');
       const until = flags.until ? parseCutoff(flags.until) : undefined;
       const beforeFirst = flags.beforeFirst === undefined ? undefined : beforeFirstFilter(flags.beforeFirst);
+      // A cluster store (cluster.json): every member to the same cutoff (cluster-restore.ts).
+      if (flags.toTopology || (await withStore(context, isClusterStore))) {
+        return clusterRestoreCommand(context, flags, until, parsePositiveInt(flags.concurrency, '--concurrency'));
+      }
       const source = sourceChoiceOf(flags);
       const signal = stopSignal(RESTORE_STOP);
       let first: FoundOp | undefined;

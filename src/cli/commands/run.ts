@@ -10,6 +10,7 @@ import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
 import { counted } from '../receipt-text.ts';
+import { clusterRunOf, runClusterCommand, type ClusterRunFlags } from './cluster-run.ts';
 import { dumpProgress } from '../dump-progress.ts';
 
 export function registerRun(program: Command): void {
@@ -20,12 +21,17 @@ export function registerRun(program: Command): void {
       .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
       .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)')
       .option('--verify-every <duration>', 'read back and hash the whole chain when its last verify is older than this', '1d')
-      .option('--no-compact', 'do not compact old chunks at the end of the pass'),
-  )).action(async (flags: ChunkFlags & MetricsFlags & { uri?: string; baseEvery?: string; verifyEvery: string; compact: boolean }, command: Command) => {
+      .option('--no-compact', 'do not compact old chunks at the end of the pass')
+      .option('--topology <file>', 'a sharded cluster described by a JSON file: {"config": uri, "shards": {name: uri}, "mongos"?: [uri]}')
+      .option('--allow-balancer', 'take a cluster base even when the balancer runs and no mongos can stop it'),
+  )).action(async (flags: ChunkFlags & MetricsFlags & ClusterRunFlags & { uri?: string; baseEvery?: string; verifyEvery: string; compact: boolean }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
     const verifyEveryMs = parseDuration(flags.verifyEvery, '--verify-every');
+    // A sharded cluster (a topology file, or a mongos at --uri): every member, one cluster timeline.
+    const cluster = await clusterRunOf(context, flags);
+    if (cluster) return runClusterCommand(context, cluster, { limits, baseEveryMs, verifyEveryMs, compact: flags.compact, allowBalancer: flags.allowBalancer === true });
     const metrics = await startMetrics(context, flags);
     const { result, chain } = await withSourceAndStore(context, flags.uri, async (source, opened) => {
       const store = metrics ? await metrics.attach(source, opened) : opened;

@@ -17,6 +17,9 @@ import { connectSource } from '../../source/connect-source.ts';
 import { hasPublicAccessCheck } from '../../store/public-access-check.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, sourceUriOf, withStore } from '../context.ts';
+import { isClusterStore } from '../../cluster/cluster-committer.ts';
+import { CLUSTER_MANIFEST_KEY } from '../../archive/cluster-manifest.ts';
+import { clusterStatus, clusterStatusReport, describeClusterStatus } from '../../cluster/cluster-status.ts';
 
 export function registerStatus(program: Command): void {
   for (const name of ['list', 'status']) {
@@ -27,6 +30,13 @@ export function registerStatus(program: Command): void {
       .option('--verbose', 'also print the oplog position (seconds:ordinal) beside each time')
       .action(async (flags: { uri?: string; verbose?: boolean }, command: Command) => {
         const context = contextOf(command);
+        // A cluster store (cluster.json at its root): the cluster window and each member's.
+        const cluster = await withStore(context, async (store) => {
+          if (!(await isClusterStore(store))) return undefined;
+          if (name === 'status' && hasPublicAccessCheck(store)) for (const warning of await store.publicAccessWarnings(CLUSTER_MANIFEST_KEY)) context.log.warn(warning);
+          return clusterStatus(store);
+        });
+        if (cluster) return context.output.result({ type: name, ...clusterStatusReport(cluster) }, describeClusterStatus(cluster));
         const { manifest, storeUrl } = await withStore(context, async (store) => {
           // A bucket anyone can read holds every document of the cluster: say so on every status.
           if (name === 'status' && hasPublicAccessCheck(store)) for (const warning of await store.publicAccessWarnings(MANIFEST_KEY)) context.log.warn(warning);

@@ -1,0 +1,84 @@
+// `mongo-pitr restore` from a cluster store: every member to one cutoff, onto a target cluster
+// named by its mongos (--to) or a topology file (--to-topology). cluster/cluster-restore.ts.
+import { UsageError } from '../../errors.ts';
+import { resolveTopology } from '../../cluster/discover-topology.ts';
+import { restoreCluster, type ClusterRestoreResult } from '../../cluster/cluster-restore.ts';
+import type { ApplyMode } from '../../target/open-target.ts';
+import { formatTs, type Cutoff } from '../../timestamp.ts';
+import { counted } from '../receipt-text.ts';
+import { stopSignal, withStore, type Context } from '../context.ts';
+import { RESTORE_STOP } from './restore.ts';
+
+export interface ClusterRestoreFlags {
+  readonly to?: string;
+  readonly toTopology?: string;
+  readonly shardMap?: string;
+  readonly beforeFirst?: string;
+  readonly drop?: boolean;
+  readonly dryRun?: boolean;
+  readonly applyMode: ApplyMode;
+  readonly skipUnknownCommands?: boolean;
+  readonly nsFrom: string[];
+  readonly nsInclude: string[];
+  readonly nsExclude: string[];
+  readonly allowBalancer?: boolean;
+}
+
+export async function clusterRestoreCommand(context: Context, flags: ClusterRestoreFlags, cutoff: Cutoff | undefined, concurrency: number): Promise<void> {
+  if (flags.beforeFirst) throw new UsageError('--before-first is not supported for a cluster store yet', { hint: 'find the op with mongo-pitr find and give --until' });
+  if (flags.nsFrom.length + flags.nsInclude.length + flags.nsExclude.length > 0) {
+    throw new UsageError('namespace rules are not supported for a cluster restore', { hint: 'restore the whole cluster, or one member with --store <store>/members/<name>' });
+  }
+  if (!flags.to && !flags.toTopology && !flags.dryRun) throw new UsageError('a cluster restore needs --to <target mongos URI> or --to-topology file.json');
+  const target = flags.to || flags.toTopology ? await resolveTopology(flags.toTopology ? { topologyFile: flags.toTopology } : { mongosUri: flags.to }) : undefined;
+  const signal = stopSignal(RESTORE_STOP);
+  const result = await withStore(context, (store) =>
+    restoreCluster({
+      store,
+      target,
+      cutoff,
+      shardMap: flags.shardMap,
+      dryRun: flags.dryRun,
+      drop: flags.drop,
+      applyMode: flags.applyMode,
+      concurrency,
+      skipUnknownCommands: flags.skipUnknownCommands,
+      allowBalancer: flags.allowBalancer,
+      signal,
+      onStage: (member, stage, detail) => context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member }),
+    }),
+  );
+  context.output.result({ type: 'restore', cluster: true, ...clusterRestoreReport(result) }, describeClusterRestore(result));
+}
+
+export function clusterRestoreReport(result: ClusterRestoreResult): Record<string, unknown> {
+  return {
+    clusterBase: result.clusterBase,
+    cutoff: formatTs(result.cutoff.ts),
+    window: { from: formatTs(result.window.from), to: formatTs(result.window.to) },
+    shardMap: Object.fromEntries(result.shardMap),
+    members: result.members.map((member) => ({ name: member.name, role: member.role, target: member.target, ...member.result })),
+    ...(result.config && { config: result.config }),
+    ...(result.orphansRemoved && { orphansRemoved: result.orphansRemoved }),
+    routersFlushed: result.routersFlushed,
+    dryRun: result.dryRun,
+  };
+}
+
+export function describeClusterRestore(result: ClusterRestoreResult): string[] {
+  const lines = [`cluster base ${result.clusterBase}, cutoff ${formatTs(result.cutoff.ts)} (${result.cutoff.input}) for every member`];
+  for (const member of result.members) {
+    const r = member.result;
+    const what = member.role === 'config' ? 'config metadata' : `shard ${member.name} → ${member.target}`;
+    const plan = `chain ${r.chainId}, ${counted(r.objects, 'object')}`;
+    if (result.dryRun) lines.push(`${what}: ${plan}; would replay ${counted(r.oplogEntries ?? 0, 'oplog entry', 'oplog entries')}`);
+    else lines.push(`${what}: ${plan}; ${counted(r.base?.documents ?? 0, 'document')} loaded, ${counted(r.receipt?.applied ?? 0, 'oplog entry', 'oplog entries')} applied`);
+  }
+  // What a real restore does around the member data (config-metadata.ts).
+  if (result.dryRun) return [...lines, 'then: the target balancer held, config metadata rewritten for the target shards, zones assigned (through the mongos), orphans removed by chunk ownership at the cutoff, routing caches flushed', 'dry run: nothing written'];
+  if (result.config) lines.push(`config metadata: ${Object.entries(result.config).map(([coll, count]) => `${count} ${coll}`).join(', ')}`);
+  for (const [shard, count] of Object.entries(result.orphansRemoved ?? {})) lines.push(`${shard}: ${counted(count, 'orphan')} removed (not owned at the cutoff)`);
+  for (const zone of result.zonesPending ?? []) lines.push(`zone ${zone.zone} not assigned to ${zone.shard} (no target mongos): run addShardToZone`);
+  lines.push(result.routersFlushed > 0 ? `${counted(result.routersFlushed, 'router')} told to reload the routing table (flushRouterConfig)` : 'no router named: run flushRouterConfig on every mongos of the target');
+  return lines;
+}

@@ -1,0 +1,90 @@
+// `mongo-pitr run` on a sharded cluster (--topology file.json, or a --uri that reaches a mongos):
+// every member's oplog, and a cluster base when one is due (cluster/cluster-run.ts).
+import { describeRunDue, runDueReport } from '../../backup/run-due.ts';
+import type { ChunkLimits } from '../../archive/chunker.ts';
+import { resolveTopology, isMongos } from '../../cluster/discover-topology.ts';
+import { runCluster, type ClusterRunResult } from '../../cluster/cluster-run.ts';
+import { formatTs } from '../../timestamp.ts';
+import { pick, ENV } from '../../config.ts';
+import { stopSignal, withStore, type Context } from '../context.ts';
+
+export interface ClusterRunFlags {
+  readonly uri?: string;
+  readonly topology?: string;
+  readonly allowBalancer?: boolean;
+}
+
+/** The mongos URI when the run is for a cluster, `true` for a topology file, else undefined. */
+export async function clusterRunOf(context: Context, flags: ClusterRunFlags): Promise<{ topologyFile?: string; mongosUri?: string } | undefined> {
+  if (flags.topology) return { topologyFile: flags.topology };
+  const uri = pick(flags.uri, ENV.uri, context.file, 'uri');
+  // A URI naming a replica set is never a mongos: no probe, no extra connection.
+  if (uri && !/[?&]replicaSet=/i.test(uri) && (await isMongos(uri))) return { mongosUri: uri };
+  return undefined;
+}
+
+export async function runClusterCommand(
+  context: Context,
+  where: { topologyFile?: string; mongosUri?: string },
+  options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs: number; compact: boolean; allowBalancer: boolean },
+): Promise<void> {
+  context.log.status('cluster.topology', where.topologyFile ? `reading the topology ${where.topologyFile}` : 'asking the mongos for the shards');
+  const topology = await resolveTopology(where);
+  const result = await withStore(context, (store) =>
+    runCluster({
+      store,
+      topology,
+      ...options,
+      signal: stopSignal(),
+      // One event per member stage, so --json readers see which member is at which stage.
+      onMember: (member, event, message) => context.log.event(`run.member.${event}`, message, { member }),
+    }),
+  );
+  context.output.result({ type: 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
+}
+
+const BASE_REASONS = {
+  'no-base': 'the first cluster base',
+  'new-member': 'a new cluster base: a shard joined',
+  'member-removed': 'a new cluster base: a shard left',
+  'member-restarted': 'a new cluster base: a member chain restarted (oplog gap or damage)',
+  'base-age': 'a new cluster base: the newest was older than --base-every',
+  resume: 'the cluster base in progress, resumed',
+} as const;
+
+export function describeClusterRun(result: ClusterRunResult): string[] {
+  const lines: string[] = [];
+  for (const name of result.added) lines.push(`member ${name} joined the cluster timeline`);
+  for (const name of result.removed) lines.push(`member ${name} is gone from the topology: its archive stays, marked removed`);
+  for (const member of result.members) {
+    const own = member.oplog ? describeRunDue(member.oplog) : [];
+    const base = member.base;
+    if (base?.state === 'taken') own.push(`base ${base.base.chainId} (${base.base.documents} documents), T1 ${base.base.endTs}`);
+    if (base?.state === 'already') own.push(`base ${base.chainId} taken by an earlier pass`);
+    if (base?.state === 'stopped') own.push('base in progress; the next run resumes it');
+    lines.push(...own.map((line) => `${member.name}: ${line}`));
+  }
+  if (result.clusterBase) {
+    const reason = result.baseReason ? `${BASE_REASONS[result.baseReason]}, ` : '';
+    lines.push(`cluster base ${result.clusterBase.id} (${reason}${result.clusterBase.members.length} members), restorable from ${formatTs(result.clusterBase.restorableFromTs)}`);
+  }
+  if (result.pendingClusterBase) lines.push(`cluster base ${result.pendingClusterBase} in progress; the next run resumes it`);
+  if (result.stoppedEarly) lines.push('stopped early: everything above is committed');
+  return lines;
+}
+
+export function clusterRunReport(result: ClusterRunResult): Record<string, unknown> {
+  return {
+    ...result,
+    clusterBase: result.clusterBase && {
+      ...result.clusterBase,
+      restorableFromTs: formatTs(result.clusterBase.restorableFromTs),
+      members: result.clusterBase.members.map((member) => ({ ...member, endTs: formatTs(member.endTs) })),
+    },
+    members: result.members.map((member) => ({
+      ...member,
+      oplog: member.oplog && runDueReport(member.oplog),
+      base: member.base && (member.base.state === 'failed' ? { name: member.base.name, state: 'failed' } : member.base),
+    })),
+  };
+}

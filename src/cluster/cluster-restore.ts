@@ -1,0 +1,192 @@
+// Restore a whole cluster to one cutoff: each member chain with the replica-set restore
+// unchanged (restore/restore.ts, members in parallel), every one with the same cutoff; a
+// cross-shard transaction is decided by its commitTimestamp on every shard alike
+// (restore/prepared-cutoff.ts). Then the config metadata at the cutoff, rewritten for the target's
+// shard names, goes to the target config server; documents a shard holds but does not own by
+// those chunks are deleted; the routers are told to reload their routing tables.
+import { MongoClient } from 'mongodb';
+import pLimit from 'p-limit';
+import { nextTs } from '../archive/chain-window.ts';
+import type { ClusterMember } from '../archive/cluster-manifest.ts';
+import { UsageError } from '../errors.ts';
+import { restore, type RestoreResult } from '../restore/restore.ts';
+import type { ApplyMode } from '../target/open-target.ts';
+import type { Store } from '../store/store.ts';
+import { compareTs, formatTs, type Cutoff } from '../timestamp.ts';
+import { DEFAULT_MEMBER_CONCURRENCY } from './cluster-base.ts';
+import { clusterStatus, type ClusterStatus } from './cluster-status.ts';
+import type { ClusterWindow } from './cluster-window.ts';
+import { CONFIG_METADATA_COLLECTIONS, zoneAssignments, type ZoneAssignment } from './config-metadata.ts';
+import { holdBalancer } from './balancer.ts';
+import { CONFIG_SCRATCH_DB, dropConfigScratch, writeConfigMetadata, type ConfigRestoreResult } from './config-restore.ts';
+import { memberStore } from './member-store.ts';
+import { removeOrphans } from './orphans.ts';
+import { resolveShardMap, type ShardMap } from './shard-map.ts';
+import type { ClusterTopology } from './topology.ts';
+
+export interface ClusterRestoreOptions {
+  readonly store: Store;
+  /** The target cluster; a dry run may go without one (shards then map onto their own names). */
+  readonly target?: ClusterTopology;
+  readonly cutoff?: Cutoff;
+  /** --shard-map a=x,b=y; by name when absent. */
+  readonly shardMap?: string;
+  readonly dryRun?: boolean;
+  readonly drop?: boolean;
+  readonly applyMode?: ApplyMode;
+  readonly concurrency?: number;
+  readonly skipUnknownCommands?: boolean;
+  /** Restore even when the target's balancer runs and no mongos can stop it. */
+  readonly allowBalancer?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onStage?: (member: string, stage: string, detail: string) => void;
+}
+
+export interface MemberRestore {
+  readonly name: string;
+  readonly role: 'config' | 'shard';
+  /** The target shard (or "config" for the config servers' metadata). */
+  readonly target: string;
+  readonly result: RestoreResult;
+}
+
+export interface ClusterRestoreResult {
+  readonly clusterBase: string;
+  readonly window: ClusterWindow;
+  readonly cutoff: Cutoff;
+  readonly shardMap: ShardMap;
+  readonly members: readonly MemberRestore[];
+  readonly config?: ConfigRestoreResult['written'];
+  readonly orphansRemoved?: Record<string, number>;
+  readonly routersFlushed: number;
+  /** Zones of the source shards given to their target shards (addShardToZone through the mongos). */
+  readonly zones?: readonly ZoneAssignment[];
+  /** Zones not assigned because no target mongos was named: run addShardToZone for each. */
+  readonly zonesPending?: readonly ZoneAssignment[];
+  readonly dryRun: boolean;
+}
+
+export async function restoreCluster(options: ClusterRestoreOptions): Promise<ClusterRestoreResult> {
+  const status = await clusterStatus(options.store);
+  const { window, cutoff } = chooseWindow(status, options.cutoff);
+  const members = membersOf(status, window);
+  const shards = members.filter((member) => member.role === 'shard');
+  const config = members.find((member) => member.role === 'config');
+  if (!config) throw new UsageError('the cluster window has no config server chain; its metadata cannot be restored');
+  const target = options.target;
+  if (!target && !options.dryRun) throw new UsageError('a cluster restore needs a target cluster');
+  const targetNames = target ? target.shards.map((shard) => shard.name) : shards.map((member) => member.name);
+  const map = resolveShardMap(shards.map((member) => member.name), targetNames, options.shardMap);
+  const limit = pLimit(DEFAULT_MEMBER_CONCURRENCY);
+  const restoreMember = (member: ClusterMember) => limit(async (): Promise<MemberRestore> => {
+    const isConfig = member.role === 'config';
+    const targetName = isConfig ? (target?.config.name ?? member.name) : (map.get(member.name) ?? member.name);
+    const targetUri = !target ? '' : isConfig ? target.config.uri : targetShardUri(target, targetName);
+    const result = await restore({
+      store: memberStore(options.store, member.prefix),
+      source: { setName: member.setName, ...(member.replicaSetId && { replicaSetId: member.replicaSetId }) },
+      targetUri,
+      cutoff,
+      dryRun: options.dryRun,
+      drop: isConfig ? true : options.drop,
+      // The config metadata lands in a scratch database first (config-restore.ts).
+      ...(isConfig && { namespaces: { include: [...CONFIG_METADATA_COLLECTIONS, 'shards'].map((coll) => `config.${coll}`), from: ['config.*'], to: [`${CONFIG_SCRATCH_DB}.*`], includeConfigMetadata: true } }),
+      refuseSourceCluster: !isConfig,
+      applyMode: options.applyMode,
+      concurrency: options.concurrency,
+      skipUnknownCommands: options.skipUnknownCommands,
+      signal: options.signal,
+      onStage: (stage, detail) => options.onStage?.(member.name, stage, detail),
+    });
+    return { name: member.name, role: member.role, target: targetName, result };
+  });
+  if (options.dryRun || !target) {
+    const restored = await Promise.all([config, ...shards].map(restoreMember));
+    return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, routersFlushed: 0, dryRun: true };
+  }
+  const configClient = new MongoClient(target.config.uri, { appName: 'mongo-pitr' });
+  const mongosUri = target.mongos[0];
+  const mongos = mongosUri === undefined ? undefined : new MongoClient(mongosUri, { appName: 'mongo-pitr' });
+  try {
+    // No migration may move what is being restored: the target's balancer is held throughout.
+    const hold = await holdBalancer({ ...(mongos && { mongos }), config: configClient, allowBalancer: options.allowBalancer ?? false });
+    try {
+      const restored = await Promise.all([config, ...shards].map(restoreMember));
+      return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, ...(await finishOnTarget(target, configClient, mongos, shards, map, options)), dryRun: false };
+    } finally {
+      await hold.release();
+    }
+  } finally {
+    await mongos?.close();
+    await configClient.close();
+  }
+}
+
+/** After the member data: the metadata, zones, orphans, the scratch database, the routing caches. */
+async function finishOnTarget(target: ClusterTopology, configClient: MongoClient, mongos: MongoClient | undefined, shards: readonly ClusterMember[], map: ShardMap, options: ClusterRestoreOptions) {
+  options.onStage?.('config', 'metadata', 'config.databases, collections, chunks and tags rewritten for the target shards');
+  const metadata = await writeConfigMetadata(configClient, map);
+  const assignments = zoneAssignments(await configClient.db(CONFIG_SCRATCH_DB).collection('shards').find({}).toArray(), map);
+  // addShardToZone is the router's (src/mongo/s/commands/cluster_add_shard_to_zone_cmd.cpp);
+  // the target's config.shards is never written directly.
+  if (mongos) for (const zone of assignments) await mongos.db('admin').command({ addShardToZone: zone.shard, zone: zone.zone });
+  const orphansRemoved: Record<string, number> = {};
+  for (const member of shards) {
+    const targetName = map.get(member.name) ?? member.name;
+    const client = new MongoClient(targetShardUri(target, targetName), { appName: 'mongo-pitr' });
+    try {
+      orphansRemoved[targetName] = await removeOrphans(client, targetName, metadata.collections, options.signal);
+    } finally {
+      await client.close();
+    }
+  }
+  await dropConfigScratch(configClient);
+  // A real cluster (a router named): each target shard drops its cached routing and filtering
+  // metadata too (flushRouterConfig runs on mongod since 4.4), then every router.
+  const shardUris = mongos ? shards.map((member) => targetShardUri(target, map.get(member.name) ?? member.name)) : [];
+  await flushRouters(shardUris);
+  const routersFlushed = await flushRouters(target.mongos);
+  return { config: metadata.written, orphansRemoved, routersFlushed, ...(mongos ? { zones: assignments } : { zonesPending: assignments }) };
+}
+
+/** The window holding the cutoff; without one, the newest window's end (everything archived). */
+export function chooseWindow(status: ClusterStatus, cutoff: Cutoff | undefined): { window: ClusterWindow; cutoff: Cutoff } {
+  const windows = status.report.windows;
+  const described = windows.map((window) => `${formatTs(window.from)} < cutoff <= ${formatTs(nextTs(window.to))}`).join('; ') || 'none';
+  if (!cutoff) {
+    const newest = windows.at(-1);
+    if (!newest) throw new UsageError('the cluster store has no restorable window yet', { hint: 'run mongo-pitr run until a cluster base is recorded; mongo-pitr status shows why' });
+    const end = nextTs(newest.to);
+    return { window: newest, cutoff: { ts: end, input: formatTs(end) } };
+  }
+  // Newer windows serve a cutoff two could serve (cluster-window.ts keeps them disjoint anyway).
+  const window = [...windows].reverse().find((candidate) => compareTs(cutoff.ts, candidate.from) > 0 && compareTs(cutoff.ts, nextTs(candidate.to)) <= 0);
+  if (!window) throw new UsageError(`cutoff ${cutoff.input} (${formatTs(cutoff.ts)}) is outside the cluster's restorable windows: ${described}`, { hint: 'pick a cutoff inside a window (mongo-pitr status)' });
+  return { window, cutoff };
+}
+
+function membersOf(status: ClusterStatus, window: ClusterWindow): ClusterMember[] {
+  return status.manifest.members.filter((member) => window.chains.has(member.name));
+}
+
+function targetShardUri(target: ClusterTopology, name: string): string {
+  const shard = target.shards.find((candidate) => candidate.name === name);
+  if (!shard) throw new UsageError(`the target cluster has no shard ${name}`);
+  return shard.uri;
+}
+
+/**
+ * flushRouterConfig on every router named (src/mongo/s/commands/flush_router_config_cmd.cpp):
+ * each drops its cached routing table and reads the restored metadata on next use.
+ */
+async function flushRouters(routers: readonly string[]): Promise<number> {
+  for (const uri of routers) {
+    const client = new MongoClient(uri, { appName: 'mongo-pitr', serverSelectionTimeoutMS: 10_000 });
+    try {
+      await client.db('admin').command({ flushRouterConfig: 1 });
+    } finally {
+      await client.close();
+    }
+  }
+  return routers.length;
+}
