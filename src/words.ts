@@ -11,11 +11,14 @@ export function counted(count: number, singular: string, plural = `${singular}s`
  * "2026-12-01 17:02:03 GMT+1 (16:02:03 UTC)": local first, UTC beside it (its date only when it
  * differs); one time when the local zone is UTC.
  */
-export function instantText(ms: number, options: { readonly timeZone?: string }): string {
-  const local = localParts(ms, options.timeZone);
+export function instantText(ms: number, options: { readonly timeZone?: string; readonly milliseconds?: boolean }): string {
+  // A cutoff typed to the millisecond is decided by wall clock: its receipt shows them.
+  const fraction = options.milliseconds ? `.${String(((ms % 1000) + 1000) % 1000).padStart(3, '0')}` : '';
+  const parts = localParts(ms, options.timeZone);
+  const local = { ...parts, time: `${parts.time}${fraction}` };
   const utc = new Date(ms).toISOString();
   const utcDay = utc.slice(0, 10);
-  const utcTime = utc.slice(11, 19);
+  const utcTime = utc.slice(11, options.milliseconds ? 23 : 19);
   const localText = `${local.day} ${local.time} ${local.zone}`;
   if (local.day === utcDay && local.time === utcTime) return `${local.day} ${local.time} UTC`;
   return `${localText} (${local.day === utcDay ? '' : `${utcDay} `}${utcTime} UTC)`;

@@ -27,6 +27,7 @@ import { UsageError } from '../errors.ts';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { readBsonFrames } from '../archive/bson-frames.ts';
 import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
+import { windowPoints, type WindowPoints } from '../archive/window-words.ts';
 import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
 import { DigestStream } from '../archive/digest.ts';
 import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
@@ -64,7 +65,9 @@ export interface ExportDumpOptions {
 
 export interface ExportDumpResult {
   readonly chainId: string;
+  /** Positions first, as before; restoreWindow gives the same ends structured. */
   readonly window: string;
+  readonly restoreWindow: WindowPoints;
   readonly dir: string;
   readonly collections: number;
   readonly documents: number;
@@ -103,6 +106,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
     return {
       chainId: plan.chain.id,
       window: formatWindow(plan.window),
+      restoreWindow: windowPoints(plan.window),
       dir,
       collections: collections.length,
       documents,

@@ -18,6 +18,7 @@ import {
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
 import { formatTs, parseCutoff, type Cutoff } from '../../timestamp.ts';
 import { counted, cutoffLine } from '../receipt-text.ts';
+import { windowWords } from '../../archive/window-words.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 
@@ -121,7 +122,7 @@ function beforeFirstFilter(text: string): OpFilter {
 
 function receiptLines(result: RestoreResult, cutoff: Cutoff | undefined): string[] {
   const lines = [
-    `chain ${result.chainId}, window ${result.window}: ${counted(result.objects, 'object')} (${counted(result.chunks, 'chunk')}), ${counted(result.storedBytes, 'byte')}`,
+    `chain ${result.chainId}, window ${windowWords(result.restoreWindow)}: ${counted(result.objects, 'object')} (${counted(result.chunks, 'chunk')}), ${counted(result.storedBytes, 'byte')}`,
     cutoffLine(cutoff, result.windowEnd),
   ];
   if (result.dryRun) {
