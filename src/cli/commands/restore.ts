@@ -16,9 +16,9 @@ import {
   type OpFilter,
 } from '../../restore/find-ops.ts';
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
-import { formatTs, parseCutoff, type Cutoff } from '../../timestamp.ts';
+import { parseCutoff, type Cutoff, type Ts } from '../../timestamp.ts';
 import { counted, cutoffLine } from '../receipt-text.ts';
-import { windowWords } from '../../archive/window-words.ts';
+import { tsWords, windowWords } from '../../archive/window-words.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 
@@ -85,7 +85,7 @@ export function registerRestore(program: Command): void {
       const result = await withStore(context, async (store) => {
         if (beforeFirst) first = await requireFirstOp(store, beforeFirst, signal, source);
         // On a terminal only: the receipt prints this line, so plain logs would show it twice.
-        if (first) context.log.status('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
+        if (first) context.log.status('restore.before-first', `cutoff ${firstMatchWords(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
         if (first) cutoff = cutoffAt(first);
         return restore({
           store,
@@ -108,9 +108,14 @@ export function registerRestore(program: Command): void {
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
-      const cutoffLines = first ? [`cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
+      const cutoffLines = first ? [`cutoff ${firstMatchWords(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
       context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result, cutoff)]);
     });
+}
+
+/** The op --before-first found: its time, and its position, which --until takes to repeat this restore. */
+function firstMatchWords(ts: Ts): string {
+  return tsWords(ts, { positions: true });
 }
 
 /** A filter that names what to look for: a time range alone would pick the archive's first op. */
