@@ -2,7 +2,8 @@
 // needs, and whether the chain holds together. Pure.
 import { IntegrityError, UsageError } from '../errors.ts';
 import { compareTs, formatTs, isBeforeCutoff, tsEquals, tsToDate, type Cutoff, type Ts } from '../timestamp.ts';
-import { tsWords, windowWords } from './window-words.ts';
+import { pointWords, tsWords, windowWords } from './window-words.ts';
+import { timePoint } from './source-summary.ts';
 import { chainEnd, collectionObjectsOf, lastChunkOf, linkOf, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
 import { chainsOfSource, type SourceChoice } from './source-choice.ts';
 import { earliestUndecidedPrepare, openPreparesAtEnd } from './open-prepares.ts';
@@ -198,8 +199,9 @@ export function verifyContinuity(chain: Chain): void {
   let previous: OplogObject = chain.base.oplog;
   for (const chunk of chain.chunks) {
     if (!tsEquals(chunk.afterTs, previous.lastTs) || chunk.prevSha256 !== linkOf(previous)) {
+      // Times first; the positions too, since the two ends may share a second and differ by ordinal.
       throw new IntegrityError(
-        `chain ${chain.id} is broken before ${chunk.key}: it follows ${formatTs(chunk.afterTs)}, the previous object ends at ${formatTs(previous.lastTs)}`,
+        `chain ${chain.id} is broken before ${chunk.key}: it follows ${tsWords(chunk.afterTs, { positions: true })}, the previous object ends at ${pointWords(timePoint(previous.lastTs, previous.lastWall), { positions: true })}`,
       );
     }
     previous = chunk;

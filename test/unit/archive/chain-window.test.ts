@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 // Error texts give local times: pin the zone so they read the same on every machine.
 process.env.TZ = 'UTC';
 import { describe, test } from 'node:test';
-import { planRestore, sealOf, windowOf } from '../../../src/archive/chain-window.ts';
+import { planRestore, sealOf, verifyContinuity, windowOf } from '../../../src/archive/chain-window.ts';
 import type { Chain, Chunk, Manifest, OplogObject, SourceIdentity } from '../../../src/archive/manifest.ts';
 import { chainBeforeHole } from '../../../src/backup/close-hole.ts';
-import { UsageError } from '../../../src/errors.ts';
+import { IntegrityError, UsageError } from '../../../src/errors.ts';
 import { parseCutoff, type Ts } from '../../../src/timestamp.ts';
 
 const T = 1_764_000_000; // a second; ops below are at T+n
@@ -124,6 +124,17 @@ describe('the restorable window ends where the chain was sealed', () => {
     const manifest = manifestOf(chain('A', base, [chunk, c2]));
     assert.deepEqual(planRestore(manifest, parseCutoff(`${T + 5}:5`)).chunks.map((c) => c.key), ['c1']);
     assert.deepEqual(planRestore(manifest, parseCutoff(`${T + 8}:2`)).chunks.map((c) => c.key), ['c1', 'c2']);
+  });
+});
+
+describe('verify: a chunk that does not continue the object before it', () => {
+  test('is named with both ends as times and, since they may share a second, their positions', () => {
+    const broken = { ...chunk, afterTs: { t: T + 2, i: 2 } };
+    assert.throws(() => verifyContinuity(chain('A', base, [broken])), (error: unknown) => {
+      assert.ok(error instanceof IntegrityError);
+      assert.equal(error.message, `chain A is broken before c1: it follows 2025-11-24 16:00:02 UTC [${T + 2}:2], the previous object ends at 2025-11-24 16:00:02 UTC [${T + 2}:3]`);
+      return true;
+    });
   });
 });
 
