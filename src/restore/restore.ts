@@ -4,6 +4,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planRestore, formatWindow, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
+import { windowPoints, windowWords, type WindowPoints } from '../archive/window-words.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
 import type { Store } from '../store/store.ts';
@@ -56,7 +57,9 @@ export interface RestoreOptions {
 
 export interface RestoreResult {
   readonly chainId: string;
+  /** The window, positions first (kept for scripts that read it); restoreWindow structured. */
   readonly window: string;
+  readonly restoreWindow: WindowPoints;
   readonly objects: number;
   readonly chunks: number;
   readonly storedBytes: number;
@@ -81,7 +84,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest } = await readManifest(options.store);
   const plan = planRestore(manifest, options.cutoff, options.source);
   const summary = describePlan(plan);
-  options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
+  options.onStage?.('plan', `chain ${plan.chain.id}, window ${windowWords(summary.restoreWindow)}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
   if (options.dryRun) return { ...summary, dryRun: true, oplogEntries: await countEntriesBeforeCutoff(options.store, plan, options.signal) };
 
   // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
@@ -175,6 +178,7 @@ function describePlan(plan: RestorePlan) {
   return {
     chainId: plan.chain.id,
     window: formatWindow(plan.window),
+    restoreWindow: windowPoints(plan.window),
     objects: objects.length,
     chunks: plan.chunks.length,
     storedBytes: objects.reduce((sum, object) => sum + object.storedBytes, 0),

@@ -1,5 +1,6 @@
 // mongo-pitr prune: drop chains older than --keep needs, and unreferenced objects past a grace
 // period; the newest window always stays whole.
+import { windowWords } from '../../archive/window-words.ts';
 import type { Command } from 'commander';
 import { DEFAULT_ORPHAN_GRACE_MS, prune, type PruneResult } from '../../backup/prune.ts';
 import { parseDuration } from '../../config.ts';
@@ -33,9 +34,9 @@ export function registerPrune(program: Command): void {
 function pruneLines(result: PruneResult): string[] {
   const verb = result.dryRun ? 'would remove' : 'removed';
   const lines = [`horizon ${result.horizon}: keeping ${counted(result.keptChains.length, 'chain')}, ${verb} ${result.removedChains.length}`];
-  for (const chain of result.removedChains) lines.push(`${verb} chain ${chain.id} (window ${chain.window}): ${counted(chain.objects, 'object')}, ${counted(chain.storedBytes, 'byte')}`);
+  for (const chain of result.removedChains) lines.push(`${verb} chain ${chain.id} (window ${windowWords(chain.restoreWindow)}): ${counted(chain.objects, 'object')}, ${counted(chain.storedBytes, 'byte')}`);
   for (const chain of result.keptChains) {
-    lines.push(`kept chain ${chain.id} (window ${chain.window}): ${chain.reason === 'newest' ? 'newest chain' : 'still restores to the horizon or later'}`);
+    lines.push(`kept chain ${chain.id} (window ${windowWords(chain.restoreWindow)}): ${chain.reason === 'newest' ? 'newest chain' : 'still restores to the horizon or later'}`);
   }
   for (const orphan of result.orphans) lines.push(`${verb} orphan ${orphan.key} (${counted(orphan.size, 'byte')}, written ${orphan.lastModified})`);
   if (result.youngOrphans > 0) lines.push(`kept ${counted(result.youngOrphans, 'unreferenced object')} younger than the grace period`);

@@ -16,8 +16,9 @@ import {
   type OpFilter,
 } from '../../restore/find-ops.ts';
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
-import { formatTs, parseCutoff, type Cutoff } from '../../timestamp.ts';
+import { parseCutoff, type Cutoff, type Ts } from '../../timestamp.ts';
 import { counted, cutoffLine } from '../receipt-text.ts';
+import { tsWords, windowWords } from '../../archive/window-words.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 import { isClusterStore } from '../../cluster/cluster-committer.ts';
@@ -96,7 +97,7 @@ export function registerRestore(program: Command): void {
       const result = await withStore(context, async (store) => {
         if (beforeFirst) first = await requireFirstOp(store, beforeFirst, signal, source);
         // On a terminal only: the receipt prints this line, so plain logs would show it twice.
-        if (first) context.log.status('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
+        if (first) context.log.status('restore.before-first', `cutoff ${firstMatchWords(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
         if (first) cutoff = cutoffAt(first);
         return restore({
           store,
@@ -119,9 +120,14 @@ export function registerRestore(program: Command): void {
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
-      const cutoffLines = first ? [`cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
+      const cutoffLines = first ? [`cutoff ${firstMatchWords(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
       context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result, cutoff)]);
     });
+}
+
+/** The op --before-first found: its time, and its position, which --until takes to repeat this restore. */
+function firstMatchWords(ts: Ts): string {
+  return tsWords(ts, { positions: true });
 }
 
 /** A filter that names what to look for: a time range alone would pick the archive's first op. */
@@ -133,7 +139,7 @@ function beforeFirstFilter(text: string): OpFilter {
 
 function receiptLines(result: RestoreResult, cutoff: Cutoff | undefined): string[] {
   const lines = [
-    `chain ${result.chainId}, window ${result.window}: ${counted(result.objects, 'object')} (${counted(result.chunks, 'chunk')}), ${counted(result.storedBytes, 'byte')}`,
+    `chain ${result.chainId}, window ${windowWords(result.restoreWindow)}: ${counted(result.objects, 'object')} (${counted(result.chunks, 'chunk')}), ${counted(result.storedBytes, 'byte')}`,
     cutoffLine(cutoff, result.windowEnd),
   ];
   if (result.dryRun) {
