@@ -1,21 +1,23 @@
 // status, list and verify as users run them: what the store holds, what it restores to, how far
 // the archive lags the source, and that every object checks out.
 import assert from 'node:assert/strict';
-import { describe, test, after } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { describe, test } from 'node:test';
 import { runCli } from '../support/cli.ts';
+import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
-import { NO_MONGO, testMongoUri, uniqueName } from '../support/test-env.ts';
+import { NO_MONGO, uniqueName } from '../support/test-env.ts';
 
+// The backup takes the whole server: a server of this file's own (on FerretDB), so that other
+// files' databases, created and dropped while it runs, are neither dumped nor raced with.
 describe('status, list and verify', { skip: NO_MONGO }, () => {
-  const uri = testMongoUri() ?? '';
-  const client = new MongoClient(uri);
-  after(() => client.close());
+  const server = useDedicatedMongo();
 
   test('report an empty store, then the chain, its window, checkpoint and lag', async () => {
     const kind = STORE_KINDS[0];
     assert.ok(kind);
     const { store, cliArgs } = await kind.open();
+    const uri = server.mongo().uri;
+    const client = server.client();
     try {
       const empty = await runCli([...cliArgs, 'list']);
       assert.equal(empty.code, 0, empty.stderr);
