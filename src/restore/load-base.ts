@@ -20,6 +20,7 @@ import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts
 import { joinNs, splitNs } from '../namespace.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
 import { TaskWindow } from './task-window.ts';
+import { planCreate } from '../target/create-with-uuid.ts';
 import type { CollectionIndexes } from './index-catalog.ts';
 
 const MiB = 1024 * 1024;
@@ -45,6 +46,11 @@ export interface LoadBaseOptions {
   readonly files: ReadonlyMap<string, string>;
   readonly namespaces: NamespaceMapper;
   readonly drop: boolean;
+  /**
+   * Create each collection with its source UUID (target/create-with-uuid.ts); decided by
+   * restore/preserve-uuid.ts, which only allows it with `drop` on a target with applyOps.
+   */
+  readonly preserveUuid?: boolean;
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onCollection?: (ns: string, docs: number) => void;
@@ -55,13 +61,15 @@ export interface LoadBaseResult {
   readonly documents: number;
   /** Documents already present in the target (duplicate _id), left as they were. */
   readonly duplicates: number;
+  /** Collections created with their source UUID (preserveUuid). */
+  readonly uuidsPreserved: number;
   /** Each loaded collection's index specs as its metadata lists them, to build after replay. */
   readonly indexes: readonly CollectionIndexes[];
 }
 
 export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult> {
   const limit = pLimit(options.concurrency ?? DEFAULT_LOAD_CONCURRENCY);
-  const result = { collections: 0, documents: 0, duplicates: 0, indexes: [] as CollectionIndexes[] };
+  const result = { collections: 0, documents: 0, duplicates: 0, uuidsPreserved: 0, indexes: [] as CollectionIndexes[] };
   const selected = options.base.collections.flatMap((entry) => {
     const target = options.namespaces.map(joinNs(entry.db, entry.coll));
     return target ? [{ entry, target }] : [];
@@ -74,6 +82,7 @@ export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult
         result.collections++;
         result.documents += loaded.documents;
         result.duplicates += loaded.duplicates;
+        if (loaded.uuidPreserved) result.uuidsPreserved++;
         result.indexes.push({ ns: target, specs: loaded.indexes });
         options.onCollection?.(target, loaded.documents);
       }, (error: unknown) => {
@@ -101,9 +110,9 @@ async function loadCollection(
   options: LoadBaseOptions,
   entry: CollectionEntry,
   target: string,
-): Promise<{ documents: number; duplicates: number; indexes: readonly Document[] }> {
+): Promise<{ documents: number; duplicates: number; indexes: readonly Document[]; uuidPreserved: boolean }> {
   const metadata = await readMetadata(options, entry);
-  await createCollection(options, target, metadata, entry.db);
+  const uuidPreserved = await createCollection(options, target, metadata, entry.db);
   const { db, coll } = splitNs(target);
   const collection = options.client.db(db).collection(dataCollection(entry, coll));
   const counts = { documents: 0, duplicates: 0 };
@@ -126,7 +135,7 @@ async function loadCollection(
     }
     await window.drain();
   }
-  return { ...counts, indexes: metadata.indexes };
+  return { ...counts, indexes: metadata.indexes, uuidPreserved };
 }
 
 /**
@@ -226,27 +235,27 @@ function allDuplicates(error: MongoBulkWriteError): boolean {
   return errors.every((writeError) => writeError.code === DUPLICATE_KEY);
 }
 
-/** Options listCollections reports that create does not accept. */
-const NOT_CREATE_OPTIONS = new Set(['uuid']);
-
+/** Creates the collection (or view); true when it was created with its source UUID. */
 async function createCollection(
   options: LoadBaseOptions,
   target: string,
   metadata: CollectionMetadata,
   sourceDb: string,
-): Promise<void> {
+): Promise<boolean> {
   const { db, coll } = splitNs(target);
   if (options.drop) await options.client.db(db).collection(coll).drop().catch(() => false);
-  const createOptions: Document = {};
-  for (const [key, value] of Object.entries(metadata.options)) if (!NOT_CREATE_OPTIONS.has(key)) createOptions[key] = value;
-  if (typeof createOptions.viewOn === 'string') {
-    const source = options.namespaces.map(joinNs(sourceDb, createOptions.viewOn));
-    if (source) createOptions.viewOn = splitNs(source).coll;
+  const collectionOptions: Document = { ...metadata.options };
+  if (typeof collectionOptions.viewOn === 'string') {
+    const source = options.namespaces.map(joinNs(sourceDb, collectionOptions.viewOn));
+    if (source) collectionOptions.viewOn = splitNs(source).coll;
   }
+  const planned = planCreate({ db, coll, options: collectionOptions, indexes: metadata.indexes, uuid: metadata.uuid }, options.preserveUuid === true);
   try {
-    await options.client.db(db).command({ create: coll, ...createOptions });
+    await options.client.db(planned.db).command(planned.command);
   } catch (error) {
-    if (error instanceof MongoServerError && error.code === NAMESPACE_EXISTS) return;
-    throw new TargetError(`creating ${target} failed: ${(error as Error).message}`, { cause: error });
+    // Without --drop the target's collection of that name is kept as it is (with its own UUID).
+    if (!planned.preservesUuid && error instanceof MongoServerError && error.code === NAMESPACE_EXISTS) return false;
+    throw new TargetError(`creating ${target}${planned.preservesUuid ? ` with its source UUID ${metadata.uuid ?? ''} (applyOps)` : ''} failed: ${(error as Error).message}`, { cause: error });
   }
+  return planned.preservesUuid;
 }
