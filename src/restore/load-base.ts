@@ -8,7 +8,7 @@
 // sent, since a decoded document takes several times its BSON size in the heap.
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { MongoBulkWriteError, MongoServerError, type Document, type MongoClient } from 'mongodb';
+import { Binary, MongoBulkWriteError, MongoServerError, type Document, type MongoClient } from 'mongodb';
 import pLimit from 'p-limit';
 import type { Collection } from 'mongodb';
 import { TargetError } from '../errors.ts';
@@ -21,6 +21,7 @@ import { joinNs, splitNs } from '../namespace.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
 import { TaskWindow } from './task-window.ts';
 import { planCreate } from '../target/create-with-uuid.ts';
+import { refuseUuidCollisions, uuidCollisions } from './preserve-uuid.ts';
 import type { CollectionIndexes } from './index-catalog.ts';
 
 const MiB = 1024 * 1024;
@@ -76,6 +77,8 @@ export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult
   });
   const views = selected.filter(({ entry }) => entry.type === 'view');
   const collections = selected.filter(({ entry }) => entry.type !== 'view');
+  // Before the first create: no source UUID may belong to another target collection.
+  if (options.preserveUuid) await checkUuidCollisions(options, collections);
   await Promise.all(
     collections.map(({ entry, target }) =>
       limit(() => loadCollection(options, entry, target)).then((loaded) => {
@@ -97,6 +100,26 @@ export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult
     result.collections++;
   }
   return result;
+}
+
+async function checkUuidCollisions(options: LoadBaseOptions, collections: readonly { entry: CollectionEntry; target: string }[]): Promise<void> {
+  const planned: { ns: string; uuid: string | null }[] = [];
+  // Metadata files are a few KiB each: reading them twice costs little.
+  for (const { entry, target } of collections) planned.push({ ns: target, uuid: (await readMetadata(options, entry)).uuid });
+  refuseUuidCollisions(uuidCollisions(planned, await targetUuids(options.client)));
+}
+
+/** Every target collection's UUID (hex) → its namespace, from listCollections' info.uuid. */
+async function targetUuids(client: MongoClient): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+  for (const { name } of databases) {
+    for (const info of (await client.db(name).listCollections({}, { nameOnly: false }).toArray()) as Document[]) {
+      const uuid: unknown = info.info?.uuid;
+      if (uuid instanceof Binary) out.set(Buffer.from(uuid.buffer).toString('hex'), joinNs(name, String(info.name)));
+    }
+  }
+  return out;
 }
 
 async function readMetadata(options: LoadBaseOptions, entry: CollectionEntry): Promise<CollectionMetadata> {

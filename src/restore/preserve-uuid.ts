@@ -40,3 +40,35 @@ export function decidePreserveUuid(request: PreserveUuid | undefined, context: P
   }
   return possible;
 }
+
+export interface UuidCollision {
+  /** The namespace the restore would create with the UUID. */
+  readonly ns: string;
+  readonly uuid: string;
+  /** The target collection that already has that UUID. */
+  readonly holder: string;
+}
+
+/**
+ * The collections whose source UUID a target collection of another name already has. The
+ * server's applyOps create would not fail there: it renames that collection to the new name
+ * (createCollectionForApplyOps, src/mongo/db/catalog/create_collection.cpp), silently moving a
+ * target collection, e.g. restoring with --force onto a source that renamed a collection since
+ * the base. A collection of the same name is dropped first (--drop), so it is no collision. Pure.
+ */
+export function uuidCollisions(planned: readonly { ns: string; uuid: string | null }[], existing: ReadonlyMap<string, string>): UuidCollision[] {
+  return planned.flatMap(({ ns, uuid }) => {
+    if (uuid === null) return [];
+    const holder = existing.get(uuid.toLowerCase());
+    return holder !== undefined && holder !== ns ? [{ ns, uuid, holder }] : [];
+  });
+}
+
+export function refuseUuidCollisions(collisions: readonly UuidCollision[]): void {
+  const [first] = collisions;
+  if (!first) return;
+  throw new UsageError(
+    `--preserve-uuid: the target's ${first.holder} already has the source UUID ${first.uuid} of ${first.ns}${collisions.length > 1 ? ` (and ${collisions.length - 1} more)` : ''}; creating ${first.ns} with it would move that collection`,
+    { hint: 'restore onto a target without those collections, or without --preserve-uuid' },
+  );
+}

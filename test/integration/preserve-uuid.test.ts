@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { Binary, Long, type Document, type MongoClient } from 'mongodb';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
 import { restore } from '../../src/restore/restore.ts';
+import { UsageError } from '../../src/errors.ts';
 import { useBackupSuite } from '../support/backup-suite.ts';
 import { STORE_KINDS, type StoreKind } from '../support/stores.ts';
 import { NO_MONGO, isFerretDB, uniqueName } from '../support/test-env.ts';
@@ -54,6 +55,12 @@ describe('restore --preserve-uuid on a server with applyOps', { skip: NO_MONGO |
       assert.equal(Number(capped?.options?.size as Long | number), 4096);
       assert.deepEqual(await client.db(db).collection('plain').find().sort({ _id: 1 }).toArray(), [{ _id: 1, v: 'a' }, { _id: 2, v: 'b' }, { _id: 3, v: 'c' }]);
       assert.deepEqual(await client.db(db).collection('view').find().toArray(), [{ _id: 1, v: 'a' }]);
+
+      // A target collection of another name holding a source UUID: refused before any write
+      // (the server's applyOps create would rename it into place).
+      await client.db(db).collection('plain').rename('moved');
+      await assert.rejects(restore({ store, targetUri: mongo.uri, drop: true, preserveUuid: 'required', namespaces: { include: [`${db}.*`] } }), (error: unknown) => error instanceof UsageError && /already has the source UUID/.test(error.message));
+      assert.equal(await uuidOf(client, db, 'moved'), before.plain, 'the colliding collection is left as it was');
     } finally {
       await store.close();
     }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from '../../../src/errors.ts';
-import { checkPreserveUuidOptions, decidePreserveUuid } from '../../../src/restore/preserve-uuid.ts';
+import { checkPreserveUuidOptions, decidePreserveUuid, refuseUuidCollisions, uuidCollisions } from '../../../src/restore/preserve-uuid.ts';
 
 test('--preserve-uuid: kept with --drop on a target with applyOps', () => {
   assert.equal(decidePreserveUuid('required', { drop: true, renamed: false, applyMode: 'applyOps' }), true);
@@ -28,4 +28,18 @@ test('a cluster member (if-supported): kept where possible, silently not otherwi
 
 test('not asked: never', () => {
   assert.equal(decidePreserveUuid(undefined, { drop: true, renamed: false, applyMode: 'applyOps' }), false);
+});
+
+test('a source UUID held by a target collection of another name is a collision (the server would rename it into place); the same name is not', () => {
+  const existing = new Map([['aaaa', 'app.renamed'], ['bbbb', 'app.kept']]);
+  const planned = [{ ns: 'app.orders', uuid: 'AAAA' }, { ns: 'app.kept', uuid: 'bbbb' }, { ns: 'app.view', uuid: null }, { ns: 'app.new', uuid: 'cccc' }];
+  assert.deepEqual(uuidCollisions(planned, existing), [{ ns: 'app.orders', uuid: 'AAAA', holder: 'app.renamed' }]);
+});
+
+test('collisions refuse the restore in one line naming the holder', () => {
+  assert.doesNotThrow(() => refuseUuidCollisions([]));
+  assert.throws(
+    () => refuseUuidCollisions([{ ns: 'app.orders', uuid: 'aaaa', holder: 'app.renamed' }, { ns: 'app.x', uuid: 'cccc', holder: 'app.y' }]),
+    (error: unknown) => error instanceof UsageError && error.message === "--preserve-uuid: the target's app.renamed already has the source UUID aaaa of app.orders (and 1 more); creating app.orders with it would move that collection",
+  );
 });
