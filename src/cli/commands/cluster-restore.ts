@@ -80,7 +80,7 @@ export function describeClusterRestore(result: ClusterRestoreResult): string[] {
     else lines.push(`${what}: ${plan}; ${counted(r.base?.documents ?? 0, 'document')} loaded, ${counted(r.receipt?.applied ?? 0, 'oplog entry', 'oplog entries')} applied`);
   }
   // What a real restore does around the member data (config-metadata.ts).
-  if (result.dryRun) return [...lines, 'then: the target balancer held, config metadata rewritten for the target shards, zones assigned (through the mongos), orphans removed by chunk ownership at the cutoff, routing caches flushed', 'dry run: nothing written'];
+  if (result.dryRun) return [...lines, 'then: the target balancer held, config metadata rewritten for the target shards and named by the UUIDs the target shards hold, zones assigned (through the mongos), orphans removed by chunk ownership at the cutoff, routing caches flushed', 'dry run: nothing written'];
   if (result.config) lines.push(`config metadata: ${Object.entries(result.config).map(([coll, count]) => `${count} ${coll}`).join(', ')}`);
   for (const [shard, count] of Object.entries(result.orphansRemoved ?? {})) lines.push(`${shard}: ${counted(count, 'orphan')} removed (not owned at the cutoff)`);
   if (result.uuids) {
