@@ -24,6 +24,7 @@ import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mappe
 import { replay, type ReplayReceipt } from './replay.ts';
 import { serialNamespacesOfBase } from './serial-namespaces.ts';
 import { countEntriesBeforeCutoff } from './count-before-cutoff.ts';
+import { checkPreserveUuidOptions, decidePreserveUuid, type PreserveUuid } from './preserve-uuid.ts';
 import { refuseSourceClusterAt } from './source-cluster-guard.ts';
 import { createWorkFolder } from './work-folder.ts';
 import { counted } from '../words.ts';
@@ -35,6 +36,8 @@ export interface RestoreOptions {
   /** Which source's chains, where the store holds several (--set-name, --replica-set-id). */
   readonly source?: SourceChoice;
   readonly drop?: boolean;
+  /** Create collections with their source UUIDs (restore/preserve-uuid.ts). */
+  readonly preserveUuid?: PreserveUuid;
   /**
    * Refuse a target that is the replica set the chain backs up (source-cluster-guard.ts), unless
    * namespaces are renamed. The CLI sets it unless --force; library callers choose.
@@ -84,6 +87,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest } = await readManifest(options.store);
   const plan = planRestore(manifest, options.cutoff, options.source);
   const summary = describePlan(plan);
+  const renamed = (options.namespaces?.from?.length ?? 0) > 0;
+  checkPreserveUuidOptions(options.preserveUuid, { drop: options.drop ?? false, renamed });
   options.onStage?.('plan', `chain ${plan.chain.id}, window ${windowWords(summary.restoreWindow)}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
   if (options.dryRun) return { ...summary, dryRun: true, oplogEntries: await countEntriesBeforeCutoff(options.store, plan, options.signal) };
 
@@ -115,6 +120,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const target = await openTarget(options.targetUri, options.applyMode);
     let auth: AuthRestore | undefined;
     try {
+      // Before any write: a target that cannot take the source UUIDs refuses --preserve-uuid here.
+      const preserveUuid = decidePreserveUuid(options.preserveUuid, { drop: options.drop ?? false, renamed, applyMode: target.applier.mode });
       // Before any write: a target that cannot merge users and roles refuses the restore here.
       auth = await AuthRestore.start({ client: target.client, base: named, files, namespaces, drop: options.drop ?? false, signal: options.signal });
       let loaded = 0;
@@ -125,6 +132,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         files,
         namespaces,
         drop: options.drop ?? false,
+        preserveUuid,
         concurrency: options.concurrency,
         signal: options.signal,
         onCollection: () => options.onProgress?.('load', ++loaded, collections),

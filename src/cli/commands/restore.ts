@@ -29,6 +29,7 @@ interface RestoreFlags extends SourceChoiceFlags {
   until?: string;
   beforeFirst?: string;
   drop?: boolean;
+  preserveUuid?: boolean;
   force?: boolean;
   dryRun?: boolean;
   applyMode: ApplyMode;
@@ -67,6 +68,7 @@ export function registerRestore(program: Command): void {
     .option('--until <time>', 'cutoff: ISO-8601 time, epoch seconds, or seconds:ordinal; ops at or after it are not applied')
     .option('--before-first <filter>', `cutoff at the first archived op matching a JSON filter (as mongo-pitr find takes), e.g. ${FILTER_EXAMPLE}`)
     .option('--drop', 'drop each target collection before loading it')
+    .option('--preserve-uuid', 'create each collection with its source UUID, as mongorestore --preserveUUID (needs --drop and a target with applyOps)')
     .option('--force', 'restore even onto the replica set the chain backs up (refused otherwise, unless --nsFrom/--nsTo rename)')
     .option('--dry-run', 'print the chain, window and counts; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
@@ -105,6 +107,7 @@ export function registerRestore(program: Command): void {
           cutoff,
           source,
           drop: flags.drop,
+          ...(flags.preserveUuid === true && { preserveUuid: 'required' as const }),
           refuseSourceCluster: flags.force !== true,
           dryRun: flags.dryRun,
           applyMode: flags.applyMode,
