@@ -1,0 +1,118 @@
+// verify, prune and find on a cluster store, through the CLI, on a simulated 2-shard cluster
+// (FerretDB members, test/support/sim-cluster.ts) backed up to a folder store by `run --topology`
+// three times, one cluster base each (--base-every 1s). A few dozen documents: the point is the
+// cluster layout (cluster.json over one replica-set store per member), not volume.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from '../support/cli.ts';
+import { startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
+import { STORE_KINDS } from '../support/stores.ts';
+import { isFerretDB, NO_MONGO } from '../support/test-env.ts';
+import { parseManifest, type Manifest } from '../../src/archive/manifest.ts';
+import { parseClusterManifest, type ClusterManifest } from '../../src/archive/cluster-manifest.ts';
+import { ExitCode } from '../../src/errors.ts';
+
+const BIN = process.env.TEST_FERRETDB_BIN;
+const SKIP = NO_MONGO || (!isFerretDB() || !BIN ? 'the simulated cluster is built from FerretDB binaries (TEST_FERRETDB_BIN)' : false);
+const SHARDS = ['shard01', 'shard02'];
+const MEMBERS = ['config', ...SHARDS];
+
+type Doc = { _id: number; k: number; note: string };
+
+function lastJson(stdout: string): Record<string, unknown> {
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+}
+
+describe('verify, prune and find on a cluster store (folder store)', { skip: SKIP }, () => {
+  let source: SimCluster;
+  let url: string;
+  let cliArgs: string[];
+  let close: () => Promise<void> = async () => {};
+  const cli = (args: string[]) => runCli(['--json', ...cliArgs, ...args]);
+  const clusterJson = async (): Promise<ClusterManifest> => parseClusterManifest(await readFile(join(url, 'cluster.json')));
+  /** A member's manifest; format 2 keeps the chains' heads in manifest.json. */
+  const memberManifest = async (name: string): Promise<Manifest> => parseManifest(await readFile(join(url, 'members', name, 'manifest.json')));
+
+  before(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mongo-pitr-cluster-ops-'));
+    source = await startSimCluster(BIN ?? '', SHARDS, dir);
+    const kind = STORE_KINDS[0];
+    assert.ok(kind);
+    const opened = await kind.open();
+    url = opened.url;
+    cliArgs = opened.cliArgs;
+    close = () => opened.store.close();
+    let k = 0;
+    // Three passes, each a cluster base (--base-every 1s), with writes on both shards between.
+    for (let pass = 0; pass < 3; pass++) {
+      for (const shard of source.shards) {
+        const docs = Array.from({ length: 8 }, (): Doc => ({ _id: k, k: k++, note: `${shard.name} pass ${pass}` }));
+        await shard.client.db('app').collection<Doc>('orders').insertMany(docs);
+      }
+      if (pass > 0) await sleep(1100);
+      const run = await cli(['run', '--topology', source.topologyFile, '--base-every', '1s']);
+      assert.equal(run.code, 0, run.stderr);
+    }
+    for (const shard of source.shards) await shard.client.db('app').collection<Doc>('orders').updateOne({ _id: shard.name === 'shard01' ? 0 : 8 }, { $set: { note: 'after the third base' } });
+    const run = await cli(['run', '--topology', source.topologyFile]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await clusterJson()).bases.length, 3, 'three cluster bases to work on');
+  });
+  after(async () => {
+    await close();
+    await source?.stop();
+  });
+
+  test('verify reads every member store and checks cluster.json\'s references: one line per member and one for the cluster', async () => {
+    const text = await runCli([...cliArgs, 'verify']);
+    assert.equal(text.code, 0, text.stderr);
+    for (const name of MEMBERS) assert.match(text.stdout, new RegExp(`^${name}: ok: \\d+ objects? in 3 chains verified$`, 'm'), text.stdout);
+    assert.match(text.stdout, /^cluster: ok: 3 cluster bases/m);
+    const json = await cli(['verify']);
+    assert.equal(json.code, 0, json.stderr);
+    const result = lastJson(json.stdout) as { ok: boolean; cluster: boolean; clusterBases: number; members: { name: string; ok: boolean; chains: number }[] };
+    assert.equal(result.cluster, true);
+    assert.equal(result.clusterBases, 3);
+    assert.deepEqual(result.members.map((member) => [member.name, member.ok, member.chains]), MEMBERS.map((name) => [name, true, 3]));
+  });
+
+  test('verify fails with the integrity exit code on a damaged member object, naming the member, and still reports the others', async () => {
+    const manifest = await memberManifest('shard02');
+    const key = manifest.chains[0]?.base.oplog.key;
+    assert.ok(key);
+    const path = join(url, 'members', 'shard02', key);
+    const original = await readFile(path);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 1] = (damaged[damaged.length - 1] ?? 0) ^ 0xff;
+    await writeFile(path, damaged);
+    try {
+      const verify = await runCli([...cliArgs, 'verify']);
+      assert.equal(verify.code, ExitCode.integrity, verify.stderr);
+      assert.match(verify.stderr, /shard02: FAILED/);
+      assert.match(verify.stderr, /shard01: ok/);
+      assert.match(verify.stderr, /config: ok/);
+    } finally {
+      await writeFile(path, original);
+    }
+  });
+
+  test('verify fails with the integrity exit code when cluster.json names a member base its member does not hold', async () => {
+    const path = join(url, 'cluster.json');
+    const original = await readFile(path);
+    const manifest = parseClusterManifest(original);
+    const bases = manifest.bases.map((base, index) => (index === 1 ? { ...base, members: base.members.map((member) => (member.name === 'shard01' ? { ...member, baseId: 'no-such-chain' } : member)) } : base));
+    await writeFile(path, JSON.stringify({ ...manifest, bases }));
+    try {
+      const verify = await runCli([...cliArgs, 'verify']);
+      assert.equal(verify.code, ExitCode.integrity, verify.stderr);
+      assert.match(verify.stderr, new RegExp(`cluster base ${manifest.bases[1]?.id} needs base no-such-chain of shard01`));
+      assert.match(verify.stderr, /shard01: ok/, 'the member itself verifies');
+    } finally {
+      await writeFile(path, original);
+    }
+  });
+});
