@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../support/cli.ts';
 import { startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
+import { markCutoff, passCutoff } from '../support/cluster-workload.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { isFerretDB, NO_MONGO } from '../support/test-env.ts';
 import { parseManifest, type Manifest } from '../../src/archive/manifest.ts';
@@ -58,6 +59,8 @@ describe('verify, prune and find on a cluster store (folder store)', { skip: SKI
       assert.equal(run.code, 0, run.stderr);
     }
     for (const shard of source.shards) await shard.client.db('app').collection<Doc>('orders').updateOne({ _id: shard.name === 'shard01' ? 0 : 8 }, { $set: { note: 'after the third base' } });
+    // Every member's archive must pass the newest cluster base's largest T1 for its window to open.
+    await passCutoff(source, await markCutoff(source));
     const run = await cli(['run', '--topology', source.topologyFile]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal((await clusterJson()).bases.length, 3, 'three cluster bases to work on');
@@ -114,5 +117,45 @@ describe('verify, prune and find on a cluster store (folder store)', { skip: SKI
     } finally {
       await writeFile(path, original);
     }
+  });
+
+  // Last: it removes the older cluster bases the tests above read.
+  test('prune --keep drops the older cluster bases as one: the newest cluster window stays whole on every member, cluster.json lists only kept cluster bases', async () => {
+    const before = await clusterJson();
+    const newest = before.bases.at(-1);
+    assert.ok(newest);
+    const opened = await cli(['status']);
+    assert.deepEqual((lastJson(opened.stdout) as { cluster: { windows: { baseId: string }[] } }).cluster.windows.map((window) => window.baseId), before.bases.map((base) => base.id), 'every cluster base has a window before the prune');
+    const dry = await cli(['prune', '--keep', '1ms', '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    const planned = lastJson(dry.stdout) as { cluster: boolean; removedClusterBases: { id: string }[]; keptClusterBases: { id: string; reason: string }[] };
+    assert.equal(planned.cluster, true);
+    assert.deepEqual(planned.removedClusterBases.map((base) => base.id), before.bases.slice(0, 2).map((base) => base.id));
+    assert.deepEqual(await clusterJson(), before, 'a dry run changes nothing');
+
+    const pruned = await cli(['prune', '--keep', '1ms']);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    const result = lastJson(pruned.stdout) as { keptClusterBases: { id: string; reason: string }[]; members: { name: string; result: { removedChains: unknown[]; deletedObjects: number } }[] };
+    assert.deepEqual(result.keptClusterBases.map((base) => [base.id, base.reason]), [[newest.id, 'newest']]);
+    const after = await clusterJson();
+    assert.deepEqual(after.bases.map((base) => base.id), [newest.id], 'cluster.json lists only the kept cluster base');
+    for (const name of MEMBERS) {
+      const kept: string | undefined = newest.members.find((part) => part.name === name)?.baseId;
+      assert.ok(kept, `the newest cluster base has a base of ${name}`);
+      const manifest = await memberManifest(name);
+      assert.deepEqual(manifest.chains.map((chain) => chain.id), [kept], `${name} keeps exactly the newest cluster base's chain`);
+      // The removed chains' objects are gone: only the kept chain's base folder stays.
+      const folders = await readdir(join(url, 'members', name, 'bases'));
+      assert.deepEqual(folders, [kept], `${name}'s bases/ holds only the kept chain`);
+      assert.equal(result.members.find((member) => member.name === name)?.result.removedChains.length, 2);
+    }
+    // What is left still verifies, cluster references included, and still restores: one window.
+    const verify = await runCli([...cliArgs, 'verify']);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(verify.stdout, /^cluster: ok: 1 cluster base/m);
+    const status = await cli(['status']);
+    assert.equal(status.code, 0, status.stderr);
+    const windows = (lastJson(status.stdout) as { cluster: { windows: { baseId: string }[] } }).cluster.windows;
+    assert.deepEqual(windows.map((window) => window.baseId), [newest.id]);
   });
 });
