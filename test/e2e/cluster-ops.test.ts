@@ -119,6 +119,29 @@ describe('verify, prune and find on a cluster store (folder store)', { skip: SKI
     }
   });
 
+  test('find searches every member\'s archive, each match tagged with its member (text and --json); --set-name picks members', async () => {
+    // Inserted before passes 1 and 2 (ids 16..47): archived in the oplog of the shard written to.
+    const ownerOf = (id: number) => (Math.floor(id / 8) % 2 === 0 ? 'shard01' : 'shard02');
+    const json = await cli(['find', '--ns', 'app.orders', '--op', 'i']);
+    assert.equal(json.code, 0, json.stderr);
+    const found = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { member: string; setName: string; id: number; ns: string });
+    const byId = new Map(found.map((op) => [op.id, op]));
+    for (let id = 16; id < 48; id++) {
+      assert.equal(byId.get(id)?.member, ownerOf(id), `insert of ${id} found on ${ownerOf(id)}`);
+      assert.equal(byId.get(id)?.setName, `rs-${ownerOf(id)}`);
+    }
+    assert.ok(found.every((op) => op.member !== 'config' && op.ns === 'app.orders'));
+    const text = await runCli([...cliArgs, 'find', '--ns', 'app.orders', '--id', '17']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^\[shard01\]  \d+:\d+ .* i {2}app\.orders/m, text.stdout);
+    const one = await cli(['find', '--ns', 'app.orders', '--op', 'i', '--set-name', 'shard02']);
+    assert.equal(one.code, 0, one.stderr);
+    const members = new Set(one.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { member: string }).member));
+    assert.deepEqual([...members], ['shard02']);
+    const limited = await cli(['find', '--ns', 'app.orders', '--limit', '3']);
+    assert.equal(limited.stdout.trim().split('\n').length, 3, '--limit counts across members');
+  });
+
   // Last: it removes the older cluster bases the tests above read.
   test('prune --keep drops the older cluster bases as one: the newest cluster window stays whole on every member, cluster.json lists only kept cluster bases', async () => {
     const before = await clusterJson();
