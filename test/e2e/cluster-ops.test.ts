@@ -1,4 +1,4 @@
-// verify, prune and find on a cluster store, through the CLI, on a simulated 2-shard cluster
+// verify, find, prune and stream on a cluster store, through the CLI, on a simulated 2-shard cluster
 // (FerretDB members, test/support/sim-cluster.ts) backed up to a folder store by `run --topology`
 // three times, one cluster base each (--base-every 1s). A few dozen documents: the point is the
 // cluster layout (cluster.json over one replica-set store per member), not volume.
@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../support/cli.ts';
+import { finished, onJsonLines, runCli, spawnCli } from '../support/cli.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
 import { markCutoff, passCutoff } from '../support/cluster-workload.ts';
 import { STORE_KINDS } from '../support/stores.ts';
@@ -28,7 +29,7 @@ function lastJson(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
 }
 
-describe('verify, prune and find on a cluster store (folder store)', { skip: SKIP }, () => {
+describe('verify, find, prune and stream on a cluster store (folder store)', { skip: SKIP }, () => {
   let source: SimCluster;
   let url: string;
   let cliArgs: string[];
@@ -180,5 +181,51 @@ describe('verify, prune and find on a cluster store (folder store)', { skip: SKI
     assert.equal(status.code, 0, status.stderr);
     const windows = (lastJson(status.stdout) as { cluster: { windows: { baseId: string }[] } }).cluster.windows;
     assert.deepEqual(windows.map((window) => window.baseId), [newest.id]);
+  });
+
+  // After the prune: the stream extends whatever chains the kept cluster base left.
+  test('stream --topology tails every member in one process; SIGTERM seals each and exits 0; without a cluster base it refuses', async () => {
+    const empty = STORE_KINDS[0];
+    assert.ok(empty);
+    const fresh = await empty.open();
+    try {
+      const refused = await runCli([...fresh.cliArgs, 'stream', '--topology', source.topologyFile]);
+      assert.equal(refused.code, ExitCode.usage, refused.stderr);
+      assert.match(refused.stderr, /no cluster base yet/);
+      assert.match(refused.stderr, /mongo-pitr run/);
+    } finally {
+      await fresh.store.close();
+    }
+
+    const child = spawnCli(['--json', ...cliArgs, 'stream', '--topology', source.topologyFile, '--flush-interval', '1s']);
+    const exited = finished(child);
+    const started = new Set<string>();
+    const chunked = new Set<string>();
+    onJsonLines(child.stderr, (event) => {
+      if (event.type === 'stream.start') started.add(String(event.member));
+      if (event.type === 'stream.chunk' && Number(event.ops) > 0) chunked.add(String(event.member));
+    });
+    try {
+      await waitFor('every member streaming', async () => started.size === MEMBERS.length, 60_000);
+      await source.shard('shard01').client.db('app').collection<Doc>('orders').insertMany([1000, 1001, 1002].map((id) => ({ _id: id, k: id, note: 'streamed' })));
+      await source.shard('shard02').client.db('app').collection<Doc>('orders').insertMany([2000, 2001].map((id) => ({ _id: id, k: id, note: 'streamed' })));
+      await waitFor('a chunk from each shard', async () => chunked.has('shard01') && chunked.has('shard02'), 60_000);
+      // The last write, then SIGTERM at once: the member's stream seals it before exiting.
+      await source.shard('shard02').client.db('app').collection<Doc>('orders').insertOne({ _id: 2002, k: 2002, note: 'last' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const done = await exited;
+    assert.equal(done.code, 0, done.stderr);
+    const result = lastJson(done.stdout) as { cluster: boolean; members: { name: string; ops: number }[] };
+    assert.equal(result.cluster, true);
+    assert.deepEqual(result.members.map((member) => member.name).sort(), [...MEMBERS].sort());
+    const found = await cli(['find', '--ns', 'app.orders', '--op', 'i', '--from', '0']);
+    assert.equal(found.code, 0, found.stderr);
+    const members = new Map(found.stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; member: string }).map((op) => [op.id, op.member]));
+    for (const id of [1000, 1001, 1002]) assert.equal(members.get(id), 'shard01', `insert ${id} archived on shard01`);
+    for (const id of [2000, 2001, 2002]) assert.equal(members.get(id), 'shard02', `insert ${id} archived on shard02`);
+    const verify = await runCli([...cliArgs, 'verify']);
+    assert.equal(verify.code, 0, verify.stderr);
   });
 });
