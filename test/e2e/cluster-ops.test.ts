@@ -228,4 +228,20 @@ describe('verify, find, prune and stream on a cluster store (folder store)', { s
     const verify = await runCli([...cliArgs, 'verify']);
     assert.equal(verify.code, 0, verify.stderr);
   });
+
+  test('run takes a new cluster base when a member chain restarted outside it (a base taken on the member store)', async () => {
+    const before = await clusterJson();
+    const shard = source.shard('shard01');
+    // As a stream that found its chain damaged does: a new base of one member, outside run.
+    const backup = await runCli(['--store', join(url, 'members', 'shard01'), 'backup', '--uri', shard.uri]);
+    assert.equal(backup.code, 0, backup.stderr);
+    const run = await cli(['run', '--topology', source.topologyFile]);
+    assert.equal(run.code, 0, run.stderr);
+    const result = lastJson(run.stdout) as { baseReason?: string };
+    assert.equal(result.baseReason, 'member-restarted', run.stdout);
+    const after = await clusterJson();
+    assert.equal(after.bases.length, before.bases.length + 1);
+    const newestShard01 = (await memberManifest('shard01')).chains.at(-1)?.id;
+    assert.equal(after.bases.at(-1)?.members.find((part) => part.name === 'shard01')?.baseId, newestShard01, 'the new cluster base names shard01\'s newest chain');
+  });
 });

@@ -27,7 +27,7 @@ export async function streamClusterCommand(
       compactEveryMs: options.compactEveryMs,
       signal: options.signal,
       onStart: (member, setName) => context.log.event('stream.start', `streaming the oplog of ${member} (${setName})`, { member }),
-      onDamaged: (member, error) => context.log.warn(`${member}: ${error.message}; taking a new base of this member now: the cluster window ends there until the next cluster base (run)`),
+      onDamaged: (member, error) => context.log.warn(`${member}: ${error.message}; taking a new base of this member now (the next run takes a new cluster base)`),
       onChunk: (member, chunk) =>
         context.log.event('stream.chunk', `${member}: chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${formatTs(chunk.lastTs)}`, { member, key: chunk.key, ops: chunk.count, lastTs: formatTs(chunk.lastTs) }),
     }),
