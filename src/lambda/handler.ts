@@ -36,6 +36,9 @@ export const LAMBDA_ENV = {
   includeAuth: 'MONGO_PITR_INCLUDE_AUTH',
   sse: 'MONGO_PITR_SSE',
   sseKmsKeyId: 'MONGO_PITR_SSE_KMS_KEY_ID',
+  /** A sharded cluster: its topology JSON inline, or a file path (cluster-source.ts). */
+  topology: TOPOLOGY_ENV,
+  allowBalancer: ALLOW_BALANCER_ENV,
 } as const;
 
 /**
