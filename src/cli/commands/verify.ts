@@ -41,7 +41,7 @@ async function verifyClusterCommand(context: Context, store: Store): Promise<voi
   if (!result.ok) {
     const failed = result.members.filter((outcome) => !outcome.ok).map((outcome) => outcome.member.name);
     throw new IntegrityError(lines.join('\n'), {
-      hint: failed.length > 0 ? `damaged member stores: ${failed.join(', ')} (each is a replica-set store under members/<name>/ of this store)` : 'the cluster bases named above cannot be restored; the next run takes a new cluster base',
+      hint: failed.length > 0 ? `damaged member stores: ${failed.join(', ')} (each is a replica-set store under members/<name>/ of this store)` : 'the cluster bases named above cannot be restored: the next prune drops them (a member base gone ends their window), and the next run takes a new cluster base when the newest is among them',
     });
   }
   const objects = result.members.reduce((sum, outcome) => sum + (outcome.ok ? outcome.result.objects : 0), 0);
