@@ -5,8 +5,13 @@
 //                 TEST_S3_BUCKET) if given; else MinIO built and started the same way.
 //   KMS:          TEST_KMS_ENDPOINT if given; else local-kms built and started the same way,
 //                 only when the run includes a test file whose name holds "kms".
-// Extra arguments are test files or globs to run instead of all of them.
+// Extra arguments are test files or globs to run instead of all of them; those that start with
+// "--" go to `node --test` itself (a reporter, --test-concurrency=N to override the default).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { globSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFerretDB } from './servers/ferretdb.ts';
 import { startMinio } from './servers/minio.ts';
@@ -17,6 +22,25 @@ const ALL_TESTS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 't
 const BUILD_SCRIPT = fileURLToPath(new URL('./servers/build-servers.sh', import.meta.url));
 /** A hung test fails instead of eating CI's time. */
 const TEST_TIMEOUT_MS = 10 * 60 * 1000;
+/**
+ * Test files run side by side. node:test's default is availableParallelism() - 1, one file at a
+ * time on 2 cores, although most files spend their time waiting on servers, child processes and
+ * timers, not on this process's CPU. Files are independent of each other: each writes under
+ * database names, store prefixes and folders of its own (uniqueName, mkdtemp), and a file that
+ * backs up a whole server, reads its newest op or depends on its oplog's size starts a FerretDB
+ * of its own (support/dedicated-mongo.ts).
+ * A given server or a mongod replica set is one server for every file: there a base dumps every
+ * other file's databases and can meet one being dropped (listIndexes on a dropped collection
+ * fails), and "the newest op" may be another file's. So files run one at a time there.
+ */
+const TEST_CONCURRENCY = 4;
+const TEST_CONCURRENCY_ONE_SERVER = 1;
+/**
+ * The longest file (a quarter-million-document field scenario) starts at once in a node:test run
+ * of its own beside the others (which keep TEST_CONCURRENCY - 1 slots): node:test sorts its file
+ * list, and started after the unit files it alone would set the suite's length.
+ */
+const LONG_FILES = ['test/integration/field-report.test.ts'];
 
 type Stop = () => Promise<void>;
 
@@ -63,6 +87,13 @@ async function main(): Promise<number> {
   const stops: Stop[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env };
   try {
+    if (!env.NODE_COMPILE_CACHE) {
+      // Every test file and every CLI child (hundreds of them) strips and compiles the same
+      // sources; Node's compile cache (keyed by each file's content) halves a CLI start's CPU.
+      const cache = await mkdtemp(join(tmpdir(), 'mongo-pitr-compile-cache-'));
+      stops.push(() => rm(cache, { recursive: true, force: true }));
+      env.NODE_COMPILE_CACHE = cache;
+    }
     const wantMongo = !env.TEST_MONGODB_URI && !env.MONGOMS_SYSTEM_BINARY;
     const wantS3 = !env.TEST_S3_ENDPOINT;
     const bins = buildServers([...(wantS3 ? ['minio'] : []), ...(wantMongo ? ['ferretdb'] : [])]);
@@ -92,7 +123,9 @@ async function main(): Promise<number> {
         TEST_S3_BUCKET: minio.bucket,
       });
     }
-    const files = process.argv.slice(2);
+    const args = process.argv.slice(2);
+    const files = args.filter((arg) => !arg.startsWith('--'));
+    const testFlags = args.filter((arg) => arg.startsWith('--'));
     if (files.length === 0 || files.some((file) => file.includes(LAMBDA_RUNTIME_TEST))) Object.assign(env, lambdaRuntime());
     if (!env.TEST_KMS_ENDPOINT && (files.length === 0 || files.some((file) => file.includes(KMS_TEST)))) {
       const kms = await startLocalKms(buildServers(['local-kms']).get('local-kms') ?? '');
@@ -103,7 +136,16 @@ async function main(): Promise<number> {
       `mongo-pitr tests: MongoDB-wire server = ${env.TEST_MONGODB_KIND} (${redactUri(env.TEST_MONGODB_URI ?? '')}), ` +
         `S3 = ${wantS3 ? 'MinIO' : 'given'} (${env.TEST_S3_ENDPOINT})`,
     );
-    return await runNodeTest(files.length > 0 ? files : ALL_TESTS, env);
+    if (env.TEST_MONGODB_KIND !== 'ferretdb') {
+      return await runNodeTest([`--test-concurrency=${TEST_CONCURRENCY_ONE_SERVER}`, ...testFlags, ...(files.length > 0 ? files : ALL_TESTS)], env);
+    }
+    if (files.length > 0) return await runNodeTest([`--test-concurrency=${TEST_CONCURRENCY}`, ...testFlags, ...files], env);
+    const rest = globSync(ALL_TESTS).filter((file) => !LONG_FILES.includes(file)).sort();
+    const codes = await Promise.all([
+      runNodeTest([...testFlags, ...LONG_FILES], env),
+      runNodeTest([`--test-concurrency=${TEST_CONCURRENCY - 1}`, ...testFlags, ...rest], env),
+    ]);
+    return codes.find((code) => code !== 0) ?? 0;
   } finally {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(String(error)));
   }
@@ -113,9 +155,9 @@ function redactUri(uri: string): string {
   return uri.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
 }
 
-function runNodeTest(patterns: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function runNodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', `--test-timeout=${TEST_TIMEOUT_MS}`, ...patterns], {
+    const child = spawn(process.execPath, ['--test', `--test-timeout=${TEST_TIMEOUT_MS}`, ...args], {
       env,
       stdio: 'inherit',
     });

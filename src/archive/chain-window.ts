@@ -1,7 +1,9 @@
 // Chain math for restores: what each chain can restore to, which chain and objects a cutoff
 // needs, and whether the chain holds together. Pure.
 import { IntegrityError, UsageError } from '../errors.ts';
-import { compareTs, formatTs, isBeforeCutoff, tsEquals, type Cutoff, type Ts } from '../timestamp.ts';
+import { compareTs, formatTs, isBeforeCutoff, tsEquals, tsToDate, type Cutoff, type Ts } from '../timestamp.ts';
+import { pointWords, tsWords, windowWords } from './window-words.ts';
+import { timePoint } from './source-summary.ts';
 import { chainEnd, collectionObjectsOf, lastChunkOf, linkOf, type Base, type Chain, type Chunk, type Manifest, type OplogObject } from './manifest.ts';
 import { chainsOfSource, type SourceChoice } from './source-choice.ts';
 import { earliestUndecidedPrepare, openPreparesAtEnd } from './open-prepares.ts';
@@ -59,6 +61,7 @@ export function windowOf(chain: Chain): RestoreWindow {
   return { ...window, to, toWall: tsEquals(to, window.from) ? window.fromWall : null, heldByPrepare: prepare };
 }
 
+/** Positions first, for the JSON results' `window` strings (kept as they were); people read window-words.ts. */
 export function formatWindow(window: RestoreWindow): string {
   const at = (ts: Ts, wall: string | null) => `${formatTs(ts)}${wall ? ` (${wall})` : ''}`;
   const held = window.heldByPrepare ? ` (held at a transaction prepared at ${formatTs(window.heldByPrepare)}, undecided in the archive)` : '';
@@ -108,9 +111,23 @@ export function planRestore(manifest: Manifest, cutoff: Cutoff | undefined, choi
     return { chain, base: chain.base, chunks, window: windowOf(chain), cutoff };
   }
   if (held) throw undecidedPrepareError(cutoff, held);
-  const windows = chains.map((chain) => formatWindow(windowOf(chain))).join('; ');
-  throw new UsageError(`--until ${cutoff?.input ?? ''} is outside the restorable window: ${windows}`, {
-    hint: 'a window "a .. b" restores to any cutoff after a, up to b plus one ordinal (b:i+1); a millisecond time in b\'s second only up to b\'s wall',
+  throw outsideWindowsError(cutoff, chains.map(windowOf));
+}
+
+/**
+ * The cutoff is in no window: the windows times first, each end's position in brackets (a
+ * position is what --until takes to name one op exactly), and a --until that restores to the
+ * newest window's end: its position plus one ordinal (ops before it are applied), with the ISO
+ * time of that end beside it.
+ */
+function outsideWindowsError(cutoff: Cutoff | undefined, windows: readonly RestoreWindow[]): UsageError {
+  const text = windows.map((window) => windowWords(window, { positions: true })).join('; ');
+  const newest = windows.at(-1);
+  const end = newest && nextTs(newest.to);
+  const endIso = newest && (newest.toWall ?? new Date(newest.to.t * 1000).toISOString());
+  const example = end ? `; --until ${formatTs(end)} restores to the newest end (${endIso})` : '';
+  return new UsageError(`--until ${cutoff?.input ?? ''} is outside the restorable window: ${text}`, {
+    hint: `pick a time after a window's start and up to its end, as an ISO time or a position seconds:ordinal (up to the end's plus one ordinal)${example}`,
   });
 }
 
@@ -129,8 +146,8 @@ function undecidedAt(chain: Chain, cutoff: Cutoff | undefined): Ts | undefined {
 /** Refused before anything is read or written: the archive cannot decide this cutoff yet. */
 function undecidedPrepareError(cutoff: Cutoff | undefined, prepare: Ts): UsageError {
   return new UsageError(
-    `--until ${cutoff?.input ?? ''} is past a transaction prepared at ${formatTs(prepare)} whose commit or abort is not archived yet`,
-    { hint: `pick a cutoff at or before ${formatTs(prepare)}, or wait for the next oplog pass to archive its decision` },
+    `--until ${cutoff?.input ?? ''} is past a transaction prepared at ${tsWords(prepare, { positions: true })} whose commit or abort is not archived yet`,
+    { hint: `pick a cutoff at or before it (--until ${formatTs(prepare)}, or ${tsToDate(prepare).toISOString()}), or wait for the next oplog pass to archive its decision` },
   );
 }
 
@@ -182,8 +199,9 @@ export function verifyContinuity(chain: Chain): void {
   let previous: OplogObject = chain.base.oplog;
   for (const chunk of chain.chunks) {
     if (!tsEquals(chunk.afterTs, previous.lastTs) || chunk.prevSha256 !== linkOf(previous)) {
+      // Times first; the positions too, since the two ends may share a second and differ by ordinal.
       throw new IntegrityError(
-        `chain ${chain.id} is broken before ${chunk.key}: it follows ${formatTs(chunk.afterTs)}, the previous object ends at ${formatTs(previous.lastTs)}`,
+        `chain ${chain.id} is broken before ${chunk.key}: it follows ${tsWords(chunk.afterTs, { positions: true })}, the previous object ends at ${pointWords(timePoint(previous.lastTs, previous.lastWall), { positions: true })}`,
       );
     }
     previous = chunk;

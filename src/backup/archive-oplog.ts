@@ -1,6 +1,8 @@
 // Archives new oplog once: from the chain's checkpoint up to the source's commit point, in
 // gzip'ed chunks, committing the manifest after each chunk so a killed run loses at most the
 // chunk it was writing and the next run resumes from the last committed one.
+import { pointWords } from '../archive/window-words.ts';
+import { timePoint } from '../archive/source-summary.ts';
 import { Chunker, type ChunkLimits } from '../archive/chunker.ts';
 import { addChunk, chainEnd, linkOf, type Chain, type Chunk } from '../archive/manifest.ts';
 import { chunkKey, newRunId } from '../archive/object-keys.ts';
@@ -21,6 +23,8 @@ export interface ArchiveOplogResult {
   readonly ops: number;
   /** The chain's checkpoint after this run. */
   readonly checkpoint: Ts;
+  /** The checkpoint op's wall clock, where recorded: receipts give the checkpoint as a time. */
+  readonly checkpointWall?: string | null;
   readonly stoppedEarly: boolean;
 }
 
@@ -54,10 +58,12 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
   // Null where the server reports no majority point: then the read goes to the newest op.
   const commitPoint = capAt(await readMajorityPoint(source.client, source.readPreference, source.deadline), options.until);
   const start = chainEnd(chain);
-  const result = { chainId: chain.id, chunks: 0, ops: 0, checkpoint: start.lastTs, stoppedEarly: false };
+  const result: { chainId: string; chunks: number; ops: number; checkpoint: Ts; checkpointWall: string | null; stoppedEarly: boolean } = {
+    chainId: chain.id, chunks: 0, ops: 0, checkpoint: start.lastTs, checkpointWall: start.lastWall, stoppedEarly: false,
+  };
   if (commitPoint && (!commitPoint.ts || compareTs(commitPoint.ts, start.lastTs) <= 0)) return result;
 
-  options.onStage?.('read', `reading the oplog after the checkpoint ${formatTs(start.lastTs)}`);
+  options.onStage?.('read', `reading the oplog after the checkpoint ${pointWords(timePoint(start.lastTs, start.lastWall))}`);
   const chunker = new Chunker(
     readOplog(source, { from: start.lastTs, includeFrom: false, upTo: commitPoint }, signal),
     limits,
@@ -92,6 +98,7 @@ export async function archiveOplog(options: ArchiveOplogOptions): Promise<Archiv
       result.chunks++;
       result.ops += chunk.count;
       result.checkpoint = chunk.lastTs;
+      result.checkpointWall = chunk.lastWall;
       options.onChunk?.(chunk);
     }
   } catch (error) {

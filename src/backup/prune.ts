@@ -9,6 +9,7 @@
 // keys under bases/, chunks/ and index/ (key, size, time).
 import pLimit from 'p-limit';
 import { formatWindow, keysOf, windowOf } from '../archive/chain-window.ts';
+import { windowPoints, type WindowPoints } from '../archive/window-words.ts';
 import { collectionObjectsOf, type Chain, type Manifest } from '../archive/manifest.ts';
 import { BASES_PREFIX, CHUNKS_PREFIX, INDEX_PREFIX } from '../archive/object-keys.ts';
 import { findOrphans, planRetention, protectChains, withoutChains, type KeepReason, type RetentionPlan } from '../archive/retention.ts';
@@ -38,14 +39,18 @@ export interface PruneOptions {
 
 export interface PrunedChain {
   readonly id: string;
+  /** Positions first, as before; restoreWindow gives the same ends structured. */
   readonly window: string;
+  readonly restoreWindow: WindowPoints;
   readonly objects: number;
   readonly storedBytes: number;
 }
 
 export interface KeptChain {
   readonly id: string;
+  /** Positions first, as before; restoreWindow gives the same ends structured. */
   readonly window: string;
+  readonly restoreWindow: WindowPoints;
   readonly reason: KeepReason;
 }
 
@@ -95,7 +100,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
     horizon: new Date(horizonMs).toISOString(),
     dryRun,
     removedChains,
-    keptChains: plan.keep.map(({ chain, reason }) => ({ id: chain.id, window: formatWindow(windowOf(chain)), reason })),
+    keptChains: plan.keep.map(({ chain, reason }) => ({ id: chain.id, window: formatWindow(windowOf(chain)), restoreWindow: windowPoints(windowOf(chain)), reason })),
     orphans: scan.orphans.map((object) => ({ key: object.key, size: object.size, lastModified: object.lastModified.toISOString() })),
     youngOrphans: scan.young.length,
     deletedObjects: removedChains.reduce((sum, chain) => sum + chain.objects, 0) + scan.orphans.length,
@@ -137,6 +142,7 @@ function describeRemoved(chain: Chain): PrunedChain {
   return {
     id: chain.id,
     window: formatWindow(windowOf(chain)),
+    restoreWindow: windowPoints(windowOf(chain)),
     objects: objects.length,
     storedBytes: objects.reduce((sum, object) => sum + object.storedBytes, 0),
   };

@@ -6,7 +6,9 @@ import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } fro
 import { baseCollectionCount, baseDocuments, chainEnd, collectionObjectsOf, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
-import { formatTs } from '../timestamp.ts';
+import { formatTs, tsEquals } from '../timestamp.ts';
+import { pointWords, tsWords } from '../archive/window-words.ts';
+import { timePoint, type TimePoint } from '../archive/source-summary.ts';
 import { ChainDamaged } from '../archive/chain-health.ts';
 import { archiveOplog, type ArchiveOplogResult } from './archive-oplog.ts';
 import { ensureChainWhole, recordVerified } from './check-chain.ts';
@@ -52,6 +54,9 @@ export interface BaseSummary {
   readonly storedBytes: number;
   readonly startTs: string;
   readonly endTs: string;
+  /** T0 and T1 as {t, i, iso, wall} (T1's wall where the base's oplog recorded it). */
+  readonly start: TimePoint;
+  readonly end: TimePoint;
   readonly oplogOps: number;
 }
 
@@ -82,6 +87,8 @@ export function summarizeBase(chain: Chain): BaseSummary {
     storedBytes: collectionObjectsOf(base).reduce((sum, object) => sum + object.storedBytes, 0) + base.oplog.storedBytes,
     startTs: formatTs(base.startTs),
     endTs: formatTs(base.endTs),
+    start: timePoint(base.startTs),
+    end: timePoint(base.endTs, tsEquals(base.endTs, base.oplog.lastTs) ? base.oplog.lastWall : null),
     oplogOps: base.oplog.count,
   };
 }
@@ -284,8 +291,8 @@ const plural = (count: number, singular: string, many = `${singular}s`): string 
 export function describeRunDue(result: RunDueResult): string[] {
   const lines: string[] = [];
   const entries = (count: number) => plural(count, 'oplog entry', 'oplog entries');
-  if (result.gap) lines.push(`oplog gap: checkpoint ${result.gap.checkpoint} is gone (oldest ${result.gap.oldestAvailable ?? 'none'})`);
-  if (result.oplog) lines.push(`${entries(result.oplog.ops)} archived in ${plural(result.oplog.chunks, 'chunk')}; checkpoint ${formatTs(result.oplog.checkpoint)}`);
+  if (result.gap) lines.push(`oplog gap: the checkpoint ${positionWords(result.gap.checkpoint)} is gone from the source's oplog (its oldest entry: ${result.gap.oldestAvailable ? positionWords(result.gap.oldestAvailable) : 'none'})`);
+  if (result.oplog) lines.push(`${entries(result.oplog.ops)} archived in ${plural(result.oplog.chunks, 'chunk')}; checkpoint ${checkpointWords(result.oplog)}`);
   if (result.compaction) lines.push(`compacted ${plural(result.compaction.replaced, 'chunk')} into ${plural(result.compaction.merged, 'object')}; deleted ${plural(result.compaction.deleted, 'replaced object')}`);
   if (result.bridge) lines.push(`chain ${result.bridge.chainId} archived on to the new base's T1: ${entries(result.bridge.ops)} in ${plural(result.bridge.chunks, 'chunk')}`);
   if (result.abandonedBase) lines.push(`base ${result.abandonedBase} abandoned: its start rolled out of the oplog`);
@@ -298,6 +305,17 @@ export function describeRunDue(result: RunDueResult): string[] {
   }
   if (result.stoppedEarly) lines.push('stopped early: everything above is committed');
   return lines;
+}
+
+/** The checkpoint as a time: its op's wall clock where recorded, else its second. */
+export function checkpointWords(oplog: Pick<ArchiveOplogResult, 'checkpoint' | 'checkpointWall'>): string {
+  return pointWords(timePoint(oplog.checkpoint, oplog.checkpointWall ?? null));
+}
+
+/** A "secs:ordinal" string (an OplogGap's) as a time; anything else as it is. */
+function positionWords(text: string): string {
+  const match = /^(\d+):(\d+)$/.exec(text);
+  return match ? tsWords({ t: Number(match[1]), i: Number(match[2]) }) : text;
 }
 
 /** A run's result as plain JSON (timestamps as "secs:ordinal"), for the CLI and the Lambda. */

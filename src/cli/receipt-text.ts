@@ -3,6 +3,7 @@
 // is read in the other.
 import type { Cutoff, Ts } from '../timestamp.ts';
 import { formatTs } from '../timestamp.ts';
+import { instantText } from '../words.ts';
 
 export { counted } from '../words.ts';
 
@@ -28,15 +29,23 @@ export function utcAndLocal(ms: number, timeZone?: string): string {
 }
 
 /**
- * The cutoff a restore resolved, as one line: what was typed, the oplog position, and the instant
- * in UTC and local time. Without one, the restore runs to the chain's end.
+ * The cutoff a restore resolved, as one line: what was typed, the instant local first with UTC
+ * beside it (as status gives times, words.ts instantText, to the millisecond since a cutoff may
+ * be), and in brackets the oplog position it stops at: what --until or mongorestore's
+ * --oplogLimit takes to repeat exactly this restore. Without one, the restore runs to the chain's end.
  */
 export function cutoffLine(cutoff: Cutoff | undefined, windowEnd: { ts: string; wall: string | null } | undefined, timeZone?: string): string {
   if (!cutoff) {
-    const end = windowEnd ? `${windowEnd.ts}${windowEnd.wall ? ` = ${utcAndLocal(Date.parse(windowEnd.wall), timeZone)}` : ''}` : 'the chain\'s end';
+    const end = windowEnd ? `${instantText(endMs(windowEnd), { timeZone, milliseconds: windowEnd.wall !== null })} [${windowEnd.ts}]` : 'the chain\'s end';
     return `cutoff: none, everything archived is applied, up to ${end}`;
   }
   const ms = cutoff.wallMs ?? cutoff.ts.t * 1000;
   const position: Ts = cutoff.ts;
-  return `cutoff: ${cutoff.input} = ${utcAndLocal(ms, timeZone)}; entries at or after ${formatTs(position)}${cutoff.wallMs === undefined ? '' : ` (in that second, wall clock ${new Date(cutoff.wallMs).toISOString()} or later)`} are not applied`;
+  const inSecond = cutoff.wallMs === undefined ? '' : ' (in its second, by each entry\'s wall clock)';
+  return `cutoff: ${cutoff.input} = ${instantText(ms, { timeZone, milliseconds: true })}; entries at or after it [${formatTs(position)}]${inSecond} are not applied`;
+}
+
+/** The window end's instant: its wall clock, or its second where none was recorded. */
+function endMs(windowEnd: { ts: string; wall: string | null }): number {
+  return windowEnd.wall ? Date.parse(windowEnd.wall) : Number(windowEnd.ts.split(':')[0]) * 1000;
 }

@@ -5,6 +5,9 @@
 import type { DamageSummary, SourceSummary, Span, TimePoint } from '../archive/source-summary.ts';
 import { pointMs } from '../archive/source-summary.ts';
 import { counted } from './receipt-text.ts';
+import { instantText, localParts } from '../words.ts';
+
+export { instantText };
 import { drawTimeline, TIMELINE_LEGEND } from './timeline-text.ts';
 
 export interface StatusTextOptions {
@@ -88,36 +91,6 @@ function spanText(span: Span, options: Pick<StatusTextOptions, 'timeZone' | 'ver
 
 function pointText(point: TimePoint, options: Pick<StatusTextOptions, 'timeZone' | 'verbose'>): string {
   return `${instantText(pointMs(point), options)}${options.verbose ? ` [${point.t}:${point.i}]` : ''}`;
-}
-
-/**
- * "2026-12-01 17:02:03 GMT+1 (16:02:03 UTC)": local first, UTC beside it (its date only when it
- * differs); one time when the local zone is UTC.
- */
-export function instantText(ms: number, options: Pick<StatusTextOptions, 'timeZone'>): string {
-  const local = localParts(ms, options.timeZone);
-  const utc = new Date(ms).toISOString();
-  const utcDay = utc.slice(0, 10);
-  const utcTime = utc.slice(11, 19);
-  const localText = `${local.day} ${local.time} ${local.zone}`;
-  if (local.day === utcDay && local.time === utcTime) return `${local.day} ${local.time} UTC`;
-  return `${localText} (${local.day === utcDay ? '' : `${utcDay} `}${utcTime} UTC)`;
-}
-
-function localParts(ms: number, timeZone: string | undefined): { day: string; time: string; zone: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-  }).formatToParts(new Date(ms));
-  const part = (type: string) => parts.find((entry) => entry.type === type)?.value ?? '';
-  return { day: `${part('year')}-${part('month')}-${part('day')}`, time: `${part('hour')}:${part('minute')}:${part('second')}`, zone: part('timeZoneName') };
 }
 
 /** "just now", "1 second ago", "3 minutes ago", "2 hours ago", "5 days ago"; a future time (a clock ahead) "in …". */

@@ -13,7 +13,7 @@ import type { Chain } from '../archive/manifest.ts';
 import { readHead } from '../backup/commit.ts';
 import { prune, type PruneResult } from '../backup/prune.ts';
 import type { Store } from '../store/store.ts';
-import { formatTs } from '../timestamp.ts';
+import { formatTs, type Ts } from '../timestamp.ts';
 import { ClusterCommitter } from './cluster-committer.ts';
 import { planClusterRetention, withoutClusterBases, type ClusterRetentionPlan } from './cluster-retention.ts';
 import { memberStore } from './member-store.ts';
@@ -33,7 +33,8 @@ export interface ClusterPruneOptions {
 export interface ClusterPruneResult {
   readonly horizon: string;
   readonly dryRun: boolean;
-  readonly keptClusterBases: readonly { readonly id: string; readonly reason: string; readonly restorableFrom: string }[];
+  /** restorableFrom as "secs:ordinal" (--json), restorableFromTs for the text. */
+  readonly keptClusterBases: readonly { readonly id: string; readonly reason: string; readonly restorableFrom: string; readonly restorableFromTs: Ts }[];
   readonly removedClusterBases: readonly { readonly id: string; readonly finishedAt: string }[];
   readonly members: readonly { readonly name: string; readonly result: PruneResult }[];
 }
@@ -60,7 +61,7 @@ export async function pruneCluster(options: ClusterPruneOptions): Promise<Cluste
   return {
     horizon: new Date(horizonMs).toISOString(),
     dryRun,
-    keptClusterBases: plan.keep.map(({ base, reason }) => ({ id: base.id, reason, restorableFrom: formatTs(base.restorableFromTs) })),
+    keptClusterBases: plan.keep.map(({ base, reason }) => ({ id: base.id, reason, restorableFrom: formatTs(base.restorableFromTs), restorableFromTs: base.restorableFromTs })),
     removedClusterBases: plan.remove.map((base) => ({ id: base.id, finishedAt: base.finishedAt })),
     members,
   };

@@ -21,6 +21,9 @@ import { holdBalancer } from './balancer.ts';
 import { CONFIG_SCRATCH_DB, dropConfigScratch, writeConfigMetadata, type ConfigRestoreResult } from './config-restore.ts';
 import { memberStore } from './member-store.ts';
 import { removeOrphans } from './orphans.ts';
+import { alignRoutingUuids, type UuidAlignment } from './routing-uuids.ts';
+import type { PreserveUuid } from '../restore/preserve-uuid.ts';
+import { counted } from '../words.ts';
 import { resolveShardMap, type ShardMap } from './shard-map.ts';
 import type { ClusterTopology } from './topology.ts';
 
@@ -33,6 +36,11 @@ export interface ClusterRestoreOptions {
   readonly shardMap?: string;
   readonly dryRun?: boolean;
   readonly drop?: boolean;
+  /**
+   * Shards' collections created with their source UUIDs: 'if-supported' unless told (kept where
+   * the target has applyOps and --drop is given; routing-uuids.ts aligns the metadata either way).
+   */
+  readonly preserveUuid?: PreserveUuid;
   readonly applyMode?: ApplyMode;
   readonly concurrency?: number;
   readonly skipUnknownCommands?: boolean;
@@ -59,6 +67,8 @@ export interface ClusterRestoreResult {
   readonly config?: ConfigRestoreResult['written'];
   readonly orphansRemoved?: Record<string, number>;
   readonly routersFlushed: number;
+  /** The routing metadata's UUIDs against the target shards' collections (routing-uuids.ts). */
+  readonly uuids?: UuidAlignment;
   /** Zones of the source shards given to their target shards (addShardToZone through the mongos). */
   readonly zones?: readonly ZoneAssignment[];
   /** Zones not assigned because no target mongos was named: run addShardToZone for each. */
@@ -89,6 +99,8 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
       cutoff,
       dryRun: options.dryRun,
       drop: isConfig ? true : options.drop,
+      // The config member's scratch copy is read back, not routed to: its UUIDs do not matter.
+      ...(!isConfig && { preserveUuid: options.preserveUuid ?? 'if-supported' }),
       // The config metadata lands in a scratch database first (config-restore.ts).
       ...(isConfig && { namespaces: { include: [...CONFIG_METADATA_COLLECTIONS, 'shards'].map((coll) => `config.${coll}`), from: ['config.*'], to: [`${CONFIG_SCRATCH_DB}.*`], includeConfigMetadata: true } }),
       refuseSourceCluster: !isConfig,
@@ -131,14 +143,25 @@ async function finishOnTarget(target: ClusterTopology, configClient: MongoClient
   // the target's config.shards is never written directly.
   if (mongos) for (const zone of assignments) await mongos.db('admin').command({ addShardToZone: zone.shard, zone: zone.zone });
   const orphansRemoved: Record<string, number> = {};
-  for (const member of shards) {
-    const targetName = map.get(member.name) ?? member.name;
-    const client = new MongoClient(targetShardUri(target, targetName), { appName: 'mongo-pitr' });
-    try {
-      orphansRemoved[targetName] = await removeOrphans(client, targetName, metadata.collections, options.signal);
-    } finally {
-      await client.close();
+  const clients = new Map<string, MongoClient>();
+  let uuids: UuidAlignment;
+  try {
+    for (const member of shards) {
+      const targetName = map.get(member.name) ?? member.name;
+      if (!clients.has(targetName)) clients.set(targetName, new MongoClient(targetShardUri(target, targetName), { appName: 'mongo-pitr' }));
     }
+    // The metadata names each collection by the UUID its shards have (preserved or not).
+    uuids = await alignRoutingUuids(configClient, clients, metadata.collections);
+    if (uuids.mismatched.length > 0) {
+      options.onStage?.('config', 'uuids', `the target could not keep the source UUIDs and ${counted(uuids.mismatched.length, 'sharded collection')} got different UUIDs on different shards: ${uuids.mismatched.map((m) => m.ns).join(', ')}; the routing metadata names the UUID of the shard owning the lowest chunk`);
+    }
+    for (const member of shards) {
+      const targetName = map.get(member.name) ?? member.name;
+      const client = clients.get(targetName);
+      if (client) orphansRemoved[targetName] = await removeOrphans(client, targetName, metadata.collections, options.signal);
+    }
+  } finally {
+    for (const client of clients.values()) await client.close();
   }
   await dropConfigScratch(configClient);
   // A real cluster (a router named): each target shard drops its cached routing and filtering
@@ -146,7 +169,7 @@ async function finishOnTarget(target: ClusterTopology, configClient: MongoClient
   const shardUris = mongos ? shards.map((member) => targetShardUri(target, map.get(member.name) ?? member.name)) : [];
   await flushRouters(shardUris);
   const routersFlushed = await flushRouters(target.mongos);
-  return { config: metadata.written, orphansRemoved, routersFlushed, ...(mongos ? { zones: assignments } : { zonesPending: assignments }) };
+  return { config: metadata.written, orphansRemoved, uuids, routersFlushed, ...(mongos ? { zones: assignments } : { zonesPending: assignments }) };
 }
 
 /** The window holding the cutoff; without one, the newest window's end (everything archived). */

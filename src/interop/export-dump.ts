@@ -27,6 +27,7 @@ import { UsageError } from '../errors.ts';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { readBsonFrames } from '../archive/bson-frames.ts';
 import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
+import { tsWords, windowPoints, type WindowPoints } from '../archive/window-words.ts';
 import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
 import { DigestStream } from '../archive/digest.ts';
 import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
@@ -39,7 +40,7 @@ import { checkDigest, getRecorded, objectsOf } from '../restore/download-chain.t
 import type { Store } from '../store/store.ts';
 import { decryptStageOf } from '../crypt/store-cipher.ts';
 import { checkKeys } from '../crypt/key-check.ts';
-import { formatTs, isBeforeCutoff, type Cutoff } from '../timestamp.ts';
+import { formatTs, isBeforeCutoff, tsToDate, type Cutoff } from '../timestamp.ts';
 import { DUMP_OPLOG_FILE, dumpDataFile, dumpMetadataFile } from './dump-folder.ts';
 import { selectNamespaces, type NamespaceSelection } from './export-namespaces.ts';
 import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
@@ -65,7 +66,9 @@ export interface ExportDumpOptions {
 
 export interface ExportDumpResult {
   readonly chainId: string;
+  /** Positions first, as before; restoreWindow gives the same ends structured. */
   readonly window: string;
+  readonly restoreWindow: WindowPoints;
   readonly dir: string;
   readonly collections: number;
   readonly documents: number;
@@ -104,6 +107,7 @@ export async function exportDump(options: ExportDumpOptions): Promise<ExportDump
     return {
       chainId: plan.chain.id,
       window: formatWindow(plan.window),
+      restoreWindow: windowPoints(plan.window),
       dir,
       collections: collections.length,
       documents,
@@ -200,8 +204,8 @@ async function exportOplog(
     }
     const undecided = prepares.awaitingDecision(plan.cutoff)[0];
     if (undecided) {
-      throw new UsageError(`--until ${plan.cutoff?.input ?? ''} is past a transaction prepared at ${formatTs(undecided.ts)} whose commit or abort is not archived yet`, {
-        hint: `export to a cutoff at or before ${formatTs(undecided.ts)}, or once the archive holds the decision`,
+      throw new UsageError(`--until ${plan.cutoff?.input ?? ''} is past a transaction prepared at ${tsWords(undecided.ts, { positions: true })} whose commit or abort is not archived yet`, {
+        hint: `export to a cutoff at or before it (--until ${formatTs(undecided.ts)}, or ${tsToDate(undecided.ts).toISOString()}), or once the archive holds the decision`,
       });
     }
     out.end();

@@ -8,7 +8,7 @@
 // sent, since a decoded document takes several times its BSON size in the heap.
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { MongoBulkWriteError, MongoServerError, type Document, type MongoClient } from 'mongodb';
+import { Binary, MongoBulkWriteError, MongoServerError, type Document, type MongoClient } from 'mongodb';
 import pLimit from 'p-limit';
 import type { Collection } from 'mongodb';
 import { TargetError } from '../errors.ts';
@@ -20,6 +20,8 @@ import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts
 import { joinNs, splitNs } from '../namespace.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
 import { TaskWindow } from './task-window.ts';
+import { planCreate } from '../target/create-with-uuid.ts';
+import { refuseUuidCollisions, uuidCollisions } from './preserve-uuid.ts';
 import type { CollectionIndexes } from './index-catalog.ts';
 
 const MiB = 1024 * 1024;
@@ -45,6 +47,11 @@ export interface LoadBaseOptions {
   readonly files: ReadonlyMap<string, string>;
   readonly namespaces: NamespaceMapper;
   readonly drop: boolean;
+  /**
+   * Create each collection with its source UUID (target/create-with-uuid.ts); decided by
+   * restore/preserve-uuid.ts, which only allows it with `drop` on a target with applyOps.
+   */
+  readonly preserveUuid?: boolean;
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
   readonly onCollection?: (ns: string, docs: number) => void;
@@ -55,25 +62,30 @@ export interface LoadBaseResult {
   readonly documents: number;
   /** Documents already present in the target (duplicate _id), left as they were. */
   readonly duplicates: number;
+  /** Collections created with their source UUID (preserveUuid). */
+  readonly uuidsPreserved: number;
   /** Each loaded collection's index specs as its metadata lists them, to build after replay. */
   readonly indexes: readonly CollectionIndexes[];
 }
 
 export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult> {
   const limit = pLimit(options.concurrency ?? DEFAULT_LOAD_CONCURRENCY);
-  const result = { collections: 0, documents: 0, duplicates: 0, indexes: [] as CollectionIndexes[] };
+  const result = { collections: 0, documents: 0, duplicates: 0, uuidsPreserved: 0, indexes: [] as CollectionIndexes[] };
   const selected = options.base.collections.flatMap((entry) => {
     const target = options.namespaces.map(joinNs(entry.db, entry.coll));
     return target ? [{ entry, target }] : [];
   });
   const views = selected.filter(({ entry }) => entry.type === 'view');
   const collections = selected.filter(({ entry }) => entry.type !== 'view');
+  // Before the first create: no source UUID may belong to another target collection.
+  if (options.preserveUuid) await checkUuidCollisions(options, collections);
   await Promise.all(
     collections.map(({ entry, target }) =>
       limit(() => loadCollection(options, entry, target)).then((loaded) => {
         result.collections++;
         result.documents += loaded.documents;
         result.duplicates += loaded.duplicates;
+        if (loaded.uuidPreserved) result.uuidsPreserved++;
         result.indexes.push({ ns: target, specs: loaded.indexes });
         options.onCollection?.(target, loaded.documents);
       }, (error: unknown) => {
@@ -90,6 +102,26 @@ export async function loadBase(options: LoadBaseOptions): Promise<LoadBaseResult
   return result;
 }
 
+async function checkUuidCollisions(options: LoadBaseOptions, collections: readonly { entry: CollectionEntry; target: string }[]): Promise<void> {
+  const planned: { ns: string; uuid: string | null }[] = [];
+  // Metadata files are a few KiB each: reading them twice costs little.
+  for (const { entry, target } of collections) planned.push({ ns: target, uuid: (await readMetadata(options, entry)).uuid });
+  refuseUuidCollisions(uuidCollisions(planned, await targetUuids(options.client)));
+}
+
+/** Every target collection's UUID (hex) → its namespace, from listCollections' info.uuid. */
+async function targetUuids(client: MongoClient): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+  for (const { name } of databases) {
+    for (const info of (await client.db(name).listCollections({}, { nameOnly: false }).toArray()) as Document[]) {
+      const uuid: unknown = info.info?.uuid;
+      if (uuid instanceof Binary) out.set(Buffer.from(uuid.buffer).toString('hex'), joinNs(name, String(info.name)));
+    }
+  }
+  return out;
+}
+
 async function readMetadata(options: LoadBaseOptions, entry: CollectionEntry): Promise<CollectionMetadata> {
   const file = options.files.get(entry.metadata.key);
   if (!file) throw new TargetError(`no local copy of ${entry.metadata.key}`);
@@ -101,9 +133,9 @@ async function loadCollection(
   options: LoadBaseOptions,
   entry: CollectionEntry,
   target: string,
-): Promise<{ documents: number; duplicates: number; indexes: readonly Document[] }> {
+): Promise<{ documents: number; duplicates: number; indexes: readonly Document[]; uuidPreserved: boolean }> {
   const metadata = await readMetadata(options, entry);
-  await createCollection(options, target, metadata, entry.db);
+  const uuidPreserved = await createCollection(options, target, metadata, entry.db);
   const { db, coll } = splitNs(target);
   const collection = options.client.db(db).collection(dataCollection(entry, coll));
   const counts = { documents: 0, duplicates: 0 };
@@ -126,7 +158,7 @@ async function loadCollection(
     }
     await window.drain();
   }
-  return { ...counts, indexes: metadata.indexes };
+  return { ...counts, indexes: metadata.indexes, uuidPreserved };
 }
 
 /**
@@ -226,27 +258,27 @@ function allDuplicates(error: MongoBulkWriteError): boolean {
   return errors.every((writeError) => writeError.code === DUPLICATE_KEY);
 }
 
-/** Options listCollections reports that create does not accept. */
-const NOT_CREATE_OPTIONS = new Set(['uuid']);
-
+/** Creates the collection (or view); true when it was created with its source UUID. */
 async function createCollection(
   options: LoadBaseOptions,
   target: string,
   metadata: CollectionMetadata,
   sourceDb: string,
-): Promise<void> {
+): Promise<boolean> {
   const { db, coll } = splitNs(target);
   if (options.drop) await options.client.db(db).collection(coll).drop().catch(() => false);
-  const createOptions: Document = {};
-  for (const [key, value] of Object.entries(metadata.options)) if (!NOT_CREATE_OPTIONS.has(key)) createOptions[key] = value;
-  if (typeof createOptions.viewOn === 'string') {
-    const source = options.namespaces.map(joinNs(sourceDb, createOptions.viewOn));
-    if (source) createOptions.viewOn = splitNs(source).coll;
+  const collectionOptions: Document = { ...metadata.options };
+  if (typeof collectionOptions.viewOn === 'string') {
+    const source = options.namespaces.map(joinNs(sourceDb, collectionOptions.viewOn));
+    if (source) collectionOptions.viewOn = splitNs(source).coll;
   }
+  const planned = planCreate({ db, coll, options: collectionOptions, indexes: metadata.indexes, uuid: metadata.uuid }, options.preserveUuid === true);
   try {
-    await options.client.db(db).command({ create: coll, ...createOptions });
+    await options.client.db(planned.db).command(planned.command);
   } catch (error) {
-    if (error instanceof MongoServerError && error.code === NAMESPACE_EXISTS) return;
-    throw new TargetError(`creating ${target} failed: ${(error as Error).message}`, { cause: error });
+    // Without --drop the target's collection of that name is kept as it is (with its own UUID).
+    if (!planned.preservesUuid && error instanceof MongoServerError && error.code === NAMESPACE_EXISTS) return false;
+    throw new TargetError(`creating ${target}${planned.preservesUuid ? ` with its source UUID ${metadata.uuid ?? ''} (applyOps)` : ''} failed: ${(error as Error).message}`, { cause: error });
   }
+  return planned.preservesUuid;
 }

@@ -11,7 +11,8 @@ import type { Applier } from '../target/applier.ts';
 import { planCommand, refusedCommand, refusedCommandError } from '../target/command-ops.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { decodeOplogEntry } from '../archive/bson-decode.ts';
-import { formatTs, isBeforeCutoff, tsFromBson, type Cutoff } from '../timestamp.ts';
+import { formatTs, isBeforeCutoff, tsFromBson, tsToDate, type Cutoff } from '../timestamp.ts';
+import { tsWords } from '../archive/window-words.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { UsageError } from '../errors.ts';
 import { TransactionBuffer, unitTs, unitWall, type PendingTransaction, type ReplayUnit } from './transaction-buffer.ts';
@@ -193,11 +194,13 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
  */
 function undecidedPrepare(undecided: readonly PendingTransaction[], cutoff: Cutoff | undefined): UsageError {
   const first = undecided[0];
-  const at = first ? formatTs(first.lastTs) : '?';
+  // Its time first, the position beside it: what --until takes to restore up to just before it.
+  const at = first ? tsWords(first.lastTs, { positions: true }) : '?';
+  const until = first ? ` (--until ${formatTs(first.lastTs)}, or ${tsToDate(first.lastTs).toISOString()})` : '';
   return new UsageError(
     `--until ${cutoff?.input ?? ''} is past a transaction prepared at ${at} whose commit or abort is not archived yet ` +
       `(${undecided.length} such): its writes may or may not belong at the cutoff; the target holds every other write before the cutoff`,
-    { hint: `restore to a cutoff at or before ${at}, or once the archive holds the decision (the next pass or stream flush)` },
+    { hint: `restore to a cutoff at or before it${until}, or once the archive holds the decision (the next pass or stream flush)` },
   );
 }
 

@@ -4,6 +4,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planRestore, formatWindow, verifyContinuity, type RestorePlan } from '../archive/chain-window.ts';
+import { windowPoints, windowWords, type WindowPoints } from '../archive/window-words.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readManifest } from '../backup/commit.ts';
 import type { Store } from '../store/store.ts';
@@ -23,6 +24,7 @@ import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mappe
 import { replay, type ReplayReceipt } from './replay.ts';
 import { serialNamespacesOfBase } from './serial-namespaces.ts';
 import { countEntriesBeforeCutoff } from './count-before-cutoff.ts';
+import { checkPreserveUuidOptions, decidePreserveUuid, type PreserveUuid } from './preserve-uuid.ts';
 import { refuseSourceClusterAt } from './source-cluster-guard.ts';
 import { createWorkFolder } from './work-folder.ts';
 import { counted } from '../words.ts';
@@ -34,6 +36,8 @@ export interface RestoreOptions {
   /** Which source's chains, where the store holds several (--set-name, --replica-set-id). */
   readonly source?: SourceChoice;
   readonly drop?: boolean;
+  /** Create collections with their source UUIDs (restore/preserve-uuid.ts). */
+  readonly preserveUuid?: PreserveUuid;
   /**
    * Refuse a target that is the replica set the chain backs up (source-cluster-guard.ts), unless
    * namespaces are renamed. The CLI sets it unless --force; library callers choose.
@@ -56,7 +60,9 @@ export interface RestoreOptions {
 
 export interface RestoreResult {
   readonly chainId: string;
+  /** The window, positions first (kept for scripts that read it); restoreWindow structured. */
   readonly window: string;
+  readonly restoreWindow: WindowPoints;
   readonly objects: number;
   readonly chunks: number;
   readonly storedBytes: number;
@@ -81,7 +87,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest } = await readManifest(options.store);
   const plan = planRestore(manifest, options.cutoff, options.source);
   const summary = describePlan(plan);
-  options.onStage?.('plan', `chain ${plan.chain.id}, window ${summary.window}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
+  const renamed = (options.namespaces?.from?.length ?? 0) > 0;
+  checkPreserveUuidOptions(options.preserveUuid, { drop: options.drop ?? false, renamed });
+  options.onStage?.('plan', `chain ${plan.chain.id}, window ${windowWords(summary.restoreWindow)}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
   if (options.dryRun) return { ...summary, dryRun: true, oplogEntries: await countEntriesBeforeCutoff(options.store, plan, options.signal) };
 
   // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
@@ -112,6 +120,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const target = await openTarget(options.targetUri, options.applyMode);
     let auth: AuthRestore | undefined;
     try {
+      // Before any write: a target that cannot take the source UUIDs refuses --preserve-uuid here.
+      const preserveUuid = decidePreserveUuid(options.preserveUuid, { drop: options.drop ?? false, renamed, applyMode: target.applier.mode });
       // Before any write: a target that cannot merge users and roles refuses the restore here.
       auth = await AuthRestore.start({ client: target.client, base: named, files, namespaces, drop: options.drop ?? false, signal: options.signal });
       let loaded = 0;
@@ -122,6 +132,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         files,
         namespaces,
         drop: options.drop ?? false,
+        preserveUuid,
         concurrency: options.concurrency,
         signal: options.signal,
         onCollection: () => options.onProgress?.('load', ++loaded, collections),
@@ -175,6 +186,7 @@ function describePlan(plan: RestorePlan) {
   return {
     chainId: plan.chain.id,
     window: formatWindow(plan.window),
+    restoreWindow: windowPoints(plan.window),
     objects: objects.length,
     chunks: plan.chunks.length,
     storedBytes: objects.reduce((sum, object) => sum + object.storedBytes, 0),

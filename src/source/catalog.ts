@@ -39,15 +39,33 @@ export async function readCatalog(client: MongoClient, options: { includeAuth?: 
       if (info.name.startsWith('system.buckets.')) continue;
       if (isInternalNs(ns, options)) continue;
       const entry = await describe(client, db, info, options.deadline);
+      if (entry === null) continue;
       entries.push(entry.type === 'timeseries' ? { ...entry, bucketsListed: listed.has(bucketsCollection(entry.coll)) } : entry);
     }
   }
   return entries;
 }
 
-async function describe(client: MongoClient, db: string, info: Document, deadline: Deadline | undefined): Promise<CatalogEntry> {
+/**
+ * A collection dropped (or renamed away) between listCollections and listIndexes: the server
+ * answers listIndexes with NamespaceNotFound (code 26; src/mongo/db/commands/list_indexes.cpp).
+ * It was listed after T0, so its drop or rename is in the base's oplog [T0, T1], which replay
+ * applies (a rename of a collection older than T0 makes the base be taken again:
+ * backup/base-oplog-check.ts). Skipping it is exact at every cutoff the base restores to.
+ */
+const NAMESPACE_NOT_FOUND = 26;
+
+async function describe(client: MongoClient, db: string, info: Document, deadline: Deadline | undefined): Promise<CatalogEntry | null> {
   const type = info.type === 'view' ? 'view' : info.type === 'timeseries' ? 'timeseries' : 'collection';
-  const indexes = type === 'view' ? [] : await client.db(db).collection(info.name).listIndexes(timeLimit(deadline)).toArray();
+  let indexes: Document[] = [];
+  if (type !== 'view') {
+    try {
+      indexes = await client.db(db).collection(info.name).listIndexes(timeLimit(deadline)).toArray();
+    } catch (error) {
+      if ((error as { code?: unknown }).code === NAMESPACE_NOT_FOUND) return null;
+      throw error;
+    }
+  }
   const uuid: unknown = info.info?.uuid;
   return {
     db,

@@ -24,7 +24,7 @@ import { startFerretDB, type FerretDB } from '../servers/ferretdb.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
 import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
-import { NO_MONGO, NO_S3, isFerretDB, testMongoUri, testS3, uniqueName } from '../support/test-env.ts';
+import { NO_MONGO, NO_S3, isFerretDB, testS3, uniqueName } from '../support/test-env.ts';
 
 const PASSWORD = 's3cret';
 
@@ -160,7 +160,10 @@ describe('store errors exit 4 with one line and a kind', { skip: NO_S3 }, () => 
   });
 });
 
+// The base backs up the whole server: a server of this suite's own (on FerretDB), so that other
+// files' databases, created and dropped while it runs, are neither dumped nor raced with.
 describe('integrity errors exit 6 and leave the target untouched', { skip: NO_MONGO }, () => {
+  const server = useDedicatedMongo();
   let source: Awaited<ReturnType<typeof connectSource>>;
   let client: MongoClient;
   let store: Store;
@@ -168,9 +171,8 @@ describe('integrity errors exit 6 and leave the target untouched', { skip: NO_MO
   const db = uniqueName('errs');
 
   before(async () => {
-    const uri = testMongoUri() ?? '';
-    client = new MongoClient(uri);
-    source = await connectSource(uri);
+    client = server.client();
+    source = await connectSource(server.mongo().uri);
     const dir = await mkdtemp(join(tmpdir(), 'mongo-pitr-errors-'));
     const good = await openStore(dir);
     await good.check();
@@ -196,7 +198,6 @@ describe('integrity errors exit 6 and leave the target untouched', { skip: NO_MO
   after(async () => {
     await store?.close();
     await source?.client.close();
-    await client?.close();
   });
 
   test('verify exits 6', async () => {
@@ -207,7 +208,7 @@ describe('integrity errors exit 6 and leave the target untouched', { skip: NO_MO
   test('restore exits 6 before writing anything to the target', async () => {
     const restored = uniqueName('restored');
     // --quiet: progress lines (the plan) would share stderr with the error line.
-    const args = ['restore', '--quiet', '--store', corruptDir, '--to', testMongoUri() ?? '', '--nsInclude', `${db}.*`, '--nsFrom', `${db}.*`, '--nsTo', `${restored}.*`];
+    const args = ['restore', '--quiet', '--store', corruptDir, '--to', server.mongo().uri, '--nsInclude', `${db}.*`, '--nsFrom', `${db}.*`, '--nsTo', `${restored}.*`];
     const line = assertFailure(await runUnchanged(store, args), ExitCode.integrity);
     assert.match(line, /is corrupt/);
     const { databases } = await client.db('admin').admin().listDatabases();

@@ -36,8 +36,11 @@ describe('SIGKILL in the middle of a multipart chunk upload (S3 store)', { skip:
       const base = await runCli([...cliArgs, 'backup', '--uri', uri], env);
       assert.equal(base.code, 0, base.stderr);
 
-      // ~80 MB of hardly compressible oplog: 16 MiB chunks, each a multipart upload of 8 MiB parts.
-      const count = 60_000;
+      // ~42 MB of hardly compressible oplog (~1.3 KB an entry): two whole 16 MiB chunks and a
+      // part of a third, each gzipped to more than one 8 MiB part, so a multipart upload. The kill
+      // below always lands in the second chunk (the first to start after a commit), so chunks
+      // past the third would only add time: 60,000 entries (~80 MB) killed at the same point.
+      const count = 32_000;
       for (let start = 0; start < count; start += 1000) {
         await docs.insertMany(Array.from({ length: 1000 }, (_, n) => ({ _id: start + n, payload: randomBytes(900).toString('base64') })));
       }
@@ -79,15 +82,19 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
   const server = useDedicatedMongo();
 
   /**
-   * 8 collections of 6,000 documents of ~800 bytes: a dump long enough to stop in the middle.
+   * 8 collections of 3,000 documents of ~800 bytes: a dump long enough to stop in the middle.
+   * The signal is sent within a poll (25 ms) of the first collection landing; the other seven,
+   * ~17 MB to read, gzip and write one at a time (--concurrency 1), take far longer than that
+   * even on a fast machine, so the stop always falls mid-base, as it did with 6,000 each.
    * Seeded once for both tests (each backs up into a store of its own); neither test writes to
    * this database, so they pass in either order.
    */
+  const DOCS = 3000;
   const db = uniqueName('dump');
   before(async () => {
     for (let c = 0; c < 8; c++) {
       const coll = server.client().db(db).collection<{ _id: number; payload: string }>(`c${c}`);
-      for (let start = 0; start < 6000; start += 1000) {
+      for (let start = 0; start < DOCS; start += 1000) {
         await coll.insertMany(Array.from({ length: 1000 }, (_, n) => ({ _id: start + n, payload: randomBytes(600).toString('base64') })));
       }
     }
@@ -126,7 +133,7 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
       assert.deepEqual(manifest.pendingBases ?? [], []);
       const ours = manifest.chains[0]?.base.collections.filter((entry) => entry.db === db) ?? [];
       assert.equal(ours.length, 8);
-      assert.ok(ours.every((entry) => entry.docs === 6000));
+      assert.ok(ours.every((entry) => entry.docs === DOCS));
       assert.equal(manifest.chains[0]?.id, pending.id, 'the pending base was resumed, not started over');
     } finally {
       await store.close();
@@ -153,7 +160,7 @@ describe('a base dump stopped by a signal (folder store)', { skip: NO_MONGO }, (
       const chain = manifest.chains[0];
       assert.ok(chain);
       assert.equal(chain.base.collections.filter((entry) => entry.db === db).length, 8);
-      assert.ok(chain.base.collections.filter((entry) => entry.db === db).every((entry) => entry.docs === 6000));
+      assert.ok(chain.base.collections.filter((entry) => entry.db === db).every((entry) => entry.docs === DOCS));
       const ids = await archivedInsertIds(store, `${after}.c0`);
       assert.deepEqual(ids, [100_000], 'the op after the base archived exactly once');
     } finally {

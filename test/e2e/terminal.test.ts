@@ -13,6 +13,9 @@ import { BIN } from '../support/cli.ts';
 import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { NO_MONGO, uniqueName } from '../support/test-env.ts';
 
+/** A time as receipts give it (words.ts instantText): local, with UTC beside it unless local is UTC. */
+const AT = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+(?: \((?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d UTC\))?`;
+
 const NO_SCRIPT = spawnSync('script', ['--version']).status === 0 ? false : 'util-linux script is not installed';
 
 /** Runs the CLI on a pseudo-terminal; returns the raw bytes and the rows a terminal would show. */
@@ -54,6 +57,8 @@ describe('on a terminal', { skip: NO_MONGO || NO_SCRIPT }, () => {
     const result = backup.rows.filter((row) => /base \S+: /.test(row));
     assert.equal(result.length, 1, JSON.stringify(backup.rows));
     assert.match(result[0] ?? '', /^base \S+: \d+ documents? in \d+ collections?, /, 'the result starts its own row');
+    // T0 and T1 as times, not secs:ordinal.
+    assert.match(result[0] ?? '', new RegExp(`, [\\d,]+ oplog entr(y|ies) from ${AT} to ${AT}, [\\d,]+ bytes stored$`));
     assert.match(backup.raw, /connecting to mongodb:\/\/127\.0\.0\.1:\d+/, 'the connection wait is named');
     assert.match(backup.raw, /finding the commit point/);
     // The dump bar counts documents against the source's estimate (estimatedDocumentCount per
@@ -66,7 +71,8 @@ describe('on a terminal', { skip: NO_MONGO || NO_SCRIPT }, () => {
     assert.equal(dry.code, 0, dry.raw);
     const chainRows = dry.rows.filter((row) => row.includes('chain '));
     assert.equal(chainRows.length, 1, `the chain line once: ${JSON.stringify(dry.rows)}`);
-    assert.ok(dry.rows.some((row) => /^cutoff: none, everything archived is applied, up to \d+:\d+ = .* UTC \(.* local\)$/.test(row)), JSON.stringify(dry.rows));
+    assert.match(chainRows[0] ?? '', new RegExp(`^chain \\S+, window from ${AT} to ${AT}: \\d+ objects? \\(\\d+ chunks?\\), [\\d,]+ bytes?$`), 'the window as times');
+    assert.ok(dry.rows.some((row) => /^cutoff: none, everything archived is applied, up to \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+( \(.*\d\d:\d\d:\d\d\.\d{3} UTC\))? \[\d+:\d+\]$/.test(row)), JSON.stringify(dry.rows));
     assert.ok(dry.rows.some((row) => /^dry run: would replay \d+ oplog entr(y|ies) \(all archived before the cutoff\); nothing written$/.test(row)));
 
     const restored = uniqueName('tty_restored');
@@ -86,7 +92,11 @@ describe('on a terminal', { skip: NO_MONGO || NO_SCRIPT }, () => {
     assert.equal(first.code, 0, first.raw);
     assert.match(first.raw, /dump \[#{20}\] 100% ([\d,]+)\/\1 documents, (\d+)\/\2 collections/);
     await dedicated.client().db(uniqueName('tty_status')).collection('c').insertOne({ n: 2 });
-    assert.equal(onTerminal(['oplog', '--store', store, '--uri', uri]).code, 0);
+    // run's last row: the chain's totals and what it restores, as times.
+    assert.ok(first.rows.some((row) => new RegExp(`^chain \\S+ now holds [\\d,]+ oplog entr(y|ies) \\(base [\\d,]+ \\+ \\d+ chunks?\\); it restores from ${AT} to ${AT}$`).test(row)), JSON.stringify(first.rows));
+    const oplog = onTerminal(['oplog', '--store', store, '--uri', uri]);
+    assert.equal(oplog.code, 0, oplog.raw);
+    assert.ok(oplog.rows.some((row) => new RegExp(`^[\\d,]+ oplog entr(y|ies) in \\d+ chunks?; checkpoint ${AT}$`).test(row)), JSON.stringify(oplog.rows));
     for (const columns of [100, 60]) {
       const status = onTerminal(['status', '--store', store], { columns });
       assert.equal(status.code, 0, status.raw);

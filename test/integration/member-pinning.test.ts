@@ -4,12 +4,13 @@
 // and the direct connection are real there; with a mongod replica set (MONGOMS_SYSTEM_BINARY or
 // TEST_MONGODB_URI) secondaryPreferred selects a secondary and the run stays on it.
 import assert from 'node:assert/strict';
-import { describe, test, before, after } from 'node:test';
-import { MongoClient, type CommandStartedEvent } from 'mongodb';
+import { describe, test } from 'node:test';
+import type { CommandStartedEvent } from 'mongodb';
 import { backupBase } from '../../src/backup/run-due.ts';
 import { connectSource } from '../../src/source/connect-source.ts';
 import { STORE_KINDS } from '../support/stores.ts';
-import { NO_MONGO, isFerretDB, testMongoUri, uniqueName } from '../support/test-env.ts';
+import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
+import { NO_MONGO, isFerretDB, uniqueName } from '../support/test-env.ts';
 
 /** The test server's URI as a user would write it for a secondary: discovery on, secondary reads. */
 function secondaryUri(uri: string): string {
@@ -17,16 +18,17 @@ function secondaryUri(uri: string): string {
   return `${withoutDirect}${withoutDirect.includes('?') ? '&' : '/?'}readPreference=secondaryPreferred`;
 }
 
+// The base backs up the whole server: a server of this file's own (on FerretDB), so that other
+// files' databases, created and dropped while it runs, are neither dumped nor raced with.
 describe('member pinning', { skip: NO_MONGO }, () => {
-  const uri = testMongoUri() ?? '';
-  const client = new MongoClient(uri);
-  before(async () => client.connect());
-  after(async () => client.close());
+  const server = useDedicatedMongo();
 
   test('a run with secondary reads connects directly to one member of the set and sends every command there', async () => {
     const kind = STORE_KINDS[0];
     assert.ok(kind);
     const { store } = await kind.open();
+    const uri = server.mongo().uri;
+    const client = server.client();
     const db = uniqueName('pin');
     await client.db(db).collection<{ _id: number }>('items').insertMany(Array.from({ length: 50 }, (_, n) => ({ _id: n })));
     const hello = await client.db('admin').command({ hello: 1 });
@@ -52,7 +54,7 @@ describe('member pinning', { skip: NO_MONGO }, () => {
   });
 
   test('the pinned run never shows the URI password: not in source.uri, not in a connection error', async () => {
-    const withPassword = secondaryUri(uri).replace('mongodb://', 'mongodb://backup:s3cr3t-pw@');
+    const withPassword = secondaryUri(server.mongo().uri).replace('mongodb://', 'mongodb://backup:s3cr3t-pw@');
     try {
       const source = await connectSource(withPassword, { serverSelectionTimeoutMS: 2_000 });
       try {

@@ -3,14 +3,14 @@
 // same chain twice and find the target unchanged.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import { MongoClient, type Document } from 'mongodb';
 import { backupBase, backupOplog } from '../../src/backup/run-due.ts';
-import { connectSource, type Source } from '../../src/source/connect-source.ts';
 import { restore } from '../../src/restore/restore.ts';
 import { parseCutoff } from '../../src/timestamp.ts';
 import { STORE_KINDS } from '../support/stores.ts';
-import { NO_MONGO, testMongoUri, uniqueName } from '../support/test-env.ts';
+import { useBackupSuite } from '../support/backup-suite.ts';
+import { NO_MONGO, uniqueName } from '../support/test-env.ts';
 
 type Doc = { _id: number; name: string; qty: number; tags?: string[] };
 
@@ -30,23 +30,16 @@ async function apart(ms = 40): Promise<Date> {
   return at;
 }
 
+// A base backs up the whole server: a server of this file's own (on FerretDB), so that other
+// files' databases, created and dropped while it runs, are neither dumped nor raced with.
 describe('point-in-time restore', { skip: NO_MONGO }, () => {
-  const uri = testMongoUri() ?? '';
-  const client = new MongoClient(uri);
-  let source: Source;
-  before(async () => {
-    await client.connect();
-    source = await connectSource(uri);
-  });
-  after(async () => {
-    await source?.client.close();
-    await client.close();
-  });
+  const suite = useBackupSuite();
 
   test('a cutoff between two writes restores exactly the state at that moment', async () => {
     const kind = STORE_KINDS[0];
     assert.ok(kind);
     const { store } = await kind.open();
+    const { client, source, mongo: { uri } } = suite;
     const db = uniqueName('pitr');
     const orders = client.db(db).collection<Doc>('orders');
     const states: { at: Date; state: Record<string, Document[]> }[] = [];
@@ -86,6 +79,7 @@ describe('point-in-time restore', { skip: NO_MONGO }, () => {
     const kind = STORE_KINDS[0];
     assert.ok(kind);
     const { store } = await kind.open();
+    const { client, source, mongo: { uri } } = suite;
     const db = uniqueName('twice');
     const items = client.db(db).collection<Doc>('items');
     try {

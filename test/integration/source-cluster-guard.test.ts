@@ -4,6 +4,7 @@
 // On FerretDB there is no replicaSetId (replSetGetConfig is not implemented), so the set name
 // and the chain's newest op in the target's oplog decide; a real mongod compares
 // settings.replicaSetId (repl_set_config.idl): test/unit/restore/source-cluster-guard.test.ts.
+import { instantText } from '../../src/words.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,11 @@ describe('restoring onto the source cluster', { skip: NO_MONGO }, () => {
 
     const renamed = await runCli(['restore', '--store', store, '--to', uri, '--nsFrom', `${db}.*`, '--nsTo', `${db}_copy.*`]);
     assert.equal(renamed.code, 0, renamed.stderr);
-    assert.match(renamed.stdout, /^cutoff: none, everything archived is applied, up to \d+:\d+/m);
+    // The chain's end as a time first (its op's wall clock, to the millisecond), then its position.
+    const end = /^cutoff: none, everything archived is applied, up to (\S+ \S+) (.*)\[(\d+):\d+\]$/m.exec(renamed.stdout);
+    assert.ok(end, renamed.stdout);
+    const second = instantText(Number(end[3]) * 1000, {});
+    assert.equal(end[1]?.slice(0, 19), second.slice(0, 19), `the time is in the position's second: ${end[0]}`);
 
     const forced = await runCli(['restore', '--store', store, '--to', uri, '--nsInclude', `${db}.*`, '--drop', '--force']);
     assert.equal(forced.code, 0, forced.stderr);

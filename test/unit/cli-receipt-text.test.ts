@@ -19,7 +19,16 @@ describe('receipt text', () => {
 
   test('the resolved cutoff: what was typed, the oplog position, both clocks', () => {
     const line = cutoffLine(parseCutoff('2026-12-01T13:01:00+01:00'), undefined, 'Europe/Berlin');
-    assert.equal(line, 'cutoff: 2026-12-01T13:01:00+01:00 = 2026-12-01 12:01:00.000 UTC (13:01:00.000 GMT+1 local); entries at or after 1796126460:0 are not applied');
-    assert.match(cutoffLine(undefined, { ts: '1764590460:3', wall: '2026-12-01T12:01:00.000Z' }, 'UTC'), /^cutoff: none, everything archived is applied, up to 1764590460:3 = 2026-12-01 12:01:00\.000 UTC/);
+    // Local first, UTC beside it (as status), then the position it stops at: 1796126460 is 2026-12-01T12:01:00Z.
+    assert.equal(line, 'cutoff: 2026-12-01T13:01:00+01:00 = 2026-12-01 13:01:00.000 GMT+1 (12:01:00.000 UTC); entries at or after it [1796126460:0] are not applied');
+    assert.equal(
+      cutoffLine(parseCutoff('2026-12-01T12:01:00.250Z'), undefined, 'Europe/Berlin'),
+      'cutoff: 2026-12-01T12:01:00.250Z = 2026-12-01 13:01:00.250 GMT+1 (12:01:00.250 UTC); entries at or after it [1796126460:0] (in its second, by each entry\'s wall clock) are not applied',
+    );
+    assert.equal(
+      cutoffLine(undefined, { ts: '1764590460:3', wall: '2025-12-01T12:01:00.000Z' }, 'Europe/Berlin'),
+      'cutoff: none, everything archived is applied, up to 2025-12-01 13:01:00.000 GMT+1 (12:01:00.000 UTC) [1764590460:3]',
+    );
+    assert.equal(cutoffLine(undefined, { ts: '1764590460:3', wall: null }, 'UTC'), 'cutoff: none, everything archived is applied, up to 2025-12-01 12:01:00 UTC [1764590460:3]');
   });
 });

@@ -143,6 +143,8 @@ describe('infra/template.yaml (AWS SAM)', () => {
           if (condition === 'HasEncryptKmsKey') {
             // Client-side envelope encryption: the key named for it, and data keys bound to objects.
             assert.deepEqual(resources, [{ Ref: 'EncryptKmsKeyArn' }]);
+            // Data keys only: the function that writes backups must not be able to read them.
+            assert.deepEqual(actions, ['kms:GenerateDataKey']);
             const keys = object(object(statement.Condition, 'Condition')['ForAllValues:StringEquals'], 'ForAllValues:StringEquals')['kms:EncryptionContextKeys'];
             assert.deepEqual(keys, [OBJECT_CONTEXT_KEY, 'aws-crypto-public-key']);
             continue;

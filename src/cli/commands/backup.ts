@@ -1,4 +1,5 @@
 // mongo-pitr backup: take a base backup now.
+import { pointWords } from '../../archive/window-words.ts';
 import type { Command } from 'commander';
 import { backupBase } from '../../backup/run-due.ts';
 import { parsePositiveInt } from '../../config.ts';
@@ -39,7 +40,7 @@ export function registerBackup(program: Command): void {
       });
       context.output.result({ type: 'backup', ...summary }, [
         `base ${summary.chainId}: ${counted(summary.documents, 'document')} in ${counted(summary.collections, 'collection')}, ` +
-          `${counted(summary.oplogOps, 'oplog entry', 'oplog entries')} ${summary.startTs} .. ${summary.endTs}, ${counted(summary.storedBytes, 'byte')} stored`,
+          `${counted(summary.oplogOps, 'oplog entry', 'oplog entries')} from ${pointWords(summary.start)} to ${pointWords(summary.end)}, ${counted(summary.storedBytes, 'byte')} stored`,
       ]);
     });
 }

@@ -15,6 +15,7 @@ export interface ClusterRestoreFlags {
   readonly shardMap?: string;
   readonly beforeFirst?: string;
   readonly drop?: boolean;
+  readonly preserveUuid?: boolean;
   readonly dryRun?: boolean;
   readonly applyMode: ApplyMode;
   readonly skipUnknownCommands?: boolean;
@@ -40,6 +41,9 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       shardMap: flags.shardMap,
       dryRun: flags.dryRun,
       drop: flags.drop,
+      // Every shard's collections keep their source UUIDs where the target can (applyOps, --drop);
+      // --preserve-uuid makes that a requirement.
+      preserveUuid: flags.preserveUuid === true ? 'required' : 'if-supported',
       applyMode: flags.applyMode,
       concurrency,
       skipUnknownCommands: flags.skipUnknownCommands,
@@ -60,6 +64,7 @@ export function clusterRestoreReport(result: ClusterRestoreResult): Record<strin
     members: result.members.map((member) => ({ name: member.name, role: member.role, target: member.target, ...member.result })),
     ...(result.config && { config: result.config }),
     ...(result.orphansRemoved && { orphansRemoved: result.orphansRemoved }),
+    ...(result.uuids && { uuids: result.uuids }),
     routersFlushed: result.routersFlushed,
     dryRun: result.dryRun,
   };
@@ -75,9 +80,14 @@ export function describeClusterRestore(result: ClusterRestoreResult): string[] {
     else lines.push(`${what}: ${plan}; ${counted(r.base?.documents ?? 0, 'document')} loaded, ${counted(r.receipt?.applied ?? 0, 'oplog entry', 'oplog entries')} applied`);
   }
   // What a real restore does around the member data (config-metadata.ts).
-  if (result.dryRun) return [...lines, 'then: the target balancer held, config metadata rewritten for the target shards, zones assigned (through the mongos), orphans removed by chunk ownership at the cutoff, routing caches flushed', 'dry run: nothing written'];
+  if (result.dryRun) return [...lines, 'then: the target balancer held, config metadata rewritten for the target shards and named by the UUIDs the target shards hold, zones assigned (through the mongos), orphans removed by chunk ownership at the cutoff, routing caches flushed', 'dry run: nothing written'];
   if (result.config) lines.push(`config metadata: ${Object.entries(result.config).map(([coll, count]) => `${count} ${coll}`).join(', ')}`);
   for (const [shard, count] of Object.entries(result.orphansRemoved ?? {})) lines.push(`${shard}: ${counted(count, 'orphan')} removed (not owned at the cutoff)`);
+  if (result.uuids) {
+    const { matched, rewritten, mismatched } = result.uuids;
+    lines.push(`routing UUIDs: ${counted(matched, 'sharded collection')} already named by the shards' UUID, ${rewritten.toLocaleString('en')} rewritten to the UUID the target shards hold`);
+    for (const m of mismatched) lines.push(`warning: ${m.ns} has different UUIDs on ${Object.keys(m.shards).join(', ')} (the target could not keep the source UUIDs); the routing metadata names ${m.chosen}'s`);
+  }
   for (const zone of result.zonesPending ?? []) lines.push(`zone ${zone.zone} not assigned to ${zone.shard} (no target mongos): run addShardToZone`);
   lines.push(result.routersFlushed > 0 ? `${counted(result.routersFlushed, 'router')} told to reload the routing table (flushRouterConfig)` : 'no router named: run flushRouterConfig on every mongos of the target');
   return lines;

@@ -5,6 +5,8 @@ import { resolveTopology } from '../../cluster/discover-topology.ts';
 import { streamCluster } from '../../cluster/cluster-stream.ts';
 import { UsageError } from '../../errors.ts';
 import { formatTs } from '../../timestamp.ts';
+import { pointWords, tsWords } from '../../archive/window-words.ts';
+import { timePoint } from '../../archive/source-summary.ts';
 import { withStore, type Context } from '../context.ts';
 import { counted } from '../receipt-text.ts';
 
@@ -29,13 +31,13 @@ export async function streamClusterCommand(
       onStart: (member, setName) => context.log.event('stream.start', `streaming the oplog of ${member} (${setName})`, { member }),
       onDamaged: (member, error) => context.log.warn(`${member}: ${error.message}; taking a new base of this member now (the next run takes a new cluster base)`),
       onChunk: (member, chunk) =>
-        context.log.event('stream.chunk', `${member}: chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${formatTs(chunk.lastTs)}`, { member, key: chunk.key, ops: chunk.count, lastTs: formatTs(chunk.lastTs) }),
+        context.log.event('stream.chunk', `${member}: chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${pointWords(timePoint(chunk.lastTs, chunk.lastWall))}`, { member, key: chunk.key, ops: chunk.count, lastTs: formatTs(chunk.lastTs) }),
     }),
   );
   const members = result.members.map(({ damaged: _, ...member }) => ({ ...member, checkpoint: formatTs(member.checkpoint) }));
   context.output.result(
     { type: 'stream', cluster: true, members },
-    result.members.map((member) => `${member.name}: stopped: ${counted(member.ops, 'oplog entry', 'oplog entries')} in ${counted(member.chunks, 'chunk')}; checkpoint ${formatTs(member.checkpoint)}`),
+    result.members.map((member) => `${member.name}: stopped: ${counted(member.ops, 'oplog entry', 'oplog entries')} in ${counted(member.chunks, 'chunk')}; checkpoint ${tsWords(member.checkpoint)}`),
   );
   // A member chain found damaged at the start: its stream went on onto a new base; still the
   // integrity code naming the object, as for one replica set.

@@ -1,5 +1,6 @@
 // mongo-pitr export: writes the state the chain restores to (at --until, or its end) as a
 // mongodump folder, for `mongorestore --oplogReplay <dir>`.
+import { windowWords } from '../../archive/window-words.ts';
 import type { Command } from 'commander';
 import { exportDump } from '../../interop/export-dump.ts';
 import { parseCutoff } from '../../timestamp.ts';
@@ -33,7 +34,7 @@ export function registerExport(program: Command): void {
         }),
       );
       context.output.result({ type: 'export', ...result }, [
-        `exported chain ${result.chainId} (window ${result.window}) to ${result.dir}: ` +
+        `exported chain ${result.chainId} (window ${windowWords(result.restoreWindow)}) to ${result.dir}: ` +
           `${counted(result.documents, 'document')} in ${counted(result.collections, 'collection')}, ${counted(result.oplogEntries, 'oplog entry', 'oplog entries')}` +
           (result.lastEntry ? ` up to ${result.lastEntry}` : ''),
         `first entry left out: ${result.firstLeftOut ?? 'none'}`,

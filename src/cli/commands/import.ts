@@ -2,6 +2,8 @@
 // file) as the base of a new chain. The chain belongs to the replica set named by --set-name
 // (and --replica-set-id), or read from the set itself with --uri: `mongo-pitr oplog` against
 // that set then appends chunks to the imported chain, from the dump's last oplog entry.
+import { tsWords } from '../../archive/window-words.ts';
+import { timePoint } from '../../archive/source-summary.ts';
 import type { Command } from 'commander';
 import { parsePositiveInt } from '../../config.ts';
 import { UsageError } from '../../errors.ts';
@@ -57,12 +59,12 @@ export function registerImport(program: Command): void {
       const collections = baseCollectionCount(base);
       const lines = [
         `imported ${result.format} ${path} as chain ${chain.id}: ${counted(documents, 'document')} in ${counted(collections, 'collection')}, ` +
-          `${counted(base.oplog.count, 'oplog entry', 'oplog entries')} ${formatTs(base.startTs)} .. ${formatTs(base.endTs)}`,
-        `source ${describeSource(chain.source)}: mongo-pitr oplog against it continues from ${formatTs(base.endTs)}`,
+          `${counted(base.oplog.count, 'oplog entry', 'oplog entries')} from ${tsWords(base.startTs)} to ${tsWords(base.endTs)}`,
+        `source ${describeSource(chain.source)}: mongo-pitr oplog against it continues from ${tsWords(base.endTs)}`,
       ];
       if (result.skipped.length > 0) lines.push(`left out (server namespaces): ${result.skipped.join(', ')}`);
       context.output.result({ type: 'import', chainId: chain.id, format: result.format, documents, collections,
-        oplogEntries: base.oplog.count, startTs: formatTs(base.startTs), endTs: formatTs(base.endTs), source: chain.source,
+        oplogEntries: base.oplog.count, startTs: formatTs(base.startTs), endTs: formatTs(base.endTs), start: timePoint(base.startTs), end: timePoint(base.endTs), source: chain.source,
         skipped: result.skipped, warnings: result.warnings }, lines);
     });
 }

@@ -1,6 +1,8 @@
 // mongo-pitr oplog: archive the oplog written since the checkpoint, once.
+import { pointWords } from '../../archive/window-words.ts';
+import { timePoint } from '../../archive/source-summary.ts';
 import type { Command } from 'commander';
-import { backupOplog } from '../../backup/run-due.ts';
+import { backupOplog, checkpointWords } from '../../backup/run-due.ts';
 import { parseDuration } from '../../config.ts';
 import { formatTs } from '../../timestamp.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
@@ -28,7 +30,7 @@ export function registerOplog(program: Command): void {
         onStage: (stage, message) => context.log.status(`oplog.${stage}`, message),
         onChunkStart: (key) => context.log.event('oplog.chunk-start', `writing ${key}`, { key }),
         onChunk: (chunk) =>
-          context.log.event('oplog.chunk', `${chunk.key}: ${counted(chunk.count, 'entry', 'entries')} ${formatTs(chunk.firstTs)} .. ${formatTs(chunk.lastTs)}`, {
+          context.log.event('oplog.chunk', `${chunk.key}: ${counted(chunk.count, 'entry', 'entries')} from ${pointWords(timePoint(chunk.firstTs, chunk.firstWall))} to ${pointWords(timePoint(chunk.lastTs, chunk.lastWall))}`, {
             key: chunk.key,
             count: chunk.count,
             firstTs: formatTs(chunk.firstTs),
@@ -38,7 +40,7 @@ export function registerOplog(program: Command): void {
       }),
     );
     context.output.result({ type: 'oplog', ...result, checkpoint: formatTs(result.checkpoint) }, [
-      `${counted(result.ops, 'oplog entry', 'oplog entries')} in ${counted(result.chunks, 'chunk')}; checkpoint ${formatTs(result.checkpoint)}` +
+      `${counted(result.ops, 'oplog entry', 'oplog entries')} in ${counted(result.chunks, 'chunk')}; checkpoint ${checkpointWords(result)}` +
         (result.stoppedEarly ? ' (stopped early)' : ''),
     ]);
   });

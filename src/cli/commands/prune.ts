@@ -1,6 +1,7 @@
 // mongo-pitr prune: drop chains older than --keep needs, and unreferenced objects past a grace
 // period; the newest window always stays whole. On a cluster store: cluster bases as one, then
 // every member (cluster/cluster-prune.ts).
+import { tsWords, windowWords } from '../../archive/window-words.ts';
 import type { Command } from 'commander';
 import { DEFAULT_ORPHAN_GRACE_MS, prune, type PruneResult } from '../../backup/prune.ts';
 import { isClusterStore } from '../../cluster/cluster-committer.ts';
@@ -38,10 +39,10 @@ export function registerPrune(program: Command): void {
 function pruneLines(result: PruneResult): string[] {
   const verb = result.dryRun ? 'would remove' : 'removed';
   const lines = [`horizon ${result.horizon}: keeping ${counted(result.keptChains.length, 'chain')}, ${verb} ${result.removedChains.length}`];
-  for (const chain of result.removedChains) lines.push(`${verb} chain ${chain.id} (window ${chain.window}): ${counted(chain.objects, 'object')}, ${counted(chain.storedBytes, 'byte')}`);
+  for (const chain of result.removedChains) lines.push(`${verb} chain ${chain.id} (window ${windowWords(chain.restoreWindow)}): ${counted(chain.objects, 'object')}, ${counted(chain.storedBytes, 'byte')}`);
   for (const chain of result.keptChains) {
     const why = chain.reason === 'newest' ? 'newest chain' : chain.reason === 'cluster-base' ? 'a kept cluster base needs it' : 'still restores to the horizon or later';
-    lines.push(`kept chain ${chain.id} (window ${chain.window}): ${why}`);
+    lines.push(`kept chain ${chain.id} (window ${windowWords(chain.restoreWindow)}): ${why}`);
   }
   for (const orphan of result.orphans) lines.push(`${verb} orphan ${orphan.key} (${counted(orphan.size, 'byte')}, written ${orphan.lastModified})`);
   if (result.youngOrphans > 0) lines.push(`kept ${counted(result.youngOrphans, 'unreferenced object')} younger than the grace period`);
@@ -53,7 +54,7 @@ function clusterPruneLines(result: ClusterPruneResult): string[] {
   const verb = result.dryRun ? 'would remove' : 'removed';
   const lines = [`horizon ${result.horizon}: keeping ${counted(result.keptClusterBases.length, 'cluster base')}, ${verb} ${result.removedClusterBases.length}`];
   for (const base of result.removedClusterBases) lines.push(`${verb} cluster base ${base.id} (finished ${base.finishedAt})`);
-  for (const base of result.keptClusterBases) lines.push(`kept cluster base ${base.id} (restorable from ${base.restorableFrom}): ${base.reason === 'newest' ? 'newest cluster base' : 'still restores to the horizon or later'}`);
+  for (const base of result.keptClusterBases) lines.push(`kept cluster base ${base.id} (restorable from ${tsWords(base.restorableFromTs)}): ${base.reason === 'newest' ? 'newest cluster base' : 'still restores to the horizon or later'}`);
   for (const { name, result: member } of result.members) lines.push(...pruneLines(member).map((line) => `${name}: ${line}`));
   return lines;
 }

@@ -16,8 +16,9 @@ import {
   type OpFilter,
 } from '../../restore/find-ops.ts';
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
-import { formatTs, parseCutoff, type Cutoff } from '../../timestamp.ts';
+import { parseCutoff, type Cutoff, type Ts } from '../../timestamp.ts';
 import { counted, cutoffLine } from '../receipt-text.ts';
+import { tsWords, windowWords } from '../../archive/window-words.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 import { isClusterStore } from '../../cluster/cluster-committer.ts';
@@ -28,6 +29,7 @@ interface RestoreFlags extends SourceChoiceFlags {
   until?: string;
   beforeFirst?: string;
   drop?: boolean;
+  preserveUuid?: boolean;
   force?: boolean;
   dryRun?: boolean;
   applyMode: ApplyMode;
@@ -66,6 +68,7 @@ export function registerRestore(program: Command): void {
     .option('--until <time>', 'cutoff: ISO-8601 time, epoch seconds, or seconds:ordinal; ops at or after it are not applied')
     .option('--before-first <filter>', `cutoff at the first archived op matching a JSON filter (as mongo-pitr find takes), e.g. ${FILTER_EXAMPLE}`)
     .option('--drop', 'drop each target collection before loading it')
+    .option('--preserve-uuid', 'create each collection with its source UUID, as mongorestore --preserveUUID (needs --drop and a target with applyOps)')
     .option('--force', 'restore even onto the replica set the chain backs up (refused otherwise, unless --nsFrom/--nsTo rename)')
     .option('--dry-run', 'print the chain, window and counts; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
@@ -96,7 +99,7 @@ export function registerRestore(program: Command): void {
       const result = await withStore(context, async (store) => {
         if (beforeFirst) first = await requireFirstOp(store, beforeFirst, signal, source);
         // On a terminal only: the receipt prints this line, so plain logs would show it twice.
-        if (first) context.log.status('restore.before-first', `cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
+        if (first) context.log.status('restore.before-first', `cutoff ${firstMatchWords(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
         if (first) cutoff = cutoffAt(first);
         return restore({
           store,
@@ -104,6 +107,7 @@ export function registerRestore(program: Command): void {
           cutoff,
           source,
           drop: flags.drop,
+          ...(flags.preserveUuid === true && { preserveUuid: 'required' as const }),
           refuseSourceCluster: flags.force !== true,
           dryRun: flags.dryRun,
           applyMode: flags.applyMode,
@@ -119,9 +123,14 @@ export function registerRestore(program: Command): void {
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
-      const cutoffLines = first ? [`cutoff ${formatTs(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
+      const cutoffLines = first ? [`cutoff ${firstMatchWords(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
       context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result, cutoff)]);
     });
+}
+
+/** The op --before-first found: its time, and its position, which --until takes to repeat this restore. */
+function firstMatchWords(ts: Ts): string {
+  return tsWords(ts, { positions: true });
 }
 
 /** A filter that names what to look for: a time range alone would pick the archive's first op. */
@@ -133,7 +142,7 @@ function beforeFirstFilter(text: string): OpFilter {
 
 function receiptLines(result: RestoreResult, cutoff: Cutoff | undefined): string[] {
   const lines = [
-    `chain ${result.chainId}, window ${result.window}: ${counted(result.objects, 'object')} (${counted(result.chunks, 'chunk')}), ${counted(result.storedBytes, 'byte')}`,
+    `chain ${result.chainId}, window ${windowWords(result.restoreWindow)}: ${counted(result.objects, 'object')} (${counted(result.chunks, 'chunk')}), ${counted(result.storedBytes, 'byte')}`,
     cutoffLine(cutoff, result.windowEnd),
   ];
   if (result.dryRun) {

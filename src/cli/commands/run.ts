@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { describeRunDue, runDue, runDueReport } from '../../backup/run-due.ts';
 import { readHead, readManifest } from '../../backup/commit.ts';
 import { chainChunkCount, chainOpCount, newestChainOf, type Chain } from '../../archive/manifest.ts';
-import { formatWindow, windowOf } from '../../archive/chain-window.ts';
+import { windowOf } from '../../archive/chain-window.ts';
+import { windowPoints, windowWords } from '../../archive/window-words.ts';
 import { parseDuration } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts';
@@ -68,12 +69,12 @@ export function registerRun(program: Command): void {
     }, metrics?.storeOptions).finally(() => metrics?.close());
     const lines = describeRunDue(result);
     if (chain) lines.push(chainLine(chain));
-    context.output.result({ type: 'run', ...runDueReport(result), chainOplogEntries: chain && chainOpCount(chain) }, lines);
+    context.output.result({ type: 'run', ...runDueReport(result), chainOplogEntries: chain && chainOpCount(chain), chainWindow: chain && windowPoints(windowOf(chain)) }, lines);
   });
 }
 
 /** The chain's totals counted as status counts them (chainOpCount), so the two never disagree. */
 function chainLine(chain: Chain): string {
   return `chain ${chain.id} now holds ${counted(chainOpCount(chain), 'oplog entry', 'oplog entries')} ` +
-    `(base ${chain.base.oplog.count.toLocaleString('en')} + ${counted(chainChunkCount(chain), 'chunk')}); window ${formatWindow(windowOf(chain))}`;
+    `(base ${chain.base.oplog.count.toLocaleString('en')} + ${counted(chainChunkCount(chain), 'chunk')}); it restores ${windowWords(windowOf(chain))}`;
 }

@@ -2,6 +2,8 @@
 // (or sooner when full). SIGTERM/SIGINT seal the chunk in hand, catch up, and exit 0. On a
 // sharded cluster (--topology, or a --uri that reaches a mongos): one tailer per member in this
 // process, one stop for all (cluster/cluster-stream.ts).
+import { pointWords, tsWords } from '../../archive/window-words.ts';
+import { timePoint } from '../../archive/source-summary.ts';
 import type { Command } from 'commander';
 import { DEFAULT_STREAM_COMPACT_EVERY_MS } from '../../backup/background-compaction.ts';
 import { DEFAULT_FLUSH_INTERVAL_MS, streamOplog } from '../../backup/stream-oplog.ts';
@@ -50,7 +52,7 @@ export function registerStream(program: Command): void {
         },
         onChunk: (chunk) => {
           metrics?.metrics.observeChunk(chunk);
-          context.log.event('stream.chunk', `chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${formatTs(chunk.lastTs)}`, {
+          context.log.event('stream.chunk', `chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${pointWords(timePoint(chunk.lastTs, chunk.lastWall))}`, {
             key: chunk.key,
             ops: chunk.count,
             lastTs: formatTs(chunk.lastTs),
@@ -60,7 +62,7 @@ export function registerStream(program: Command): void {
     }, metrics?.storeOptions).finally(() => metrics?.close());
     const { damaged, ...report } = result;
     context.output.result({ type: 'stream', ...report, checkpoint: formatTs(result.checkpoint) }, [
-      `stopped: ${counted(result.ops, 'oplog entry', 'oplog entries')} in ${counted(result.chunks, 'chunk')}; checkpoint ${formatTs(result.checkpoint)}`,
+      `stopped: ${counted(result.ops, 'oplog entry', 'oplog entries')} in ${counted(result.chunks, 'chunk')}; checkpoint ${tsWords(result.checkpoint)}`,
     ]);
     // The chain found at the start was damaged: the stream went on onto a new chain, and still
     // ends with the integrity code naming the object.

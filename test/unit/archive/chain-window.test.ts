@@ -4,11 +4,13 @@
 // The window ends at the commit point the newest chunk was sealed at; every cutoff up to it is
 // restorable, and no millisecond cutoff is accepted that the archive cannot decide.
 import assert from 'node:assert/strict';
+// Error texts give local times: pin the zone so they read the same on every machine.
+process.env.TZ = 'UTC';
 import { describe, test } from 'node:test';
-import { planRestore, sealOf, windowOf } from '../../../src/archive/chain-window.ts';
+import { planRestore, sealOf, verifyContinuity, windowOf } from '../../../src/archive/chain-window.ts';
 import type { Chain, Chunk, Manifest, OplogObject, SourceIdentity } from '../../../src/archive/manifest.ts';
 import { chainBeforeHole } from '../../../src/backup/close-hole.ts';
-import { UsageError } from '../../../src/errors.ts';
+import { IntegrityError, UsageError } from '../../../src/errors.ts';
 import { parseCutoff, type Ts } from '../../../src/timestamp.ts';
 
 const T = 1_764_000_000; // a second; ops below are at T+n
@@ -103,11 +105,36 @@ describe('the restorable window ends where the chain was sealed', () => {
     assert.equal(accepts(manifest, `${T + 2}:5`), false);
   });
 
+  test('a cutoff past the window: refused with the window as times first, positions in brackets, and a --until that restores to its end', () => {
+    assert.throws(() => planRestore(legacy, parseCutoff(`${T + 9}:0`)), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, `--until ${T + 9}:0 is outside the restorable window: from 2025-11-24 16:00:02 UTC [${T + 2}:3] to 2025-11-24 16:00:05 UTC [${T + 5}:4]`);
+      assert.equal(
+        error.hint,
+        `pick a time after a window's start and up to its end, as an ISO time or a position seconds:ordinal (up to the end's plus one ordinal); --until ${T + 5}:5 restores to the newest end (2025-11-24T16:00:05.400Z)`,
+      );
+      return true;
+    });
+    // The suggested cutoff is accepted.
+    assert.equal(accepts(legacy, `${T + 5}:5`), true);
+  });
+
   test('the planner reads the chunks the cutoff reaches into, and only those', () => {
     const c2 = chunkAfter(chunk, oplogObject('c2', [6, 1, 0], [8, 1, 0]));
     const manifest = manifestOf(chain('A', base, [chunk, c2]));
     assert.deepEqual(planRestore(manifest, parseCutoff(`${T + 5}:5`)).chunks.map((c) => c.key), ['c1']);
     assert.deepEqual(planRestore(manifest, parseCutoff(`${T + 8}:2`)).chunks.map((c) => c.key), ['c1', 'c2']);
+  });
+});
+
+describe('verify: a chunk that does not continue the object before it', () => {
+  test('is named with both ends as times and, since they may share a second, their positions', () => {
+    const broken = { ...chunk, afterTs: { t: T + 2, i: 2 } };
+    assert.throws(() => verifyContinuity(chain('A', base, [broken])), (error: unknown) => {
+      assert.ok(error instanceof IntegrityError);
+      assert.equal(error.message, `chain A is broken before c1: it follows 2025-11-24 16:00:02 UTC [${T + 2}:2], the previous object ends at 2025-11-24 16:00:02 UTC [${T + 2}:3]`);
+      return true;
+    });
   });
 });
 
@@ -193,7 +220,12 @@ describe('a prepare undecided at the chain\'s end (archive/open-prepares.ts reco
     const window = windowOf(only);
     assert.deepEqual([window.to, window.heldByPrepare], [window.from, { t: T + 8, i: 1 }]);
     assert.equal(accepts(manifestOf(only), `${T + 10}:4`), false);
-    assert.throws(() => planRestore(manifestOf(only), parseCutoff(`${T + 10}:4`)), /past a transaction prepared at \d+:1 whose commit or abort is not archived yet/);
+    assert.throws(() => planRestore(manifestOf(only), parseCutoff(`${T + 10}:4`)), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, `--until ${T + 10}:4 is past a transaction prepared at 2025-11-24 16:00:08 UTC [${T + 8}:1] whose commit or abort is not archived yet`);
+      assert.equal(error.hint, `pick a cutoff at or before it (--until ${T + 8}:1, or 2025-11-24T16:00:08.000Z), or wait for the next oplog pass to archive its decision`);
+      return true;
+    });
   });
 
   test('an older chain that covers the cutoff without it serves', () => {

@@ -18,6 +18,8 @@ import { streamOplog } from '../../../src/backup/stream-oplog.ts';
 import { ManifestCommitter } from '../../../src/backup/commit.ts';
 import { takeBase } from '../../../src/backup/take-base.ts';
 import { formatWindow, planRestore, windowOf } from '../../../src/archive/chain-window.ts';
+import { windowWords } from '../../../src/archive/window-words.ts';
+import { instantText } from '../../../src/words.ts';
 import { parseIndexObject, sealAll, SEGMENT_KIND, type SegmentBody } from '../../../src/archive/index-segment.ts';
 import type { Chain, Manifest } from '../../../src/archive/manifest.ts';
 import { earliestUndecidedPrepare } from '../../../src/archive/open-prepares.ts';
@@ -122,11 +124,13 @@ test('the open set: the base oplog ends with A open, carried chunk to chunk; C a
   assert.deepEqual(window.to, { t: D.t, i: 0 });
   assert.deepEqual(window.heldByPrepare, D);
   assert.match(formatWindow(window), new RegExp(`held at a transaction prepared at ${D.t}:${D.i}`));
+  assert.match(windowWords(window, { positions: true }), new RegExp(`held at a transaction prepared at .*UTC.* \\[${D.t}:${D.i}\\], undecided in the archive`));
   assert.equal(planRestore(committer.manifest, cutoff(at(5))).chain.id, chain.id);
   assert.equal(planRestore(committer.manifest, cutoff(D)).chain.id, chain.id, 'a cutoff at D applies nothing from D on');
   assert.throws(() => planRestore(committer.manifest, cutoff(at(9))), (error: unknown) => {
     assert.ok(error instanceof UsageError);
-    assert.match(error.message, new RegExp(`past a transaction prepared at ${D.t}:${D.i} whose commit or abort is not archived yet`));
+    // The prepare's time first (its second, in the host's zone), then the position --until takes.
+    assert.match(error.message, new RegExp(`past a transaction prepared at ${instantText(D.t * 1000, {}).replace(/[()+]/g, '\\$&')} \\[${D.t}:${D.i}\\] whose commit or abort is not archived yet`));
     assert.match(error.hint ?? '', /at or before .* or wait for the next oplog pass/);
     return true;
   });

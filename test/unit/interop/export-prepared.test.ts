@@ -5,6 +5,7 @@
 // applies exactly the transactions the cutoff includes. Entry shapes: db/op_observer/
 // op_observer_impl.cpp (prepare applyOps, commitTransaction {commitTimestamp}). Runs on a folder
 // store: no server involved.
+import { instantText } from '../../../src/words.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,9 @@ describe('export at a cutoff with a prepared transaction', () => {
 
   it('refuses a cutoff past a prepare whose decision is not archived', async () => {
     const store = await storeWith('undecided', [[insert(2, 1), prepare(3, 100), insert(6, 2)], [insert(12, 3)]]);
-    await assert.rejects(exported(store, 'undecided', 10), (error: unknown) => error instanceof UsageError && /prepared at 1700000001:3/.test(error.message));
+    await assert.rejects(exported(store, 'undecided', 10), (error: unknown) =>
+      // 1700000001 is 2023-11-14T22:13:21Z: the prepare's time first, its position beside it.
+      error instanceof UsageError && error.message.includes(`prepared at ${instantText(1700000001_000, {})} [1700000001:3] whose`) &&
+      (error.hint ?? '').includes('(--until 1700000001:3, or 2023-11-14T22:13:21.000Z)'));
   });
 });

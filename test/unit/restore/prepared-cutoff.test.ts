@@ -5,6 +5,7 @@
 // db/transaction/transaction_participant.cpp (commitPreparedTransaction: commitTimestamp >=
 // prepareTimestamp; the commit entry's ts >= commitTimestamp), db/s/transaction_coordinator.cpp
 // (one commitTimestamp for every participant: the max prepare timestamp + 1 ordinal).
+import { instantText } from '../../../src/words.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -181,7 +182,9 @@ describe('replay at a cutoff with prepared transactions', () => {
   it('refuses a cutoff past a prepare whose decision is not archived, naming the prepare', async () => {
     await assert.rejects(
       replayed([[insert(5, 1), prepare(10, [100]), insert(45, 2), insert(55, 3)]], C),
-      (error: unknown) => error instanceof UsageError && /prepared at 1764583200:10/.test(error.message) && /at or before 1764583200:10/.test(error.hint ?? ''),
+      // 1764583200 is 2025-12-01T10:00:00Z: the prepare's time first, its position beside it.
+      (error: unknown) => error instanceof UsageError && error.message.includes(`prepared at ${instantText(1764583200_000, {})} [1764583200:10] whose`) &&
+        (error.hint ?? '').includes('at or before it (--until 1764583200:10, or 2025-12-01T10:00:00.000Z)'),
     );
     // At or before the prepare, the cutoff is restorable: the decision does not matter there.
     assert.deepEqual((await replayed([[insert(5, 1), prepare(10, [100]), insert(45, 2)]], cutoffAt(10))).ids, [1]);
