@@ -18,7 +18,8 @@ import { chainEnd, pendingFolders, pendingKeys, sameSource, type Chain, type Man
 import { BASES_PREFIX, basePrefix, chainIndexPrefix, chunkKeyFirstTs, CHUNKS_PREFIX } from './object-keys.ts';
 import { compareTs } from '../timestamp.ts';
 
-export type KeepReason = 'newest' | 'in-retention';
+/** 'cluster-base': a kept cluster base needs it (cluster/cluster-retention.ts). */
+export type KeepReason = 'newest' | 'in-retention' | 'cluster-base';
 
 export interface RetentionPlan {
   readonly keep: readonly { readonly chain: Chain; readonly reason: KeepReason }[];
@@ -42,6 +43,17 @@ export function planRetention(manifest: Manifest, horizonMs: number): RetentionP
     else remove.push(chain);
   });
   return { keep, remove };
+}
+
+/**
+ * The plan with the chains of `ids` kept whatever the horizon says: on a member of a cluster
+ * store, a member base a kept cluster base names stays, or that cluster base restores nothing.
+ */
+export function protectChains(plan: RetentionPlan, ids: ReadonlySet<string>): RetentionPlan {
+  const held = plan.remove.filter((chain) => ids.has(chain.id));
+  if (held.length === 0) return plan;
+  const keep = [...plan.keep, ...held.map((chain) => ({ chain, reason: 'cluster-base' as const }))];
+  return { keep, remove: plan.remove.filter((chain) => !ids.has(chain.id)) };
 }
 
 export function withoutChains(manifest: Manifest, ids: ReadonlySet<string>): Manifest {

@@ -12,7 +12,7 @@ import { formatWindow, keysOf, windowOf } from '../archive/chain-window.ts';
 import { windowPoints, type WindowPoints } from '../archive/window-words.ts';
 import { collectionObjectsOf, type Chain, type Manifest } from '../archive/manifest.ts';
 import { BASES_PREFIX, CHUNKS_PREFIX, INDEX_PREFIX } from '../archive/object-keys.ts';
-import { findOrphans, planRetention, withoutChains, type KeepReason, type RetentionPlan } from '../archive/retention.ts';
+import { findOrphans, planRetention, protectChains, withoutChains, type KeepReason, type RetentionPlan } from '../archive/retention.ts';
 import { ConflictError } from '../errors.ts';
 import type { ObjectInfo, Store } from '../store/store.ts';
 import { ManifestCommitter, readManifest } from './commit.ts';
@@ -33,6 +33,8 @@ export interface PruneOptions {
   readonly dryRun?: boolean;
   readonly now?: Date;
   readonly signal?: AbortSignal;
+  /** Chain ids kept whatever the horizon (a cluster store's member: the kept cluster bases'). */
+  readonly protect?: ReadonlySet<string>;
 }
 
 export interface PrunedChain {
@@ -70,7 +72,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   const nowMs = (options.now ?? new Date()).getTime();
   const horizonMs = nowMs - options.keepMs;
   const dryRun = options.dryRun ?? false;
-  const { manifest: head, plan: headPlan } = await commitRetention(store, horizonMs, dryRun);
+  const { manifest: head, plan: headPlan } = await commitRetention(store, horizonMs, dryRun, options.protect);
   // The chains whole (format 2: their sealed records and index objects), to delete and to keep.
   const plan: RetentionPlan = {
     keep: await Promise.all(headPlan.keep.map(async ({ chain, reason }) => ({ chain: await loadChain(store, chain), reason }))),
@@ -110,10 +112,10 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
  * Plans on the current manifest and commits it without the removed chains. A backup that
  * commits first makes this commit lose (ConflictError): it re-reads and re-plans.
  */
-async function commitRetention(store: Store, horizonMs: number, dryRun: boolean): Promise<{ manifest: Manifest; plan: RetentionPlan }> {
+async function commitRetention(store: Store, horizonMs: number, dryRun: boolean, protect: ReadonlySet<string> = new Set()): Promise<{ manifest: Manifest; plan: RetentionPlan }> {
   for (let attempt = 1; ; attempt++) {
     const committer = await ManifestCommitter.open(store);
-    const plan = planRetention(committer.manifest, horizonMs);
+    const plan = protectChains(planRetention(committer.manifest, horizonMs), protect);
     if (dryRun || plan.remove.length === 0) return { manifest: committer.manifest, plan };
     const ids = new Set(plan.remove.map((chain) => chain.id));
     try {

@@ -70,7 +70,8 @@ export async function runCluster(options: ClusterRunOptions): Promise<ClusterRun
     const noted = noteMembers(committer.manifest, seen, now.toISOString());
     if (noted.added.length > 0 || noted.removed.length > 0) await committer.commit((manifest) => noteMembers(manifest, seen, now.toISOString()).manifest);
     const passes = await archiveMembers(sources.members, options);
-    const restarted = passes.some((pass) => pass.oplog?.base !== undefined || (pass.oplog?.pendingBase !== undefined && pass.oplog.baseReason !== 'resume'));
+    const restarted = passes.some((pass) => pass.oplog?.base !== undefined || (pass.oplog?.pendingBase !== undefined && pass.oplog.baseReason !== 'resume'))
+      || (await membersOffClusterBase(committer.manifest, sources.members, options.store)).length > 0;
     const reason = clusterBaseReason(committer.manifest, restarted, options.baseEveryMs, now);
     const common = { added: noted.added, removed: noted.removed, ...(reason && { baseReason: reason }) };
     if (options.signal?.aborted || passes.some((pass) => pass.oplog?.stoppedEarly)) {
@@ -149,6 +150,25 @@ export function clusterBaseReason(manifest: ClusterManifest, restarted: boolean,
   if (restarted) return 'member-restarted';
   if (baseEveryMs !== undefined && now.getTime() - Date.parse(newest.finishedAt) >= baseEveryMs) return 'base-age';
   return undefined;
+}
+
+/**
+ * Members whose newest chain is not the one the newest cluster base names: a chain restarted
+ * outside this pass (a `stream` that found its chain damaged took a new base, or a `backup` run on
+ * the member store). The newest cluster window ends where that member's old chain ends, so a new
+ * cluster base is due as when this pass restarts a member itself.
+ */
+async function membersOffClusterBase(manifest: ClusterManifest, members: readonly MemberSource[], store: Store): Promise<string[]> {
+  const newest = newestClusterBase(manifest);
+  if (!newest) return [];
+  const off = await Promise.all(members.map(async (member) => {
+    const part = newest.members.find((candidate) => candidate.name === member.name);
+    if (!part) return undefined;
+    const { manifest: head } = await readHead(memberStore(store, memberPrefixOf(member)));
+    const chain = newestChainOf(head, member.source.identity);
+    return chain && chain.id !== part.baseId ? member.name : undefined;
+  }));
+  return off.filter((name): name is string => name !== undefined);
 }
 
 function pendingOf(manifest: ClusterManifest): { pendingClusterBase?: string } {

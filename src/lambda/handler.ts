@@ -3,7 +3,9 @@
 // before the invocation's time is up. Work stops between commits, so an invocation that runs out
 // of time returns `stoppedEarly: true` and the next one continues (a base across as many
 // invocations as it takes). Configuration comes from the environment only; failures are thrown,
-// their class in the message, so Lambda marks the invocation failed.
+// their class in the message, so Lambda marks the invocation failed. A sharded cluster
+// (MONGO_PITR_TOPOLOGY, or a MONGODB_URI reaching a mongos: cluster-source.ts) runs the cluster
+// pass instead (cluster/cluster-run.ts: members in parallel, each resumable, one deadline).
 import { describeRunDue, runDue, runDueReport } from '../backup/run-due.ts';
 import { ENV, parseChunkLimits, parseDuration, parsePositiveInt, pickList } from '../config.ts';
 import { PitrError, UsageError } from '../errors.ts';
@@ -20,6 +22,9 @@ import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
 // not by the first invocation: the AWS SDK is most of the start-up time (open-store.ts loads it
 // lazily for the CLI's sake).
 import '../store/s3-store.ts';
+import { runCluster } from '../cluster/cluster-run.ts';
+import { clusterRunReport, describeClusterRun } from '../cli/commands/cluster-run.ts';
+import { ALLOW_BALANCER_ENV, clusterTopologyOf, topologySettingOf, TOPOLOGY_ENV, type TopologySetting } from './cluster-source.ts';
 
 /** Environment variables the function reads, besides MONGODB_URI, MONGO_PITR_STORE, MONGO_PITR_S3_ENDPOINT and AWS_*. */
 export const LAMBDA_ENV = {
@@ -31,6 +36,9 @@ export const LAMBDA_ENV = {
   includeAuth: 'MONGO_PITR_INCLUDE_AUTH',
   sse: 'MONGO_PITR_SSE',
   sseKmsKeyId: 'MONGO_PITR_SSE_KMS_KEY_ID',
+  /** A sharded cluster: its topology JSON inline, or a file path (cluster-source.ts). */
+  topology: TOPOLOGY_ENV,
+  allowBalancer: ALLOW_BALANCER_ENV,
 } as const;
 
 /**
@@ -46,7 +54,10 @@ export interface LambdaContext {
 }
 
 export interface LambdaSettings {
-  readonly uri: string;
+  /** Absent only when a topology is given. */
+  readonly uri: string | undefined;
+  readonly topology: TopologySetting | undefined;
+  readonly allowBalancer: boolean;
   readonly store: string;
   readonly storeOptions: OpenStoreOptions;
   readonly limits: ChunkLimits;
@@ -61,7 +72,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaSet
   const value = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
   const uri = value(ENV.uri);
   const store = value(ENV.store);
-  if (!uri) throw new UsageError(`${ENV.uri} is not set`, { hint: 'set it in the function configuration' });
+  const topology = topologySettingOf(value(TOPOLOGY_ENV));
+  if (!uri && !topology) throw new UsageError(`${ENV.uri} is not set`, { hint: `set it in the function configuration (or ${TOPOLOGY_ENV} for a sharded cluster)` });
   if (!store) throw new UsageError(`${ENV.store} is not set`, { hint: 'set it to s3://bucket/prefix' });
   const endpoint = value(ENV.endpoint);
   const sse = value(LAMBDA_ENV.sse);
@@ -72,6 +84,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaSet
   const margin = value(LAMBDA_ENV.safetyMarginMs);
   return {
     uri,
+    topology,
+    allowBalancer: /^(1|true|yes)$/i.test(value(ALLOW_BALANCER_ENV) ?? ''),
     store,
     storeOptions: { endpoint, region: value(ENV.region), forcePathStyle: endpoint !== undefined, sse, kmsKeyId: value(LAMBDA_ENV.sseKmsKeyId) },
     limits: parseChunkLimits(
@@ -143,6 +157,15 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     const store = cipher ? attachCipher(opened, cipher) : opened;
     try {
       await store.check();
+      const topology = await clusterTopologyOf(settings.topology, settings.uri);
+      if (topology) {
+        const { limits, baseEveryMs, allowBalancer } = settings;
+        const result = await runCluster({ store, topology, limits, baseEveryMs, allowBalancer, signal, deadline: hard });
+        const summary = { cluster: true, ...clusterRunReport(result), message: describeClusterRun(result).join('; '), durationMs: Date.now() - startedAt };
+        log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary });
+        return { ...summary, stoppedEarly: result.stoppedEarly };
+      }
+      if (!settings.uri) throw new UsageError(`${ENV.uri} is not set`);
       const source = await connectSource(settings.uri, { deadline: hard });
       try {
         const { limits, baseEveryMs, concurrency, includeAuth } = settings;

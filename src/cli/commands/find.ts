@@ -1,5 +1,7 @@
 // mongo-pitr find: search the archived oplog without restoring, one line per matching op
-// (one JSON object per line with --json), printed as each verified object yields them.
+// (one JSON object per line with --json), printed as each verified object yields them. On a
+// cluster store, every member's archive in turn, each line tagged with its member
+// (cluster/cluster-find.ts); --set-name then picks members by name or set name.
 import type { Command } from 'commander';
 import { parsePositiveInt } from '../../config.ts';
 import {
@@ -13,6 +15,8 @@ import {
   parseOpFilterJson,
 } from '../../restore/find-ops.ts';
 import { redactText } from '../../redact.ts';
+import { isClusterStore } from '../../cluster/cluster-committer.ts';
+import { findOpsInCluster } from '../../cluster/cluster-find.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 import { counted } from '../receipt-text.ts';
@@ -59,8 +63,18 @@ export function registerFind(program: Command): void {
       let matches = 0;
       let read = 0;
       let skipped = 0;
+      const onObject = (_key: string, wasRead: boolean) => void (wasRead ? read++ : skipped++);
       await withStore(context, async (store) => {
-        const found = findOps({ store, filter, limit, source: sourceChoiceOf(flags), signal: stopSignal(), onObject: (_key, wasRead) => void (wasRead ? read++ : skipped++) });
+        // A cluster store: every member's archive, each match tagged with its member.
+        if (await isClusterStore(store)) {
+          for await (const { member, op } of findOpsInCluster({ store, filter, limit, source: sourceChoiceOf(flags), signal: stopSignal(), onObject })) {
+            matches++;
+            const line = context.output.json ? JSON.stringify({ member: member.name, setName: member.setName, ...foundOpToJson(op) }) : `[${member.name}]  ${formatFoundOp(op)}`;
+            process.stdout.write(`${redactText(line)}\n`);
+          }
+          return;
+        }
+        const found = findOps({ store, filter, limit, source: sourceChoiceOf(flags), signal: stopSignal(), onObject });
         for await (const op of found) {
           matches++;
           const line = context.output.json ? JSON.stringify(foundOpToJson(op)) : formatFoundOp(op);

@@ -1,0 +1,46 @@
+// `mongo-pitr stream` on a sharded cluster: every member tailed at once onto its member store
+// (cluster/cluster-stream.ts), progress events tagged with the member.
+import type { ChunkLimits } from '../../archive/chunker.ts';
+import { resolveTopology } from '../../cluster/discover-topology.ts';
+import { streamCluster } from '../../cluster/cluster-stream.ts';
+import { UsageError } from '../../errors.ts';
+import { formatTs } from '../../timestamp.ts';
+import { pointWords, tsWords } from '../../archive/window-words.ts';
+import { timePoint } from '../../archive/source-summary.ts';
+import { withStore, type Context } from '../context.ts';
+import { counted } from '../receipt-text.ts';
+
+export async function streamClusterCommand(
+  context: Context,
+  where: { topologyFile?: string; mongosUri?: string },
+  options: { limits: ChunkLimits; flushIntervalMs: number; compactEveryMs: number; signal: AbortSignal; metricsAddr?: string },
+): Promise<void> {
+  if (options.metricsAddr !== undefined) {
+    throw new UsageError('--metrics-addr is for one replica set\'s stream; a cluster stream has no metrics endpoint yet', { hint: 'drop --metrics-addr, or stream each member store on its own' });
+  }
+  context.log.status('cluster.topology', where.topologyFile ? `reading the topology ${where.topologyFile}` : 'asking the mongos for the shards');
+  const topology = await resolveTopology(where);
+  const result = await withStore(context, (store) =>
+    streamCluster({
+      store,
+      topology,
+      limits: options.limits,
+      flushIntervalMs: options.flushIntervalMs,
+      compactEveryMs: options.compactEveryMs,
+      signal: options.signal,
+      onStart: (member, setName) => context.log.event('stream.start', `streaming the oplog of ${member} (${setName})`, { member }),
+      onDamaged: (member, error) => context.log.warn(`${member}: ${error.message}; taking a new base of this member now (the next run takes a new cluster base)`),
+      onChunk: (member, chunk) =>
+        context.log.event('stream.chunk', `${member}: chunk ${chunk.key}: ${counted(chunk.count, 'op')} up to ${pointWords(timePoint(chunk.lastTs, chunk.lastWall))}`, { member, key: chunk.key, ops: chunk.count, lastTs: formatTs(chunk.lastTs) }),
+    }),
+  );
+  const members = result.members.map(({ damaged: _, ...member }) => ({ ...member, checkpoint: formatTs(member.checkpoint) }));
+  context.output.result(
+    { type: 'stream', cluster: true, members },
+    result.members.map((member) => `${member.name}: stopped: ${counted(member.ops, 'oplog entry', 'oplog entries')} in ${counted(member.chunks, 'chunk')}; checkpoint ${tsWords(member.checkpoint)}`),
+  );
+  // A member chain found damaged at the start: its stream went on onto a new base; still the
+  // integrity code naming the object, as for one replica set.
+  const damaged = result.members.find((member) => member.damaged)?.damaged;
+  if (damaged) throw damaged;
+}
