@@ -36,11 +36,12 @@ const TEST_TIMEOUT_MS = 10 * 60 * 1000;
 const TEST_CONCURRENCY = 4;
 const TEST_CONCURRENCY_ONE_SERVER = 1;
 /**
- * The longest file (a quarter-million-document field scenario) starts at once in a node:test run
- * of its own beside the others (which keep TEST_CONCURRENCY - 1 slots): node:test sorts its file
- * list, and started after the unit files it alone would set the suite's length.
+ * The longest file (the built Lambda handler under AWS's emulator: invocations that wait out
+ * their deadlines) starts at once in a node:test run of its own beside the others (which keep
+ * TEST_CONCURRENCY - 1 slots): node:test sorts its file list, and started after the unit files
+ * it would end the suite alone.
  */
-const LONG_FILES = ['test/integration/field-report.test.ts'];
+const LONG_FILES = ['test/integration/lambda-runtime.test.ts'];
 
 type Stop = () => Promise<void>;
 
