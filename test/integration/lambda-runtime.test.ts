@@ -220,14 +220,18 @@ describe('the built handler under the Lambda emulator and runtime client', { ski
     if (!isFerretDB()) return t.skip('needs FerretDB, whose oplog queries are scans');
     const { client, store } = await setUp();
     const db = uniqueName('slow');
-    // Grow the oplog until the commit-point query alone outlasts what an invocation may take.
+    // Grow the oplog until the commit-point query alone outlasts what an invocation may take,
+    // with room to spare: the query is timed here while other test files load the machine, and
+    // may run faster during the invocations. The faster of two runs must take 1.5 times an
+    // invocation's whole return limit (which itself is 1.3 times when the product cuts calls off).
+    const NEEDED_MS = 1.5 * RETURN_BY_MS;
     let queryMs = 0;
-    for (let round = 0; round < 12 && queryMs < RETURN_BY_MS; round++) {
+    for (let round = 0; round < 24 && queryMs < NEEDED_MS; round++) {
       await fill(client, db, 4, 1500, round * 1500);
-      queryMs = await commitPointQueryMs(client);
+      queryMs = Math.min(await commitPointQueryMs(client), await commitPointQueryMs(client));
       t.diagnostic(`oplog after round ${round + 1}: the commit-point query takes ${queryMs} ms`);
     }
-    assert.ok(queryMs >= RETURN_BY_MS, 'the commit-point query alone takes longer than an invocation may');
+    assert.ok(queryMs >= NEEDED_MS, 'the commit-point query alone takes longer than an invocation may');
 
     const emulator = await startEmulator(functionEnv);
     try {
