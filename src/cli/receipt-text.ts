@@ -7,27 +7,6 @@ import { instantText } from '../words.ts';
 
 export { counted } from '../words.ts';
 
-/** "2026-12-01 12:01:00.250 UTC (13:01:00.250 CET local)": the day is repeated only when it differs. */
-export function utcAndLocal(ms: number, timeZone?: string): string {
-  const utc = new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC');
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'short',
-  }).formatToParts(new Date(ms));
-  const part = (type: string) => parts.find((entry) => entry.type === type)?.value ?? '';
-  const day = `${part('year')}-${part('month')}-${part('day')}`;
-  const time = `${part('hour')}:${part('minute')}:${part('second')}.${String(ms % 1000).padStart(3, '0')}`;
-  const localDay = day === utc.slice(0, 10) ? '' : `${day} `;
-  return `${utc} (${localDay}${time} ${part('timeZoneName')} local)`;
-}
-
 /**
  * The cutoff a restore resolved, as one line: what was typed, the instant local first with UTC
  * beside it (as status gives times, words.ts instantText, to the millisecond since a cutoff may

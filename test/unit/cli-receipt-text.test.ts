@@ -1,8 +1,9 @@
 // Receipts say "1 chunk", and give every cutoff in UTC and in local time.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { counted, cutoffLine, utcAndLocal } from '../../src/cli/receipt-text.ts';
+import { counted, cutoffLine } from '../../src/cli/receipt-text.ts';
 import { parseCutoff } from '../../src/timestamp.ts';
+import { instantText } from '../../src/words.ts';
 
 describe('receipt text', () => {
   test('counts agree with their noun', () => {
@@ -11,10 +12,10 @@ describe('receipt text', () => {
     assert.equal(counted(1601, 'entry', 'entries'), '1,601 entries');
   });
 
-  test('an instant in UTC and in the given zone, the day repeated only when it differs', () => {
+  test('an instant local first, UTC beside it, the day repeated only when it differs', () => {
     const ms = Date.UTC(2026, 11, 1, 12, 1, 0, 250);
-    assert.equal(utcAndLocal(ms, 'Europe/Berlin'), '2026-12-01 12:01:00.250 UTC (13:01:00.250 GMT+1 local)');
-    assert.equal(utcAndLocal(ms, 'Pacific/Kiritimati'), '2026-12-01 12:01:00.250 UTC (2026-12-02 02:01:00.250 GMT+14 local)');
+    assert.equal(instantText(ms, { timeZone: 'Europe/Berlin', milliseconds: true }), '2026-12-01 13:01:00.250 GMT+1 (12:01:00.250 UTC)');
+    assert.equal(instantText(ms, { timeZone: 'Pacific/Kiritimati', milliseconds: true }), '2026-12-02 02:01:00.250 GMT+14 (2026-12-01 12:01:00.250 UTC)');
   });
 
   test('the resolved cutoff: what was typed, the oplog position, both clocks', () => {
