@@ -11,7 +11,7 @@ import { ConflictError } from '../errors.ts';
 import type { ClusterManifest } from '../archive/cluster-manifest.ts';
 import type { Chain } from '../archive/manifest.ts';
 import { readHead } from '../backup/commit.ts';
-import { prune, type PruneResult } from '../backup/prune.ts';
+import { prune, type PruneOptions, type PruneResult } from '../backup/prune.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs, type Ts } from '../timestamp.ts';
 import { ClusterCommitter } from './cluster-committer.ts';
@@ -21,14 +21,8 @@ import { memberStore } from './member-store.ts';
 /** A backup committing cluster.json meanwhile makes the prune's commit lose; it re-plans. */
 const COMMIT_ATTEMPTS = 3;
 
-export interface ClusterPruneOptions {
-  readonly store: Store;
-  readonly keepMs: number;
-  readonly orphanGraceMs?: number;
-  readonly dryRun?: boolean;
-  readonly now?: Date;
-  readonly signal?: AbortSignal;
-}
+/** A replica-set prune's options; what each member protects is the cluster's to decide. */
+export type ClusterPruneOptions = Omit<PruneOptions, 'protect'>;
 
 export interface ClusterPruneResult {
   readonly horizon: string;
