@@ -12,10 +12,11 @@ import { after, before, describe, test } from 'node:test';
 import { parseClusterManifest, type ClusterManifest } from '../../src/archive/cluster-manifest.ts';
 import { parseManifest } from '../../src/archive/manifest.ts';
 import { verifyContinuity } from '../../src/archive/chain-window.ts';
-import { handler, type LambdaContext, type LambdaSummary } from '../../src/lambda/handler.ts';
+import { handler, type LambdaSummary } from '../../src/lambda/handler.ts';
 import { runCli } from '../support/cli.ts';
 import { startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
 import { STORE_KINDS } from '../support/stores.ts';
+import { contextWith, withEnv } from '../support/lambda-invocation.ts';
 import { isFerretDB, NO_MONGO, uniqueName } from '../support/test-env.ts';
 
 const BIN = process.env.TEST_FERRETDB_BIN;
@@ -26,23 +27,6 @@ const MARGIN_MS = 100;
 
 type Doc = { _id: number; pad: string };
 
-function contextWith(budgetMs: number): LambdaContext {
-  const deadline = Date.now() + MARGIN_MS + budgetMs;
-  return { awsRequestId: uniqueName('req'), getRemainingTimeInMillis: () => deadline - Date.now() };
-}
-
-async function withEnv<T>(env: NodeJS.ProcessEnv, work: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, env);
-  try {
-    return await work();
-  } finally {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
-}
 
 describe('the Lambda handler on a sharded cluster (MONGO_PITR_TOPOLOGY, folder store)', { skip: SKIP }, () => {
   let source: SimCluster;
@@ -63,7 +47,7 @@ describe('the Lambda handler on a sharded cluster (MONGO_PITR_TOPOLOGY, folder s
     const topology = await readFile(source.topologyFile, 'utf8');
     const env = { MONGODB_URI: '', MONGO_PITR_TOPOLOGY: topology, MONGO_PITR_STORE: url, MONGO_PITR_SAFETY_MARGIN_MS: String(MARGIN_MS) };
     const invoke = async (budgetMs: number): Promise<LambdaSummary> => {
-      const result = await withEnv(env, () => handler({ 'detail-type': 'Scheduled Event' }, contextWith(budgetMs)));
+      const result = await withEnv(env, () => handler({ 'detail-type': 'Scheduled Event' }, contextWith(budgetMs, MARGIN_MS)));
       t.diagnostic(`budget ${budgetMs} ms: ${String(result.message)}`);
       return result;
     };

@@ -16,12 +16,13 @@ import { verifyContinuity } from '../../src/archive/chain-window.ts';
 import { pendingBaseOf, type Manifest } from '../../src/archive/manifest.ts';
 import { ManifestCommitter, readManifest } from '../../src/backup/commit.ts';
 import { takeBase } from '../../src/backup/take-base.ts';
-import { handler, type LambdaContext, type LambdaSummary } from '../../src/lambda/handler.ts';
+import { handler, type LambdaSummary } from '../../src/lambda/handler.ts';
 import { restore } from '../../src/restore/restore.ts';
 import { connectSource } from '../../src/source/connect-source.ts';
 import { compareTs, formatTs, tsEquals, tsFromBson } from '../../src/timestamp.ts';
 import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS, type StoreKind } from '../support/stores.ts';
+import { contextWith, withEnv } from '../support/lambda-invocation.ts';
 import { NO_MONGO, testS3, uniqueName } from '../support/test-env.ts';
 import { archivedInsertIds } from '../support/chain-reader.ts';
 
@@ -30,25 +31,6 @@ const COLLECTIONS = 10;
 const DOCS_PER_COLLECTION = 600;
 const OPLOG_OPS = 5000;
 
-/** A Lambda context whose deadline is `budgetMs` past the safety margin. */
-function contextWith(budgetMs: number): LambdaContext {
-  const deadline = Date.now() + MARGIN_MS + budgetMs;
-  return { awsRequestId: uniqueName('req'), getRemainingTimeInMillis: () => deadline - Date.now() };
-}
-
-/** Runs `work` with these environment variables set, then puts the environment back. */
-async function withEnv<T>(env: NodeJS.ProcessEnv, work: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, env);
-  try {
-    return await work();
-  } finally {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
-}
 
 /** Every chain is whole: each base names every collection of `db`, and the chunks link up. */
 function assertConsistent(manifest: Manifest, db: string): void {
@@ -104,7 +86,7 @@ function invokerFor(kind: StoreKind, opened: { url: string; env: NodeJS.ProcessE
     ...(kind.name === 's3' && s3 ? { MONGO_PITR_S3_ENDPOINT: s3.endpoint, AWS_REGION: s3.region } : {}),
   };
   return async (budgetMs: number, extra: NodeJS.ProcessEnv = {}): Promise<LambdaSummary> => {
-    const result = await withEnv({ ...lambdaEnv, ...extra }, () => handler({ 'detail-type': 'Scheduled Event' }, contextWith(budgetMs)));
+    const result = await withEnv({ ...lambdaEnv, ...extra }, () => handler({ 'detail-type': 'Scheduled Event' }, contextWith(budgetMs, MARGIN_MS)));
     t.diagnostic(`budget ${budgetMs} ms: ${String(result.message)}`);
     return result;
   };
@@ -279,7 +261,7 @@ describe('Lambda handler: a pending base whose T0 rolled out of the oplog', { sk
         if (n % 5 === 4) await sleep(500); // FerretDB trims capped collections on a timer
       }
 
-      const result = await withEnv({ MONGODB_URI: mongo.uri, MONGO_PITR_STORE: url }, () => handler({}, contextWith(120_000)));
+      const result = await withEnv({ MONGODB_URI: mongo.uri, MONGO_PITR_STORE: url }, () => handler({}, contextWith(120_000, MARGIN_MS)));
       assert.equal(result.stoppedEarly, false);
       assert.equal(result.abandonedBase, pending.id);
       const { manifest } = await readManifest(store);
@@ -300,7 +282,7 @@ describe('Lambda handler: a pending base whose T0 rolled out of the oplog', { sk
 describe('Lambda handler: failures', { skip: NO_MONGO }, () => {
   test('are thrown with their class in the message, secrets redacted', async () => {
     await withEnv({ MONGODB_URI: '', MONGO_PITR_STORE: '' }, async () => {
-      await assert.rejects(handler({}, contextWith(10_000)), (error: Error) => {
+      await assert.rejects(handler({}, contextWith(10_000, MARGIN_MS)), (error: Error) => {
         assert.match(error.message, /^mongo-pitr usage error: MONGODB_URI is not set/);
         return true;
       });
@@ -312,7 +294,7 @@ describe('Lambda handler: failures', { skip: NO_MONGO }, () => {
     const uri = 'mongodb://user:secret@127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=200';
     // Time to spare (a margin below the budget): a connection failure, not the deadline, ends it.
     await withEnv({ MONGODB_URI: uri, MONGO_PITR_STORE: url, MONGO_PITR_SAFETY_MARGIN_MS: String(MARGIN_MS) }, async () => {
-      await assert.rejects(handler({}, contextWith(10_000)), (error: Error) => {
+      await assert.rejects(handler({}, contextWith(10_000, MARGIN_MS)), (error: Error) => {
         assert.match(error.message, /^mongo-pitr source error: /);
         assert.doesNotMatch(error.message, /secret/);
         return true;
