@@ -17,7 +17,7 @@
 import { randomInt } from 'node:crypto';
 import { BSON } from 'mongodb';
 import pLimit from 'p-limit';
-import { serializeMetadata } from '../archive/collection-metadata.ts';
+import { serializeMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
 import {
   addChain,
   addPendingCollection,
@@ -364,11 +364,15 @@ async function dumpOneOpaque(
 ): Promise<StoredCollection> {
   const dumped = entry.type === 'view' ? undefined : dumpedData(folder, entry);
   const documents = dumped === undefined ? null : counting(dumpCollection(source.client, entry.db, dumped.coll, signal, source.deadline), onDocument);
-  const metadata = { collectionName: entry.coll, type: entry.type, options: entry.options, indexes: entry.indexes, uuid: entry.uuid };
-  return storeOpaqueCollection(store, folder, entry.db, metadata, documents, signal);
+  return storeOpaqueCollection(store, folder, entry.db, metadataOf(entry), documents, signal);
 }
 
-/** The same documents, calling `onDocument` (the dump bar) for each one. */
+/** A collection's metadata object as mongodump writes it, named or opaque alike. */
+function metadataOf(entry: CatalogEntry): CollectionMetadata {
+  return { collectionName: entry.coll, type: entry.type, options: entry.options, indexes: entry.indexes, uuid: entry.uuid };
+}
+
+/** The same documents, calling `onDocument` (the dump bar, a count) for each one. */
 async function* counting<T>(documents: AsyncIterable<T>, onDocument?: () => void): AsyncGenerator<T> {
   for await (const document of documents) {
     onDocument?.();
@@ -400,13 +404,7 @@ async function dumpOne(
   const metadata = await storeGzipped(
     store,
     collectionMetadataKey(folder, entry.db, entry.coll),
-    serializeMetadata({
-      collectionName: entry.coll,
-      type: entry.type,
-      options: entry.options,
-      indexes: entry.indexes,
-      uuid: entry.uuid,
-    }),
+    serializeMetadata(metadataOf(entry)),
     signal,
   );
   if (dumped === undefined) return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
@@ -415,13 +413,10 @@ async function dumpOne(
   const data = await storeGzipped(
     store,
     dumped.key,
-    (async function* () {
-      for await (const document of documents) {
-        docs++;
-        onDocument?.();
-        yield document;
-      }
-    })(),
+    counting(documents, () => {
+      docs++;
+      onDocument?.();
+    }),
     signal,
   );
   return { db: entry.db, coll: entry.coll, type: entry.type, docs, data, metadata };
