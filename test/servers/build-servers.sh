@@ -31,6 +31,14 @@ need_go() {
   command -v go >/dev/null 2>&1 || { echo "build-servers: Go is needed to build $1 (or give TEST_MONGODB_URI and TEST_S3_ENDPOINT)" >&2; exit 3; }
 }
 
+# A writable copy of a module's source at $2/src, for the builds that must change a file of it.
+copy_module() {
+  local dir
+  dir="$(go mod download -json "$1" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  cp -r "$dir" "$2/src"
+  chmod -R u+w "$2/src"
+}
+
 build_minio() {
   local out="$BIN/minio-$MINIO_VERSION"
   echo "minio=$out"
@@ -51,11 +59,9 @@ build_ferretdb() {
   echo "build-servers: building FerretDB $FERRETDB_VERSION (first run on this machine only)" >&2
   # A plain `go install` panics at start-up: build/version/version.txt is generated, not in the
   # module. FerretDB's documented alternative: build from a copy of the module with it written.
-  local dir src work
-  dir="$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  local src work
   work="$(mktemp -d)"
-  cp -r "$dir" "$work/src"
-  chmod -R u+w "$work/src"
+  copy_module "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" "$work"
   src="$work/src"
   printf '%s' "$FERRETDB_VERSION" > "$src/build/version/version.txt"
   (cd "$src" && CGO_ENABLED=0 go build -o "$out.tmp" ./cmd/ferretdb >&2)
@@ -85,11 +91,9 @@ build_local_kms() {
   [ -x "$out" ] && return 0
   need_go local-kms
   echo "build-servers: building local-kms $LOCAL_KMS_VERSION (first run on this machine only)" >&2
-  local dir work
-  dir="$(GOFLAGS="$GOFLAGS -mod=mod" go mod download -json "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  local work
   work="$(mktemp -d)"
-  cp -r "$dir" "$work/src"
-  chmod -R u+w "$work/src"
+  GOFLAGS="$GOFLAGS -mod=mod" copy_module "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" "$work"
   grep -q 'addr := ":"+port' "$work/src/src/server.go" || { echo "build-servers: local-kms's listen line moved; cannot bind it to loopback" >&2; exit 1; }
   sed -i 's/addr := ":"+port/addr := "127.0.0.1:"+port/' "$work/src/src/server.go"
   (cd "$work/src" && CGO_ENABLED=0 GOFLAGS="$GOFLAGS -mod=mod" go build -o "$out.tmp" . >&2)
