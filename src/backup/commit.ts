@@ -142,8 +142,11 @@ export async function adoptManifest(store: Store): Promise<string | null> {
   return manifest.storeUrl;
 }
 
-/** The object's etag if it holds exactly `body`, else null. */
-async function etagIfHolding(store: Store, key: string, body: Buffer): Promise<string | null> {
+/**
+ * The object's etag if it holds exactly `body`, else null: how a conditional write refused
+ * because its own first attempt landed (the reply lost) is told from another run's write.
+ */
+export async function etagIfHolding(store: Store, key: string, body: Buffer): Promise<string | null> {
   const info = await store.stat(key);
   if (!info || info.size !== body.length) return null;
   const chunks: Buffer[] = [];

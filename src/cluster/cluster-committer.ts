@@ -11,6 +11,7 @@ import {
   type ClusterManifest,
 } from '../archive/cluster-manifest.ts';
 import type { Store } from '../store/store.ts';
+import { etagIfHolding } from '../backup/commit.ts';
 
 /** cluster.json and its etag; an empty manifest and null when the store holds none. */
 export async function readClusterManifest(store: Store): Promise<{ manifest: ClusterManifest; etag: string | null }> {
@@ -64,10 +65,10 @@ export class ClusterCommitter {
     } catch (error) {
       if (!(error instanceof StoreError && error.kind === 'precondition-failed')) throw error;
       // A retried write whose first attempt landed (its reply lost) holds exactly these bytes.
-      const info = await this.#store.stat(CLUSTER_MANIFEST_KEY);
-      if (info && (await readAll(this.#store, CLUSTER_MANIFEST_KEY)).equals(body)) {
+      const landed = await etagIfHolding(this.#store, CLUSTER_MANIFEST_KEY, body);
+      if (landed !== null) {
         this.#manifest = next;
-        this.#etag = info.etag;
+        this.#etag = landed;
         return next;
       }
       throw new ConflictError(`another mongo-pitr run changed ${CLUSTER_MANIFEST_KEY} first`, {
