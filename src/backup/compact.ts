@@ -31,7 +31,7 @@ import { checkDigest, getRecorded } from '../restore/download-chain.ts';
 import { ManifestCommitter } from './commit.ts';
 import { DEFAULT_ORPHAN_GRACE_MS } from './prune.ts';
 import { loadSealed, readManifest } from './read-manifest.ts';
-import { storeGzipped } from './store-object.ts';
+import { putDigested, storeGzipped } from './store-object.ts';
 import { decryptStageOf } from '../crypt/store-cipher.ts';
 
 /**
@@ -151,17 +151,7 @@ async function mergeGroups(
  * re-encrypted, so the pieces' recipients stay those of the merged object.
  */
 async function storeParts(store: Store, key: string, pieces: readonly Chunk[], signal?: AbortSignal): Promise<StoredObject> {
-  const digest = new DigestStream();
-  const copying = pipeline(storedBytesOf(store, pieces, signal), digest, { signal });
-  const uploaded = store.put(key, digest, { signal });
-  try {
-    await Promise.all([copying, uploaded]);
-  } catch (error) {
-    digest.destroy(error as Error);
-    await Promise.allSettled([copying, uploaded]);
-    throw error;
-  }
-  const { bytes, sha256 } = digest.digest();
+  const { bytes, sha256 } = await putDigested(store, key, signal, (digest) => pipeline(storedBytesOf(store, pieces, signal), digest, { signal }));
   const parts = pieces.flatMap((piece): readonly ObjectPart[] => piece.parts ?? [partOf(piece)]);
   const encryption = parts.find((part) => part.encryption !== undefined)?.encryption;
   const rawBytes = pieces.reduce((sum, piece) => sum + piece.rawBytes, 0);

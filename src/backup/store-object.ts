@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { DigestStream } from '../archive/digest.ts';
+import { DigestStream, type Digest } from '../archive/digest.ts';
 import { encryptStageOf } from '../crypt/store-cipher.ts';
 import type { StoredObject } from '../archive/manifest.ts';
 import type { Store } from '../store/store.ts';
@@ -26,21 +26,35 @@ export async function storeGzipped(
       }
     })(),
   );
-  const digest = new DigestStream();
   const encrypt = encryptStageOf(store, key);
-  const compressed = encrypt
-    ? pipeline(counted, createGzip(), encrypt.stage, digest, { signal, end: true })
-    : pipeline(counted, createGzip(), digest, { signal, end: true });
+  const { bytes, sha256 } = await putDigested(store, key, signal, (digest) =>
+    encrypt
+      ? pipeline(counted, createGzip(), encrypt.stage, digest, { signal, end: true })
+      : pipeline(counted, createGzip(), digest, { signal, end: true }),
+  );
+  return { key, rawBytes, storedBytes: bytes, sha256, ...encrypt?.record() };
+}
+
+/**
+ * Uploads what `fill` pipes into a digest stream, counting and hashing the stored bytes on the
+ * way. Either side failing must fail both: an upload error stops the filler, a filler error (a
+ * cursor, an abort) ends the upload, which then leaves no object behind.
+ */
+export async function putDigested(
+  store: Store,
+  key: string,
+  signal: AbortSignal | undefined,
+  fill: (digest: DigestStream) => Promise<void>,
+): Promise<Digest> {
+  const digest = new DigestStream();
+  const filled = fill(digest);
   const uploaded = store.put(key, digest, { signal });
-  // Either side failing must fail both: an upload error stops the reader, a reader error
-  // (a cursor, an abort) ends the upload, which then leaves no object behind.
   try {
-    await Promise.all([compressed, uploaded]);
+    await Promise.all([filled, uploaded]);
   } catch (error) {
     digest.destroy(error as Error);
-    await Promise.allSettled([compressed, uploaded]);
+    await Promise.allSettled([filled, uploaded]);
     throw error;
   }
-  const { bytes, sha256 } = digest.digest();
-  return { key, rawBytes, storedBytes: bytes, sha256, ...encrypt?.record() };
+  return digest.digest();
 }
