@@ -4,6 +4,7 @@ import { describeRunDue, runDueReport } from '../../backup/run-due.ts';
 import type { ChunkLimits } from '../../archive/chunker.ts';
 import { resolveTopology, isMongos } from '../../cluster/discover-topology.ts';
 import { runCluster, type ClusterRunResult } from '../../cluster/cluster-run.ts';
+import type { ClusterTopology } from '../../cluster/topology.ts';
 import { formatTs } from '../../timestamp.ts';
 import { pick, ENV } from '../../config.ts';
 import { stopSignal, withStore, type Context } from '../context.ts';
@@ -23,13 +24,18 @@ export async function clusterRunOf(context: Context, flags: ClusterRunFlags): Pr
   return undefined;
 }
 
+/** The source cluster's members, from the topology file or the mongos, saying which while it asks. */
+export async function topologyOf(context: Context, where: { topologyFile?: string; mongosUri?: string }): Promise<ClusterTopology> {
+  context.log.status('cluster.topology', where.topologyFile ? `reading the topology ${where.topologyFile}` : 'asking the mongos for the shards');
+  return resolveTopology(where);
+}
+
 export async function runClusterCommand(
   context: Context,
   where: { topologyFile?: string; mongosUri?: string },
   options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs: number; compact: boolean; allowBalancer: boolean },
 ): Promise<void> {
-  context.log.status('cluster.topology', where.topologyFile ? `reading the topology ${where.topologyFile}` : 'asking the mongos for the shards');
-  const topology = await resolveTopology(where);
+  const topology = await topologyOf(context, where);
   const result = await withStore(context, (store) =>
     runCluster({
       store,

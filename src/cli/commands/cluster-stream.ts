@@ -1,13 +1,13 @@
 // `mongo-pitr stream` on a sharded cluster: every member tailed at once onto its member store
 // (cluster/cluster-stream.ts), progress events tagged with the member.
 import type { ChunkLimits } from '../../archive/chunker.ts';
-import { resolveTopology } from '../../cluster/discover-topology.ts';
 import { streamCluster } from '../../cluster/cluster-stream.ts';
 import { UsageError } from '../../errors.ts';
 import { formatTs } from '../../timestamp.ts';
 import { pointWords, tsWords } from '../../archive/window-words.ts';
 import { timePoint } from '../../archive/source-summary.ts';
 import { withStore, type Context } from '../context.ts';
+import { topologyOf } from './cluster-run.ts';
 import { counted } from '../receipt-text.ts';
 
 export async function streamClusterCommand(
@@ -18,8 +18,7 @@ export async function streamClusterCommand(
   if (options.metricsAddr !== undefined) {
     throw new UsageError('--metrics-addr is for one replica set\'s stream; a cluster stream has no metrics endpoint yet', { hint: 'drop --metrics-addr, or stream each member store on its own' });
   }
-  context.log.status('cluster.topology', where.topologyFile ? `reading the topology ${where.topologyFile}` : 'asking the mongos for the shards');
-  const topology = await resolveTopology(where);
+  const topology = await topologyOf(context, where);
   const result = await withStore(context, (store) =>
     streamCluster({
       store,
