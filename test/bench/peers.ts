@@ -33,7 +33,9 @@ function isExecutable(path: string): boolean {
 /** A failed peer run as the reason printed in its columns. */
 export function failureOf(result: ChildResult): string | undefined {
   if (result.code === 0) return undefined;
-  const line = result.stderr.trim().split('\n').filter((text) => /error|fail|Failed/i.test(text)).pop() ?? result.stderr.trim().split('\n').pop() ?? '';
+  const lines = result.stderr.trim().split('\n');
+  // mongorestore ends with its document counts even when it failed: name the error, not the tally.
+  const line = lines.filter((text) => /error/i.test(text)).pop() ?? lines.filter((text) => /fail/i.test(text) && !/0 document\(s\) failed/.test(text)).pop() ?? lines.pop() ?? '';
   return `failed (exit ${result.code ?? result.signal}): ${line.replace(/^\S+\s+/, '').slice(0, 100)}`;
 }
 
@@ -59,6 +61,15 @@ export function dumpOplog(tool: string, sourceUri: string, after: { t: number; i
 /** mongorestore --archive --gzip --oplogReplay: the base and its consistency oplog, names kept. */
 export function restoreBase(tool: string, targetUri: string, archive: string, serverPids: readonly number[]): Promise<ChildResult> {
   return runMeasured(tool, [`--uri=${targetUri}`, `--archive=${archive}`, '--gzip', '--oplogReplay'], { serverPids, timeoutMs: TIMEOUT_MS });
+}
+
+/**
+ * mongorestore --archive --gzip --drop without --oplogReplay: the base's documents and indexes
+ * only. Measured when the server cannot replay (FerretDB has no applyOps), so the base load still
+ * has a peer to compare with; the report says the consistency oplog was not replayed.
+ */
+export function restoreBaseOnly(tool: string, targetUri: string, archive: string, serverPids: readonly number[]): Promise<ChildResult> {
+  return runMeasured(tool, [`--uri=${targetUri}`, `--archive=${archive}`, '--gzip', '--drop'], { serverPids, timeoutMs: TIMEOUT_MS });
 }
 
 /** mongorestore --oplogReplay of a plain BSON oplog file (the same entries mongo-pitr replays). */

@@ -16,7 +16,10 @@ export interface Measured {
 }
 
 /** A peer's stage: measured, or why not. */
-export type PeerStage = (Measured & { readonly storedBytes?: number; readonly ops?: number }) | { readonly unavailable: string };
+export type PeerStage =
+  // baseOnly: why --oplogReplay failed, when only the base's documents and indexes were timed.
+  | (Measured & { readonly storedBytes?: number; readonly ops?: number; readonly baseOnly?: string })
+  | { readonly unavailable: string };
 
 export interface SizeResult {
   readonly docs: number;
@@ -159,9 +162,10 @@ export function buildRows(results: readonly SizeResult[]): Row[] {
     const writeCeiling = perSecond(r.ceilings.write.docs, r.ceilings.write.ms);
     const loadRate = perSecond(restore.documents, restore.loadMs);
     const peerLoad = peerValue(r.peer.restoreBase, (m) => perSecond(r.docs, m.wallMs));
+    const baseOnly = !('unavailable' in r.peer.restoreBase) && r.peer.restoreBase.baseOnly !== undefined;
     row('restore', 'base load docs/s', {
       pitr: fmt(loadRate),
-      peer: peerLoad.text,
+      peer: baseOnly ? `${peerLoad.text} (base only: --oplogReplay failed)` : peerLoad.text,
       vsPeer: ratioCell(loadRate / peerLoad.value),
       ceiling: `insertMany ${fmt(writeCeiling)}`,
       vsCeiling: ratioCell(loadRate / writeCeiling),
@@ -211,7 +215,7 @@ export function buildRows(results: readonly SizeResult[]): Row[] {
 
 function peerMax(a: PeerStage, b: PeerStage): PeerStage {
   if ('unavailable' in a) return a;
-  if ('unavailable' in b) return b;
+  if ('unavailable' in b) return a.baseOnly !== undefined ? a : b;
   return { ...a, peakRssBytes: Math.max(a.peakRssBytes ?? 0, b.peakRssBytes ?? 0) };
 }
 

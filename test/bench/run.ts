@@ -19,7 +19,7 @@ import { MongoClient } from 'mongodb';
 import { collectionNames, generateOps, seed } from './workload.ts';
 import { gzipCeiling, oplogCeiling, readCeiling, writeCeiling } from './ceilings.ts';
 import { archiveOplog, backup, manifestOf, newestChain, restore, writeOplogFile, type PitrContext, type StageRun } from './pitr.ts';
-import { dumpBase, dumpOplog, failureOf, findTool, replayOplog, restoreBase, type Tool } from './peers.ts';
+import { dumpBase, dumpOplog, failureOf, findTool, replayOplog, restoreBase, restoreBaseOnly, type Tool } from './peers.ts';
 import { buildRows, formatCommands, formatTable, type Measured, type PeerStage, type SizeResult } from './report.ts';
 import { formatProfile, summarizeProfile } from './profile-summary.ts';
 import { openServers, openStoreKind, sourceKind, type BenchServer } from './servers.ts';
@@ -200,7 +200,14 @@ async function benchSize(docs: number, options: Options, tools: { dump: Tool; re
       peerReplay = 'unavailable' in tools.restore ? tools.restore : { unavailable: 'no base restored by mongorestore' };
     } else {
       peerRestore = await step('mongorestore --oplogReplay', () => peerStage(tools.restore, (path) => restoreBase(path, target.uri, archive, target.pids)));
-      if ('unavailable' in peerRestore) {
+      if ('unavailable' in peerRestore && !('unavailable' in tools.restore)) {
+        // The replay failed (FerretDB has no applyOps): time the base load alone, so the load rate
+        // still has a peer; the replay columns keep the reason.
+        const replayFailure = peerRestore.unavailable;
+        const baseOnly = await step('mongorestore base only', () => peerStage(tools.restore, (path) => restoreBaseOnly(path, target.uri, archive, target.pids)));
+        peerRestore = 'unavailable' in baseOnly ? baseOnly : { ...baseOnly, baseOnly: replayFailure };
+        peerReplay = { unavailable: `--oplogReplay ${replayFailure}` };
+      } else if ('unavailable' in peerRestore) {
         peerReplay = { unavailable: 'no base restored by mongorestore' };
       } else {
         const oplogFile = join(work, 'oplog.bson');
