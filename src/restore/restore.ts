@@ -24,6 +24,7 @@ import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mappe
 import { replay, type ReplayReceipt } from './replay.ts';
 import { serialNamespacesOfBase } from './serial-namespaces.ts';
 import { dryRunReplay } from './dry-run.ts';
+import { refuseUndecidedPrepares } from './prepare-scan.ts';
 import { checkPreserveUuidOptions, decidePreserveUuid, type PreserveUuid } from './preserve-uuid.ts';
 import { refuseSourceClusterAt } from './source-cluster-guard.ts';
 import { createWorkFolder } from './work-folder.ts';
@@ -102,6 +103,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   if (options.refuseSourceCluster && (options.namespaces?.from?.length ?? 0) === 0) await refuseSourceClusterAt(options.targetUri, plan.chain);
   // Every key the plan needs, proved before a folder or the target is touched (crypt/key-check.ts).
   await checkKeys(options.store, objectsOf(plan), options.signal);
+  // A chain without undecided-prepare records: a cutoff past an undecided prepare is found here,
+  // before the target is touched, not at the end of replay (prepare-scan.ts).
+  await refuseUndecidedPrepares(options.store, plan, options.signal);
   const work = await createWorkFolder(options.workDir ?? tmpdir());
   const dir = work.path;
   let feed: ChunkFeed | undefined;
