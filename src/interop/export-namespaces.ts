@@ -16,8 +16,8 @@
 // Only filtered exports decode entries; the memory bound stays one entry.
 import { BSON, type Document } from 'mongodb';
 import { decodeOplogEntry } from '../archive/bson-decode.ts';
-import { isDocument, type OplogEntry } from '../oplog-entry.ts';
-import { decodeOrdered, isOrderedDoc, type OrderedDoc } from '../ordered-document.ts';
+import type { OplogEntry } from '../oplog-entry.ts';
+import { decodeOrdered, isOrderedDoc, toPlain, type OrderedDoc } from '../ordered-document.ts';
 import { compileNamespaceMapper, type NamespaceMapper } from '../restore/namespace-mapper.ts';
 
 export interface NamespaceSelection {
@@ -50,7 +50,7 @@ function selectedApplyOps(mapper: NamespaceMapper, entry: OplogEntry, raw: Buffe
   const ordered = decodeOrdered(raw);
   const o = ordered.get('o');
   if (!isOrderedDoc(o)) return [raw];
-  const selected = selectedOps(mapper, entry, o);
+  const selected = selectedOps(mapper, entry.ts, o);
   if (selected === undefined) return [raw];
   if (selected.ops === 0 && !linked(entry)) return [];
   ordered.set('o', selected.o);
@@ -60,30 +60,29 @@ function selectedApplyOps(mapper: NamespaceMapper, entry: OplogEntry, raw: Buffe
 /**
  * `o` (an applyOps command, in field order) with only the ops the rules select, recursing into
  * nested applyOps, and how many ops it keeps; undefined when every op is selected (nothing to
- * rewrite). The decision is made on the decoded ops (`outer.o.applyOps`), the copy from the
- * ordered ones beside them.
+ * rewrite). Each op is decided on a plain copy of it, and copied as it was.
  */
-function selectedOps(mapper: NamespaceMapper, outer: OplogEntry, o: OrderedDoc): { readonly o: OrderedDoc; readonly ops: number } | undefined {
-  const decoded: unknown[] = Array.isArray(outer.o.applyOps) ? outer.o.applyOps : [];
-  const ordered = o.get('applyOps');
-  if (!Array.isArray(ordered) || ordered.length !== decoded.length) return undefined;
+function selectedOps(mapper: NamespaceMapper, ts: OplogEntry['ts'], o: OrderedDoc): { readonly o: OrderedDoc; readonly ops: number } | undefined {
+  const ops = o.get('applyOps');
+  if (!Array.isArray(ops)) return undefined;
   const kept: unknown[] = [];
   let changed = false;
-  decoded.forEach((op, index) => {
-    const orderedOp: unknown = ordered[index];
-    if (!isDocument(op) || !isOrderedDoc(orderedOp)) return void kept.push(orderedOp);
-    const inner = { ...(op as OplogEntry), ts: outer.ts };
-    const innerO = orderedOp.get('o');
-    if (inner.op === 'c' && isDocument(inner.o) && Array.isArray(inner.o.applyOps) && isOrderedDoc(innerO)) {
-      const nested = selectedOps(mapper, inner, innerO);
-      if (nested === undefined) return void kept.push(orderedOp);
-      changed = true;
-      if (nested.ops > 0) kept.push(new Map(orderedOp).set('o', nested.o));
-      return;
+  for (const op of ops) {
+    if (!isOrderedDoc(op)) {
+      kept.push(op);
+      continue;
     }
-    if ('apply' in mapper.mapEntry(inner)) kept.push(orderedOp);
+    const innerO = op.get('o');
+    if (op.get('op') === 'c' && isOrderedDoc(innerO) && innerO.has('applyOps')) {
+      const nested = selectedOps(mapper, ts, innerO);
+      if (nested === undefined) kept.push(op);
+      else if (nested.ops > 0) kept.push(new Map(op).set('o', nested.o));
+      changed ||= nested !== undefined;
+      continue;
+    }
+    if ('apply' in mapper.mapEntry({ ...(toPlain(op) as OplogEntry), ts })) kept.push(op);
     else changed = true;
-  });
+  }
   if (!changed) return undefined;
   return { o: new Map(o).set('applyOps', kept), ops: kept.length };
 }
