@@ -33,6 +33,8 @@ export interface DryRunOptions {
   readonly workDir?: string;
   readonly downloadAheadBytes?: number;
   readonly signal?: AbortSignal;
+  /** Entries read so far, against the manifest's counts of the plan's objects. */
+  readonly onProgress?: (read: number, total: number) => void;
 }
 
 export interface DryRunResult {
@@ -46,6 +48,7 @@ export async function dryRunReplay(options: DryRunOptions): Promise<DryRunResult
   const work = await createWorkFolder(options.workDir ?? tmpdir(), 'mongo-pitr-dry-run-');
   const feed = new ChunkFeed(store, [plan.base.oplog, ...plan.chunks], work.path, { signal, aheadBytes: options.downloadAheadBytes });
   let decisionFeed: ChunkFeed | undefined;
+  const total = [plan.base.oplog, ...plan.chunks].reduce((sum, object) => sum + object.count, 0);
   try {
     const applier = new DryApplier(options.applyMode === 'portable' ? 'portable' : 'applyOps');
     const receipt = await replay({
@@ -59,6 +62,7 @@ export async function dryRunReplay(options: DryRunOptions): Promise<DryRunResult
       namespaces: options.namespaces,
       skipUnknownCommands: options.skipUnknownCommands,
       signal,
+      onProgress: (_applied, read) => options.onProgress?.(read, total),
     });
     return { receipt, stats: applier.stats, applyMode: applier.mode };
   } finally {

@@ -95,7 +95,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   checkPreserveUuidOptions(options.preserveUuid, { drop: options.drop ?? false, renamed });
   options.onStage?.('plan', `chain ${plan.chain.id}, window ${windowWords(summary.restoreWindow)}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
   if (options.dryRun) {
-    const dry = await dryRunReplay({ ...options, plan, namespaces });
+    const dry = await dryRunReplay({ ...options, plan, namespaces, onProgress: (read, total) => options.onProgress?.('replay', read, total) });
     return { ...summary, dryRun: true, oplogEntries: dry.receipt.applied, applyMode: dry.applyMode, receipt: dry.receipt, stats: dry.stats };
   }
 

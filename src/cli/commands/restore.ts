@@ -70,7 +70,7 @@ export function registerRestore(program: Command): void {
     .option('--drop', 'drop each target collection before loading it')
     .option('--preserve-uuid', 'create each collection with its source UUID, as mongorestore --preserveUUID (needs --drop and a target with applyOps)')
     .option('--force', 'restore even onto the replica set the chain backs up (refused otherwise, unless --nsFrom/--nsTo rename)')
-    .option('--dry-run', 'print the chain, window and counts; write nothing')
+    .option('--dry-run', 'replay the oplog into nothing: print the chain, window and what the restore would apply; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
     .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
     .option('--nsInclude <pattern>', 'only these namespaces (mongorestore syntax, repeatable)', collect, [])
