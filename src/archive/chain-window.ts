@@ -143,8 +143,11 @@ function undecidedAt(chain: Chain, cutoff: Cutoff | undefined): Ts | undefined {
   return open.map(({ ts }) => ts).sort(compareTs)[0];
 }
 
-/** Refused before anything is read or written: the archive cannot decide this cutoff yet. */
-function undecidedPrepareError(cutoff: Cutoff | undefined, prepare: Ts): UsageError {
+/**
+ * Refused before anything is read or written: the archive cannot decide this cutoff yet. Also
+ * what restore/prepare-scan.ts throws for a chain whose records do not say.
+ */
+export function undecidedPrepareError(cutoff: Cutoff | undefined, prepare: Ts): UsageError {
   return new UsageError(
     `--until ${cutoff?.input ?? ''} is past a transaction prepared at ${tsWords(prepare, { positions: true })} whose commit or abort is not archived yet`,
     { hint: `pick a cutoff at or before it (--until ${formatTs(prepare)}, or ${tsToDate(prepare).toISOString()}), or wait for the next oplog pass to archive its decision` },

@@ -16,7 +16,7 @@ import { tsWords } from '../archive/window-words.ts';
 import type { OplogEntry } from '../oplog-entry.ts';
 import { UsageError } from '../errors.ts';
 import { TransactionBuffer, unitTs, unitWall, type PendingTransaction, type ReplayUnit } from './transaction-buffer.ts';
-import { unitApplies } from './prepared-cutoff.ts';
+import { commitTimestampOf, preparedCommitApplies, prepareNeedsDecision, unitApplies } from './prepared-cutoff.ts';
 import { Partitioner } from './partition.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
 import { SerialNamespaces } from './serial-namespaces.ts';
@@ -40,6 +40,18 @@ export interface ReplayReceipt {
   readonly pendingTransactions: number;
   /** Transactions that began before the first replayed entry: applied from there on. */
   readonly transactionsStartedBefore: number;
+  /**
+   * Prepared transactions whose decision replay read, prepared before the cutoff (all of them
+   * without one), by that decision: committed at a commitTimestamp before the cutoff (applied),
+   * at or after it (not applied), or aborted. Their commit entries may lie past the cutoff.
+   */
+  readonly preparedTransactions: PreparedDecisions;
+}
+
+export interface PreparedDecisions {
+  committed: number;
+  committedAtOrAfterCutoff: number;
+  aborted: number;
 }
 
 export interface ReplayOptions {
@@ -85,6 +97,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     skipped: {} as Record<string, number>,
     pendingTransactions: 0,
     transactionsStartedBefore: 0,
+    preparedTransactions: { committed: 0, committedAtOrAfterCutoff: 0, aborted: 0 } as PreparedDecisions,
   };
   const skip = (reason: string, count = 1): void => void (receipt.skipped[reason] = (receipt.skipped[reason] ?? 0) + count);
   const applied = (entry: OplogEntry, ns: string): void => {
@@ -162,6 +175,16 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
     await command(entry);
   };
 
+  /** Counts the decision of a prepared transaction the cutoff needs decided (before pushing it). */
+  const countDecision = (entry: OplogEntry): void => {
+    const prepared = buffer.preparedDecidedBy(entry);
+    if (!prepared || (options.cutoff && !prepareNeedsDecision(prepared.ts, prepared.wall, options.cutoff))) return;
+    const decisions = receipt.preparedTransactions;
+    // A commit entry without commitTimestamp (none is written so) is decided by its own ts, as the buffer does.
+    if (!('commitTransaction' in entry.o)) decisions.aborted++;
+    else if (preparedCommitApplies(commitTimestampOf(entry) ?? tsFromBson(entry.ts), options.cutoff)) decisions.committed++;
+    else decisions.committedAtOrAfterCutoff++;
+  };
   /** Done once past the cutoff with no prepared transaction before it left undecided. */
   const done = (): boolean => pastCutoff && buffer.awaitingDecision(options.cutoff).length === 0;
   let read = 0;
@@ -170,6 +193,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReceipt> {
       for await (const raw of readBsonFile(file, { signal })) {
         read++;
         const entry = decodeOplogEntry(raw);
+        countDecision(entry);
         for (const unit of buffer.push(entry)) await handle(unit, unit.kind === 'op' && unit.entry === entry ? raw.length : undefined);
         if (done()) return true;
       }

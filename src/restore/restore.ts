@@ -23,7 +23,8 @@ import { buildIndexes } from './build-indexes.ts';
 import { compileNamespaceMapper, type NamespaceOptions } from './namespace-mapper.ts';
 import { replay, type ReplayReceipt } from './replay.ts';
 import { serialNamespacesOfBase } from './serial-namespaces.ts';
-import { countEntriesBeforeCutoff } from './count-before-cutoff.ts';
+import { dryRunReplay } from './dry-run.ts';
+import { refuseUndecidedPrepares } from './prepare-scan.ts';
 import { checkPreserveUuidOptions, decidePreserveUuid, type PreserveUuid } from './preserve-uuid.ts';
 import { refuseSourceClusterAt } from './source-cluster-guard.ts';
 import { createWorkFolder } from './work-folder.ts';
@@ -67,7 +68,10 @@ export interface RestoreResult {
   readonly chunks: number;
   readonly storedBytes: number;
   readonly dryRun: boolean;
-  /** A dry run: the archived oplog entries before the cutoff, which replay would read and apply. */
+  /**
+   * A dry run: the oplog entries replay would apply (restore/dry-run.ts replays into an applier
+   * that writes nothing; `receipt` and `stats` are that replay's).
+   */
   readonly oplogEntries?: number;
   /** The newest chain's end, what a restore without a cutoff restores to (secs:ordinal). */
   readonly windowEnd?: { readonly ts: string; readonly wall: string | null };
@@ -90,12 +94,18 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const renamed = (options.namespaces?.from?.length ?? 0) > 0;
   checkPreserveUuidOptions(options.preserveUuid, { drop: options.drop ?? false, renamed });
   options.onStage?.('plan', `chain ${plan.chain.id}, window ${windowWords(summary.restoreWindow)}, ${counted(summary.objects, 'object')} (${counted(summary.chunks, 'chunk')})`);
-  if (options.dryRun) return { ...summary, dryRun: true, oplogEntries: await countEntriesBeforeCutoff(options.store, plan, options.signal) };
+  if (options.dryRun) {
+    const dry = await dryRunReplay({ ...options, plan, namespaces, onProgress: (read, total) => options.onProgress?.('replay', read, total) });
+    return { ...summary, dryRun: true, oplogEntries: dry.receipt.applied, applyMode: dry.applyMode, receipt: dry.receipt, stats: dry.stats };
+  }
 
   // Before any download. Renamed namespaces land beside the originals: a common, safe way onto the source.
   if (options.refuseSourceCluster && (options.namespaces?.from?.length ?? 0) === 0) await refuseSourceClusterAt(options.targetUri, plan.chain);
   // Every key the plan needs, proved before a folder or the target is touched (crypt/key-check.ts).
   await checkKeys(options.store, objectsOf(plan), options.signal);
+  // A chain without undecided-prepare records: a cutoff past an undecided prepare is found here,
+  // before the target is touched, not at the end of replay (prepare-scan.ts).
+  await refuseUndecidedPrepares(options.store, plan, options.signal);
   const work = await createWorkFolder(options.workDir ?? tmpdir());
   const dir = work.path;
   let feed: ChunkFeed | undefined;

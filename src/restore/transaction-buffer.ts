@@ -176,6 +176,17 @@ export class TransactionBuffer {
     });
   }
 
+  /**
+   * For a commitTransaction or abortTransaction entry of a prepared transaction this buffer holds
+   * open (push it next): the prepare's ts and wall clock. Undefined for any other entry.
+   */
+  preparedDecidedBy(entry: OplogEntry): { readonly ts: Ts; readonly wall: Date | undefined } | undefined {
+    const kind = kindOf(entry);
+    if (kind !== 'commit' && kind !== 'abort') return undefined;
+    const txn = this.#open.get(transactionId(entry));
+    return txn?.prepared ? { ts: txn.lastTs, wall: txn.prepareWall } : undefined;
+  }
+
   #append(entry: OplogEntry): void {
     const id = transactionId(entry);
     const ts = tsFromBson(entry.ts);

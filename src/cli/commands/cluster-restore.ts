@@ -76,7 +76,7 @@ export function describeClusterRestore(result: ClusterRestoreResult): string[] {
     const r = member.result;
     const what = member.role === 'config' ? 'config metadata' : `shard ${member.name} → ${member.target}`;
     const plan = `chain ${r.chainId}, ${counted(r.objects, 'object')}`;
-    if (result.dryRun) lines.push(`${what}: ${plan}; would replay ${counted(r.oplogEntries ?? 0, 'oplog entry', 'oplog entries')}`);
+    if (result.dryRun) lines.push(`${what}: ${plan}; would apply ${counted(r.oplogEntries ?? 0, 'oplog entry', 'oplog entries')}`);
     else lines.push(`${what}: ${plan}; ${counted(r.base?.documents ?? 0, 'document')} loaded, ${counted(r.receipt?.applied ?? 0, 'oplog entry', 'oplog entries')} applied`);
   }
   // What a real restore does around the member data (config-metadata.ts).

@@ -70,7 +70,7 @@ export function registerRestore(program: Command): void {
     .option('--drop', 'drop each target collection before loading it')
     .option('--preserve-uuid', 'create each collection with its source UUID, as mongorestore --preserveUUID (needs --drop and a target with applyOps)')
     .option('--force', 'restore even onto the replica set the chain backs up (refused otherwise, unless --nsFrom/--nsTo rename)')
-    .option('--dry-run', 'print the chain, window and counts; write nothing')
+    .option('--dry-run', 'replay the oplog into nothing: print the chain, window and what the restore would apply; write nothing')
     .addOption(new Option('--apply-mode <mode>', 'how to replay').choices(APPLY_MODES).default('auto'))
     .option('--skip-unknown-commands', SKIP_UNKNOWN_HELP)
     .option('--nsInclude <pattern>', 'only these namespaces (mongorestore syntax, repeatable)', collect, [])
@@ -146,7 +146,9 @@ function receiptLines(result: RestoreResult, cutoff: Cutoff | undefined): string
     cutoffLine(cutoff, result.windowEnd),
   ];
   if (result.dryRun) {
-    return [...lines, `dry run: would replay ${counted(result.oplogEntries ?? 0, 'oplog entry', 'oplog entries')} (all archived before the cutoff); nothing written`];
+    // The dry run replayed the oplog into nothing (restore/dry-run.ts): its receipt is the restore's to come.
+    const detail = result.receipt ? oplogReceiptLines(result.receipt, result.applyMode).slice(1) : [];
+    return [...lines, `dry run: would apply ${counted(result.oplogEntries ?? 0, 'oplog entry', 'oplog entries')} (${result.applyMode}); nothing written`, ...detail];
   }
   if (result.base) lines.push(`base: ${counted(result.base.documents, 'document')} in ${counted(result.base.collections, 'collection')}`);
   if (result.receipt) lines.push(...oplogReceiptLines(result.receipt, result.applyMode));
@@ -171,5 +173,9 @@ export function oplogReceiptLines(receipt: ReplayReceipt, applyMode: string | un
   for (const [ns, count] of Object.entries(receipt.appliedByNs)) lines.push(`  applied to ${ns}: ${count.toLocaleString('en')}`);
   for (const [reason, count] of Object.entries(receipt.skipped)) lines.push(`  skipped (${reason}): ${count.toLocaleString('en')}`);
   if (receipt.pendingTransactions > 0) lines.push(`  transactions without an archived commit: ${receipt.pendingTransactions}`);
+  const prepared = receipt.preparedTransactions;
+  if (prepared.committed + prepared.committedAtOrAfterCutoff + prepared.aborted > 0) {
+    lines.push(`  prepared transactions decided: ${prepared.committed} committed before the cutoff (applied), ${prepared.committedAtOrAfterCutoff} committed at or after it, ${prepared.aborted} aborted`);
+  }
   return lines;
 }
