@@ -6,8 +6,9 @@
 //
 // The expected state at a cutoff C: mongo-pitr applies every entry with ts < C and none at or
 // after it, so it is a snapshot read at atClusterTime T = the greatest ts before C (prevTs(C)):
-// a snapshot at T sees exactly the writes committed at timestamps <= T (a storage read
-// timestamp: src/mongo/db/storage/recovery_unit.h, ReadSource::kProvided; a prepared
+// a snapshot at T sees exactly the writes committed at timestamps <= T (the server's own test:
+// jstests/noPassthrough/readConcern_atClusterTime_snapshot_selection.js reads at a write's
+// opTime.ts and sees that write, at an earlier write's ts and does not; a prepared
 // transaction's writes become visible at its commitTimestamp, so a cross-shard transaction is
 // in the snapshot iff commitTimestamp <= T, the rule mongo-pitr decides it by). The server
 // refuses an atClusterTime ahead of its cluster time, and writes a noop when its last applied

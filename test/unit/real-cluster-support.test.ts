@@ -26,7 +26,8 @@ describe('planTestFiles', () => {
 
 describe('the snapshot a cutoff is checked against', () => {
   // mongo-pitr applies entries with ts < C; a snapshot at T holds writes committed at <= T
-  // (src/mongo/db/storage/recovery_unit.h, ReadSource::kProvided): T is the greatest ts before C.
+  // (jstests/noPassthrough/readConcern_atClusterTime_snapshot_selection.js: a read at a write's
+  // opTime.ts sees it): T is the greatest ts before C.
   it('is the greatest timestamp before the cutoff, across a second boundary too', () => {
     assert.deepEqual(snapshotTimeOf({ t: 1_764_583_200, i: 5 }), { t: 1_764_583_200, i: 4 });
     assert.deepEqual(snapshotTimeOf({ t: 1_764_583_200, i: 0 }), { t: 1_764_583_199, i: 0xffffffff });
