@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { MongoClient, type ClientSession, type Document } from 'mongodb';
 import { runCli } from '../support/cli.ts';
@@ -29,7 +30,7 @@ import {
   NO_MONGOS, NO_MONGOS_TARGET, clusterTimeNow, cutoffAfter, mongosUri, placementIn, readState, readStateAt, shardMapOption, shardsOf,
   targetMongosUri, topologyOf, waitUntilMembersPass, type ClusterState,
 } from '../support/real-cluster.ts';
-import { formatTs, type Ts } from '../../src/timestamp.ts';
+import { compareTs, formatTs, type Ts } from '../../src/timestamp.ts';
 
 /** Documents of every collection here: _ids are numbers and strings. */
 type AnyDoc = { _id: number | string; k?: number; n?: number; qty?: number; note?: string; text?: string; seen?: number; tx?: boolean };
@@ -97,8 +98,16 @@ describe('a real sharded cluster, backed up through its mongos and restored to s
 
     const first = await cli(['run', '--uri', mongosUri()]);
     assert.equal(first.code, 0, first.stderr);
-    const clusterBase = lastJson(first.stdout).clusterBase as { members: { name: string }[] } | undefined;
+    const clusterBase = lastJson(first.stdout).clusterBase as { members: { name: string }[]; restorableFromTs: Ts } | undefined;
     assert.deepEqual(clusterBase?.members.map((member) => member.name).sort(), ['config', ...source.shards.map((shard) => shard.name)].sort());
+    // Cutoffs must fall after the largest member T1 (the cluster base is restorable from there):
+    // member clocks agree only to within their wall clocks, so tick until the router's cluster
+    // time is past it (a write in a collection no comparison reads).
+    const restorableFrom = clusterBase?.restorableFromTs ?? { t: 0, i: 0 };
+    while (compareTs(await clusterTimeNow(client, session), restorableFrom) <= 0) {
+      await client.db(db).collection<AnyDoc>('clock').insertOne({ _id: Date.now() }, { session });
+      await sleep(200);
+    }
 
     const expected: Expected[] = [];
     /** A cutoff after everything written so far, and the source's state there, read at once (history is kept 300 s). */
