@@ -76,6 +76,8 @@ describe('a real sharded cluster, backed up through its mongos and restored to s
     const admin = client.db('admin');
     const cli = (args: string[]) => runCli(['--json', '--store', storeDir, ...args]);
     const random = seededRandom(17);
+    const { versionArray } = (await admin.command({ buildInfo: 1 })) as { versionArray?: number[] };
+    assert.ok((versionArray?.[0] ?? 0) >= 5, `snapshot reads at a cluster time outside a transaction need MongoDB 5.0+ (TEST_MONGOS_URI runs ${versionArray?.join('.')})`);
     const source = await topologyOf(mongosUri());
     const shardNames = shardsOf(source).map((shard) => shard.name);
     assert.ok(shardNames.length >= 2, `the source cluster needs two shards for a cross-shard transaction and a migration (it has ${shardNames.join(', ')})`);
