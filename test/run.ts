@@ -5,6 +5,11 @@
 //                 TEST_S3_BUCKET) if given; else MinIO built and started the same way.
 //   KMS:          TEST_KMS_ENDPOINT if given; else local-kms built and started the same way,
 //                 only when the run includes a test file whose name holds "kms".
+//   Cluster:      TEST_MONGOS_URI (a mongos of a real sharded cluster) and TEST_MONGOS_TARGET_URI
+//                 (a mongos of a second, empty one to restore onto) if given: the real-cluster
+//                 files (support/real-cluster-files.ts) then run one at a time against them, beside
+//                 the rest; without them those files skip. The FerretDB-simulated cluster files
+//                 need neither and run as always.
 // Extra arguments are test files or globs to run instead of all of them; those that start with
 // "--" go to `node --test` itself (a reporter, --test-concurrency=N to override the default).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -17,6 +22,7 @@ import { startFerretDB } from './servers/ferretdb.ts';
 import { startMinio } from './servers/minio.ts';
 import { startMongodReplSet } from './servers/mongod.ts';
 import { startLocalKms } from './servers/local-kms.ts';
+import { planTestFiles } from './support/real-cluster-files.ts';
 
 const ALL_TESTS = ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'];
 const BUILD_SCRIPT = fileURLToPath(new URL('./servers/build-servers.sh', import.meta.url));
@@ -135,21 +141,41 @@ async function main(): Promise<number> {
     }
     console.log(
       `mongo-pitr tests: MongoDB-wire server = ${env.TEST_MONGODB_KIND} (${redactUri(env.TEST_MONGODB_URI ?? '')}), ` +
-        `S3 = ${wantS3 ? 'MinIO' : 'given'} (${env.TEST_S3_ENDPOINT})`,
+        `S3 = ${wantS3 ? 'MinIO' : 'given'} (${env.TEST_S3_ENDPOINT})` +
+        (env.TEST_MONGOS_URI ? `, cluster = given (${redactUri(env.TEST_MONGOS_URI)}${env.TEST_MONGOS_TARGET_URI ? ` → ${redactUri(env.TEST_MONGOS_TARGET_URI)}` : ', no target'})` : ''),
     );
-    if (env.TEST_MONGODB_KIND !== 'ferretdb') {
-      return await runNodeTest([`--test-concurrency=${TEST_CONCURRENCY_ONE_SERVER}`, ...testFlags, ...(files.length > 0 ? files : ALL_TESTS)], env);
-    }
-    if (files.length > 0) return await runNodeTest([`--test-concurrency=${TEST_CONCURRENCY}`, ...testFlags, ...files], env);
-    const rest = globSync(ALL_TESTS).filter((file) => !LONG_FILES.includes(file)).sort();
+    // With a real cluster, its files run apart, one at a time: they share that one cluster.
+    const plan = env.TEST_MONGOS_URI ? planTestFiles(files.length > 0 ? files.flatMap(expandGlob) : globSync(ALL_TESTS).sort(), env.TEST_MONGOS_URI) : undefined;
+    const chosen = plan ? plan.rest : files;
+    const wholeSuite = files.length === 0;
     const codes = await Promise.all([
-      runNodeTest([...testFlags, ...LONG_FILES], env),
-      runNodeTest([`--test-concurrency=${TEST_CONCURRENCY - 1}`, ...testFlags, ...rest], env),
+      ...(plan && plan.realCluster.length > 0 ? [runNodeTest(['--test-concurrency=1', ...testFlags, ...plan.realCluster], env)] : []),
+      ...runRest(chosen, wholeSuite, testFlags, env),
     ]);
     return codes.find((code) => code !== 0) ?? 0;
   } finally {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(String(error)));
   }
+}
+
+/** The node:test runs for the files that are not real-cluster ones (all of them when `wholeSuite`). */
+function runRest(files: readonly string[], wholeSuite: boolean, testFlags: readonly string[], env: NodeJS.ProcessEnv): Promise<number>[] {
+  if (!wholeSuite && files.length === 0) return [];
+  if (env.TEST_MONGODB_KIND !== 'ferretdb') {
+    return [runNodeTest([`--test-concurrency=${TEST_CONCURRENCY_ONE_SERVER}`, ...testFlags, ...(wholeSuite && files.length === 0 ? ALL_TESTS : files)], env)];
+  }
+  if (!wholeSuite) return [runNodeTest([`--test-concurrency=${TEST_CONCURRENCY}`, ...testFlags, ...files], env)];
+  const rest = (files.length > 0 ? files : globSync(ALL_TESTS)).filter((file) => !LONG_FILES.includes(file)).sort();
+  return [
+    runNodeTest([...testFlags, ...LONG_FILES], env),
+    runNodeTest([`--test-concurrency=${TEST_CONCURRENCY - 1}`, ...testFlags, ...rest], env),
+  ];
+}
+
+/** A file argument as the files it names: node:test expands globs itself, the split needs names. */
+function expandGlob(pattern: string): string[] {
+  const found = globSync(pattern);
+  return found.length > 0 ? found.sort() : [pattern];
 }
 
 function redactUri(uri: string): string {

@@ -4,7 +4,7 @@
 // (restore/prepared-cutoff.ts). Then the config metadata at the cutoff, rewritten for the target's
 // shard names, goes to the target config server; documents a shard holds but does not own by
 // those chunks are deleted; the routers are told to reload their routing tables.
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Document } from 'mongodb';
 import pLimit from 'p-limit';
 import { nextTs } from '../archive/chain-window.ts';
 import type { ClusterMember } from '../archive/cluster-manifest.ts';
@@ -25,6 +25,7 @@ import { alignRoutingUuids, type UuidAlignment } from './routing-uuids.ts';
 import type { PreserveUuid } from '../restore/preserve-uuid.ts';
 import { counted } from '../words.ts';
 import { resolveShardMap, type ShardMap } from './shard-map.ts';
+import { routersToFlush } from './routers.ts';
 import type { ClusterTopology } from './topology.ts';
 
 export interface ClusterRestoreOptions {
@@ -168,7 +169,13 @@ async function finishOnTarget(target: ClusterTopology, configClient: MongoClient
   // metadata too (flushRouterConfig runs on mongod since 4.4), then every router.
   const shardUris = mongos ? shards.map((member) => targetShardUri(target, map.get(member.name) ?? member.name)) : [];
   await flushRouters(shardUris);
-  const routersFlushed = await flushRouters(target.mongos);
+  // Every router one by one: each host the topology names, and the others config.mongos shows active (routers.ts).
+  const routers = routersToFlush(target.mongos, await routerDocsOf(configClient), new Date(), target.config.uri);
+  const named = await flushEach(routers.named);
+  // A router that is down has no cache to flush (it reads the routing tables when it starts);
+  // but named routers of which none answers are an error, as before.
+  if (named.flushed === 0 && named.firstError !== undefined) throw named.firstError;
+  const routersFlushed = named.flushed + (await flushEach(routers.active)).flushed;
   return { config: metadata.written, orphansRemoved, uuids, routersFlushed, ...(mongos ? { zones: assignments } : { zonesPending: assignments }) };
 }
 
@@ -196,6 +203,33 @@ function targetShardUri(target: ClusterTopology, name: string): string {
   const shard = target.shards.find((candidate) => candidate.name === name);
   if (!shard) throw new UsageError(`the target cluster has no shard ${name}`);
   return shard.uri;
+}
+
+/** config.mongos on the target's config servers; none where it cannot be read (a simulated cluster has none). */
+async function routerDocsOf(configClient: MongoClient): Promise<Document[]> {
+  try {
+    return await configClient.db('config').collection('mongos').find({}).toArray();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * flushRouterConfig on each router, going on past one that cannot be reached (a router that is
+ * down reads the routing tables when it starts; a reachable stale one would refresh only on a
+ * StaleConfig from a shard).
+ */
+async function flushEach(routers: readonly string[]): Promise<{ flushed: number; firstError?: unknown }> {
+  let flushed = 0;
+  let firstError: unknown;
+  for (const uri of routers) {
+    try {
+      flushed += await flushRouters([uri]);
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  return firstError === undefined ? { flushed } : { flushed, firstError };
 }
 
 /**

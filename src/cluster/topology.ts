@@ -108,13 +108,29 @@ const ROUTER_ONLY_OPTIONS = new Set(['replicaset', 'directconnection', 'loadbala
  * explicit), keeping the TLS that +srv turns on by default.
  */
 export function memberUri(mongosUri: string, connection: ReplicaSetConnection): string {
-  const parts = splitUri(mongosUri);
+  return uriForHosts(mongosUri, connection.hosts, [`replicaSet=${encodeURIComponent(connection.setName)}`]);
+}
+
+/**
+ * A URI for `hosts` with the given URI's credentials, default auth db and options (router-only
+ * ones dropped), then `extra` options; mongodb+srv becomes mongodb:// with its default TLS kept.
+ */
+export function uriForHosts(uri: string, hosts: readonly string[], extra: readonly string[] = []): string {
+  const parts = splitUri(uri);
   const options = parts.query
     .split('&')
     .filter((pair) => pair.length > 0 && !ROUTER_ONLY_OPTIONS.has((pair.split('=')[0] ?? '').toLowerCase()));
   if (parts.srv && !options.some((pair) => /^(tls|ssl)=/i.test(pair))) options.push('tls=true');
-  options.push(`replicaSet=${encodeURIComponent(connection.setName)}`);
-  return `mongodb://${parts.userinfo}${connection.hosts.join(',')}/${parts.path}?${options.join('&')}`;
+  options.push(...extra);
+  const query = options.length > 0 ? `?${options.join('&')}` : '';
+  return `mongodb://${parts.userinfo}${hosts.join(',')}/${parts.path}${query}`;
+}
+
+/** The hosts a mongodb:// URI names ("h1:27017", "h2"), or none for mongodb+srv (DNS names them). */
+export function hostsOfUri(uri: string): string[] {
+  const match = /^mongodb(\+srv)?:\/\/(?:[^@/?]*@)?([^/?]*)/.exec(uri);
+  if (!match || match[1] !== undefined) return [];
+  return (match[2] ?? '').split(',').filter((host) => host.length > 0);
 }
 
 interface UriParts {
