@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { MongoClient } from 'mongodb';
 import { SourceError, UsageError } from '../errors.ts';
 import { redactUri } from '../redact.ts';
-import { parseTopology, topologyFromShardList, type ClusterTopology } from './topology.ts';
+import { parseTopology, topologyFromShardList, withResolvedAuthSource, type ClusterTopology } from './topology.ts';
 
 const PROBE_TIMEOUT_MS = 10_000;
 
@@ -47,7 +47,9 @@ export async function topologyFromMongos(uri: string): Promise<ClusterTopology> 
     const admin = client.db('admin');
     const shards = await admin.command({ listShards: 1 });
     const shardMap = await admin.command({ getShardMap: 1 });
-    return topologyFromShardList(shards, shardMap, uri);
+    // Member URIs are mongodb://: they keep the authSource an SRV TXT record gave (topology.ts).
+    const membersFrom = withResolvedAuthSource(uri, client.options.credentials?.source);
+    return topologyFromShardList(shards, shardMap, membersFrom, [uri]);
   } catch (error) {
     if (error instanceof UsageError || error instanceof SourceError) throw error;
     throw new SourceError(`cannot read the cluster's shards from the mongos ${redactUri(uri)}: ${(error as Error).message}`, {

@@ -126,6 +126,24 @@ export function uriForHosts(uri: string, hosts: readonly string[], extra: readon
   return `mongodb://${parts.userinfo}${hosts.join(',')}/${parts.path}${query}`;
 }
 
+/**
+ * The URI member URIs are made from: a mongodb+srv URI's DNS TXT record may set `authSource`
+ * (the driver merges it into the credentials it resolved, connection_string.js, per the SRV
+ * spec), and the mongodb:// member URIs have no TXT record to read it from, so a URI that names
+ * a database in its path would authenticate against that database instead. The source the
+ * driver resolved is written out, unless the URI gives one itself.
+ */
+export function withResolvedAuthSource(uri: string, resolvedSource: string | undefined): string {
+  const parts = splitUri(uri);
+  if (!parts.srv || resolvedSource === undefined || /(^|&)authSource=/i.test(parts.query)) return uri;
+  const queryAt = uri.indexOf('?');
+  const base = queryAt < 0 ? uri : uri.slice(0, queryAt);
+  // "mongodb+srv://host" has no "/" before its options yet; the URI grammar wants one.
+  const withSlash = base.slice(base.indexOf('//') + 2).includes('/') ? base : `${base}/`;
+  const query = parts.query.length > 0 ? `${parts.query}&` : '';
+  return `${withSlash}?${query}authSource=${encodeURIComponent(resolvedSource)}`;
+}
+
 /** The hosts a mongodb:// URI names ("h1:27017", "h2"), or none for mongodb+srv (DNS names them). */
 export function hostsOfUri(uri: string): string[] {
   const match = /^mongodb(\+srv)?:\/\/(?:[^@/?]*@)?([^/?]*)/.exec(uri);

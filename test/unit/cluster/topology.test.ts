@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Timestamp } from 'mongodb';
-import { memberUri, parseReplicaSetConnection, parseTopology, topologyFromShardList } from '../../../src/cluster/topology.ts';
+import { memberUri, parseReplicaSetConnection, parseTopology, topologyFromShardList, withResolvedAuthSource } from '../../../src/cluster/topology.ts';
 import { SourceError, UsageError } from '../../../src/errors.ts';
 
 const listShards = {
@@ -72,6 +72,24 @@ describe('memberUri and parseReplicaSetConnection', () => {
   it('drops router-only options and an existing replicaSet', () => {
     const uri = memberUri('mongodb://r1/?replicaSet=wrong&directConnection=true&appName=pitr', parseReplicaSetConnection('rs/h:1', 'x'));
     assert.equal(uri, 'mongodb://h:1/?appName=pitr&replicaSet=rs');
+  });
+  // Atlas-style: the SRV TXT record says authSource=admin, the URI names the app's database.
+  // The driver merges the TXT authSource into its credentials (mongodb/lib/connection_string.js);
+  // a mongodb:// member URI has no TXT record, so without it the member would authenticate
+  // against "shop".
+  it('keeps the authSource an SRV TXT record gave when a mongodb+srv URI becomes member URIs', () => {
+    const srv = 'mongodb+srv://u:p@cluster0.example.net/shop?retryWrites=true';
+    const base = withResolvedAuthSource(srv, 'admin');
+    assert.equal(base, 'mongodb+srv://u:p@cluster0.example.net/shop?retryWrites=true&authSource=admin');
+    const listShards = { shards: [{ _id: 'sh0', host: 'sh0/a:27018' }] };
+    const topology = topologyFromShardList(listShards, { map: { config: 'cfg/c:27019' } }, base, [srv]);
+    assert.equal(topology.shards[0]?.uri, 'mongodb://u:p@a:27018/shop?retryWrites=true&authSource=admin&tls=true&replicaSet=sh0');
+    assert.deepEqual(topology.mongos, [srv]);
+    assert.equal(withResolvedAuthSource('mongodb+srv://c.example.net', 'admin'), 'mongodb+srv://c.example.net/?authSource=admin');
+    // Given in the URI, or not SRV, or no credentials: unchanged.
+    assert.equal(withResolvedAuthSource('mongodb+srv://c.example.net/?authSource=x', 'admin'), 'mongodb+srv://c.example.net/?authSource=x');
+    assert.equal(withResolvedAuthSource('mongodb://h/shop', 'admin'), 'mongodb://h/shop');
+    assert.equal(withResolvedAuthSource('mongodb+srv://c.example.net/', undefined), 'mongodb+srv://c.example.net/');
   });
   it('splits "set/h1,h2"', () => {
     assert.deepEqual(parseReplicaSetConnection('rs0/a:1,b:2', 'x'), { setName: 'rs0', hosts: ['a:1', 'b:2'] });
