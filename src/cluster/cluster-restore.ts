@@ -4,6 +4,8 @@
 // (restore/prepared-cutoff.ts). Then the config metadata at the cutoff, rewritten for the target's
 // shard names, goes to the target config server; documents a shard holds but does not own by
 // those chunks are deleted; the routers are told to reload their routing tables.
+// --nsInclude/--nsExclude apply to every shard's data and, through config-scope.ts, to the
+// metadata written, the UUIDs aligned and the orphans removed: only what was restored.
 import { MongoClient } from 'mongodb';
 import pLimit from 'p-limit';
 import { nextTs } from '../archive/chain-window.ts';
@@ -13,6 +15,9 @@ import { restore, type RestoreResult } from '../restore/restore.ts';
 import type { ApplyMode } from '../target/open-target.ts';
 import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, type Cutoff } from '../timestamp.ts';
+import { compileNamespaceRules, type NamespaceRules } from '../restore/namespace-rules.ts';
+import { isInternalNs } from '../namespace.ts';
+import { configScope } from './config-scope.ts';
 import { DEFAULT_MEMBER_CONCURRENCY } from './cluster-base.ts';
 import { clusterStatus, type ClusterStatus } from './cluster-status.ts';
 import type { ClusterWindow } from './cluster-window.ts';
@@ -46,6 +51,8 @@ export interface ClusterRestoreOptions {
   readonly skipUnknownCommands?: boolean;
   /** Restore even when the target's balancer runs and no mongos can stop it. */
   readonly allowBalancer?: boolean;
+  /** --nsInclude/--nsExclude (mongorestore syntax) for every shard and the routing metadata. */
+  readonly namespaces?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
   readonly signal?: AbortSignal;
   readonly onStage?: (member: string, stage: string, detail: string) => void;
 }
@@ -77,6 +84,8 @@ export interface ClusterRestoreResult {
 }
 
 export async function restoreCluster(options: ClusterRestoreOptions): Promise<ClusterRestoreResult> {
+  // A bad pattern fails here, before any member is read.
+  const rules = compileNamespaceRules({ include: options.namespaces?.include ?? [], exclude: options.namespaces?.exclude ?? [] });
   const status = await clusterStatus(options.store);
   const { window, cutoff } = chooseWindow(status, options.cutoff);
   const members = membersOf(status, window);
@@ -101,6 +110,7 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
       drop: isConfig ? true : options.drop,
       // The config member's scratch copy is read back, not routed to: its UUIDs do not matter.
       ...(!isConfig && { preserveUuid: options.preserveUuid ?? 'if-supported' }),
+      ...(!isConfig && !rules.identity && { namespaces: { include: options.namespaces?.include ?? [], exclude: options.namespaces?.exclude ?? [] } }),
       // The config metadata lands in a scratch database first (config-restore.ts).
       ...(isConfig && { namespaces: { include: [...CONFIG_METADATA_COLLECTIONS, 'shards'].map((coll) => `config.${coll}`), from: ['config.*'], to: [`${CONFIG_SCRATCH_DB}.*`], includeConfigMetadata: true } }),
       refuseSourceCluster: !isConfig,
@@ -124,7 +134,7 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
     const hold = await holdBalancer({ ...(mongos && { mongos }), config: configClient, allowBalancer: options.allowBalancer ?? false });
     try {
       const restored = await Promise.all([config, ...shards].map(restoreMember));
-      return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, ...(await finishOnTarget(target, configClient, mongos, shards, map, options)), dryRun: false };
+      return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, ...(await finishOnTarget(target, configClient, mongos, shards, map, rules, options)), dryRun: false };
     } finally {
       await hold.release();
     }
@@ -135,21 +145,24 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
 }
 
 /** After the member data: the metadata, zones, orphans, the scratch database, the routing caches. */
-async function finishOnTarget(target: ClusterTopology, configClient: MongoClient, mongos: MongoClient | undefined, shards: readonly ClusterMember[], map: ShardMap, options: ClusterRestoreOptions) {
-  options.onStage?.('config', 'metadata', 'config.databases, collections, chunks and tags rewritten for the target shards');
-  const metadata = await writeConfigMetadata(configClient, map);
-  const assignments = zoneAssignments(await configClient.db(CONFIG_SCRATCH_DB).collection('shards').find({}).toArray(), map);
-  // addShardToZone is the router's (src/mongo/s/commands/cluster_add_shard_to_zone_cmd.cpp);
-  // the target's config.shards is never written directly.
-  if (mongos) for (const zone of assignments) await mongos.db('admin').command({ addShardToZone: zone.shard, zone: zone.zone });
+async function finishOnTarget(target: ClusterTopology, configClient: MongoClient, mongos: MongoClient | undefined, shards: readonly ClusterMember[], map: ShardMap, rules: NamespaceRules, options: ClusterRestoreOptions) {
   const orphansRemoved: Record<string, number> = {};
   const clients = new Map<string, MongoClient>();
   let uuids: UuidAlignment;
+  let metadata: ConfigRestoreResult;
+  let assignments: ZoneAssignment[];
   try {
     for (const member of shards) {
       const targetName = map.get(member.name) ?? member.name;
       if (!clients.has(targetName)) clients.set(targetName, new MongoClient(targetShardUri(target, targetName), { appName: 'mongo-pitr' }));
     }
+    options.onStage?.('config', 'metadata', `config.databases, collections, chunks and tags rewritten for the target shards${rules.identity ? '' : ', only for the namespaces restored'}`);
+    const scope = rules.identity ? undefined : configScope(rules, await scratchShardedNs(configClient), await namespacesOn(clients.values()));
+    metadata = await writeConfigMetadata(configClient, map, scope);
+    assignments = zoneAssignments(await configClient.db(CONFIG_SCRATCH_DB).collection('shards').find({}).toArray(), map);
+    // addShardToZone is the router's (src/mongo/s/commands/cluster_add_shard_to_zone_cmd.cpp);
+    // the target's config.shards is never written directly.
+    if (mongos) for (const zone of assignments) await mongos.db('admin').command({ addShardToZone: zone.shard, zone: zone.zone });
     // The metadata names each collection by the UUID its shards have (preserved or not).
     uuids = await alignRoutingUuids(configClient, clients, metadata.collections);
     if (uuids.mismatched.length > 0) {
@@ -186,6 +199,28 @@ export function chooseWindow(status: ClusterStatus, cutoff: Cutoff | undefined):
   const window = [...windows].reverse().find((candidate) => compareTs(cutoff.ts, candidate.from) > 0 && compareTs(cutoff.ts, nextTs(candidate.to)) <= 0);
   if (!window) throw new UsageError(`cutoff ${cutoff.input} (${formatTs(cutoff.ts)}) is outside the cluster's restorable windows: ${described}`, { hint: 'pick a cutoff inside a window (mongo-pitr status)' });
   return { window, cutoff };
+}
+
+/** The sharded collections of the restored config metadata (config.collections `_id`s). */
+async function scratchShardedNs(config: MongoClient): Promise<string[]> {
+  return (await config.db(CONFIG_SCRATCH_DB).collection('collections').distinct('_id')).map(String);
+}
+
+/**
+ * The user namespaces the target shards hold after their restores: what the rules let through
+ * (and anything the target held already, which keeps its database routed).
+ */
+async function namespacesOn(clients: Iterable<MongoClient>): Promise<string[]> {
+  const out: string[] = [];
+  for (const client of clients) {
+    for (const { name: db } of (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases) {
+      for (const info of await client.db(db).listCollections({}, { nameOnly: true }).toArray()) {
+        const ns = `${db}.${String(info.name)}`;
+        if (!isInternalNs(ns)) out.push(ns);
+      }
+    }
+  }
+  return out;
 }
 
 function membersOf(status: ClusterStatus, window: ClusterWindow): ClusterMember[] {

@@ -8,6 +8,8 @@ import { formatTs, type Cutoff } from '../../timestamp.ts';
 import { counted } from '../receipt-text.ts';
 import { stopSignal, withStore, type Context } from '../context.ts';
 import { RESTORE_STOP } from './restore.ts';
+import { clusterCutoffAt, firstMatchLines, requireFirstClusterOp, type ClusterFirstMatch } from '../../cluster/cluster-before-first.ts';
+import { formatFoundOp, foundOpToJson, type OpFilter } from '../../restore/find-ops.ts';
 
 export interface ClusterRestoreFlags {
   readonly to?: string;
@@ -20,21 +22,38 @@ export interface ClusterRestoreFlags {
   readonly applyMode: ApplyMode;
   readonly skipUnknownCommands?: boolean;
   readonly nsFrom: string[];
+  readonly nsTo?: string[];
   readonly nsInclude: string[];
   readonly nsExclude: string[];
   readonly allowBalancer?: boolean;
 }
 
-export async function clusterRestoreCommand(context: Context, flags: ClusterRestoreFlags, cutoff: Cutoff | undefined, concurrency: number): Promise<void> {
-  if (flags.beforeFirst) throw new UsageError('--before-first is not supported for a cluster store yet', { hint: 'find the op with mongo-pitr find and give --until' });
-  if (flags.nsFrom.length + flags.nsInclude.length + flags.nsExclude.length > 0) {
-    throw new UsageError('namespace rules are not supported for a cluster restore', { hint: 'restore the whole cluster, or one member with --store <store>/members/<name>' });
+/**
+ * `beforeFirst` is the compiled --before-first filter (restore.ts checks it as for a replica set):
+ * its first match across every member is the cutoff of all (cluster-before-first.ts).
+ */
+export async function clusterRestoreCommand(context: Context, flags: ClusterRestoreFlags, until: Cutoff | undefined, concurrency: number, beforeFirst?: OpFilter): Promise<void> {
+  // Renaming would have to rewrite config.collections `_id`, chunks' `ns` (before 5.0), zones'
+  // `ns` and give every target database one config.databases entry with one primary shard:
+  // --nsFrom/--nsTo that join databases whose primaries differ have no correct routing, and the
+  // rest is not built nor tested yet. Refused before anything is read or written.
+  if (flags.nsFrom.length + (flags.nsTo?.length ?? 0) > 0) {
+    throw new UsageError('--nsFrom/--nsTo are not supported for a cluster restore: the routing metadata (config.collections, chunks, tags, databases) is not renamed', {
+      hint: 'restore under the source names (--nsInclude/--nsExclude work), or one member with --store <store>/members/<name>',
+    });
   }
   if (!flags.to && !flags.toTopology && !flags.dryRun) throw new UsageError('a cluster restore needs --to <target mongos URI> or --to-topology file.json');
   const target = flags.to || flags.toTopology ? await resolveTopology(flags.toTopology ? { topologyFile: flags.toTopology } : { mongosUri: flags.to }) : undefined;
   const signal = stopSignal(RESTORE_STOP);
-  const result = await withStore(context, (store) =>
-    restoreCluster({
+  let first: ClusterFirstMatch | undefined;
+  const result = await withStore(context, async (store) => {
+    let cutoff = until;
+    if (beforeFirst) {
+      first = await requireFirstClusterOp(store, beforeFirst, signal);
+      context.log.status('restore.before-first', firstMatchLines(first, formatFoundOp).join('; '));
+      cutoff = clusterCutoffAt(first);
+    }
+    return restoreCluster({
       store,
       target,
       cutoff,
@@ -48,11 +67,21 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       concurrency,
       skipUnknownCommands: flags.skipUnknownCommands,
       allowBalancer: flags.allowBalancer,
+      namespaces: { include: flags.nsInclude, exclude: flags.nsExclude },
       signal,
       onStage: (member, stage, detail) => context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member }),
-    }),
-  );
-  context.output.result({ type: 'restore', cluster: true, ...clusterRestoreReport(result) }, describeClusterRestore(result));
+    });
+  });
+  const beforeFirstJson = first && { member: first.member.name, ...foundOpToJson(first.op) };
+  const lines = [...(first ? firstMatchLines(first, formatFoundOp) : []), ...namespaceLines(flags), ...describeClusterRestore(result)];
+  context.output.result({ type: 'restore', cluster: true, ...clusterRestoreReport(result), ...(beforeFirstJson && { beforeFirst: beforeFirstJson }) }, lines);
+}
+
+/** The rules in force, for the receipt and the --dry-run plan. */
+function namespaceLines(flags: Pick<ClusterRestoreFlags, 'nsInclude' | 'nsExclude'>): string[] {
+  if (flags.nsInclude.length + flags.nsExclude.length === 0) return [];
+  const rules = [...flags.nsInclude.map((p) => `--nsInclude ${p}`), ...flags.nsExclude.map((p) => `--nsExclude ${p}`)].join(', ');
+  return [`namespaces: ${rules} on every shard; routing metadata (config.databases, collections, chunks, tags), UUID alignment and orphan removal only for what they restore`];
 }
 
 export function clusterRestoreReport(result: ClusterRestoreResult): Record<string, unknown> {
