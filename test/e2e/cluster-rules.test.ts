@@ -120,24 +120,30 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
     assert.match(none.stderr, /^mongo-pitr: usage error: no archived op matches --before-first .*\n/);
   });
 
-  test('--nsInclude app.orders: only its documents and its routing reach the target', async () => {
+  test('--nsInclude app.orders: only its documents and its routing reach the target; the target\'s own app.items is left alone', async () => {
     await clearTarget();
+    // The target's own sharded app.items (on shard02 there, shard01 in the source): an excluded
+    // collection keeps its routing and documents (no orphan removal by the source's chunks).
+    const ownItems = await shardCollection(target, { db: 'app', coll: 'items', key: 'k', primary: 'shard01', chunks: [{ min: SIM_MIN, max: SIM_MAX, shard: 'shard02' }] });
+    await target.shard('shard02').client.db('app').collection('items').insertOne({ _id: 99, k: 99 } as Document);
     const restored = await cli(['restore', '--to-topology', target.topologyFile, '--drop', '--nsInclude', 'app.orders']);
     assert.equal(restored.code, 0, restored.stderr);
     const config = target.config.client.db('config');
     assert.deepEqual((await config.collection('databases').find({ _id: { $in: DBS } } as Document).toArray()).map((doc) => doc._id), ['app']);
-    const colls = await config.collection('collections').find({ _id: /^(app|crm)\./ } as Document).toArray();
-    assert.deepEqual(colls.map((doc) => doc._id), ['app.orders']);
-    assert.equal(await config.collection('chunks').countDocuments({ uuid: colls[0]?.uuid }), 2);
+    const colls = await config.collection('collections').find({ _id: /^(app|crm)\./ } as Document).sort({ _id: 1 }).toArray();
+    assert.deepEqual(colls.map((doc) => doc._id), ['app.items', 'app.orders']);
+    assert.deepEqual(colls[0]?.uuid, ownItems, 'app.items keeps the target\'s own routing');
+    assert.deepEqual((await config.collection('chunks').find({ uuid: ownItems }).toArray()).map((chunk) => chunk.shard), ['shard02']);
+    assert.equal(await config.collection('chunks').countDocuments({ uuid: colls[1]?.uuid }), 2);
+    assert.deepEqual(await target.shard('shard02').client.db('app').collection('items').find({}).toArray(), [{ _id: 99, k: 99 }]);
+    assert.equal(await target.shard('shard01').client.db('app').collection('items').countDocuments(), 0, 'the source\'s app.items (on shard01) is not restored');
     for (const shard of target.shards) {
-      const names = (await shard.client.db('app').listCollections({}, { nameOnly: true }).toArray()).map((info) => info.name);
-      assert.ok(!names.includes('items'), `${shard.name} holds no app.items`);
       const dbs = (await shard.client.db('admin').admin().listDatabases()).databases.map((db) => db.name);
       assert.ok(!dbs.includes('crm'), `${shard.name} holds no crm`);
     }
     const want = [...(await snapshotThroughRouter(source, ['app'])).docs.entries()].filter(([key]) => key.startsWith('app.orders/')).sort();
     const got = await snapshotThroughRouter(target, ['app']);
     assert.equal(got.orphans, 0);
-    assert.deepEqual([...got.docs.entries()].sort(), want);
+    assert.deepEqual([...got.docs.entries()].filter(([key]) => key.startsWith('app.orders/')).sort(), want);
   });
 });
