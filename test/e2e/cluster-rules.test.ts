@@ -118,6 +118,21 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
     const none = await runCli([...cliArgs, 'restore', '--to-topology', target.topologyFile, '--before-first', '{"op":"c","command":"dropDatabase"}']);
     assert.equal(none.code, 2, none.stderr);
     assert.match(none.stderr, /^mongo-pitr: usage error: no archived op matches --before-first .*\n/);
+
+    // --dry-run prints the plan: the match, its member, the --until that repeats it, the rules.
+    const dry = await runCli([...cliArgs, 'restore', '--dry-run', '--before-first', '{"op":"d","ns":"app.orders"}', '--nsInclude', 'app.*']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /first match of --before-first across the cluster, on shard shard02 \(rs-shard02\): .* d {2}app\.orders {2}_id 150/);
+    assert.match(dry.stdout, new RegExp(`repeat this restore with --until ${result.cutoff ?? '?'}\n`));
+    assert.match(dry.stdout, /namespaces: --nsInclude app\.\* on every shard/);
+    assert.match(dry.stdout, /dry run: nothing written/);
+  });
+
+  test('--nsFrom/--nsTo stay refused for a cluster store, in one line, before anything is written', async () => {
+    const renamed = await runCli([...cliArgs, 'restore', '--to-topology', target.topologyFile, '--nsFrom', 'app.*', '--nsTo', 'copy.*']);
+    assert.equal(renamed.code, 2, renamed.stderr);
+    assert.match(renamed.stderr, /^mongo-pitr: usage error: --nsFrom\/--nsTo are not supported for a cluster restore/);
+    for (const shard of target.shards) assert.ok(!(await shard.client.db('admin').admin().listDatabases()).databases.some((db) => db.name === 'copy'));
   });
 
   test('--nsInclude app.orders: only its documents and its routing reach the target; the target\'s own app.items is left alone', async () => {

@@ -13,6 +13,8 @@ import { beforeBound, clusterCutoffAt, earliestMatch, firstMatchLines } from '..
 import { candidatesOf, compileOpFilter, formatFoundOp, parseOpFilterJson, type FoundOp, type OpFilter } from '../../../src/restore/find-ops.ts';
 import { commitTimestampOf, preparedCommitApplies } from '../../../src/restore/prepared-cutoff.ts';
 import { isBeforeCutoff, tsFromBson } from '../../../src/timestamp.ts';
+import { chooseWindow } from '../../../src/cluster/cluster-restore.ts';
+import { UsageError } from '../../../src/errors.ts';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
 
 const SECS = 1764583000;
@@ -106,5 +108,16 @@ describe('cluster --before-first', () => {
     assert.equal(firstOf(shard01.slice(1), beforeBound(filter, { t: SECS, i: 5 })), undefined, 'a match at the bound itself is not earlier');
     assert.equal(bounded.mayMatchObject({ firstTs: { t: SECS, i: 6 }, lastTs: { t: SECS, i: 9 }, count: 3 } as never), false);
     assert.equal(bounded.mayMatchObject({ firstTs: { t: SECS, i: 5 }, lastTs: { t: SECS, i: 9 }, count: 3, key: 'k' } as never), true);
+  });
+
+  it('a first match outside every cluster window is refused in one line, naming the op and its member, not passed over for a later match', () => {
+    const filter = filterOf('{"ns":"app.orders","id":107}');
+    const op = firstOf(shard02, filter);
+    assert.ok(op);
+    const window = { baseId: 'b1', from: { t: SECS, i: 9 }, fromWall: null, to: { t: SECS, i: 20 }, toWall: null, chains: new Map(), limits: [] };
+    assert.throws(
+      () => chooseWindow({ report: { windows: [window], limits: [] } } as never, clusterCutoffAt({ member: member('shard02'), op })),
+      (error: unknown) => error instanceof UsageError && /^cutoff 1764583000:7 \(before i app\.orders .*\) on shard02 \(1764583000:7\) is outside the cluster's restorable windows/.test(error.message),
+    );
   });
 });
