@@ -4,8 +4,9 @@
 //
 // Why "first" is the smallest ts across members: each member's oplog ts is a cluster time, a
 // hybrid logical clock every node advances past any time it receives, gossiped on every message
-// between nodes, drivers and routers (mongodb/mongo src/mongo/db/vector_clock/vector_clock.cpp,
-// the former src/mongo/db/logical_clock.cpp). So an op that could have seen the effects of
+// between nodes, drivers and routers (mongodb/mongo src/mongo/db/vector_clock/vector_clock.h:
+// gossipOut/gossipIn on every message, _advanceTime only moves the clock forward; formerly
+// src/mongo/db/logical_clock.cpp). So an op that could have seen the effects of
 // another carries a later ts than it, and a cluster-wide read "at cluster time C" sees exactly
 // the entries before C on every shard. The smallest matching ts M is therefore the latest cutoff
 // at which no match is visible anywhere, and the state there is one the cluster itself could
