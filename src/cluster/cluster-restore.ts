@@ -17,7 +17,8 @@ import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, type Cutoff } from '../timestamp.ts';
 import { compileNamespaceRules, type NamespaceRules } from '../restore/namespace-rules.ts';
 import { isInternalNs } from '../namespace.ts';
-import { configScope } from './config-scope.ts';
+import { configScope, WHOLE_SCOPE } from './config-scope.ts';
+import { checkRenameTargets, databaseRenames, type DatabaseRenames } from './database-renames.ts';
 import { DEFAULT_MEMBER_CONCURRENCY } from './cluster-base.ts';
 import { clusterStatus, type ClusterStatus } from './cluster-status.ts';
 import type { ClusterWindow } from './cluster-window.ts';
@@ -51,8 +52,11 @@ export interface ClusterRestoreOptions {
   readonly skipUnknownCommands?: boolean;
   /** Restore even when the target's balancer runs and no mongos can stop it. */
   readonly allowBalancer?: boolean;
-  /** --nsInclude/--nsExclude (mongorestore syntax) for every shard and the routing metadata. */
-  readonly namespaces?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
+  /**
+   * --nsInclude/--nsExclude (mongorestore syntax) for every shard and the routing metadata;
+   * --nsFrom/--nsTo as whole-database renames only (database-renames.ts).
+   */
+  readonly namespaces?: { readonly include?: readonly string[]; readonly exclude?: readonly string[]; readonly from?: readonly string[]; readonly to?: readonly string[] };
   readonly signal?: AbortSignal;
   readonly onStage?: (member: string, stage: string, detail: string) => void;
 }
@@ -85,7 +89,9 @@ export interface ClusterRestoreResult {
 
 export async function restoreCluster(options: ClusterRestoreOptions): Promise<ClusterRestoreResult> {
   // A bad pattern fails here, before any member is read.
-  const rules = compileNamespaceRules({ include: options.namespaces?.include ?? [], exclude: options.namespaces?.exclude ?? [] });
+  const ns = { include: options.namespaces?.include ?? [], exclude: options.namespaces?.exclude ?? [], from: options.namespaces?.from ?? [], to: options.namespaces?.to ?? [] };
+  const rules = compileNamespaceRules({ include: ns.include, exclude: ns.exclude });
+  const renames = databaseRenames(ns.from, ns.to);
   const status = await clusterStatus(options.store);
   const { window, cutoff } = chooseWindow(status, options.cutoff);
   const members = membersOf(status, window);
@@ -110,7 +116,7 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
       drop: isConfig ? true : options.drop,
       // The config member's scratch copy is read back, not routed to: its UUIDs do not matter.
       ...(!isConfig && { preserveUuid: options.preserveUuid ?? 'if-supported' }),
-      ...(!isConfig && !rules.identity && { namespaces: { include: options.namespaces?.include ?? [], exclude: options.namespaces?.exclude ?? [] } }),
+      ...(!isConfig && !(rules.identity && renames.identity) && { namespaces: ns }),
       // The config metadata lands in a scratch database first (config-restore.ts).
       ...(isConfig && { namespaces: { include: [...CONFIG_METADATA_COLLECTIONS, 'shards'].map((coll) => `config.${coll}`), from: ['config.*'], to: [`${CONFIG_SCRATCH_DB}.*`], includeConfigMetadata: true } }),
       refuseSourceCluster: !isConfig,
@@ -133,8 +139,8 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
     // No migration may move what is being restored: the target's balancer is held throughout.
     const hold = await holdBalancer({ ...(mongos && { mongos }), config: configClient, allowBalancer: options.allowBalancer ?? false });
     try {
-      const restored = await Promise.all([config, ...shards].map(restoreMember));
-      return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, ...(await finishOnTarget(target, configClient, mongos, shards, map, rules, options)), dryRun: false };
+      const restored = await restoreMembers(config, shards, restoreMember, configClient, renames);
+      return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, ...(await finishOnTarget(target, configClient, mongos, shards, map, rules, renames, options)), dryRun: false };
     } finally {
       await hold.release();
     }
@@ -144,8 +150,24 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
   }
 }
 
+/**
+ * The members' data: the config member's metadata first when databases are renamed, so a rename
+ * onto a database the source has is refused before any shard is written; else all at once.
+ */
+async function restoreMembers(config: ClusterMember, shards: readonly ClusterMember[], restoreMember: (member: ClusterMember) => Promise<MemberRestore>, configClient: MongoClient, renames: DatabaseRenames): Promise<MemberRestore[]> {
+  if (renames.identity) return Promise.all([config, ...shards].map(restoreMember));
+  const restoredConfig = await restoreMember(config);
+  try {
+    checkRenameTargets(renames, (await configClient.db(CONFIG_SCRATCH_DB).collection('databases').distinct('_id')).map(String));
+  } catch (error) {
+    await dropConfigScratch(configClient);
+    throw error;
+  }
+  return [restoredConfig, ...(await Promise.all(shards.map(restoreMember)))];
+}
+
 /** After the member data: the metadata, zones, orphans, the scratch database, the routing caches. */
-async function finishOnTarget(target: ClusterTopology, configClient: MongoClient, mongos: MongoClient | undefined, shards: readonly ClusterMember[], map: ShardMap, rules: NamespaceRules, options: ClusterRestoreOptions) {
+async function finishOnTarget(target: ClusterTopology, configClient: MongoClient, mongos: MongoClient | undefined, shards: readonly ClusterMember[], map: ShardMap, rules: NamespaceRules, renames: DatabaseRenames, options: ClusterRestoreOptions) {
   const orphansRemoved: Record<string, number> = {};
   const clients = new Map<string, MongoClient>();
   let uuids: UuidAlignment;
@@ -156,9 +178,10 @@ async function finishOnTarget(target: ClusterTopology, configClient: MongoClient
       const targetName = map.get(member.name) ?? member.name;
       if (!clients.has(targetName)) clients.set(targetName, new MongoClient(targetShardUri(target, targetName), { appName: 'mongo-pitr' }));
     }
-    options.onStage?.('config', 'metadata', `config.databases, collections, chunks and tags rewritten for the target shards${rules.identity ? '' : ', only for the namespaces restored'}`);
-    const scope = rules.identity ? undefined : configScope(rules, await scratchShardedNs(configClient), await namespacesOn(clients.values()));
-    metadata = await writeConfigMetadata(configClient, map, scope);
+    options.onStage?.('config', 'metadata', `config.databases, collections, chunks and tags rewritten for the target shards${rules.identity ? '' : ', only for the namespaces restored'}${renames.identity ? '' : ', under the renamed databases'}`);
+    // The scope decides by source names: the target shards' namespaces are named back.
+    const scope = rules.identity ? WHOLE_SCOPE : configScope(rules, await scratchShardedNs(configClient), (await namespacesOn(clients.values())).map((name) => renames.sourceNs(name)));
+    metadata = await writeConfigMetadata(configClient, map, scope, renames);
     assignments = zoneAssignments(await configClient.db(CONFIG_SCRATCH_DB).collection('shards').find({}).toArray(), map);
     // addShardToZone is the router's (src/mongo/s/commands/cluster_add_shard_to_zone_cmd.cpp);
     // the target's config.shards is never written directly.

@@ -5,6 +5,8 @@
 //     routing (snapshotThroughRouter), and the receipt names the shard of the match.
 //   - --nsInclude: only that namespace's data lands on the target shards, and only its routing
 //     (config.databases, collections, chunks) on the target config server.
+//   - --nsFrom 'app.*' --nsTo 'copy.*': the database's data and routing under the new name;
+//     renames of part of a database, or onto a database the backup has, refused.
 // FerretDB members keep separate oplog counters within a second (the seconds are the machine's
 // clock); a real cluster's hybrid logical clock orders causally related writes across shards
 // (mongodb/mongo src/mongo/db/vector_clock/vector_clock.cpp). The test gives the same order by
@@ -26,6 +28,8 @@ const BIN = process.env.TEST_FERRETDB_BIN;
 const SKIP = NO_MONGO || (!isFerretDB() || !BIN ? 'the simulated cluster is built from FerretDB binaries (TEST_FERRETDB_BIN)' : false);
 const SHARDS = ['shard01', 'shard02'];
 const DBS = ['app', 'crm'];
+/** What a test clears on the target before its restore: the source's databases and the renamed copy. */
+const CLEARED = [...DBS, 'copy'];
 
 function lastJson(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
@@ -94,12 +98,12 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
 
   /** The target as no restore left it: its user databases and their routing gone. */
   async function clearTarget(): Promise<void> {
-    for (const shard of target.shards) for (const db of DBS) await shard.client.db(db).dropDatabase();
+    for (const shard of target.shards) for (const db of CLEARED) await shard.client.db(db).dropDatabase();
     const config = target.config.client.db('config');
-    await config.collection('databases').deleteMany({ _id: { $in: DBS } } as Document);
-    const colls = await config.collection('collections').find({ _id: /^(app|crm)\./ } as Document).toArray();
+    await config.collection('databases').deleteMany({ _id: { $in: CLEARED } } as Document);
+    const colls = await config.collection('collections').find({ _id: /^(app|crm|copy)\./ } as Document).toArray();
     await config.collection('chunks').deleteMany({ uuid: { $in: colls.map((doc) => doc.uuid as unknown) } });
-    await config.collection('collections').deleteMany({ _id: /^(app|crm)\./ } as Document);
+    await config.collection('collections').deleteMany({ _id: /^(app|crm|copy)\./ } as Document);
   }
 
   test('--before-first: every shard as the source was just before the first matching op, the receipt naming its shard', async () => {
@@ -128,11 +132,37 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
     assert.match(dry.stdout, /dry run: nothing written/);
   });
 
-  test('--nsFrom/--nsTo stay refused for a cluster store, in one line, before anything is written', async () => {
-    const renamed = await runCli([...cliArgs, 'restore', '--to-topology', target.topologyFile, '--nsFrom', 'app.*', '--nsTo', 'copy.*']);
-    assert.equal(renamed.code, 2, renamed.stderr);
-    assert.match(renamed.stderr, /^mongo-pitr: usage error: --nsFrom\/--nsTo are not supported for a cluster restore/);
-    for (const shard of target.shards) assert.ok(!(await shard.client.db('admin').admin().listDatabases()).databases.some((db) => db.name === 'copy'));
+  test('--nsFrom app.* --nsTo copy.*: app\'s data and routing under copy, crm as it was; part of a database, or onto one the backup has, refused in one line before writing', async () => {
+    const partial = await runCli([...cliArgs, 'restore', '--to-topology', target.topologyFile, '--nsFrom', 'app.orders', '--nsTo', 'copy.orders']);
+    assert.equal(partial.code, 2, partial.stderr);
+    assert.match(partial.stderr, /^mongo-pitr: usage error: --nsFrom app\.orders --nsTo copy\.orders: a cluster restore renames whole databases only/);
+    await clearTarget();
+    const onto = await runCli([...cliArgs, 'restore', '--to-topology', target.topologyFile, '--drop', '--nsFrom', 'app.*', '--nsTo', 'crm.*']);
+    assert.equal(onto.code, 2, onto.stderr);
+    assert.match(onto.stderr, /^mongo-pitr: usage error: --nsFrom app\.\* --nsTo crm\.\*: the backup has a database crm of its own/m, "after the config metadata is read, before any shard");
+    for (const shard of target.shards) {
+      const dbs = (await shard.client.db('admin').admin().listDatabases()).databases.map((db) => db.name);
+      assert.ok(!dbs.includes('crm') && !dbs.includes('app'), `nothing written on ${shard.name}: ${dbs.join(', ')}`);
+    }
+    assert.ok(!(await target.config.client.db('admin').admin().listDatabases()).databases.some((db) => db.name === 'mongo_pitr_config_restore'), 'the scratch copy is dropped');
+
+    const renamed = await cli(['restore', '--to-topology', target.topologyFile, '--drop', '--nsFrom', 'app.*', '--nsTo', 'copy.*']);
+    assert.equal(renamed.code, 0, renamed.stderr);
+    const config = target.config.client.db('config');
+    const databases = await config.collection('databases').find({ _id: { $in: CLEARED } } as Document).sort({ _id: 1 }).toArray();
+    assert.deepEqual(databases.map((doc) => [doc._id, doc.primary]), [['copy', 'shard01'], ['crm', 'shard02']]);
+    const colls = await config.collection('collections').find({ _id: /^(app|copy|crm)\./ } as Document).sort({ _id: 1 }).toArray();
+    assert.deepEqual(colls.map((doc) => doc._id), ['copy.items', 'copy.orders']);
+    const orderChunks = await config.collection('chunks').find({ uuid: colls[1]?.uuid }).sort({ shard: 1 }).toArray();
+    assert.deepEqual(orderChunks.map((chunk) => chunk.shard), ['shard01', 'shard02'], 'copy.orders routed by the UUID its shards hold');
+    const want = [...(await snapshotThroughRouter(source, DBS)).docs.entries()].map(([key, doc]) => [key.replace(/^app\./, 'copy.'), doc]).sort();
+    const got = await snapshotThroughRouter(target, ['copy', 'crm']);
+    assert.equal(got.orphans, 0);
+    assert.equal(got.duplicates, 0);
+    assert.deepEqual([...got.docs.entries()].sort(), want);
+    for (const shard of target.shards) {
+      assert.ok(!(await shard.client.db('admin').admin().listDatabases()).databases.some((db) => db.name === 'app'), `${shard.name} holds no app`);
+    }
   });
 
   test('--nsInclude app.orders: only its documents and its routing reach the target; the target\'s own app.items is left alone', async () => {

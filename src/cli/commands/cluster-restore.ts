@@ -10,6 +10,7 @@ import { stopSignal, withStore, type Context } from '../context.ts';
 import { RESTORE_STOP } from './restore.ts';
 import { clusterCutoffAt, firstMatchLines, requireFirstClusterOp, type ClusterFirstMatch } from '../../cluster/cluster-before-first.ts';
 import { formatFoundOp, foundOpToJson, type OpFilter } from '../../restore/find-ops.ts';
+import { databaseRenames } from '../../cluster/database-renames.ts';
 
 export interface ClusterRestoreFlags {
   readonly to?: string;
@@ -33,15 +34,8 @@ export interface ClusterRestoreFlags {
  * its first match across every member is the cutoff of all (cluster-before-first.ts).
  */
 export async function clusterRestoreCommand(context: Context, flags: ClusterRestoreFlags, until: Cutoff | undefined, concurrency: number, beforeFirst?: OpFilter): Promise<void> {
-  // Renaming would have to rewrite config.collections `_id`, chunks' `ns` (before 5.0), zones'
-  // `ns` and give every target database one config.databases entry with one primary shard:
-  // --nsFrom/--nsTo that join databases whose primaries differ have no correct routing, and the
-  // rest is not built nor tested yet. Refused before anything is read or written.
-  if (flags.nsFrom.length + (flags.nsTo?.length ?? 0) > 0) {
-    throw new UsageError('--nsFrom/--nsTo are not supported for a cluster restore: the routing metadata (config.collections, chunks, tags, databases) is not renamed', {
-      hint: 'restore under the source names (--nsInclude/--nsExclude work), or one member with --store <store>/members/<name>',
-    });
-  }
+  // Whole-database renames only: refused in one line before anything is read or written.
+  databaseRenames(flags.nsFrom, flags.nsTo ?? []);
   if (!flags.to && !flags.toTopology && !flags.dryRun) throw new UsageError('a cluster restore needs --to <target mongos URI> or --to-topology file.json');
   const target = flags.to || flags.toTopology ? await resolveTopology(flags.toTopology ? { topologyFile: flags.toTopology } : { mongosUri: flags.to }) : undefined;
   const signal = stopSignal(RESTORE_STOP);
@@ -67,7 +61,8 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       concurrency,
       skipUnknownCommands: flags.skipUnknownCommands,
       allowBalancer: flags.allowBalancer,
-      namespaces: { include: flags.nsInclude, exclude: flags.nsExclude },
+      // --nsFrom/--nsTo: whole databases only (cluster/database-renames.ts says why).
+      namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo ?? [] },
       signal,
       onStage: (member, stage, detail) => context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member }),
     });
@@ -78,10 +73,15 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
 }
 
 /** The rules in force, for the receipt and the --dry-run plan. */
-function namespaceLines(flags: Pick<ClusterRestoreFlags, 'nsInclude' | 'nsExclude'>): string[] {
-  if (flags.nsInclude.length + flags.nsExclude.length === 0) return [];
-  const rules = [...flags.nsInclude.map((p) => `--nsInclude ${p}`), ...flags.nsExclude.map((p) => `--nsExclude ${p}`)].join(', ');
-  return [`namespaces: ${rules} on every shard; routing metadata (config.databases, collections, chunks, tags), UUID alignment and orphan removal only for what they restore`];
+function namespaceLines(flags: Pick<ClusterRestoreFlags, 'nsInclude' | 'nsExclude' | 'nsFrom' | 'nsTo'>): string[] {
+  const lines: string[] = [];
+  if (flags.nsInclude.length + flags.nsExclude.length > 0) {
+    const rules = [...flags.nsInclude.map((p) => `--nsInclude ${p}`), ...flags.nsExclude.map((p) => `--nsExclude ${p}`)].join(', ');
+    lines.push(`namespaces: ${rules} on every shard; routing metadata (config.databases, collections, chunks, tags), UUID alignment and orphan removal only for what they restore`);
+  }
+  const renames = flags.nsFrom.map((from, index) => `${from} → ${flags.nsTo?.[index] ?? '?'}`);
+  if (renames.length > 0) lines.push(`databases renamed: ${renames.join(', ')} on every shard and in the routing metadata (config.databases, collections, chunks, tags)`);
+  return lines;
 }
 
 export function clusterRestoreReport(result: ClusterRestoreResult): Record<string, unknown> {
