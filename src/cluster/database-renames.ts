@@ -28,6 +28,8 @@ export interface DatabaseRenames {
   sourceNs(ns: string): string;
 }
 
+const SYSTEM_DATABASES = new Set(['admin', 'config', 'local']);
+
 const WHOLE_DATABASE = /^([^.*$\\/"\s]+)\.\*$/;
 
 /**
@@ -46,6 +48,7 @@ export function databaseRenames(from: readonly string[], to: readonly string[]):
         hint: 'a database has one primary shard for its unsharded collections (config.databases): moving some of its collections to another database, or joining two, has no routing',
       });
     }
+    if (SYSTEM_DATABASES.has(source) || SYSTEM_DATABASES.has(target)) throw new UsageError(`--nsFrom ${pattern} --nsTo ${to[index] ?? ''}: the admin, config and local databases are the cluster's own and are not renamed`);
     if (map.has(source)) throw new UsageError(`--nsFrom ${pattern}: database ${source} is renamed twice`);
     if (targets.has(target)) throw new UsageError(`--nsTo ${to[index] ?? ''}: two databases renamed onto ${target}`);
     map.set(source, target);

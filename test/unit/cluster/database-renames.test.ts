@@ -32,6 +32,8 @@ describe('database renames on a cluster restore', () => {
     refused(['a.*', 'b.*'], ['c.*', 'c.*'], /two databases renamed onto c/);
     refused(['a.*', 'a.*'], ['c.*', 'd.*'], /renamed twice/);
     refused(['a.*'], [], /in pairs/);
+    refused(['config.*'], ['cfg.*'], /cluster's own/);
+    refused(['a.*'], ['admin.*'], /cluster's own/);
   });
 
   it('refuses a rename onto a database the backup has under its own name, unless that one is renamed too', () => {
