@@ -4,6 +4,8 @@
 // (restore/prepared-cutoff.ts). Then the config metadata at the cutoff, rewritten for the target's
 // shard names, goes to the target config server; documents a shard holds but does not own by
 // those chunks are deleted; the routers are told to reload their routing tables.
+// --nsInclude/--nsExclude apply to every shard's data and, through config-scope.ts, to the
+// metadata written, the UUIDs aligned and the orphans removed: only what was restored.
 import { MongoClient, type Document } from 'mongodb';
 import pLimit from 'p-limit';
 import { nextTs } from '../archive/chain-window.ts';
@@ -13,6 +15,10 @@ import { restore, type RestoreResult } from '../restore/restore.ts';
 import type { ApplyMode } from '../target/open-target.ts';
 import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, type Cutoff } from '../timestamp.ts';
+import { compileNamespaceRules, type NamespaceRules } from '../restore/namespace-rules.ts';
+import { isInternalNs } from '../namespace.ts';
+import { configScope, WHOLE_SCOPE } from './config-scope.ts';
+import { checkRenameTargets, databaseRenames, type DatabaseRenames } from './database-renames.ts';
 import { DEFAULT_MEMBER_CONCURRENCY } from './cluster-base.ts';
 import { clusterStatus, type ClusterStatus } from './cluster-status.ts';
 import type { ClusterWindow } from './cluster-window.ts';
@@ -47,6 +53,11 @@ export interface ClusterRestoreOptions {
   readonly skipUnknownCommands?: boolean;
   /** Restore even when the target's balancer runs and no mongos can stop it. */
   readonly allowBalancer?: boolean;
+  /**
+   * --nsInclude/--nsExclude (mongorestore syntax) for every shard and the routing metadata;
+   * --nsFrom/--nsTo as whole-database renames only (database-renames.ts).
+   */
+  readonly namespaces?: { readonly include?: readonly string[]; readonly exclude?: readonly string[]; readonly from?: readonly string[]; readonly to?: readonly string[] };
   readonly signal?: AbortSignal;
   readonly onStage?: (member: string, stage: string, detail: string) => void;
 }
@@ -78,6 +89,10 @@ export interface ClusterRestoreResult {
 }
 
 export async function restoreCluster(options: ClusterRestoreOptions): Promise<ClusterRestoreResult> {
+  // A bad pattern fails here, before any member is read.
+  const ns = { include: options.namespaces?.include ?? [], exclude: options.namespaces?.exclude ?? [], from: options.namespaces?.from ?? [], to: options.namespaces?.to ?? [] };
+  const rules = compileNamespaceRules({ include: ns.include, exclude: ns.exclude });
+  const renames = databaseRenames(ns.from, ns.to);
   const status = await clusterStatus(options.store);
   const { window, cutoff } = chooseWindow(status, options.cutoff);
   const members = membersOf(status, window);
@@ -102,6 +117,7 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
       drop: isConfig ? true : options.drop,
       // The config member's scratch copy is read back, not routed to: its UUIDs do not matter.
       ...(!isConfig && { preserveUuid: options.preserveUuid ?? 'if-supported' }),
+      ...(!isConfig && !(rules.identity && renames.identity) && { namespaces: ns }),
       // The config metadata lands in a scratch database first (config-restore.ts).
       ...(isConfig && { namespaces: { include: [...CONFIG_METADATA_COLLECTIONS, 'shards'].map((coll) => `config.${coll}`), from: ['config.*'], to: [`${CONFIG_SCRATCH_DB}.*`], includeConfigMetadata: true } }),
       refuseSourceCluster: !isConfig,
@@ -124,8 +140,8 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
     // No migration may move what is being restored: the target's balancer is held throughout.
     const hold = await holdBalancer({ ...(mongos && { mongos }), config: configClient, allowBalancer: options.allowBalancer ?? false });
     try {
-      const restored = await Promise.all([config, ...shards].map(restoreMember));
-      return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, ...(await finishOnTarget(target, configClient, mongos, shards, map, options)), dryRun: false };
+      const restored = await restoreMembers(config, shards, restoreMember, configClient, renames);
+      return { clusterBase: window.baseId, window, cutoff, shardMap: map, members: restored, ...(await finishOnTarget(target, configClient, mongos, shards, map, rules, renames, options)), dryRun: false };
     } finally {
       await hold.release();
     }
@@ -135,22 +151,42 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
   }
 }
 
+/**
+ * The members' data: the config member's metadata first when databases are renamed, so a rename
+ * onto a database the source has is refused before any shard is written; else all at once.
+ */
+async function restoreMembers(config: ClusterMember, shards: readonly ClusterMember[], restoreMember: (member: ClusterMember) => Promise<MemberRestore>, configClient: MongoClient, renames: DatabaseRenames): Promise<MemberRestore[]> {
+  if (renames.identity) return Promise.all([config, ...shards].map(restoreMember));
+  const restoredConfig = await restoreMember(config);
+  try {
+    checkRenameTargets(renames, (await configClient.db(CONFIG_SCRATCH_DB).collection('databases').distinct('_id')).map(String));
+  } catch (error) {
+    await dropConfigScratch(configClient);
+    throw error;
+  }
+  return [restoredConfig, ...(await Promise.all(shards.map(restoreMember)))];
+}
+
 /** After the member data: the metadata, zones, orphans, the scratch database, the routing caches. */
-async function finishOnTarget(target: ClusterTopology, configClient: MongoClient, mongos: MongoClient | undefined, shards: readonly ClusterMember[], map: ShardMap, options: ClusterRestoreOptions) {
-  options.onStage?.('config', 'metadata', 'config.databases, collections, chunks and tags rewritten for the target shards');
-  const metadata = await writeConfigMetadata(configClient, map);
-  const assignments = zoneAssignments(await configClient.db(CONFIG_SCRATCH_DB).collection('shards').find({}).toArray(), map);
-  // addShardToZone is the router's (src/mongo/s/commands/cluster_add_shard_to_zone_cmd.cpp);
-  // the target's config.shards is never written directly.
-  if (mongos) for (const zone of assignments) await mongos.db('admin').command({ addShardToZone: zone.shard, zone: zone.zone });
+async function finishOnTarget(target: ClusterTopology, configClient: MongoClient, mongos: MongoClient | undefined, shards: readonly ClusterMember[], map: ShardMap, rules: NamespaceRules, renames: DatabaseRenames, options: ClusterRestoreOptions) {
   const orphansRemoved: Record<string, number> = {};
   const clients = new Map<string, MongoClient>();
   let uuids: UuidAlignment;
+  let metadata: ConfigRestoreResult;
+  let assignments: ZoneAssignment[];
   try {
     for (const member of shards) {
       const targetName = map.get(member.name) ?? member.name;
       if (!clients.has(targetName)) clients.set(targetName, new MongoClient(targetShardUri(target, targetName), { appName: 'mongo-pitr' }));
     }
+    options.onStage?.('config', 'metadata', `config.databases, collections, chunks and tags rewritten for the target shards${rules.identity ? '' : ', only for the namespaces restored'}${renames.identity ? '' : ', under the renamed databases'}`);
+    // The scope decides by source names: the target shards' namespaces are named back.
+    const scope = rules.identity ? WHOLE_SCOPE : configScope(rules, await scratchShardedNs(configClient), (await namespacesOn(clients.values())).map((name) => renames.sourceNs(name)));
+    metadata = await writeConfigMetadata(configClient, map, scope, renames);
+    assignments = zoneAssignments(await configClient.db(CONFIG_SCRATCH_DB).collection('shards').find({}).toArray(), map);
+    // addShardToZone is the router's (src/mongo/s/commands/cluster_add_shard_to_zone_cmd.cpp);
+    // the target's config.shards is never written directly.
+    if (mongos) for (const zone of assignments) await mongos.db('admin').command({ addShardToZone: zone.shard, zone: zone.zone });
     // The metadata names each collection by the UUID its shards have (preserved or not).
     uuids = await alignRoutingUuids(configClient, clients, metadata.collections);
     if (uuids.mismatched.length > 0) {
@@ -193,6 +229,28 @@ export function chooseWindow(status: ClusterStatus, cutoff: Cutoff | undefined):
   const window = [...windows].reverse().find((candidate) => compareTs(cutoff.ts, candidate.from) > 0 && compareTs(cutoff.ts, nextTs(candidate.to)) <= 0);
   if (!window) throw new UsageError(`cutoff ${cutoff.input} (${formatTs(cutoff.ts)}) is outside the cluster's restorable windows: ${described}`, { hint: 'pick a cutoff inside a window (mongo-pitr status)' });
   return { window, cutoff };
+}
+
+/** The sharded collections of the restored config metadata (config.collections `_id`s). */
+async function scratchShardedNs(config: MongoClient): Promise<string[]> {
+  return (await config.db(CONFIG_SCRATCH_DB).collection('collections').distinct('_id')).map(String);
+}
+
+/**
+ * The user namespaces the target shards hold after their restores: what the rules let through
+ * (and anything the target held already, which keeps its database routed).
+ */
+async function namespacesOn(clients: Iterable<MongoClient>): Promise<string[]> {
+  const out: string[] = [];
+  for (const client of clients) {
+    for (const { name: db } of (await client.db('admin').admin().listDatabases({ nameOnly: true })).databases) {
+      for (const info of await client.db(db).listCollections({}, { nameOnly: true }).toArray()) {
+        const ns = `${db}.${String(info.name)}`;
+        if (!isInternalNs(ns)) out.push(ns);
+      }
+    }
+  }
+  return out;
 }
 
 function membersOf(status: ClusterStatus, window: ClusterWindow): ClusterMember[] {

@@ -17,9 +17,11 @@
 //     (zoneAssignments gives the addShardToZone calls that carry the source's over).
 // The cluster's own entries (the config and admin databases, config.system.sessions and its
 // chunks) are the target's and are never written.
-import type { Document } from 'mongodb';
+import { UUID, type Document } from 'mongodb';
 import { IntegrityError } from '../errors.ts';
 import type { ShardMap } from './shard-map.ts';
+import { WHOLE_SCOPE, type ConfigScope } from './config-scope.ts';
+import { NO_RENAMES, type DatabaseRenames } from './database-renames.ts';
 
 /** The config collections a restore writes, in the order to write them (chunks after collections). */
 export const CONFIG_METADATA_COLLECTIONS = ['databases', 'collections', 'chunks', 'tags'] as const;
@@ -92,36 +94,80 @@ export function rewriteConfigDocument(collection: ConfigMetadataCollection, doc:
  * Rewrites the four collections in order, skipping what the target owns: the config and admin
  * databases' entries, their collections (config.system.sessions is sharded on every cluster)
  * and the chunks of those (by `uuid`, or `ns` before 5.0), and collections the pre-5.0 catalog
- * kept as `dropped: true`. Feed `collections` before `chunks`: the uuids to skip are learnt there.
+ * kept as `dropped: true`, and what the namespace rules leave out (config-scope.ts). Feed
+ * `collections` before `chunks`: the uuids to skip are learnt there.
  */
 export class ConfigMetadataRewriter {
   readonly #map: ShardMap;
   /** Canonical text of the uuids of collections not written: their chunks are not either. */
   readonly #skippedUuids = new Set<string>();
+  readonly #scope: ConfigScope;
+  readonly #renames: DatabaseRenames;
   #collectionsSeen = false;
 
-  constructor(map: ShardMap) {
+  /** `scope` decides by source names; `renames` then gives the target names (database-renames.ts). */
+  constructor(map: ShardMap, scope: ConfigScope = WHOLE_SCOPE, renames: DatabaseRenames = NO_RENAMES) {
     this.#map = map;
+    this.#scope = scope;
+    this.#renames = renames;
   }
 
   /** The document to write, or undefined when the target owns it. */
   rewrite(collection: ConfigMetadataCollection, doc: Document): Document | undefined {
+    const rewritten = this.#rewrite(collection, doc);
+    return rewritten && !this.#renames.identity ? renameConfigDocument(collection, rewritten, this.#renames) : rewritten;
+  }
+
+  #rewrite(collection: ConfigMetadataCollection, doc: Document): Document | undefined {
     switch (collection) {
       case 'databases':
-        return CLUSTER_DATABASES.has(String(doc._id)) ? undefined : rewriteDatabase(doc, this.#map);
+        return CLUSTER_DATABASES.has(String(doc._id)) || !this.#scope.database(String(doc._id)) ? undefined : rewriteDatabase(doc, this.#map);
       case 'collections':
         this.#collectionsSeen = true;
-        if (isClusterNs(doc._id) || doc.dropped === true) {
+        if (isClusterNs(doc._id) || doc.dropped === true || !this.#scope.collection(String(doc._id))) {
           if (doc.uuid !== undefined) this.#skippedUuids.add(uuidText(doc.uuid));
           return undefined;
         }
         return rewriteCollection(doc, this.#map);
       case 'chunks':
         if (doc.uuid !== undefined && !this.#collectionsSeen) throw new IntegrityError('config.chunks rewritten before config.collections: the cluster\'s own chunks cannot be told apart');
-        if (isClusterNs(doc.ns) || (doc.uuid !== undefined && this.#skippedUuids.has(uuidText(doc.uuid)))) return undefined;
+        if (isClusterNs(doc.ns) || this.#outOfScope(doc.ns) || (doc.uuid !== undefined && this.#skippedUuids.has(uuidText(doc.uuid)))) return undefined;
         return rewriteChunk(doc, this.#map);
       case 'tags':
-        return isClusterNs(doc.ns) ? undefined : rewriteTag(doc, this.#map);
+        return isClusterNs(doc.ns) || this.#outOfScope(doc.ns) ? undefined : rewriteTag(doc, this.#map);
+    }
+  }
+
+  /** A chunk's (before 5.0) or zone's `ns` the rules leave out. */
+  #outOfScope(ns: unknown): boolean {
+    return typeof ns === 'string' && !this.#scope.collection(ns);
+  }
+}
+
+/**
+ * A metadata document under its target names: the database's `_id` (with a version uuid of its
+ * own when renamed), a collection's `_id`, a chunk's `ns` and `<ns>-<min>` `_id` (before 5.0), a
+ * zone's `ns` and `{ns, min}` `_id`.
+ */
+export function renameConfigDocument(collection: ConfigMetadataCollection, doc: Document, renames: DatabaseRenames): Document {
+  switch (collection) {
+    case 'databases': {
+      const db = renames.db(String(doc._id));
+      if (db === doc._id) return doc;
+      return { ...doc, _id: db, ...(isPlainObject(doc.version) && { version: { ...doc.version, uuid: new UUID() } }) };
+    }
+    case 'collections':
+      return { ...doc, _id: renames.ns(String(doc._id)) };
+    case 'chunks': {
+      if (typeof doc.ns !== 'string') return doc;
+      const ns = renames.ns(doc.ns);
+      const id = typeof doc._id === 'string' && doc._id.startsWith(`${doc.ns}-`) ? `${ns}${doc._id.slice(doc.ns.length)}` : doc._id;
+      return { ...doc, _id: id, ns };
+    }
+    case 'tags': {
+      if (typeof doc.ns !== 'string') return doc;
+      const ns = renames.ns(doc.ns);
+      return { ...doc, _id: isPlainObject(doc._id) && doc._id.ns === doc.ns ? { ...doc._id, ns } : doc._id, ns };
     }
   }
 }

@@ -3,13 +3,17 @@
 // metadata kept: namespace.ts includeConfigMetadata), then each metadata collection is read
 // back, rewritten for the target's shard names (config-metadata.ts) and written over the
 // target's config.<collection> for the restored databases and collections only; the scratch
-// database is dropped at the end.
+// database is dropped at the end. Under --nsInclude/--nsExclude only what the rules restore is
+// cleared and written (config-scope.ts); under --nsFrom/--nsTo database renames, under the
+// target names (database-renames.ts).
 import type { Document, MongoClient } from 'mongodb';
 import { MaxKey, MinKey } from 'mongodb';
 import { CONFIG_METADATA_COLLECTIONS, ConfigMetadataRewriter, rewriteConfigDocuments, type ConfigMetadataCollection } from './config-metadata.ts';
 import { compareBsonValues } from './chunk-ownership.ts';
 import type { ShardMap } from './shard-map.ts';
 import type { ChunkRange } from './chunk-ownership.ts';
+import { WHOLE_SCOPE, type ConfigScope } from './config-scope.ts';
+import { NO_RENAMES, type DatabaseRenames } from './database-renames.ts';
 
 /** Where the config member's chain lands first, beside the target's own config database. */
 export const CONFIG_SCRATCH_DB = 'mongo_pitr_config_restore';
@@ -38,14 +42,14 @@ export interface ConfigRestoreResult {
  * database's or collection's document replaces the target's of the same _id; chunks and zones
  * of the restored collections replace the target's for those collections.
  */
-export async function writeConfigMetadata(config: MongoClient, map: ShardMap): Promise<ConfigRestoreResult> {
+export async function writeConfigMetadata(config: MongoClient, map: ShardMap, scope: ConfigScope = WHOLE_SCOPE, renames: DatabaseRenames = NO_RENAMES): Promise<ConfigRestoreResult> {
   const scratch = config.db(CONFIG_SCRATCH_DB);
   const target = config.db('config');
   const written = { databases: 0, collections: 0, chunks: 0, tags: 0 } satisfies Record<ConfigMetadataCollection, number>;
-  await clearRestoredDatabases(config);
+  await clearRestoredDatabases(config, scope, renames);
   // One rewriter for the four collections, in their order: it learns from config.collections
   // which chunks belong to the cluster's own collections (not written).
-  const rewriter = new ConfigMetadataRewriter(map);
+  const rewriter = new ConfigMetadataRewriter(map, scope, renames);
   for (const collection of CONFIG_METADATA_COLLECTIONS) {
     let batch: Document[] = [];
     const flush = async () => {
@@ -64,36 +68,44 @@ export async function writeConfigMetadata(config: MongoClient, map: ShardMap): P
     }
     await flush();
   }
-  return { written, collections: await shardedCollections(config) };
+  return { written, collections: await shardedCollections(config, scope, renames) };
 }
 
 /**
  * The target's metadata of every database being restored goes first (config-metadata.ts
  * configRestoreSteps): its config.databases entry, its collections, their chunks (by uuid, and
  * by ns as before 5.0) and zones. The config and admin databases' entries are the target's own.
+ * Under namespace rules, only the databases and collections the scope holds: the target's other
+ * collections of a restored database keep their routing, as mongorestore --nsInclude leaves them.
  */
-async function clearRestoredDatabases(config: MongoClient): Promise<void> {
+async function clearRestoredDatabases(config: MongoClient, scope: ConfigScope, renames: DatabaseRenames): Promise<void> {
   const target = config.db('config');
-  const dbs = (await config.db(CONFIG_SCRATCH_DB).collection('databases').distinct('_id')).map(String).filter((db) => db !== 'config' && db !== 'admin');
-  for (const db of dbs) {
+  const sources = (await config.db(CONFIG_SCRATCH_DB).collection('databases').distinct('_id')).map(String).filter((db) => db !== 'config' && db !== 'admin' && scope.database(db));
+  const inScopeNs = (ns: string): boolean => scope.collection(renames.sourceNs(ns));
+  for (const db of sources.map((source) => renames.db(source))) {
     const prefix = new RegExp(`^${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`);
-    const uuids = (await target.collection('collections').find({ _id: prefix } as Document, { projection: { uuid: 1 } }).toArray()).map((doc) => doc.uuid as unknown);
-    await target.collection('chunks').deleteMany({ $or: [{ uuid: { $in: uuids } }, { ns: prefix }] });
-    await target.collection('tags').deleteMany({ ns: prefix });
-    await target.collection('collections').deleteMany({ _id: prefix } as Document);
+    const inScope = async (coll: 'chunks' | 'tags'): Promise<Document> =>
+      scope.all ? { ns: prefix } : { ns: { $in: (await target.collection(coll).distinct('ns', { ns: prefix })).map(String).filter(inScopeNs) } };
+    const collections = (await target.collection('collections').find({ _id: prefix } as Document, { projection: { uuid: 1 } }).toArray()).filter((doc) => inScopeNs(String(doc._id)));
+    const uuids = collections.map((doc) => doc.uuid as unknown);
+    await target.collection('chunks').deleteMany({ $or: [{ uuid: { $in: uuids } }, await inScope('chunks')] });
+    await target.collection('tags').deleteMany(await inScope('tags'));
+    await target.collection('collections').deleteMany({ _id: { $in: collections.map((doc) => doc._id as unknown) } } as Document);
     await target.collection('databases').deleteOne({ _id: db } as Document);
   }
 }
 
 /** The sharded collections as restored, with their chunks (target shard names), for orphan removal. */
-async function shardedCollections(config: MongoClient): Promise<ShardedCollection[]> {
+async function shardedCollections(config: MongoClient, scope: ConfigScope, renames: DatabaseRenames): Promise<ShardedCollection[]> {
   const scratch = config.db(CONFIG_SCRATCH_DB);
   const out: ShardedCollection[] = [];
   for await (const coll of scratch.collection('collections').find({})) {
-    if (coll.dropped === true) continue;
+    // Orphan removal and UUID alignment only on what was restored: an excluded collection on
+    // the target keeps its documents and routing.
+    if (coll.dropped === true || !scope.collection(String(coll._id))) continue;
     const chunks = await config.db('config').collection('chunks').find({ uuid: coll.uuid }, { projection: { min: 1, max: 1, shard: 1 } }).toArray();
     const ranges = chunks.map((chunk) => ({ min: chunk.min as Document, max: chunk.max as Document, shard: String(chunk.shard) }));
-    out.push({ ns: String(coll._id), key: coll.key as Document, uuid: coll.uuid, chunks: withOpenEnds(ranges) });
+    out.push({ ns: renames.ns(String(coll._id)), key: coll.key as Document, uuid: coll.uuid, chunks: withOpenEnds(ranges) });
   }
   return out;
 }

@@ -393,7 +393,12 @@ export async function findFirstOp(store: Store, filter: OpFilter, signal?: Abort
 export async function requireFirstOp(store: Store, filter: OpFilter, signal?: AbortSignal, source?: SourceChoice): Promise<FoundOp> {
   const op = await findFirstOp(store, filter, signal, source);
   if (op) return op;
-  throw new UsageError(`no archived op matches --before-first ${filter.text}`, {
+  throw noFirstOpError(filter);
+}
+
+/** --before-first found nothing: one error for a replica-set store and a cluster store alike. */
+export function noFirstOpError(filter: OpFilter): UsageError {
+  return new UsageError(`no archived op matches --before-first ${filter.text}`, {
     hint: 'try the filter with mongo-pitr find, and widen the namespace pattern or time range',
   });
 }

@@ -8,6 +8,9 @@ import { formatTs, type Cutoff } from '../../timestamp.ts';
 import { counted } from '../receipt-text.ts';
 import { stopSignal, withStore, type Context } from '../context.ts';
 import { RESTORE_STOP } from './restore.ts';
+import { clusterCutoffAt, firstMatchLines, requireFirstClusterOp, type ClusterFirstMatch } from '../../cluster/cluster-before-first.ts';
+import { formatFoundOp, foundOpToJson, type OpFilter } from '../../restore/find-ops.ts';
+import { databaseRenames } from '../../cluster/database-renames.ts';
 
 export interface ClusterRestoreFlags {
   readonly to?: string;
@@ -20,21 +23,31 @@ export interface ClusterRestoreFlags {
   readonly applyMode: ApplyMode;
   readonly skipUnknownCommands?: boolean;
   readonly nsFrom: string[];
+  readonly nsTo?: string[];
   readonly nsInclude: string[];
   readonly nsExclude: string[];
   readonly allowBalancer?: boolean;
 }
 
-export async function clusterRestoreCommand(context: Context, flags: ClusterRestoreFlags, cutoff: Cutoff | undefined, concurrency: number): Promise<void> {
-  if (flags.beforeFirst) throw new UsageError('--before-first is not supported for a cluster store yet', { hint: 'find the op with mongo-pitr find and give --until' });
-  if (flags.nsFrom.length + flags.nsInclude.length + flags.nsExclude.length > 0) {
-    throw new UsageError('namespace rules are not supported for a cluster restore', { hint: 'restore the whole cluster, or one member with --store <store>/members/<name>' });
-  }
+/**
+ * `beforeFirst` is the compiled --before-first filter (restore.ts checks it as for a replica set):
+ * its first match across every member is the cutoff of all (cluster-before-first.ts).
+ */
+export async function clusterRestoreCommand(context: Context, flags: ClusterRestoreFlags, until: Cutoff | undefined, concurrency: number, beforeFirst?: OpFilter): Promise<void> {
+  // Whole-database renames only: refused in one line before anything is read or written.
+  databaseRenames(flags.nsFrom, flags.nsTo ?? []);
   if (!flags.to && !flags.toTopology && !flags.dryRun) throw new UsageError('a cluster restore needs --to <target mongos URI> or --to-topology file.json');
   const target = flags.to || flags.toTopology ? await resolveTopology(flags.toTopology ? { topologyFile: flags.toTopology } : { mongosUri: flags.to }) : undefined;
   const signal = stopSignal(RESTORE_STOP);
-  const result = await withStore(context, (store) =>
-    restoreCluster({
+  let first: ClusterFirstMatch | undefined;
+  const result = await withStore(context, async (store) => {
+    let cutoff = until;
+    if (beforeFirst) {
+      first = await requireFirstClusterOp(store, beforeFirst, signal);
+      context.log.status('restore.before-first', firstMatchLines(first, formatFoundOp).join('; '));
+      cutoff = clusterCutoffAt(first);
+    }
+    return restoreCluster({
       store,
       target,
       cutoff,
@@ -48,11 +61,27 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       concurrency,
       skipUnknownCommands: flags.skipUnknownCommands,
       allowBalancer: flags.allowBalancer,
+      // --nsFrom/--nsTo: whole databases only (cluster/database-renames.ts says why).
+      namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo ?? [] },
       signal,
       onStage: (member, stage, detail) => context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member }),
-    }),
-  );
-  context.output.result({ type: 'restore', cluster: true, ...clusterRestoreReport(result) }, describeClusterRestore(result));
+    });
+  });
+  const beforeFirstJson = first && { member: first.member.name, ...foundOpToJson(first.op) };
+  const lines = [...(first ? firstMatchLines(first, formatFoundOp) : []), ...namespaceLines(flags), ...describeClusterRestore(result)];
+  context.output.result({ type: 'restore', cluster: true, ...clusterRestoreReport(result), ...(beforeFirstJson && { beforeFirst: beforeFirstJson }) }, lines);
+}
+
+/** The rules in force, for the receipt and the --dry-run plan. */
+function namespaceLines(flags: Pick<ClusterRestoreFlags, 'nsInclude' | 'nsExclude' | 'nsFrom' | 'nsTo'>): string[] {
+  const lines: string[] = [];
+  if (flags.nsInclude.length + flags.nsExclude.length > 0) {
+    const rules = [...flags.nsInclude.map((p) => `--nsInclude ${p}`), ...flags.nsExclude.map((p) => `--nsExclude ${p}`)].join(', ');
+    lines.push(`namespaces: ${rules} on every shard; routing metadata (config.databases, collections, chunks, tags), UUID alignment and orphan removal only for what they restore`);
+  }
+  const renames = flags.nsFrom.map((from, index) => `${from} → ${flags.nsTo?.[index] ?? '?'}`);
+  if (renames.length > 0) lines.push(`databases renamed: ${renames.join(', ')} on every shard and in the routing metadata (config.databases, collections, chunks, tags)`);
+  return lines;
 }
 
 export function clusterRestoreReport(result: ClusterRestoreResult): Record<string, unknown> {

@@ -90,7 +90,7 @@ export function registerRestore(program: Command): void {
       const beforeFirst = flags.beforeFirst === undefined ? undefined : beforeFirstFilter(flags.beforeFirst);
       // A cluster store (cluster.json): every member to the same cutoff (cluster-restore.ts).
       if (flags.toTopology || (await withStore(context, isClusterStore))) {
-        return clusterRestoreCommand(context, flags, until, parsePositiveInt(flags.concurrency, '--concurrency'));
+        return clusterRestoreCommand(context, flags, until, parsePositiveInt(flags.concurrency, '--concurrency'), beforeFirst);
       }
       const source = sourceChoiceOf(flags);
       const signal = stopSignal(RESTORE_STOP);
