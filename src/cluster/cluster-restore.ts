@@ -48,6 +48,8 @@ export interface ClusterRestoreOptions {
   readonly allowBalancer?: boolean;
   readonly signal?: AbortSignal;
   readonly onStage?: (member: string, stage: string, detail: string) => void;
+  /** How far each member's restore is (restore.ts onProgress), for a bar per member. */
+  readonly onProgress?: (member: string, stage: 'download' | 'load' | 'replay', done: number, total?: number) => void;
 }
 
 export interface MemberRestore {
@@ -109,7 +111,9 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
       skipUnknownCommands: options.skipUnknownCommands,
       signal: options.signal,
       onStage: (stage, detail) => options.onStage?.(member.name, stage, detail),
+      onProgress: (stage, done, total) => options.onProgress?.(member.name, stage, done, total),
     });
+    options.onStage?.(member.name, 'member-done', options.dryRun ? 'planned' : `restored onto ${targetName}`);
     return { name: member.name, role: member.role, target: targetName, result };
   });
   if (options.dryRun || !target) {

@@ -13,7 +13,7 @@ import { readHead } from '../backup/commit.ts';
 import { runDue, type RunDueResult } from '../backup/run-due.ts';
 import type { Deadline } from '../source/time-limit.ts';
 import type { Store } from '../store/store.ts';
-import { DEFAULT_MEMBER_CONCURRENCY, memberPrefixOf, takeClusterBase, type MemberBaseOutcome } from './cluster-base.ts';
+import { DEFAULT_MEMBER_CONCURRENCY, memberPrefixOf, takeClusterBase, type MemberBaseOutcome, type MemberProgress } from './cluster-base.ts';
 import { ClusterCommitter } from './cluster-committer.ts';
 import { connectMembers, seenMembers, type MemberSource } from './member-sources.ts';
 import { memberStore } from './member-store.ts';
@@ -35,6 +35,8 @@ export interface ClusterRunOptions {
   readonly deadline?: Deadline;
   readonly now?: Date;
   readonly onMember?: (member: string, event: string, message: string) => void;
+  /** Each member's progress hooks (its stages, its dump), for a bar per member. */
+  readonly memberProgress?: (member: string) => MemberProgress;
 }
 
 export type ClusterBaseReason = 'no-base' | 'new-member' | 'member-removed' | 'member-restarted' | 'base-age' | 'resume';
@@ -89,6 +91,7 @@ export async function runCluster(options: ClusterRunOptions): Promise<ClusterRun
       signal: options.signal,
       now,
       onMember: options.onMember,
+      memberProgress: options.memberProgress,
     });
     const members = passes.map((pass) => ({ ...pass, base: taken.members.find((outcome) => outcome.name === pass.name) }));
     return {
@@ -128,7 +131,9 @@ async function archiveMembers(members: readonly MemberSource[], options: Cluster
       compact: options.compact,
       signal: options.signal,
       includeConfigMetadata: member.role === 'config',
+      ...options.memberProgress?.(member.name),
     });
+    options.onMember?.(member.name, 'oplog-done', `${member.name}: ${oplog.stoppedEarly ? 'stopped early' : 'oplog archived'}`);
     return { ...own, oplog };
   })));
   // Every member's pass ends (commits or stops) before a failure is reported: none is cut off

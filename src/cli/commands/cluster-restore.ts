@@ -7,7 +7,8 @@ import type { ApplyMode } from '../../target/open-target.ts';
 import { formatTs, type Cutoff } from '../../timestamp.ts';
 import { counted } from '../receipt-text.ts';
 import { stopSignal, withStore, type Context } from '../context.ts';
-import { RESTORE_STOP } from './restore.ts';
+import { RESTORE_STOP, UNITS } from './restore.ts';
+import { memberDone } from '../member-progress.ts';
 
 export interface ClusterRestoreFlags {
   readonly to?: string;
@@ -49,7 +50,12 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       skipUnknownCommands: flags.skipUnknownCommands,
       allowBalancer: flags.allowBalancer,
       signal,
-      onStage: (member, stage, detail) => context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member }),
+      onStage: (member, stage, detail) => {
+        context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member });
+        if (stage === 'member-done') memberDone(context.log, member);
+      },
+      // Members restore in parallel: a row each on a terminal (log.ts rowProgress).
+      onProgress: (member, stage, done, total) => context.log.rowProgress?.(member, stage, done, total, UNITS[stage]),
     }),
   );
   context.output.result({ type: 'restore', cluster: true, ...clusterRestoreReport(result) }, describeClusterRestore(result));

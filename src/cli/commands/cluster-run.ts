@@ -8,6 +8,10 @@ import type { ClusterTopology } from '../../cluster/topology.ts';
 import { formatTs } from '../../timestamp.ts';
 import { pick, ENV } from '../../config.ts';
 import { stopSignal, withStore, type Context } from '../context.ts';
+import type { MemberProgress } from '../../cluster/cluster-base.ts';
+import { dumpProgress } from '../dump-progress.ts';
+import { memberDone, memberLog } from '../member-progress.ts';
+import type { Log } from '../../log.ts';
 
 export interface ClusterRunFlags {
   readonly uri?: string;
@@ -42,11 +46,34 @@ export async function runClusterCommand(
       topology,
       ...options,
       signal: stopSignal(),
-      // One event per member stage, so --json readers see which member is at which stage.
-      onMember: (member, event, message) => context.log.event(`run.member.${event}`, message, { member }),
+      // One event per member stage, so --json readers see which member is at which stage; a
+      // member's row on a terminal ends with its work.
+      onMember: (member, event, message) => {
+        context.log.event(`run.member.${event}`, message, { member });
+        if (MEMBER_ENDS.has(event)) memberDone(context.log, member);
+      },
+      memberProgress: (member) => memberBar(context.log, member),
     }),
   );
   context.output.result({ type: 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
+}
+
+/** The onMember events after which the member has nothing left to draw in this stage. */
+const MEMBER_ENDS: ReadonlySet<string> = new Set(['base-taken', 'oplog-done']);
+
+/** A member's waits and dump bar, on a row of its own (the replica-set run's, member by member). */
+export function memberBar(log: Log, member: string): MemberProgress {
+  const own = memberLog(log, member);
+  const progress = dumpProgress(own);
+  return {
+    onStage: (stage, message, count) => {
+      progress.stage(stage, count);
+      own.status(`run.${stage}`, message);
+    },
+    onDumpPlan: (plan) => progress.plan(plan),
+    onDocument: () => progress.document(),
+    onCollection: (entry) => progress.collection(entry),
+  };
 }
 
 const BASE_REASONS = {
