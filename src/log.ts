@@ -120,7 +120,7 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     const known = rows.get(name);
     const start = known?.start?.stage === stage ? known.start : { stage, at, done: 0 };
     const finished = total !== undefined && done >= total;
-    const text = fitRow(`${name}: ${renderBar({ stage, done, total, unit, elapsedMs: at - start.at, doneAtStart: start.done })}`);
+    const text = fitRow(`[${name}] ${renderBar({ stage, done, total, unit, elapsedMs: at - start.at, doneAtStart: start.done })}`);
     const lastAt = known?.lastDraw ?? 0;
     rows.set(name, { text, start, lastDraw: lastAt });
     if (!finished && at - lastAt < PROGRESS_INTERVAL_MS) return;
@@ -132,7 +132,7 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
   };
   const rowStatus = (name: string, message: string): void => {
     if (!tty) return;
-    rows.set(name, { text: fitRow(`${name}: ${message} …`), lastDraw: 0 });
+    rows.set(name, { text: fitRow(`[${name}] ${message} …`), lastDraw: 0 });
     clearBar();
     drawAll();
   };

@@ -33,19 +33,19 @@ describe('log rows', () => {
     let screen = screenOf(text());
     assert.deepEqual(screen.rows, [
       'base of shard01 (rs-shard01)',
-      'config: dump [#####---------------] 25% 1/4 documents',
-      'shard01: dump [###############-----] 75% 30/40 documents',
-      'shard02: finding the commit point (T0, where the base starts) …',
+      '[config] dump [#####---------------] 25% 1/4 documents',
+      '[shard01] dump [###############-----] 75% 30/40 documents',
+      '[shard02] finding the commit point (T0, where the base starts) …',
     ]);
     assert.equal(screen.cursorRow, 3, 'the cursor ends the last row, so the next redraw starts from it');
 
     // A finished stage is drawn at 100% at once (no throttle); a member done leaves no row.
     log.rowProgress?.('shard01', 'dump', 40, 40, 'documents');
-    assert.equal(screenOf(text()).rows[2], 'shard01: dump [####################] 100% 40/40 documents');
+    assert.equal(screenOf(text()).rows[2], '[shard01] dump [####################] 100% 40/40 documents');
     memberDone(log, 'shard01');
     memberDone(log, 'shard02');
     screen = screenOf(text());
-    assert.deepEqual(screen.rows, ['base of shard01 (rs-shard01)', 'config: dump [#####---------------] 25% 1/4 documents']);
+    assert.deepEqual(screen.rows, ['base of shard01 (rs-shard01)', '[config] dump [#####---------------] 25% 1/4 documents']);
     memberDone(log, 'config');
     screen = screenOf(text());
     assert.deepEqual(screen.rows, ['base of shard01 (rs-shard01)', ''], 'every row cleared: the next line starts on an empty row');
@@ -66,7 +66,7 @@ describe('log rows', () => {
     const log = createLog({ json: false, out });
     log.rowProgress?.('shard01', 'replay', 5, 10, 'entries');
     log.progress('download', 4, 4, 'objects');
-    assert.deepEqual(screenOf(text()).rows, ['download [####################] 100% 4/4 objects', 'shard01: replay [##########----------] 50% 5/10 entries']);
+    assert.deepEqual(screenOf(text()).rows, ['download [####################] 100% 4/4 objects', '[shard01] replay [##########----------] 50% 5/10 entries']);
   });
 
   it('a member log draws the replica-set dump bar on the member row', () => {
@@ -75,7 +75,7 @@ describe('log rows', () => {
     const progress = dumpProgress(memberLog(log, 'shard01'));
     progress.plan({ collections: 2, estimatedDocuments: 3 });
     progress.document();
-    assert.deepEqual(screenOf(text()).rows, ['shard01: dump [#######-------------] 33% 1/3 documents, 0/2 collections']);
+    assert.deepEqual(screenOf(text()).rows, ['[shard01] dump [#######-------------] 33% 1/3 documents, 0/2 collections']);
   });
 
   it('plain logs get no rows; --json gets progress events naming the row', () => {
