@@ -33,9 +33,10 @@ function memberRows(screen: Screen): string[] {
  * (its line is redrawn in place, never appended); returns the most member rows seen at once and
  * the screen at the end.
  */
-function replay(raw: string): { most: number; seen: Set<string>; end: Screen } {
+function replay(raw: string): { most: number; seen: Set<string>; end: Screen; busiest: string } {
   const terminal = new Terminal();
   let most = 0;
+  let busiest = '';
   const seen = new Set<string>();
   for (const piece of raw.split(/(?=\r)/)) {
     terminal.write(piece);
@@ -43,9 +44,10 @@ function replay(raw: string): { most: number; seen: Set<string>; end: Screen } {
     const names = rows.map((row) => MEMBER_ROW.exec(row)?.[1] ?? '');
     assert.equal(new Set(names).size, names.length, `one row per member at a time: ${JSON.stringify(rows)}`);
     for (const name of names) seen.add(name);
+    if (names.length > most) busiest = terminal.screen.rows.join('\n');
     most = Math.max(most, names.length);
   }
-  return { most, seen, end: terminal.screen };
+  return { most, seen, end: terminal.screen, busiest };
 }
 
 describe('a cluster on a terminal: a progress line per member', { skip: SKIP }, () => {
@@ -84,6 +86,9 @@ describe('a cluster on a terminal: a progress line per member', { skip: SKIP }, 
     // Each shard's dump bar: documents against the estimate, with a percent, as the replica-set bar.
     for (const shard of SHARDS) assert.match(run.raw, new RegExp(`\\[${shard}\\] dump \\[#{20}\\] 100% 300/300 documents, 2/2 collections`), `${shard}'s dump bar`);
     assert.deepEqual(memberRows(runScreen.end), [], `every member row cleared at the end: ${JSON.stringify(runScreen.end.rows)}`);
+    // Below the rows, what the pass is about; never a stale "opening store" wait.
+    assert.match(run.raw, /backing up config, shard01 and shard02: each one's new oplog, then a cluster base when one is due …/);
+    assert.doesNotMatch(runScreen.busiest, /opening store/, 'the store is open by the time members draw');
     assert.ok(runScreen.end.rows.some((row) => /^cluster base \S+ \(the first cluster base, 3 members\), restorable from /.test(row)), JSON.stringify(runScreen.end.rows));
 
     // A second pass: every member archived past the cluster base, so a window opens.

@@ -34,8 +34,9 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
   if (!flags.to && !flags.toTopology && !flags.dryRun) throw new UsageError('a cluster restore needs --to <target mongos URI> or --to-topology file.json');
   const target = flags.to || flags.toTopology ? await resolveTopology(flags.toTopology ? { topologyFile: flags.toTopology } : { mongosUri: flags.to }) : undefined;
   const signal = stopSignal(RESTORE_STOP);
-  const result = await withStore(context, (store) =>
-    restoreCluster({
+  const result = await withStore(context, (store) => {
+    context.log.status('restore.members', flags.dryRun ? 'planning the restore of every member' : 'restoring every member to the cutoff');
+    return restoreCluster({
       store,
       target,
       cutoff,
@@ -56,8 +57,8 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       },
       // Members restore in parallel: a row each on a terminal (log.ts rowProgress).
       onProgress: (member, stage, done, total) => context.log.rowProgress?.(member, stage, done, total, UNITS[stage]),
-    }),
-  );
+    });
+  });
   context.output.result({ type: 'restore', cluster: true, ...clusterRestoreReport(result) }, describeClusterRestore(result));
 }
 

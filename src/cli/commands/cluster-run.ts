@@ -40,8 +40,10 @@ export async function runClusterCommand(
   options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs: number; compact: boolean; allowBalancer: boolean },
 ): Promise<void> {
   const topology = await topologyOf(context, where);
-  const result = await withStore(context, (store) =>
-    runCluster({
+  const result = await withStore(context, (store) => {
+    // The line under the members' rows says what the pass is about (not the store's opening, done).
+    context.log.status('run.members', `backing up ${memberNames(topology)}: each one's new oplog, then a cluster base when one is due`);
+    return runCluster({
       store,
       topology,
       ...options,
@@ -53,9 +55,15 @@ export async function runClusterCommand(
         if (MEMBER_ENDS.has(event)) memberDone(context.log, member);
       },
       memberProgress: (member) => memberBar(context.log, member),
-    }),
-  );
+    });
+  });
   context.output.result({ type: 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
+}
+
+/** "config, shard01 and shard02". */
+export function memberNames(topology: ClusterTopology): string {
+  const names = [...new Set([topology.config.name, ...topology.shards.map((shard) => shard.name)])];
+  return names.length === 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1) ?? ''}`;
 }
 
 /** The onMember events after which the member has nothing left to draw in this stage. */
