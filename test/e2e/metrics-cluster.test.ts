@@ -120,7 +120,8 @@ describe('mongo-pitr stream --topology --metrics-addr', { skip: SKIP }, () => {
 
       // The scrape after the same commits as the manifests (the counters move after the commit),
       // and after the cluster window was read again (it follows each chunk).
-      let status: { from: string; to: string } | undefined;
+      let status: { baseId: string; from: string; to: string } | undefined;
+      const windowKey = (edge: 'start' | 'end') => `mongo_pitr_cluster_window_${edge}_timestamp_seconds{cluster_base="${status?.baseId ?? ''}"}`;
       await waitFor('the scrape to agree with every manifest and with status', async () => {
         samples = (await scrape(endpoint)) ?? new Map<string, number>();
         for (const member of members()) {
@@ -128,12 +129,12 @@ describe('mongo-pitr stream --topology --metrics-addr', { skip: SKIP }, () => {
           if (samples.get(memberKey('mongo_pitr_chunks_written_total', member)) !== chain.chunks.length - (before.get(member.name) ?? 0)) return false;
         }
         const report = await runCli(['--json', ...cliArgs, 'status']);
-        status = (JSON.parse(report.stdout.trim().split('\n').at(-1) ?? '{}') as { cluster?: { windows: { from: string; to: string }[] } }).cluster?.windows.at(-1);
-        return status !== undefined && samples.get('mongo_pitr_cluster_window_end_timestamp_seconds') === secondsOf(status.to);
+        status = (JSON.parse(report.stdout.trim().split('\n').at(-1) ?? '{}') as { cluster?: { windows: { baseId: string; from: string; to: string }[] } }).cluster?.windows.at(-1);
+        return status !== undefined && samples.get(windowKey('end')) === secondsOf(status.to);
       }, 30_000);
       assert.ok(status);
-      assert.equal(sample(samples, 'mongo_pitr_cluster_window_start_timestamp_seconds'), secondsOf(status.from));
-      assert.ok(sample(samples, 'mongo_pitr_cluster_window_end_timestamp_seconds') >= cutoff.t - 1, 'the cluster window reaches the cutoff every member passed');
+      assert.equal(sample(samples, windowKey('start')), secondsOf(status.from));
+      assert.ok(sample(samples, windowKey('end')) >= cutoff.t - 1, 'the cluster window reaches the cutoff every member passed');
 
       for (const member of members()) {
         const chain = await chainOf(member.name);
