@@ -10,7 +10,7 @@ import { membersWithoutClusterBase, newestClusterBase, noteMembers, type Cluster
 import type { ChunkLimits } from '../archive/chunker.ts';
 import { newestChainOf, pendingBaseOf } from '../archive/manifest.ts';
 import { readHead } from '../backup/commit.ts';
-import { runDue, type RunDueResult } from '../backup/run-due.ts';
+import { describeRunDue, runDue, type RunDueResult } from '../backup/run-due.ts';
 import type { Deadline } from '../source/time-limit.ts';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_MEMBER_CONCURRENCY, memberPrefixOf, takeClusterBase, type MemberBaseOutcome, type MemberProgress } from './cluster-base.ts';
@@ -133,7 +133,8 @@ async function archiveMembers(members: readonly MemberSource[], options: Cluster
       includeConfigMetadata: member.role === 'config',
       ...options.memberProgress?.(member.name),
     });
-    options.onMember?.(member.name, 'oplog-done', `${member.name}: ${oplog.stoppedEarly ? 'stopped early' : 'oplog archived'}`);
+    // The member's receipt as its pass ends (its oplog, a base it resumed or restarted).
+    options.onMember?.(member.name, 'pass-done', `${member.name}: ${describeRunDue(oplog).join('; ')}`);
     return { ...own, oplog };
   })));
   // Every member's pass ends (commits or stops) before a failure is reported: none is cut off

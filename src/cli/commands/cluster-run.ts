@@ -67,7 +67,7 @@ export function memberNames(topology: ClusterTopology): string {
 }
 
 /** The onMember events after which the member has nothing left to draw in this stage. */
-const MEMBER_ENDS: ReadonlySet<string> = new Set(['base-taken', 'oplog-done']);
+const MEMBER_ENDS: ReadonlySet<string> = new Set(['base-taken', 'pass-done']);
 
 /** A member's waits and dump bar, on a row of its own (the replica-set run's, member by member). */
 export function memberBar(log: Log, member: string): MemberProgress {
