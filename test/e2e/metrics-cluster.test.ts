@@ -15,6 +15,7 @@ import { markCutoff, passCutoff } from '../support/cluster-workload.ts';
 import { startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { isFerretDB, NO_MONGO } from '../support/test-env.ts';
+import { ExitCode } from '../../src/errors.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { freePort } from '../servers/process-server.ts';
 
@@ -158,5 +159,12 @@ describe('mongo-pitr stream --topology --metrics-addr', { skip: SKIP }, () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  test('a cluster run refuses --metrics-addr instead of ignoring it', async () => {
+    const run = await runCli([...cliArgs, 'run', '--topology', source.topologyFile, '--metrics-addr', '127.0.0.1:0']);
+    assert.equal(run.code, ExitCode.usage, run.stderr);
+    assert.match(run.stderr, /--metrics-addr is not served by a cluster run/);
+    assert.match(run.stderr, /stream --topology/);
   });
 });
