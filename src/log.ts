@@ -39,6 +39,8 @@ export interface Log {
 /** Redraws and --json progress events at most this often. */
 const PROGRESS_INTERVAL_MS = 200;
 const BAR_WIDTH = 20;
+/** A terminal's height when it does not say (0 or absent): a VT100's. */
+const DEFAULT_TERMINAL_ROWS = 24;
 /** A rate (and so an ETA) only after this long: the first instants of a stage say nothing. */
 const RATE_AFTER_MS = 1000;
 
@@ -68,7 +70,7 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     drawnLines = 0;
   };
   const drawAll = (): void => {
-    const lines = [...[...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row.text), ...(bar ? [bar] : [])];
+    const lines = [...rowLines(), ...(bar ? [bar] : [])];
     if (lines.length === 0) return;
     out.write(lines.join('\n'));
     drawnLines = lines.length;
@@ -141,6 +143,16 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     clearBar();
     drawAll();
     if (drawnLines === 0) drawn.delete(log);
+  };
+  /**
+   * The rows in name order, as many as the terminal's height leaves room for (cursor-up stops at
+   * the top row, so a taller block could not be erased): the rest counted on one line.
+   */
+  const rowLines = (): string[] => {
+    const texts = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row.text);
+    const room = Math.max(2, ((out as NodeJS.WriteStream).rows || DEFAULT_TERMINAL_ROWS) - 2);
+    if (texts.length <= room) return texts;
+    return [...texts.slice(0, room - 1), fitRow(`… and ${texts.length - room + 1} more`)];
   };
   const fitRow = (text: string): string => {
     // One terminal row at most: `\r` and erase-line only reach back to the start of the last row.

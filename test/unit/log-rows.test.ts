@@ -10,9 +10,9 @@ import { memberDone, memberLog } from '../../src/cli/member-progress.ts';
 import { dumpProgress } from '../../src/cli/dump-progress.ts';
 import { screenOf } from '../support/terminal-screen.ts';
 
-function sink(isTTY: boolean): { out: Writable & { isTTY?: boolean; columns?: number }; text: () => string } {
+function sink(isTTY: boolean, rows = 40): { out: Writable & { isTTY?: boolean; columns?: number; rows?: number }; text: () => string } {
   let written = '';
-  const out = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((written += String(chunk)), done()) }), { isTTY, columns: 120 });
+  const out = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((written += String(chunk)), done()) }), { isTTY, columns: 120, rows });
   return { out, text: () => written };
 }
 
@@ -76,6 +76,15 @@ describe('log rows', () => {
     progress.plan({ collections: 2, estimatedDocuments: 3 });
     progress.document();
     assert.deepEqual(screenOf(text()).rows, ['[shard01] dump [#######-------------] 33% 1/3 documents, 0/2 collections']);
+  });
+
+  it('no more rows than the terminal is high (cursor-up stops at the top): the rest counted on one line', () => {
+    const { out, text } = sink(true, 6);
+    const log = createLog({ json: false, out });
+    for (let n = 1; n <= 9; n++) log.rowStatus?.(`shard0${n}`, 'waiting');
+    assert.deepEqual(screenOf(text()).rows, ['[shard01] waiting …', '[shard02] waiting …', '[shard03] waiting …', '… and 6 more']);
+    for (let n = 1; n <= 9; n++) memberDone(log, `shard0${n}`);
+    assert.deepEqual(screenOf(text()).rows, [''], 'all erased');
   });
 
   it('plain logs get no rows; --json gets progress events naming the row', () => {
