@@ -24,6 +24,8 @@ export interface ClusterRunOptions {
   readonly topology: ClusterTopology;
   /** Take a cluster base when the newest is older than this; undefined: never for age. */
   readonly baseEveryMs?: number;
+  /** Take a cluster base in this pass even when none is due (`backup` on a cluster). */
+  readonly baseNow?: boolean;
   readonly verifyEveryMs?: number;
   /** A running balancer that cannot be stopped (no mongos) is accepted. */
   readonly allowBalancer?: boolean;
@@ -39,7 +41,7 @@ export interface ClusterRunOptions {
   readonly memberProgress?: (member: string) => MemberProgress;
 }
 
-export type ClusterBaseReason = 'no-base' | 'new-member' | 'member-removed' | 'member-restarted' | 'base-age' | 'resume';
+export type ClusterBaseReason = 'no-base' | 'new-member' | 'member-removed' | 'member-restarted' | 'base-age' | 'resume' | 'requested';
 
 export interface MemberPassResult {
   readonly name: string;
@@ -74,7 +76,7 @@ export async function runCluster(options: ClusterRunOptions): Promise<ClusterRun
     const passes = await archiveMembers(sources.members, options);
     const restarted = passes.some((pass) => pass.oplog?.base !== undefined || (pass.oplog?.pendingBase !== undefined && pass.oplog.baseReason !== 'resume'))
       || (await membersOffClusterBase(committer.manifest, sources.members, options.store)).length > 0;
-    const reason = clusterBaseReason(committer.manifest, restarted, options.baseEveryMs, now);
+    const reason = clusterBaseReason(committer.manifest, restarted, options.baseEveryMs, now) ?? (options.baseNow ? 'requested' : undefined);
     const common = { added: noted.added, removed: noted.removed, ...(reason && { baseReason: reason }) };
     if (options.signal?.aborted || passes.some((pass) => pass.oplog?.stoppedEarly)) {
       return { ...common, ...pendingOf(committer.manifest), members: passes, stoppedEarly: true };

@@ -114,4 +114,18 @@ describe('a cluster on a terminal: a progress line per member', { skip: SKIP }, 
     assert.deepEqual(memberRows(restoreScreen.end), [], `every member row cleared at the end: ${JSON.stringify(restoreScreen.end.rows)}`);
     for (const shard of SHARDS) assert.ok(restoreScreen.end.rows.some((row) => row.startsWith(`shard ${shard} → ${shard}: chain `)), JSON.stringify(restoreScreen.end.rows));
   });
+
+  test('backup --topology: a cluster base now, though none is due, each member\'s dump on its own row', async () => {
+    const backup = onTerminal([...cliArgs, 'backup', '--topology', source.topologyFile]);
+    assert.equal(backup.code, 0, backup.raw);
+    const screen = replay(backup.raw);
+    assert.ok(screen.most >= 2, `members drawn at once (most at once: ${screen.most})`);
+    for (const shard of SHARDS) assert.match(backup.raw, new RegExp(`\\[${shard}\\] dump \\[#{20}\\] 100% (\\d+)/\\1 documents, (\\d)/\\2 collections`), `${shard}'s dump bar`);
+    assert.match(backup.raw, /backing up config, shard01 and shard02: each one's new oplog, then a cluster base …/);
+    assert.deepEqual(memberRows(screen.end), []);
+    assert.ok(screen.end.rows.some((row) => /^cluster base \S+ \(a new cluster base, asked for by backup, 3 members\), restorable from /.test(row)), JSON.stringify(screen.end.rows));
+    const status = await runCli(['--json', ...cliArgs, 'status']);
+    const bases = (JSON.parse(status.stdout.trim().split('\n').at(-1) ?? '{}') as { cluster: { bases: unknown[] } }).cluster.bases;
+    assert.equal(bases.length, 2, 'the run\'s cluster base and the backup\'s');
+  });
 });

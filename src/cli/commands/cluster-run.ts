@@ -37,12 +37,12 @@ export async function topologyOf(context: Context, where: { topologyFile?: strin
 export async function runClusterCommand(
   context: Context,
   where: { topologyFile?: string; mongosUri?: string },
-  options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs: number; compact: boolean; allowBalancer: boolean },
+  options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs?: number; compact: boolean; allowBalancer: boolean; baseNow?: boolean; command?: 'run' | 'backup' },
 ): Promise<void> {
   const topology = await topologyOf(context, where);
   const result = await withStore(context, (store) => {
     // The line under the members' rows says what the pass is about (not the store's opening, done).
-    context.log.status('run.members', `backing up ${memberNames(topology)}: each one's new oplog, then a cluster base when one is due`);
+    context.log.status('run.members', `backing up ${memberNames(topology)}: each one's new oplog, then a cluster base${options.baseNow ? '' : ' when one is due'}`);
     return runCluster({
       store,
       topology,
@@ -57,7 +57,7 @@ export async function runClusterCommand(
       memberProgress: (member) => memberBar(context.log, member),
     });
   });
-  context.output.result({ type: 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
+  context.output.result({ type: options.command ?? 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
 }
 
 /** "config, shard01 and shard02". */
@@ -91,6 +91,7 @@ const BASE_REASONS = {
   'member-restarted': 'a new cluster base: a member chain restarted (oplog gap or damage)',
   'base-age': 'a new cluster base: the newest was older than --base-every',
   resume: 'the cluster base in progress, resumed',
+  requested: 'a new cluster base, asked for by backup',
 } as const;
 
 export function describeClusterRun(result: ClusterRunResult): string[] {
