@@ -23,11 +23,24 @@ export interface Log {
   status(type: string, message: string): void;
   /** Ends the progress line in hand, so that what is printed next starts on a line of its own. */
   settle(): void;
+  /**
+   * Work done in parallel (a cluster's members): each `row` has a line of its own on a terminal,
+   * all redrawn in place together below the event lines, a bar like progress()'s. With --json a
+   * throttled `progress` event naming the row; nothing in plain logs. Optional: a Log without
+   * rows (a test's recorder) shows none.
+   */
+  rowProgress?(row: string, stage: string, done: number, total?: number, unit?: string): void;
+  /** The row's wait, like status(): its line says what it waits for. */
+  rowStatus?(row: string, message: string): void;
+  /** The row's work is over: its line is cleared. */
+  rowDone?(row: string): void;
 }
 
 /** Redraws and --json progress events at most this often. */
 const PROGRESS_INTERVAL_MS = 200;
 const BAR_WIDTH = 20;
+/** A terminal's height when it does not say (0 or absent): a VT100's. */
+const DEFAULT_TERMINAL_ROWS = 24;
 /** A rate (and so an ETA) only after this long: the first instants of a stage say nothing. */
 const RATE_AFTER_MS = 1000;
 
@@ -46,12 +59,27 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
   let bar = '';
   let lastDraw = 0;
   let stageStart: { stage: string; at: number; done: number } | undefined;
+  // The rows of parallel work, by row name, drawn in name order above the bar.
+  const rows = new Map<string, RowState>();
+  /** How many lines the rows and the bar take on screen now (the cursor ends the last one). */
+  let drawnLines = 0;
   const clearBar = (): void => {
-    if (bar) out.write('\r\x1b[K');
+    // Back up over every drawn line, erasing each: "\r" and erase-line for the one in hand, then
+    // cursor-up and erase-line for each line above it (ECMA-48 CUU, EL).
+    if (drawnLines > 0) out.write(`\r\x1b[K${'\x1b[1A\x1b[K'.repeat(drawnLines - 1)}`);
+    drawnLines = 0;
+  };
+  const drawAll = (): void => {
+    const lines = [...rowLines(), ...(bar ? [bar] : [])];
+    if (lines.length === 0) return;
+    out.write(lines.join('\n'));
+    drawnLines = lines.length;
+    drawn.add(log);
   };
   const settle = (): void => {
     clearBar();
     bar = '';
+    rows.clear();
     drawn.delete(log);
   };
   const write = (type: string, message: string, fields: LogFields = {}): void => {
@@ -60,7 +88,7 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     } else if (!options.quiet || type === 'warn') {
       clearBar();
       out.write(`${redactText(message)}\n`);
-      if (bar) out.write(bar);
+      drawAll();
     }
   };
   const progress = (stage: string, done: number, total?: number, unit = ''): void => {
@@ -73,22 +101,58 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     if (!tty) return;
     clearBar();
     bar = fitRow(renderBar({ stage, done, total, unit, elapsedMs: at - stageStart.at, doneAtStart: stageStart.done }));
-    out.write(bar);
-    drawn.add(log);
     if (finished) {
-      out.write('\n');
+      // The finished bar stays on screen as a line of its own; the rows are drawn below it.
+      out.write(`${bar}\n`);
       bar = '';
       drawn.delete(log);
       stageStart = undefined;
     }
+    drawAll();
   };
   const status = (_type: string, message: string): void => {
     if (!tty) return;
     clearBar();
     bar = fitRow(`${message} …`);
-    out.write(bar);
-    drawn.add(log);
+    drawAll();
     lastDraw = 0;
+  };
+  const rowProgress = (name: string, stage: string, done: number, total?: number, unit = ''): void => {
+    const at = now();
+    const known = rows.get(name);
+    const start = known?.start?.stage === stage ? known.start : { stage, at, done: 0 };
+    const finished = total !== undefined && done >= total;
+    const text = fitRow(`[${name}] ${renderBar({ stage, done, total, unit, elapsedMs: at - start.at, doneAtStart: start.done })}`);
+    const lastAt = known?.lastDraw ?? 0;
+    rows.set(name, { text, start, lastDraw: lastAt });
+    if (!finished && at - lastAt < PROGRESS_INTERVAL_MS) return;
+    rows.set(name, { text, start, lastDraw: at });
+    if (options.json) return write('progress', `${name} ${stage} ${done}${total === undefined ? '' : `/${total}`}`, { row: name, stage, done, total });
+    if (!tty) return;
+    clearBar();
+    drawAll();
+  };
+  const rowStatus = (name: string, message: string): void => {
+    if (!tty) return;
+    rows.set(name, { text: fitRow(`[${name}] ${message} …`), lastDraw: 0 });
+    clearBar();
+    drawAll();
+  };
+  const rowDone = (name: string): void => {
+    if (!rows.delete(name) || !tty) return;
+    clearBar();
+    drawAll();
+    if (drawnLines === 0) drawn.delete(log);
+  };
+  /**
+   * The rows in name order, as many as the terminal's height leaves room for (cursor-up stops at
+   * the top row, so a taller block could not be erased): the rest counted on one line.
+   */
+  const rowLines = (): string[] => {
+    const texts = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row.text);
+    const room = Math.max(2, ((out as NodeJS.WriteStream).rows || DEFAULT_TERMINAL_ROWS) - 2);
+    if (texts.length <= room) return texts;
+    return [...texts.slice(0, room - 1), fitRow(`… and ${texts.length - room + 1} more`)];
   };
   const fitRow = (text: string): string => {
     // One terminal row at most: `\r` and erase-line only reach back to the start of the last row.
@@ -101,8 +165,18 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     warn: (message, fields) => write('warn', `warning: ${message}`, fields),
     progress,
     settle,
+    rowProgress,
+    rowStatus,
+    rowDone,
   };
   return log;
+}
+
+/** One row of parallel work: its drawn text, when its stage began (for the rate), its last redraw. */
+interface RowState {
+  readonly text: string;
+  readonly start?: { readonly stage: string; readonly at: number; readonly done: number };
+  readonly lastDraw: number;
 }
 
 interface BarState {

@@ -8,15 +8,22 @@ import { newRunId } from '../archive/object-keys.ts';
 import { newestChainOf, type Chain } from '../archive/manifest.ts';
 import { memberPrefix, recordClusterBase, startClusterBase, type ClusterBase, type PendingClusterBase } from '../archive/cluster-manifest.ts';
 import type { ChunkLimits } from '../archive/chunker.ts';
-import { backupBase, type BaseSummary } from '../backup/run-due.ts';
+import { backupBase, type BackupRunOptions, type BaseSummary } from '../backup/run-due.ts';
 import { readHead } from '../backup/commit.ts';
 import type { Store } from '../store/store.ts';
 import { holdBalancer } from './balancer.ts';
 import type { ClusterCommitter } from './cluster-committer.ts';
 import { memberStore } from './member-store.ts';
+import { counted } from '../words.ts';
 import type { MemberSource } from './member-sources.ts';
 
 export const DEFAULT_MEMBER_CONCURRENCY = 4;
+
+/**
+ * One member's progress hooks for its replica-set pass (run-due.ts, take-base.ts): the stage it
+ * waits on and its dump's documents, so each member working in parallel can draw its own bar.
+ */
+export type MemberProgress = Pick<BackupRunOptions, 'onStage' | 'onDumpPlan' | 'onDocument' | 'onCollection'>;
 
 export interface ClusterBaseOptions {
   readonly store: Store;
@@ -30,6 +37,7 @@ export interface ClusterBaseOptions {
   readonly signal?: AbortSignal;
   readonly now?: Date;
   readonly onMember?: (member: string, event: string, message: string) => void;
+  readonly memberProgress?: (member: string) => MemberProgress;
 }
 
 export type MemberBaseOutcome =
@@ -92,7 +100,9 @@ async function memberBase(member: MemberSource, pending: PendingClusterBase, opt
       limits: options.limits,
       signal: options.signal,
       includeConfigMetadata: member.role === 'config',
+      ...options.memberProgress?.(member.name),
     });
+    options.onMember?.(member.name, 'base-taken', `${member.name}: base ${base.chainId} taken, ${counted(base.documents, 'document')} in ${counted(base.collections, 'collection')}`);
     return { name: member.name, state: 'taken', base };
   } catch (error) {
     // Stopped: what the member stored stays committed as its pending base; the next pass resumes it.

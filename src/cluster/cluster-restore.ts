@@ -60,6 +60,8 @@ export interface ClusterRestoreOptions {
   readonly namespaces?: { readonly include?: readonly string[]; readonly exclude?: readonly string[]; readonly from?: readonly string[]; readonly to?: readonly string[] };
   readonly signal?: AbortSignal;
   readonly onStage?: (member: string, stage: string, detail: string) => void;
+  /** How far each member's restore is (restore.ts onProgress), for a bar per member. */
+  readonly onProgress?: (member: string, stage: 'download' | 'load' | 'replay', done: number, total?: number) => void;
 }
 
 export interface MemberRestore {
@@ -126,7 +128,9 @@ export async function restoreCluster(options: ClusterRestoreOptions): Promise<Cl
       skipUnknownCommands: options.skipUnknownCommands,
       signal: options.signal,
       onStage: (stage, detail) => options.onStage?.(member.name, stage, detail),
+      onProgress: (stage, done, total) => options.onProgress?.(member.name, stage, done, total),
     });
+    options.onStage?.(member.name, 'member-done', options.dryRun ? 'planned' : `restored onto ${targetName}`);
     return { name: member.name, role: member.role, target: targetName, result };
   });
   if (options.dryRun || !target) {

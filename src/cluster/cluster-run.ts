@@ -10,10 +10,10 @@ import { membersWithoutClusterBase, newestClusterBase, noteMembers, type Cluster
 import type { ChunkLimits } from '../archive/chunker.ts';
 import { newestChainOf, pendingBaseOf } from '../archive/manifest.ts';
 import { readHead } from '../backup/commit.ts';
-import { runDue, type RunDueResult } from '../backup/run-due.ts';
+import { describeRunDue, runDue, type RunDueResult } from '../backup/run-due.ts';
 import type { Deadline } from '../source/time-limit.ts';
 import type { Store } from '../store/store.ts';
-import { DEFAULT_MEMBER_CONCURRENCY, memberPrefixOf, takeClusterBase, type MemberBaseOutcome } from './cluster-base.ts';
+import { DEFAULT_MEMBER_CONCURRENCY, memberPrefixOf, takeClusterBase, type MemberBaseOutcome, type MemberProgress } from './cluster-base.ts';
 import { ClusterCommitter } from './cluster-committer.ts';
 import { connectMembers, seenMembers, type MemberSource } from './member-sources.ts';
 import { memberStore } from './member-store.ts';
@@ -24,6 +24,8 @@ export interface ClusterRunOptions {
   readonly topology: ClusterTopology;
   /** Take a cluster base when the newest is older than this; undefined: never for age. */
   readonly baseEveryMs?: number;
+  /** Take a cluster base in this pass even when none is due (`backup` on a cluster). */
+  readonly baseNow?: boolean;
   readonly verifyEveryMs?: number;
   /** A running balancer that cannot be stopped (no mongos) is accepted. */
   readonly allowBalancer?: boolean;
@@ -35,9 +37,11 @@ export interface ClusterRunOptions {
   readonly deadline?: Deadline;
   readonly now?: Date;
   readonly onMember?: (member: string, event: string, message: string) => void;
+  /** Each member's progress hooks (its stages, its dump), for a bar per member. */
+  readonly memberProgress?: (member: string) => MemberProgress;
 }
 
-export type ClusterBaseReason = 'no-base' | 'new-member' | 'member-removed' | 'member-restarted' | 'base-age' | 'resume';
+export type ClusterBaseReason = 'no-base' | 'new-member' | 'member-removed' | 'member-restarted' | 'base-age' | 'resume' | 'requested';
 
 export interface MemberPassResult {
   readonly name: string;
@@ -72,7 +76,7 @@ export async function runCluster(options: ClusterRunOptions): Promise<ClusterRun
     const passes = await archiveMembers(sources.members, options);
     const restarted = passes.some((pass) => pass.oplog?.base !== undefined || (pass.oplog?.pendingBase !== undefined && pass.oplog.baseReason !== 'resume'))
       || (await membersOffClusterBase(committer.manifest, sources.members, options.store)).length > 0;
-    const reason = clusterBaseReason(committer.manifest, restarted, options.baseEveryMs, now);
+    const reason = clusterBaseReason(committer.manifest, restarted, options.baseEveryMs, now) ?? (options.baseNow ? 'requested' : undefined);
     const common = { added: noted.added, removed: noted.removed, ...(reason && { baseReason: reason }) };
     if (options.signal?.aborted || passes.some((pass) => pass.oplog?.stoppedEarly)) {
       return { ...common, ...pendingOf(committer.manifest), members: passes, stoppedEarly: true };
@@ -89,6 +93,7 @@ export async function runCluster(options: ClusterRunOptions): Promise<ClusterRun
       signal: options.signal,
       now,
       onMember: options.onMember,
+      memberProgress: options.memberProgress,
     });
     const members = passes.map((pass) => ({ ...pass, base: taken.members.find((outcome) => outcome.name === pass.name) }));
     return {
@@ -128,7 +133,10 @@ async function archiveMembers(members: readonly MemberSource[], options: Cluster
       compact: options.compact,
       signal: options.signal,
       includeConfigMetadata: member.role === 'config',
+      ...options.memberProgress?.(member.name),
     });
+    // The member's receipt as its pass ends (its oplog, a base it resumed or restarted).
+    options.onMember?.(member.name, 'pass-done', `${member.name}: ${describeRunDue(oplog).join('; ')}`);
     return { ...own, oplog };
   })));
   // Every member's pass ends (commits or stops) before a failure is reported: none is cut off

@@ -8,7 +8,8 @@
 // the topology now (none yet, a shard joined or left, one in progress): `run` first.
 import { activeMembers, membersWithoutClusterBase, newestClusterBase, noteMembers } from '../archive/cluster-manifest.ts';
 import type { ChunkLimits } from '../archive/chunker.ts';
-import type { Chunk } from '../archive/manifest.ts';
+import type { Chunk, SourceIdentity } from '../archive/manifest.ts';
+import type { MemberRole } from '../archive/cluster-manifest.ts';
 import { streamOplog, type StreamOplogResult } from '../backup/stream-oplog.ts';
 import type { ChainDamaged } from '../archive/chain-health.ts';
 import { UsageError } from '../errors.ts';
@@ -27,6 +28,11 @@ export interface ClusterStreamOptions {
   readonly compactEveryMs?: number;
   readonly signal?: AbortSignal;
   readonly onStart?: (member: string, setName: string) => void;
+  /**
+   * Before a member's stream starts, with the member's store (its metrics primed from its
+   * manifest): awaited, so that nothing it counts happens before it.
+   */
+  readonly onMemberReady?: (member: { readonly name: string; readonly role: MemberRole; readonly identity: SourceIdentity }, store: Store) => Promise<void>;
   readonly onChunk?: (member: string, chunk: Chunk) => void;
   readonly onDamaged?: (member: string, error: ChainDamaged) => void;
 }
@@ -59,9 +65,11 @@ export async function streamCluster(options: ClusterStreamOptions): Promise<Clus
       const settled = await Promise.allSettled(sources.members.map(async (member) => {
         options.onStart?.(member.name, member.source.identity.setName);
         try {
+          const store = memberStore(options.store, memberPrefixOf(member));
+          await options.onMemberReady?.({ name: member.name, role: member.role, identity: member.source.identity }, store);
           const result = await streamOplog({
             source: member.source,
-            store: memberStore(options.store, memberPrefixOf(member)),
+            store,
             ...(options.limits && { limits: options.limits }),
             ...(options.flushIntervalMs !== undefined && { flushIntervalMs: options.flushIntervalMs }),
             ...(options.compactEveryMs !== undefined && { compactEveryMs: options.compactEveryMs }),

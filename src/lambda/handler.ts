@@ -160,7 +160,10 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
       const topology = await clusterTopologyOf(settings.topology, settings.uri);
       if (topology) {
         const { limits, baseEveryMs, allowBalancer } = settings;
-        const result = await runCluster({ store, topology, limits, baseEveryMs, allowBalancer, signal, deadline: hard });
+        // A line per member stage as it starts and ends: an invocation cut off by its timeout
+        // still leaves in the log which members got how far (the summary comes only at the end).
+        const onMember = (member: string, event: string, message: string) => log.event(`lambda.member.${event}`, message, { requestId: context.awsRequestId, member });
+        const result = await runCluster({ store, topology, limits, baseEveryMs, allowBalancer, signal, deadline: hard, onMember });
         const summary = { cluster: true, ...clusterRunReport(result), message: describeClusterRun(result).join('; '), durationMs: Date.now() - startedAt };
         log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary });
         return { ...summary, stoppedEarly: result.stoppedEarly };

@@ -46,11 +46,23 @@ describe('the Lambda handler on a sharded cluster (MONGO_PITR_TOPOLOGY, folder s
     }
     const topology = await readFile(source.topologyFile, 'utf8');
     const env = { MONGODB_URI: '', MONGO_PITR_TOPOLOGY: topology, MONGO_PITR_STORE: url, MONGO_PITR_SAFETY_MARGIN_MS: String(MARGIN_MS) };
+    /** The handler's log lines (NDJSON on stderr) of every invocation so far. */
+    const logged: Record<string, unknown>[] = [];
     const invoke = async (budgetMs: number): Promise<LambdaSummary> => {
-      const result = await withEnv(env, () => handler({ 'detail-type': 'Scheduled Event' }, contextWith(budgetMs, MARGIN_MS)));
-      t.diagnostic(`budget ${budgetMs} ms: ${String(result.message)}`);
-      return result;
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        for (const line of String(chunk).split('\n')) if (line.startsWith('{')) logged.push(JSON.parse(line) as Record<string, unknown>);
+        return (write as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean)(chunk, ...rest);
+      }) as typeof process.stderr.write;
+      try {
+        const result = await withEnv(env, () => handler({ 'detail-type': 'Scheduled Event' }, contextWith(budgetMs, MARGIN_MS)));
+        t.diagnostic(`budget ${budgetMs} ms: ${String(result.message)}`);
+        return result;
+      } finally {
+        process.stderr.write = write;
+      }
     };
+    const memberEvents = (type: string) => logged.filter((event) => event.type === type).map((event) => String(event.member));
     const clusterJson = async (): Promise<ClusterManifest | undefined> => {
       const bytes = await readFile(join(url, 'cluster.json')).catch(() => undefined);
       return bytes && parseClusterManifest(bytes);
@@ -79,11 +91,25 @@ describe('the Lambda handler on a sharded cluster (MONGO_PITR_TOPOLOGY, folder s
       const done = await clusterJson();
       assert.equal(done?.bases.length, 1);
       assert.equal(done?.pendingBase, undefined);
+      // Each member's base in the log as it started and as it was finished (by the cluster base or
+      // by the member's own pass resuming it), whichever invocation did it: the receipts of
+      // invocations cut off midway are in the log, the summary comes only at the end.
+      for (const part of done?.bases[0]?.members ?? []) {
+        assert.ok(memberEvents('lambda.member.base').includes(part.name), `${part.name}'s base started in the log`);
+        const finished = logged.filter((event) => event.member === part.name && /^lambda\.member\.(base-taken|pass-done)$/.test(String(event.type)) && String(event.message).includes(part.baseId));
+        assert.ok(finished.length > 0, `${part.name}'s base ${part.baseId} finished in the log: ${JSON.stringify(logged.filter((event) => event.member === part.name))}`);
+      }
 
       // Next: new writes on both shards are archived by the next invocation onto each member chain.
       for (const [index, shard] of source.shards.entries()) await shard.client.db('app').collection<Doc>('big').insertOne({ _id: 10_000 + index, pad: 'new' });
+      logged.length = 0;
       const next = await invoke(60_000);
       assert.equal(next.stoppedEarly, false, String(next.message));
+      // The receipt per member: each member's own pass, the new write on each shard archived.
+      const receipts = next.members as { name: string; oplog?: { oplog?: { ops: number } } }[];
+      assert.deepEqual(receipts.map((member) => member.name).sort(), [...MEMBERS].sort());
+      for (const name of SHARDS) assert.ok((receipts.find((member) => member.name === name)?.oplog?.oplog?.ops ?? 0) >= 1, `${name}'s receipt counts its new write: ${JSON.stringify(receipts)}`);
+      assert.deepEqual(memberEvents('lambda.member.pass-done').sort(), [...MEMBERS].sort(), 'a log line per member as its pass ends');
       const found = await runCli(['--json', '--store', url, 'find', '--ns', 'app.big', '--op', 'i', '--id', '10000']);
       assert.equal(found.code, 0, found.stderr);
       assert.equal((JSON.parse(found.stdout.trim()) as { member: string }).member, 'shard01');

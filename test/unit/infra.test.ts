@@ -189,6 +189,31 @@ describe('infra/template.yaml (AWS SAM)', () => {
     assert.deepEqual([deny.Resource].flat().map((arn) => subText(arn)).sort(), [bucketArn, `${bucketArn}/*`]);
   });
 
+  test('a sharded cluster: the Topology parameter (JSON, hidden) reaches the function as MONGO_PITR_TOPOLOGY, absent when empty', () => {
+    const parameters = object(template.Parameters, 'Parameters');
+    const topology = object(parameters.Topology, 'Topology');
+    assert.equal(topology.Type, 'String');
+    assert.equal(topology.Default, '', 'empty: a replica set');
+    // The topology names every member's URI, passwords included.
+    assert.equal(topology.NoEcho, true);
+    // With a topology the URI is not needed (settingsFromEnv): it may be left empty.
+    assert.equal(object(parameters.MongoDbUri, 'MongoDbUri').Default, '');
+    const conditions = object(template.Conditions, 'Conditions');
+    const variables = object(object(properties.Environment, 'Environment').Variables, 'Variables');
+    const value = object(variables[LAMBDA_ENV.topology], `${LAMBDA_ENV.topology}`);
+    // !If [HasTopology, !Ref Topology, !Ref AWS::NoValue]: no variable at all for a replica set,
+    // so the handler never sees an empty topology setting.
+    const [condition, then, otherwise] = array(value['Fn::If'], 'Fn::If');
+    assert.deepEqual(then, { Ref: 'Topology' });
+    assert.deepEqual(otherwise, { Ref: 'AWS::NoValue' });
+    assert.deepEqual(conditions[String(condition)], { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'Topology' }, ''] }] });
+    // The balancer switch of a cluster pass is set from the template too, off unless asked.
+    const allow = object(parameters.AllowBalancer, 'AllowBalancer');
+    assert.equal(allow.Default, 'false');
+    assert.deepEqual(allow.AllowedValues, ['true', 'false']);
+    assert.deepEqual(variables[LAMBDA_ENV.allowBalancer], { Ref: 'AllowBalancer' });
+  });
+
   test('client-side encryption is configured with public keys only, or a KMS key', () => {
     const variables = object(object(properties.Environment, 'Environment').Variables, 'Variables');
     assert.deepEqual(variables[ENV.encrypt], { 'Fn::If': ['HasEncryptKmsKey', { 'Fn::Sub': 'kms:${EncryptKmsKeyArn}' }, { Ref: 'EncryptTo' }] });

@@ -1,7 +1,8 @@
 // mongo-pitr backup: take a base backup now.
 import { pointWords } from '../../archive/window-words.ts';
 import type { Command } from 'commander';
-import { backupBase } from '../../backup/run-due.ts';
+import { backupBase, DEFAULT_LIMITS } from '../../backup/run-due.ts';
+import { clusterRunOf, runClusterCommand, type ClusterRunFlags } from './cluster-run.ts';
 import { parsePositiveInt } from '../../config.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { counted } from '../receipt-text.ts';
@@ -14,9 +15,15 @@ export function registerBackup(program: Command): void {
     .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
     .option('--include-auth', 'also back up users and roles (admin.system.users/roles)')
     .option('--concurrency <n>', 'collections dumped at once', '4')
-    .action(async (flags: { uri?: string; includeAuth?: boolean; concurrency: string }, command: Command) => {
+    .option('--topology <file>', 'a sharded cluster described by a JSON file, as for run: a cluster base now, every member at once')
+    .option('--allow-balancer', 'take the cluster base even when the balancer runs and no mongos can stop it')
+    .action(async (flags: ClusterRunFlags & { uri?: string; includeAuth?: boolean; concurrency: string }, command: Command) => {
       const context = contextOf(command);
       const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
+      // A sharded cluster (a topology file, or a mongos at --uri): the cluster pass, with a
+      // cluster base now (cluster-run.ts), each member's bar on a row of its own.
+      const cluster = await clusterRunOf(context, flags);
+      if (cluster) return runClusterCommand(context, cluster, { limits: DEFAULT_LIMITS, compact: false, allowBalancer: flags.allowBalancer === true, baseNow: true, command: 'backup' });
       const summary = await withSourceAndStore(context, flags.uri, (source, store) => {
         context.log.event('backup.start', `base backup of ${source.identity.setName} (${source.uri}) into ${store.url}`);
         const progress = dumpProgress(context.log);

@@ -7,7 +7,8 @@ import type { ApplyMode } from '../../target/open-target.ts';
 import { formatTs, type Cutoff } from '../../timestamp.ts';
 import { counted } from '../receipt-text.ts';
 import { stopSignal, withStore, type Context } from '../context.ts';
-import { RESTORE_STOP } from './restore.ts';
+import { RESTORE_STOP, UNITS } from './restore.ts';
+import { memberDone } from '../member-progress.ts';
 import { clusterCutoffAt, firstMatchLines, requireFirstClusterOp, type ClusterFirstMatch } from '../../cluster/cluster-before-first.ts';
 import { formatFoundOp, foundOpToJson, type OpFilter } from '../../restore/find-ops.ts';
 import { databaseRenames } from '../../cluster/database-renames.ts';
@@ -47,6 +48,7 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       context.log.status('restore.before-first', firstMatchLines(first, formatFoundOp).join('; '));
       cutoff = clusterCutoffAt(first);
     }
+    context.log.status('restore.members', flags.dryRun ? 'planning the restore of every member' : 'restoring every member to the cutoff');
     return restoreCluster({
       store,
       target,
@@ -64,7 +66,12 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       // --nsFrom/--nsTo: whole databases only (cluster/database-renames.ts says why).
       namespaces: { include: flags.nsInclude, exclude: flags.nsExclude, from: flags.nsFrom, to: flags.nsTo ?? [] },
       signal,
-      onStage: (member, stage, detail) => context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member }),
+      onStage: (member, stage, detail) => {
+        context.log.event(`restore.${stage}`, `${member}: ${detail}`, { member });
+        if (stage === 'member-done') memberDone(context.log, member);
+      },
+      // Members restore in parallel: a row each on a terminal (log.ts rowProgress).
+      onProgress: (member, stage, done, total) => context.log.rowProgress?.(member, stage, done, total, UNITS[stage]),
     });
   });
   const beforeFirstJson = first && { member: first.member.name, ...foundOpToJson(first.op) };

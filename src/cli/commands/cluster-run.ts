@@ -8,6 +8,10 @@ import type { ClusterTopology } from '../../cluster/topology.ts';
 import { formatTs } from '../../timestamp.ts';
 import { pick, ENV } from '../../config.ts';
 import { stopSignal, withStore, type Context } from '../context.ts';
+import type { MemberProgress } from '../../cluster/cluster-base.ts';
+import { dumpProgress } from '../dump-progress.ts';
+import { memberDone, memberLog } from '../member-progress.ts';
+import type { Log } from '../../log.ts';
 
 export interface ClusterRunFlags {
   readonly uri?: string;
@@ -33,20 +37,51 @@ export async function topologyOf(context: Context, where: { topologyFile?: strin
 export async function runClusterCommand(
   context: Context,
   where: { topologyFile?: string; mongosUri?: string },
-  options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs: number; compact: boolean; allowBalancer: boolean },
+  options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs?: number; compact: boolean; allowBalancer: boolean; baseNow?: boolean; command?: 'run' | 'backup' },
 ): Promise<void> {
   const topology = await topologyOf(context, where);
-  const result = await withStore(context, (store) =>
-    runCluster({
+  const result = await withStore(context, (store) => {
+    // The line under the members' rows says what the pass is about (not the store's opening, done).
+    context.log.status('run.members', `backing up ${memberNames(topology)}: each one's new oplog, then a cluster base${options.baseNow ? '' : ' when one is due'}`);
+    return runCluster({
       store,
       topology,
       ...options,
       signal: stopSignal(),
-      // One event per member stage, so --json readers see which member is at which stage.
-      onMember: (member, event, message) => context.log.event(`run.member.${event}`, message, { member }),
-    }),
-  );
-  context.output.result({ type: 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
+      // One event per member stage, so --json readers see which member is at which stage; a
+      // member's row on a terminal ends with its work.
+      onMember: (member, event, message) => {
+        context.log.event(`run.member.${event}`, message, { member });
+        if (MEMBER_ENDS.has(event)) memberDone(context.log, member);
+      },
+      memberProgress: (member) => memberBar(context.log, member),
+    });
+  });
+  context.output.result({ type: options.command ?? 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
+}
+
+/** "config, shard01 and shard02". */
+export function memberNames(topology: ClusterTopology): string {
+  const names = [...new Set([topology.config.name, ...topology.shards.map((shard) => shard.name)])];
+  return names.length === 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1) ?? ''}`;
+}
+
+/** The onMember events after which the member has nothing left to draw in this stage. */
+const MEMBER_ENDS: ReadonlySet<string> = new Set(['base-taken', 'pass-done']);
+
+/** A member's waits and dump bar, on a row of its own (the replica-set run's, member by member). */
+export function memberBar(log: Log, member: string): MemberProgress {
+  const own = memberLog(log, member);
+  const progress = dumpProgress(own);
+  return {
+    onStage: (stage, message, count) => {
+      progress.stage(stage, count);
+      own.status(`run.${stage}`, message);
+    },
+    onDumpPlan: (plan) => progress.plan(plan),
+    onDocument: () => progress.document(),
+    onCollection: (entry) => progress.collection(entry),
+  };
 }
 
 const BASE_REASONS = {
@@ -56,6 +91,7 @@ const BASE_REASONS = {
   'member-restarted': 'a new cluster base: a member chain restarted (oplog gap or damage)',
   'base-age': 'a new cluster base: the newest was older than --base-every',
   resume: 'the cluster base in progress, resumed',
+  requested: 'a new cluster base, asked for by backup',
 } as const;
 
 export function describeClusterRun(result: ClusterRunResult): string[] {

@@ -58,7 +58,7 @@ export const RESTORE_STOP = {
 
 const RECEIPT_STAGES: ReadonlySet<string> = new Set(['plan', 'base', 'indexes']);
 
-const UNITS = { download: 'objects', load: 'collections', replay: 'entries' } as const;
+export const UNITS = { download: 'objects', load: 'collections', replay: 'entries' } as const;
 
 export function registerRestore(program: Command): void {
   const registered = program
