@@ -70,6 +70,8 @@ export function createLog(options: { json: boolean; quiet?: boolean; out?: NodeJ
     drawnLines = 0;
   };
   const drawAll = (): void => {
+    // Rows are kept off a terminal too (a later redraw needs them), but only a terminal draws.
+    if (!tty) return;
     const lines = [...rowLines(), ...(bar ? [bar] : [])];
     if (lines.length === 0) return;
     out.write(lines.join('\n'));

@@ -94,6 +94,13 @@ describe('log rows', () => {
     log.rowStatus?.('shard01', 'waiting');
     memberDone(log, 'shard01');
     assert.equal(plain.text(), '');
+    // A row still in progress when an event is printed: the event is a plain line, no row drawn
+    // after it and no escape codes (the first version kept rows off a pipe only until the next event).
+    log.rowProgress?.('shard02', 'download', 12, 12, 'objects');
+    log.event('restore.plan', 'config: 12 objects downloaded and verified');
+    log.rowProgress?.('config', 'load', 4, 5, 'collections');
+    settleProgress();
+    assert.equal(plain.text(), 'config: 12 objects downloaded and verified\n');
     const json = sink(false);
     createLog({ json: true, out: json.out }).rowProgress?.('shard02', 'replay', 3, 3, 'entries');
     const event = JSON.parse(json.text().trim()) as Record<string, unknown>;
