@@ -73,7 +73,10 @@ describe('the Lambda handler on a sharded cluster (MONGO_PITR_TOPOLOGY, folder s
       for (let invocation = 1; ; invocation++) {
         assert.ok(invocation <= 40, 'the cluster base is finished within 40 invocations');
         const result = await invoke(budgetMs);
-        assert.equal(result.cluster, true, 'the cluster pass ran');
+        // On a loaded machine a 200 ms budget can run out while the store is checked, before the
+        // cluster pass starts: the handler then says so and records nothing, which is right too.
+        const reachedPass = result.cluster === true;
+        assert.ok(reachedPass || (result.stoppedEarly === true && /^stopped early/.test(String(result.message))), `the cluster pass ran, or the invocation stopped before it: ${String(result.message)}`);
         // After each invocation: every member store holds only whole chains, and cluster.json
         // records a cluster base only with a base of every member.
         for (const name of await readdir(join(url, 'members')).catch(() => [])) {
@@ -83,7 +86,7 @@ describe('the Lambda handler on a sharded cluster (MONGO_PITR_TOPOLOGY, folder s
         const manifest = await clusterJson();
         for (const base of manifest?.bases ?? []) assert.deepEqual(base.members.map((member) => member.name).sort(), [...MEMBERS].sort());
         if (!result.stoppedEarly) break;
-        stopped++;
+        if (reachedPass) stopped++;
         assert.equal(manifest?.bases.length ?? 0, 0, 'no cluster base recorded while stopped early');
         budgetMs += 300;
       }
