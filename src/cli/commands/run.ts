@@ -2,7 +2,7 @@
 // newest is older than --base-every; otherwise the new oplog. What a scheduler calls.
 import type { Command } from 'commander';
 import { describeRunDue, runDue, runDueReport } from '../../backup/run-due.ts';
-import { readHead, readManifest } from '../../backup/commit.ts';
+import { readHead } from '../../backup/commit.ts';
 import { chainChunkCount, chainOpCount, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { windowOf } from '../../archive/chain-window.ts';
 import { windowPoints, windowWords } from '../../archive/window-words.ts';
@@ -67,7 +67,7 @@ export function registerRun(program: Command): void {
         });
       } finally {
         // The chain as the run left it (a damaged one included): window, newest op, health.
-        if (metrics) metrics.metrics.observeManifest((await readManifest(store)).manifest, source.identity);
+        if (metrics) metrics.metrics.observeManifest((await readHead(store)).manifest, source.identity);
       }
       // The chain as status reports it (from the head alone), read back after the run's last commit.
       return { result: done, chain: newestChainOf((await readHead(store)).manifest, source.identity) };
