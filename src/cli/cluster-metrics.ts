@@ -1,7 +1,8 @@
-// --metrics-addr for a cluster stream: the replica-set stream's series for every member, told
-// apart by member and role (backup-metrics.ts MEMBER_LABELS), the store's failures and retries
-// once for the process, and the cluster's window, read back from the store (cluster-status.ts)
-// after each member's chunk, since it moves only when every member's archive has.
+// --metrics-addr for a cluster stream and a cluster run (cluster-run-metrics.ts): the
+// replica-set stream's series for every member, told apart by member and role (backup-metrics.ts
+// MEMBER_LABELS), the store's failures and retries once for the process, and the cluster's window,
+// read back from the store (cluster-status.ts) after each member's chunk, since it moves only when
+// every member's archive has.
 import { readHead } from '../backup/commit.ts';
 import { clusterStatus } from '../cluster/cluster-status.ts';
 import type { SourceIdentity } from '../archive/manifest.ts';

@@ -1,5 +1,6 @@
 // `mongo-pitr run` on a sharded cluster (--topology file.json, or a --uri that reaches a mongos):
-// every member's oplog, and a cluster base when one is due (cluster/cluster-run.ts).
+// every member's oplog, and a cluster base when one is due (cluster/cluster-run.ts); --metrics-addr
+// serves every member's series and the cluster window while the pass runs (cluster-run-metrics.ts).
 import { describeRunDue, runDueReport } from '../../backup/run-due.ts';
 import type { ChunkLimits } from '../../archive/chunker.ts';
 import { resolveTopology, isMongos } from '../../cluster/discover-topology.ts';
