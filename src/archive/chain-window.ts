@@ -211,6 +211,23 @@ export function verifyContinuity(chain: Chain): void {
   }
 }
 
+/**
+ * Whether the records a head holds link up, by ts and by hash: its unsealed chunks onto the last
+ * sealed record (or the base's oplog) and onto each other; on a whole chain (no history), the
+ * check verifyContinuity makes. The sealed records were each checked onto their predecessor when
+ * appended (addChunk) and are pinned by sha256, segment to segment (read-manifest.ts): reading
+ * them back is `verify`'s and --verify-every's work, which records what it finds as the chain's
+ * damage in the head. So a head answers for the chain without a read that grows with its age.
+ */
+export function headLinksUp(chain: Chain): boolean {
+  let previous: OplogObject = chain.history?.end ?? chain.base.oplog;
+  for (const chunk of chain.chunks) {
+    if (!tsEquals(chunk.afterTs, previous.lastTs) || chunk.prevSha256 !== linkOf(previous)) return false;
+    previous = chunk;
+  }
+  return true;
+}
+
 /** Every key a chain references. */
 export function keysOf(chain: Chain): string[] {
   const base = chain.base;

@@ -1,8 +1,9 @@
-// --metrics-addr for a cluster stream: the replica-set stream's series for every member, told
-// apart by member and role (backup-metrics.ts MEMBER_LABELS), the store's failures and retries
-// once for the process, and the cluster's window, read back from the store (cluster-status.ts)
-// after each member's chunk, since it moves only when every member's archive has.
-import { readManifest } from '../backup/commit.ts';
+// --metrics-addr for a cluster stream and a cluster run (cluster-run-metrics.ts): the
+// replica-set stream's series for every member, told apart by member and role (backup-metrics.ts
+// MEMBER_LABELS), the store's failures and retries once for the process, and the cluster's window,
+// read back from the store (cluster-status.ts) after each member's chunk, since it moves only when
+// every member's archive has.
+import { readHead } from '../backup/commit.ts';
 import { clusterStatus } from '../cluster/cluster-status.ts';
 import type { SourceIdentity } from '../archive/manifest.ts';
 import { BackupMetrics, MEMBER_LABELS, type SourceMetrics } from '../metrics/backup-metrics.ts';
@@ -18,7 +19,7 @@ export interface ClusterMetrics {
   readonly storeOptions: OpenStoreOptions;
   /** The cluster store, counting its failures (member stores are views of it). */
   count(store: Store): Store;
-  /** A member's series, primed from its manifest (its newest chain's window, health, newest op). */
+  /** A member's series, primed from its manifest's head (its newest chain's window, health, newest op). */
   member(member: { readonly name: string; readonly role: string; readonly identity: SourceIdentity }, store: Store): Promise<SourceMetrics>;
   /** Reads the cluster's window again (after a chunk); one read at a time, the latest request wins. */
   refreshWindow(store: Store): void;
@@ -49,7 +50,7 @@ export async function startClusterMetrics(context: Context, addr: string | undef
     count: (store) => instrumentStore(store, (kind) => metrics.observeStoreError(kind)),
     async member(member, store) {
       const series = metrics.sourceMetrics({ set_name: member.identity.setName, member: member.name, role: member.role });
-      series.observeManifest((await readManifest(store)).manifest, member.identity);
+      series.observeManifest((await readHead(store)).manifest, member.identity);
       return series;
     },
     refreshWindow(store) {

@@ -1,7 +1,7 @@
 // --metrics-addr for the long-running modes (`stream`, and `run` while it runs): the metrics
 // object, its scrape endpoint, and the store hooks that feed it (S3 retries, failures by kind).
 import type { Command } from 'commander';
-import { readManifest } from '../backup/commit.ts';
+import { readHead } from '../backup/commit.ts';
 import { BackupMetrics } from '../metrics/backup-metrics.ts';
 import { instrumentStore, kindOf } from '../metrics/instrumented-store.ts';
 import { serveMetrics, type MetricsServer } from '../metrics/metrics-server.ts';
@@ -22,7 +22,7 @@ export interface RunMetrics {
   readonly metrics: BackupMetrics;
   /** Options for opening the store, so that its requests' retries are counted. */
   readonly storeOptions: OpenStoreOptions;
-  /** The store, counting its failures, and the metrics primed from its manifest for `source`. */
+  /** The store, counting its failures, and the metrics primed from its manifest's head for `source`. */
   attach(source: Source, store: Store): Promise<Store>;
   close(): Promise<void>;
 }
@@ -42,7 +42,8 @@ export async function startMetrics(context: Context, flags: MetricsFlags): Promi
     async attach(source, store) {
       metrics.forSource(source.identity);
       const counted = instrumentStore(store, (kind) => metrics.observeStoreError(kind));
-      metrics.observeManifest((await readManifest(counted)).manifest, source.identity);
+      // The head alone: a read that does not grow with the chain's sealed history (backup-metrics.ts).
+      metrics.observeManifest((await readHead(counted)).manifest, source.identity);
       return counted;
     },
     close: () => server.close(),

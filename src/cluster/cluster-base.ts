@@ -21,9 +21,10 @@ export const DEFAULT_MEMBER_CONCURRENCY = 4;
 
 /**
  * One member's progress hooks for its replica-set pass (run-due.ts, take-base.ts): the stage it
- * waits on and its dump's documents, so each member working in parallel can draw its own bar.
+ * waits on and its dump's documents, so each member working in parallel can draw its own bar;
+ * and its committed chunks, for its metrics series (cli/cluster-run-metrics.ts).
  */
-export type MemberProgress = Pick<BackupRunOptions, 'onStage' | 'onDumpPlan' | 'onDocument' | 'onCollection'>;
+export type MemberProgress = Pick<BackupRunOptions, 'onStage' | 'onDumpPlan' | 'onDocument' | 'onCollection' | 'onChunk'>;
 
 export interface ClusterBaseOptions {
   readonly store: Store;

@@ -6,9 +6,9 @@
 // stopped or killed at any point leaves every member chain consistent and the next pass resumes.
 import { MongoClient } from 'mongodb';
 import pLimit from 'p-limit';
-import { membersWithoutClusterBase, newestClusterBase, noteMembers, type ClusterBase, type ClusterManifest } from '../archive/cluster-manifest.ts';
+import { membersWithoutClusterBase, newestClusterBase, noteMembers, type ClusterBase, type ClusterManifest, type MemberRole } from '../archive/cluster-manifest.ts';
 import type { ChunkLimits } from '../archive/chunker.ts';
-import { newestChainOf, pendingBaseOf } from '../archive/manifest.ts';
+import { newestChainOf, pendingBaseOf, type SourceIdentity } from '../archive/manifest.ts';
 import { readHead } from '../backup/commit.ts';
 import { describeRunDue, runDue, type RunDueResult } from '../backup/run-due.ts';
 import type { Deadline } from '../source/time-limit.ts';
@@ -37,8 +37,14 @@ export interface ClusterRunOptions {
   readonly deadline?: Deadline;
   readonly now?: Date;
   readonly onMember?: (member: string, event: string, message: string) => void;
-  /** Each member's progress hooks (its stages, its dump), for a bar per member. */
+  /** Each member's progress hooks (its stages, its dump, its chunks), for a bar per member. */
   readonly memberProgress?: (member: string) => MemberProgress;
+  /**
+   * Each member once connected, before any of its work, with its store (a view of `store`): its
+   * metrics primed from its manifest, as a cluster stream's (cluster-stream.ts). Awaited, so that
+   * nothing it counts happens before it.
+   */
+  readonly onMemberReady?: (member: { readonly name: string; readonly role: MemberRole; readonly identity: SourceIdentity }, store: Store) => Promise<void>;
 }
 
 export type ClusterBaseReason = 'no-base' | 'new-member' | 'member-removed' | 'member-restarted' | 'base-age' | 'resume' | 'requested';
@@ -73,6 +79,10 @@ export async function runCluster(options: ClusterRunOptions): Promise<ClusterRun
     const seen = seenMembers(sources.members);
     const noted = noteMembers(committer.manifest, seen, now.toISOString());
     if (noted.added.length > 0 || noted.removed.length > 0) await committer.commit((manifest) => noteMembers(manifest, seen, now.toISOString()).manifest);
+    if (options.onMemberReady) {
+      const ready = options.onMemberReady;
+      await Promise.all(sources.members.map((member) => ready({ name: member.name, role: member.role, identity: member.source.identity }, memberStore(options.store, memberPrefixOf(member)))));
+    }
     const passes = await archiveMembers(sources.members, options);
     const restarted = passes.some((pass) => pass.oplog?.base !== undefined || (pass.oplog?.pendingBase !== undefined && pass.oplog.baseReason !== 'resume'))
       || (await membersOffClusterBase(committer.manifest, sources.members, options.store)).length > 0;

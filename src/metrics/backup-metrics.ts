@@ -6,8 +6,8 @@
 // One process may back up several sources at once (a cluster stream: every member): each is a
 // SourceMetrics, its series told apart by labels (set_name; member and role for a cluster).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { verifyContinuity, windowOf } from '../archive/chain-window.ts';
-import { newestChainOf, type Chain, type Chunk, type Manifest, type SourceIdentity } from '../archive/manifest.ts';
+import { headLinksUp, windowOf } from '../archive/chain-window.ts';
+import { chainEnd, lastChunkOf, linkOf, newestChainOf, type Chain, type Chunk, type Manifest, type SourceIdentity } from '../archive/manifest.ts';
 import type { Ts } from '../timestamp.ts';
 
 /** An op time as Prometheus wants a time: seconds since the epoch (the ordinal is dropped). */
@@ -140,7 +140,12 @@ export class SourceMetrics {
     for (const metric of [this.#series.chunks, this.#series.ops, this.#series.bytes]) metric.inc(this.#labels, 0);
   }
 
-  /** Everything the manifest says about this source's newest chain (at start, and after a base). */
+  /**
+   * Everything the manifest's head says about this source's newest chain (at start, and after a
+   * pass). The head is enough (readHead, not readManifest): every series here is about the chain's
+   * end, its base, its damage and its last verify, which the head holds whatever the chain's age
+   * (archive/source-summary.ts, as status). A whole chain (readManifest) gives the same values.
+   */
   observeManifest(manifest: Manifest, source: SourceIdentity): void {
     const chain = newestChainOf(manifest, source);
     if (!chain) {
@@ -155,20 +160,16 @@ export class SourceMetrics {
     const window = windowOf(chain);
     series.windowStart.set(this.#labels, seconds(window.from));
     series.windowEnd.set(this.#labels, seconds(window.to));
-    const end = chain.chunks.at(-1) ?? chain.base.oplog;
+    // The newest record, sealed into a segment or still in the head (a head may hold none).
+    const end = chainEnd(chain);
     series.newestOp.set(this.#labels, seconds(end.lastTs));
-    const lag = chain.chunks.at(-1)?.lagMs;
+    const lag = lastChunkOf(chain)?.lagMs;
     if (lag !== undefined && lag !== null) series.lag.set(this.#labels, lag / 1000);
-    // Damage recorded by a read-back (chain-health.ts), or links that do not hold.
-    let healthy = chain.damage ? 0 : 1;
-    try {
-      verifyContinuity(chain);
-    } catch {
-      healthy = 0;
-    }
-    series.healthy.set(this.#labels, healthy);
+    // Damage recorded by a read-back (chain-health.ts), or records in the head that do not link.
+    series.healthy.set(this.#labels, !chain.damage && headLinksUp(chain) ? 1 : 0);
     series.verifiedAt.set(this.#labels, chain.verifiedAt ? Date.parse(chain.verifiedAt) / 1000 : 0);
-    this.#end = { lastTs: end.lastTs, sha256: end.sha256 };
+    // What the next chunk's prevSha256 names: a compacted record is followed by its last piece's hash.
+    this.#end = { lastTs: end.lastTs, sha256: linkOf(end) };
   }
 
   /** A chunk was committed (onto any chain): what was written. */

@@ -2,20 +2,21 @@
 // 2-shard cluster (FerretDB members, test/support/sim-cluster.ts) and its Prometheus endpoint is
 // scraped while it runs. Each member has the replica-set stream's series (metrics.test.ts),
 // labelled by member and role besides its set name, and they agree with that member's manifest;
-// the cluster's window (start and end) agrees with what `status` computes from the store.
+// the cluster's window (start and end) agrees with what `status` computes from the store. The
+// same endpoint for a cluster `run` while its pass runs, closed as it exits.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sealOf } from '../../src/archive/chain-window.ts';
-import { parseManifest, type Chain } from '../../src/archive/manifest.ts';
+import { chainChunkCount, parseManifest, type Chain } from '../../src/archive/manifest.ts';
 import { finished, runCli, spawnCli } from '../support/cli.ts';
 import { markCutoff, passCutoff } from '../support/cluster-workload.ts';
 import { startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { isFerretDB, NO_MONGO } from '../support/test-env.ts';
-import { ExitCode } from '../../src/errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '../support/wait-for.ts';
 import { freePort } from '../servers/process-server.ts';
 
@@ -57,7 +58,7 @@ function sample(samples: Map<string, number>, key: string): number {
   return value;
 }
 
-describe('mongo-pitr stream --topology --metrics-addr', { skip: SKIP }, () => {
+describe('mongo-pitr stream and run --topology --metrics-addr', { skip: SKIP }, () => {
   let source: SimCluster;
   let url: string;
   let cliArgs: string[];
@@ -161,10 +162,70 @@ describe('mongo-pitr stream --topology --metrics-addr', { skip: SKIP }, () => {
     }
   });
 
-  test('a cluster run refuses --metrics-addr instead of ignoring it', async () => {
-    const run = await runCli([...cliArgs, 'run', '--topology', source.topologyFile, '--metrics-addr', '127.0.0.1:0']);
-    assert.equal(run.code, ExitCode.usage, run.stderr);
-    assert.match(run.stderr, /--metrics-addr is not served by a cluster run/);
-    assert.match(run.stderr, /stream --topology/);
+  test('a cluster run serves every member\'s series and the cluster window while it runs; nothing listens after it exits', async () => {
+    // A cluster base to extend (the test above leaves one; this one does not rely on it).
+    for (const shard of source.shards) await shard.client.db('app').collection<{ _id: string }>('orders').insertOne({ _id: 'before-run' });
+    const first = await runCli([...cliArgs, 'run', '--topology', source.topologyFile]);
+    assert.equal(first.code, 0, first.stderr);
+    const before = new Map(await Promise.all(members().map(async (member) => [member.name, await chainOf(member.name)] as const)));
+    // Some 4 MB of oplog on each shard: at --chunk-size 1 (MiB) each shard's pass commits several
+    // chunks one at a time, which keeps the pass running long enough to be scraped more than once.
+    for (const shard of source.shards) {
+      const docs = shard.client.db('app').collection<{ _id: string; payload: string }>('bulk');
+      for (let n = 0; n < 4; n++) await docs.insertMany(Array.from({ length: 10 }, (_, k) => ({ _id: `${n}-${k}`, payload: 'x'.repeat(100_000) })));
+    }
+
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}/metrics`;
+    const child = spawnCli(['--json', ...cliArgs, 'run', '--topology', source.topologyFile, '--chunk-size', '1', '--no-compact', '--metrics-addr', `127.0.0.1:${port}`]);
+    const exit = finished(child);
+    let exited = false;
+    void exit.then(() => (exited = true));
+    const scrapes: Map<string, number>[] = [];
+    try {
+      while (!exited) {
+        const samples = await scrape(endpoint);
+        if (samples && !exited) scrapes.push(samples);
+        await sleep(20);
+      }
+      const result = await exit;
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /"type":"metrics.listen".*127\.0\.0\.1/);
+      // At exit the endpoint is gone at once: nothing waits for a last scrape.
+      assert.equal(await scrape(endpoint), undefined, 'nothing listens once the cluster run has exited');
+    } finally {
+      child.kill('SIGKILL');
+    }
+
+    // While it ran: every member's series, labelled by member and role, primed from its manifest.
+    assert.ok(scrapes.length > 0, 'scraped while the pass ran');
+    const primed = scrapes.filter((samples) => members().every((member) => samples.get(memberKey('mongo_pitr_chain_healthy', member)) === 1));
+    assert.ok(primed.length > 0, `every member's series, healthy, while it ran (${scrapes.length} scrapes)`);
+    assert.equal(scrapes.some((samples) => samples.has('mongo_pitr_chain_healthy{set_name=""}')), false, 'no series for a source named nowhere');
+    for (const member of members()) {
+      const chain = await chainOf(member.name);
+      const was = before.get(member.name);
+      assert.ok(was);
+      const written = chainChunkCount(chain) - (chain.id === was.id ? chainChunkCount(was) : 0);
+      const counts = scrapes.flatMap((samples) => samples.get(memberKey('mongo_pitr_chunks_written_total', member)) ?? []);
+      assert.deepEqual(counts, [...counts].sort((x, y) => x - y), `${member.name}: chunks written only grows`);
+      assert.ok(counts.every((count) => count <= written), `${member.name}: ${counts.join(',')} ≤ ${written}`);
+      // Primed as the member connected: the window of the chain the pass extends.
+      assert.equal(primed[0]?.get(memberKey('mongo_pitr_restorable_window_start_timestamp_seconds', member)), was.base.oplog.lastTs.t, member.name);
+    }
+    const shardCounts = scrapes.map((samples) => source.shards.reduce((sum, shard) => sum + (samples.get(memberKey('mongo_pitr_chunks_written_total', { name: shard.name, role: 'shard', setName: shard.setName })) ?? 0), 0));
+    assert.ok(shardCounts.some((count) => count > 0), `a scrape saw the shards' chunks counted: ${shardCounts.join(',')}`);
+
+    // The cluster window, as status computes it from the store, labelled by its cluster base.
+    const report = await runCli(['--json', ...cliArgs, 'status']);
+    const status = (JSON.parse(report.stdout.trim().split('\n').at(-1) ?? '{}') as { cluster?: { windows: { baseId: string; from: string; to: string }[] } }).cluster?.windows.at(-1);
+    assert.ok(status, 'status shows a cluster window');
+    const startKey = `mongo_pitr_cluster_window_start_timestamp_seconds{cluster_base="${status.baseId}"}`;
+    const endKey = `mongo_pitr_cluster_window_end_timestamp_seconds{cluster_base="${status.baseId}"}`;
+    const withWindow = scrapes.filter((samples) => samples.has(startKey));
+    assert.ok(withWindow.length > 0, 'the cluster window gauges while it ran');
+    assert.ok(withWindow.every((samples) => samples.get(startKey) === secondsOf(status.from)), 'the window starts where status says');
+    const ends = withWindow.flatMap((samples) => samples.get(endKey) ?? []);
+    assert.ok(ends.every((end) => end <= secondsOf(status.to)), `the window end never past status's: ${ends.join(',')} ≤ ${secondsOf(status.to)}`);
   });
 });

@@ -1,5 +1,6 @@
 // `mongo-pitr run` on a sharded cluster (--topology file.json, or a --uri that reaches a mongos):
-// every member's oplog, and a cluster base when one is due (cluster/cluster-run.ts).
+// every member's oplog, and a cluster base when one is due (cluster/cluster-run.ts); --metrics-addr
+// serves every member's series and the cluster window while the pass runs (cluster-run-metrics.ts).
 import { describeRunDue, runDueReport } from '../../backup/run-due.ts';
 import type { ChunkLimits } from '../../archive/chunker.ts';
 import { resolveTopology, isMongos } from '../../cluster/discover-topology.ts';
@@ -11,6 +12,8 @@ import { stopSignal, withStore, type Context } from '../context.ts';
 import type { MemberProgress } from '../../cluster/cluster-base.ts';
 import { dumpProgress } from '../dump-progress.ts';
 import { memberDone, memberLog } from '../member-progress.ts';
+import { startClusterMetrics } from '../cluster-metrics.ts';
+import { clusterRunMetrics } from '../cluster-run-metrics.ts';
 import type { Log } from '../../log.ts';
 
 export interface ClusterRunFlags {
@@ -37,26 +40,38 @@ export async function topologyOf(context: Context, where: { topologyFile?: strin
 export async function runClusterCommand(
   context: Context,
   where: { topologyFile?: string; mongosUri?: string },
-  options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs?: number; compact: boolean; allowBalancer: boolean; baseNow?: boolean; command?: 'run' | 'backup' },
+  options: { limits: ChunkLimits; baseEveryMs?: number; verifyEveryMs?: number; compact: boolean; allowBalancer: boolean; baseNow?: boolean; command?: 'run' | 'backup'; metricsAddr?: string },
 ): Promise<void> {
+  const { metricsAddr, ...passOptions } = options;
   const topology = await topologyOf(context, where);
-  const result = await withStore(context, (store) => {
+  // --metrics-addr: every member's series labelled by member and role, and the cluster window,
+  // served while the pass runs (the cluster stream's endpoint, cluster-metrics.ts); closed at exit.
+  const metrics = await startClusterMetrics(context, metricsAddr);
+  const result = await withStore(context, async (opened) => {
+    const store = metrics ? metrics.count(opened) : opened;
+    const fed = metrics && clusterRunMetrics(context, metrics, store);
     // The line under the members' rows says what the pass is about (not the store's opening, done).
     context.log.status('run.members', `backing up ${memberNames(topology)}: each one's new oplog, then a cluster base${options.baseNow ? '' : ' when one is due'}`);
-    return runCluster({
-      store,
-      topology,
-      ...options,
-      signal: stopSignal(),
-      // One event per member stage, so --json readers see which member is at which stage; a
-      // member's row on a terminal ends with its work.
-      onMember: (member, event, message) => {
-        context.log.event(`run.member.${event}`, message, { member });
-        if (MEMBER_ENDS.has(event)) memberDone(context.log, member);
-      },
-      memberProgress: (member) => memberBar(context.log, member),
-    });
-  });
+    try {
+      return await runCluster({
+        store,
+        topology,
+        ...passOptions,
+        signal: stopSignal(),
+        // One event per member stage, so --json readers see which member is at which stage; a
+        // member's row on a terminal ends with its work.
+        onMember: (member, event, message) => {
+          context.log.event(`run.member.${event}`, message, { member });
+          if (MEMBER_ENDS.has(event)) memberDone(context.log, member);
+        },
+        memberProgress: (member) => (fed ? fed.progress(member, memberBar(context.log, member)) : memberBar(context.log, member)),
+        ...(fed && { onMemberReady: fed.onMemberReady }),
+      });
+    } finally {
+      // Every member as the pass left it (a restarted chain, a new cluster base), before the store closes.
+      await fed?.settle();
+    }
+  }, metrics?.storeOptions).finally(() => metrics?.close());
   context.output.result({ type: options.command ?? 'run', cluster: true, ...clusterRunReport(result) }, describeClusterRun(result));
 }
 

@@ -2,12 +2,11 @@
 // newest is older than --base-every; otherwise the new oplog. What a scheduler calls.
 import type { Command } from 'commander';
 import { describeRunDue, runDue, runDueReport } from '../../backup/run-due.ts';
-import { readHead, readManifest } from '../../backup/commit.ts';
+import { readHead } from '../../backup/commit.ts';
 import { chainChunkCount, chainOpCount, newestChainOf, type Chain } from '../../archive/manifest.ts';
 import { windowOf } from '../../archive/chain-window.ts';
 import { windowPoints, windowWords } from '../../archive/window-words.ts';
 import { parseDuration } from '../../config.ts';
-import { UsageError } from '../../errors.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { addMetricsOption, startMetrics, type MetricsFlags } from '../metrics.ts';
 import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts';
@@ -33,11 +32,8 @@ export function registerRun(program: Command): void {
     const verifyEveryMs = parseDuration(flags.verifyEvery, '--verify-every');
     // A sharded cluster (a topology file, or a mongos at --uri): every member, one cluster timeline.
     const cluster = await clusterRunOf(context, flags);
-    // Refused rather than ignored: a cluster pass has no endpoint; a cluster stream has (cluster-metrics.ts).
-    if (cluster && flags.metricsAddr) {
-      throw new UsageError('--metrics-addr is not served by a cluster run', { hint: 'use `mongo-pitr stream --topology … --metrics-addr` for a cluster\'s metrics, or read run\'s --json result' });
-    }
-    if (cluster) return runClusterCommand(context, cluster, { limits, baseEveryMs, verifyEveryMs, compact: flags.compact, allowBalancer: flags.allowBalancer === true });
+    // A cluster pass serves every member's series and the cluster window (cluster-run-metrics.ts).
+    if (cluster) return runClusterCommand(context, cluster, { limits, baseEveryMs, verifyEveryMs, compact: flags.compact, allowBalancer: flags.allowBalancer === true, metricsAddr: flags.metricsAddr });
     const metrics = await startMetrics(context, flags);
     const { result, chain } = await withSourceAndStore(context, flags.uri, async (source, opened) => {
       const store = metrics ? await metrics.attach(source, opened) : opened;
@@ -67,7 +63,7 @@ export function registerRun(program: Command): void {
         });
       } finally {
         // The chain as the run left it (a damaged one included): window, newest op, health.
-        if (metrics) metrics.metrics.observeManifest((await readManifest(store)).manifest, source.identity);
+        if (metrics) metrics.metrics.observeManifest((await readHead(store)).manifest, source.identity);
       }
       // The chain as status reports it (from the head alone), read back after the run's last commit.
       return { result: done, chain: newestChainOf((await readHead(store)).manifest, source.identity) };
