@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Binary, Long, Timestamp, UUID, type Document } from 'mongodb';
+import { readFile } from 'node:fs/promises';
+import { BSON, Binary, Long, Timestamp, UUID, type Document } from 'mongodb';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
 import { compileOpFilter, findOps, firstMatchIn, parseOpFilterJson, type OpFilter } from '../../../src/restore/find-ops.ts';
 import { findFirstVisibleOp, FirstVisibleSearch, visibleCutoff } from '../../../src/restore/first-visible-op.ts';
@@ -16,6 +17,7 @@ import { FolderStore } from '../../../src/store/folder-store.ts';
 import { tsFromBson, type Ts } from '../../../src/timestamp.ts';
 import { chainOfEntries } from '../../support/entry-chain.ts';
 import { START_T } from '../../support/synthetic-chain.ts';
+import { SHARED_DIR } from '../../support/test-env.ts';
 
 const T = START_T + 1;
 const ts = (i: number) => new Timestamp({ t: T, i });
@@ -50,6 +52,18 @@ function search(entries: readonly Document[], filter: OpFilter, bound?: Ts) {
 }
 
 describe('FirstVisibleSearch', () => {
+  it('a retryable write (lsid and txnNumber on a plain CRUD entry, as real MongoDB 7 logged it) is visible at its own ts', async () => {
+    // /work/shared/fixtures/pbm/ops_i_u_d.json: retryable i/u/d entries, each with lsid, txnNumber, stmtId, prevOpTime.
+    const text = await readFile(join(SHARED_DIR, 'fixtures/pbm/ops_i_u_d.json'), 'utf8');
+    const entries = BSON.EJSON.parse(text, { relaxed: false }) as Document[];
+    const first = entries[0];
+    assert.ok(first?.lsid && first.txnNumber !== undefined && first.op === 'i');
+    const { match, read } = search(entries, filterOf('{"ns":"mydb.c1","op":"i"}'));
+    assert.deepEqual(match?.cutoff, tsFromBson(first.ts));
+    assert.equal(match?.visibleAt, 'op');
+    assert.equal(read, 1);
+  });
+
   it('a plain match settles at once: nothing after it is read', () => {
     const { match, read } = search([insert(1, 'a'), insert(2, 'target'), insert(3, 'b'), insert(4, 'c')], filterOf('{"id":"target"}'));
     assert.deepEqual(match?.cutoff, at(2));
