@@ -39,7 +39,7 @@ import type { Store } from '../store/store.ts';
 import { compareTs, formatTs, maxTs, tsFromBson, tsToDate, type Cutoff, type Ts } from '../timestamp.ts';
 import { firstMatchIn, readObjectEntries, type FoundOp, type OpFilter } from './find-ops.ts';
 import { commitTimestampOf, PrepareTracker } from './prepared-cutoff.ts';
-import { kindOf, transactionId } from './transaction-buffer.ts';
+import { kindOf, transactionId, type EntryKind } from './transaction-buffer.ts';
 
 /** How the matched op became visible, which says where the cutoff is. */
 export const VISIBLE_AT = {
@@ -128,7 +128,7 @@ export class FirstVisibleSearch {
     }
   }
 
-  #decide(id: string, waiting: WaitingMatch, entry: OplogEntry, kind: ReturnType<typeof kindOf>, ts: Ts): void {
+  #decide(id: string, waiting: WaitingMatch, entry: OplogEntry, kind: EntryKind, ts: Ts): void {
     if (kind === 'txn-data') {
       if (isPrepare(entry)) waiting.prepared = true;
       return;
