@@ -12,76 +12,59 @@
 // at which no match is visible anywhere, and the state there is one the cluster itself could
 // read: every shard's entries before M applied, none at or after.
 //
-// A match inside a prepared (cross-shard) transaction: find-ops.ts places it at its prepare
-// entry's ts P, as the replica-set --before-first does. The transaction becomes visible at its
-// commitTimestamp T, the same on every participant, and P <= T on each of them (the coordinator
-// picks T no smaller than any participant's prepare timestamp: restore/prepared-cutoff.ts, which
-// decides a prepared transaction at a cutoff by T < cutoff). With the cutoff at P, T < P never
-// holds: the matching transaction is applied on no shard, and everything before P on every shard.
+// "First" and "cutoff" are by where the matched write became VISIBLE (restore/first-visible-op.ts):
+// a match inside a prepared (cross-shard) transaction became visible at its commitTimestamp T,
+// the same on every participant, although its prepare entry on this shard is at P <= T. The
+// cutoff is T: every write before T on every shard is applied (those in [P, T) too, on every
+// shard: they were visible before the match), and the transaction on none (it applies iff
+// T < cutoff, restore/prepared-cutoff.ts). An aborted transaction's ops never became visible and
+// match nothing. A matched commitTransaction entry cuts at its commitTimestamp, not its own ts.
 //
 // A first match outside every cluster window is not skipped for a later one (that would restore
 // past an earlier match, silently): the restore refuses the cutoff, as the replica-set mode does
 // a match before its first base (cluster-restore.ts chooseWindow).
 import type { ClusterMember } from '../archive/cluster-manifest.ts';
-import type { OplogHeader } from '../archive/oplog-header.ts';
-import type { Chunk, OplogObject } from '../archive/manifest.ts';
-import { cutoffAt, findFirstOp, noFirstOpError, type Candidate, type FoundOp, type OpFilter } from '../restore/find-ops.ts';
+import { noFirstOpError, type FoundOp, type OpFilter } from '../restore/find-ops.ts';
+import { findFirstVisibleOp, VISIBLE_AT, visibleCutoff, visibleReason, type VisibleMatch } from '../restore/first-visible-op.ts';
 import type { Store } from '../store/store.ts';
-import { compareTs, formatTs, type Cutoff, type Ts } from '../timestamp.ts';
+import { compareTs, formatTs, type Cutoff } from '../timestamp.ts';
 import { readClusterManifest } from './cluster-committer.ts';
 import { memberStore } from './member-store.ts';
 
-export interface ClusterFirstMatch {
+export interface ClusterFirstMatch extends VisibleMatch {
   /** The member whose oplog holds the match. */
   readonly member: Pick<ClusterMember, 'name' | 'role' | 'setName'>;
-  readonly op: FoundOp;
 }
 
 /**
- * The earliest of each member's first match, by ts; on equal ts (two shards' clocks can give the
- * same value to unrelated ops) the member listed first. The cutoff is the same either way.
+ * The earliest of each member's first match, by where it became visible (its cutoff); on equal
+ * cutoffs (two shards' clocks can give the same value to unrelated ops, and the halves of one
+ * distributed transaction share T) the member listed first. The cutoff is the same either way.
  */
-export function earliestMatch<T extends { readonly op: Pick<FoundOp, 'ts'> }>(matches: readonly (T | undefined)[]): T | undefined {
+export function earliestMatch<T extends { readonly cutoff: VisibleMatch['cutoff'] }>(matches: readonly (T | undefined)[]): T | undefined {
   let first: T | undefined;
-  for (const match of matches) if (match && (!first || compareTs(match.op.ts, first.op.ts) < 0)) first = match;
+  for (const match of matches) if (match && (!first || compareTs(match.cutoff, first.cutoff) < 0)) first = match;
   return first;
 }
 
 /**
- * The filter narrowed to ops strictly before `bound`: once one member has a match at M, later
- * members are read only up to M (their objects from M on are skipped by their bounds).
- */
-export function beforeBound(filter: OpFilter, bound: Ts | undefined): OpFilter {
-  if (!bound) return filter;
-  return {
-    text: filter.text,
-    selective: filter.selective,
-    from: filter.from,
-    until: filter.until,
-    mayMatchHeader: (header: OplogHeader) => compareTs(header.ts, bound) < 0 && filter.mayMatchHeader(header),
-    mayMatchObject: (object: OplogObject | Chunk) => compareTs(object.firstTs, bound) < 0 && filter.mayMatchObject(object),
-    matches: (candidate: Candidate) => compareTs(candidate.ts, bound) < 0 && filter.matches(candidate),
-  };
-}
-
-/**
- * Searches every member of the cluster store, in cluster.json's order, for its first match before
- * the best found so far; none anywhere is the replica-set mode's UsageError (exit 2).
+ * Searches every member of the cluster store, in cluster.json's order, for its first match
+ * visible before the best found so far; none anywhere is the replica-set mode's UsageError (exit 2).
  */
 export async function requireFirstClusterOp(store: Store, filter: OpFilter, signal?: AbortSignal): Promise<ClusterFirstMatch> {
   const { manifest } = await readClusterManifest(store);
   let first: ClusterFirstMatch | undefined;
   for (const member of manifest.members) {
-    const op = await findFirstOp(memberStore(store, member.prefix), beforeBound(filter, first?.op.ts), signal);
-    first = earliestMatch([first, op && { member, op }]);
+    const match = await findFirstVisibleOp(memberStore(store, member.prefix), filter, { signal, bound: first?.cutoff });
+    first = earliestMatch([first, match && { ...match, member }]);
   }
   if (!first) throw noFirstOpError(filter);
   return first;
 }
 
-/** The cutoff for every member: the match's ts (the op and everything after it not applied). */
+/** The cutoff for every member: where the match became visible. */
 export function clusterCutoffAt(match: ClusterFirstMatch): Cutoff {
-  const cutoff = cutoffAt(match.op);
+  const cutoff = visibleCutoff(match);
   return { ...cutoff, input: `${cutoff.input} on ${match.member.name}` };
 }
 
@@ -89,6 +72,8 @@ export function clusterCutoffAt(match: ClusterFirstMatch): Cutoff {
 export function firstMatchLines(match: ClusterFirstMatch, describe: (op: FoundOp) => string): string[] {
   return [
     `first match of --before-first across the cluster, on ${match.member.role === 'config' ? 'the config servers' : `shard ${match.member.name}`} (${match.member.setName}): ${describe(match.op)}`,
-    `cutoff ${formatTs(match.op.ts)} for every member: the match and everything at or after it not applied on any member; repeat this restore with --until ${formatTs(match.op.ts)}`,
+    match.visibleAt === VISIBLE_AT.op
+      ? `cutoff ${formatTs(match.cutoff)} for every member: the match and everything at or after it not applied on any member; repeat this restore with --until ${formatTs(match.cutoff)}`
+      : `cutoff ${formatTs(match.cutoff)} for every member, where the first match became visible (${visibleReason(match)}): the transaction and everything at or after the cutoff not applied on any member, every write before it applied on every member; repeat this restore with --until ${formatTs(match.cutoff)}`,
   ];
 }

@@ -325,9 +325,16 @@ export function foundOpToJson(found: FoundOp): Record<string, unknown> {
 
 // ---- scanning -------------------------------------------------------------------------------
 
-interface Where {
+/** Where an op was found: the chain and object key (a file path for local files). */
+export interface Where {
   readonly chainId: string | null;
   readonly key: string;
+}
+
+/** The first op of a decoded entry the filter matches (the entry, or an inner op), or undefined. */
+export function firstMatchIn(entry: OplogEntry, filter: OpFilter, where: Where): FoundOp | undefined {
+  const candidate = candidatesOf(entry).find((c) => filter.matches(c));
+  return candidate && foundOf(candidate, where);
 }
 
 /** The matches in one raw entry, skipping entries at or before `after` (already scanned). */
@@ -389,13 +396,6 @@ export async function findFirstOp(store: Store, filter: OpFilter, signal?: Abort
   return undefined;
 }
 
-/** The oldest archived op the filter matches; none is a UsageError (restore --before-first). */
-export async function requireFirstOp(store: Store, filter: OpFilter, signal?: AbortSignal, source?: SourceChoice): Promise<FoundOp> {
-  const op = await findFirstOp(store, filter, signal, source);
-  if (op) return op;
-  throw noFirstOpError(filter);
-}
-
 /** --before-first found nothing: one error for a replica-set store and a cluster store alike. */
 export function noFirstOpError(filter: OpFilter): UsageError {
   return new UsageError(`no archived op matches --before-first ${filter.text}`, {
@@ -403,26 +403,28 @@ export function noFirstOpError(filter: OpFilter): UsageError {
   });
 }
 
-/**
- * The cutoff that restores to just before an op: its ts, so the op itself and everything after
- * it are not applied (a transaction goes by its commit, which is at or after the op's entry).
- */
-export function cutoffAt(op: FoundOp): Cutoff {
-  return { ts: op.ts, input: `${formatTs(op.ts)} (before ${op.op} ${op.ns} ${op.summary})` };
-}
-
 /** Streams one object, keeping up to `max` matches; throws IntegrityError if it is corrupt. */
 async function scanObject(store: Store, object: OplogObject, filter: OpFilter, where: Where, after: Ts, max: number, signal?: AbortSignal): Promise<FoundOp[]> {
+  const found: FoundOp[] = [];
+  await readObjectEntries(store, object, (raw) => {
+    // Past `max`, the rest is still read: the sha256 needs every byte.
+    if (found.length < max) found.push(...matchRaw(raw, filter, where, after));
+  }, signal);
+  return found.slice(0, max);
+}
+
+/**
+ * Streams one archived oplog object, handing each raw BSON entry to `onEntry`, then checks its
+ * size and sha256; a corrupt object is an IntegrityError. Whatever `onEntry` kept from it may be
+ * used only once this resolves. Memory: one entry at a time.
+ */
+export async function readObjectEntries(store: Store, object: OplogObject, onEntry: (raw: Buffer) => void, signal?: AbortSignal): Promise<void> {
   const decrypt = decryptStageOf(store, object);
   const body = await getRecorded(store, object, signal);
   const digest = new DigestStream();
-  const found: FoundOp[] = [];
   try {
     await pipeline(body, digest, decrypt, createGunzip(), async (source: AsyncIterable<Buffer>) => {
-      for await (const raw of readBsonFrames(source, { label: object.key })) {
-        // Past `max`, the rest is still read: the sha256 needs every byte.
-        if (found.length < max) found.push(...matchRaw(raw, filter, where, after));
-      }
+      for await (const raw of readBsonFrames(source, { label: object.key })) onEntry(raw);
     }, { signal });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -432,5 +434,4 @@ async function scanObject(store: Store, object: OplogObject, filter: OpFilter, w
     throw error;
   }
   checkDigest(object, digest);
-  return found.slice(0, max);
 }

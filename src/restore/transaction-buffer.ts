@@ -98,7 +98,8 @@ interface OpenTransaction {
   readonly ops: Document[];
 }
 
-type EntryKind = 'plain' | 'expand' | 'txn-data' | 'txn-commit-data' | 'commit' | 'abort';
+/** What an entry is to a transaction (the buffer's view; first-visible-op.ts reads it too). */
+export type EntryKind = 'plain' | 'expand' | 'txn-data' | 'txn-commit-data' | 'commit' | 'abort';
 
 /**
  * Feed entries one at a time with `push`, call `end` after the last; `pending` then lists the
@@ -254,7 +255,7 @@ export async function* replayUnits(
   yield* buffer.end();
 }
 
-function kindOf(entry: OplogEntry): EntryKind {
+export function kindOf(entry: OplogEntry): EntryKind {
   if (entry.op !== 'c' || !isDocument(entry.o)) return 'plain';
   const o = entry.o;
   const session = entry.lsid !== undefined && entry.txnNumber !== undefined;

@@ -3,6 +3,10 @@
 //   - --before-first: the first match across every member is the cutoff of all; the target
 //     equals the source snapshot taken just before the matched op, on every shard, through the
 //     routing (snapshotThroughRouter), and the receipt names the shard of the match.
+//   - --before-first matching an op of a cross-shard PREPARED transaction (written into the
+//     shards' oplogs in the server's shapes, cluster-workload.ts prepareOnShard/commitOnShard):
+//     the cutoff is its commitTimestamp T, not shard01's prepare P, so the writes on shard02
+//     between P and T are on the target and the transaction on no shard.
 //   - --nsInclude: only that namespace's data lands on the target shards, and only its routing
 //     (config.databases, collections, chunks) on the target config server.
 //   - --nsFrom 'app.*' --nsTo 'copy.*': the database's data and routing under the new name;
@@ -20,7 +24,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Document } from 'mongodb';
 import { runCli } from '../support/cli.ts';
 import { addDatabase, shardCollection, SIM_MAX, SIM_MIN, startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
-import { passCutoff, snapshotThroughRouter } from '../support/cluster-workload.ts';
+import { commitOnShard, commitTimestampFor, compareSimTs, lastOplogTs, newTransaction, passCutoff, prepareOnShard, snapshotThroughRouter, type Ts } from '../support/cluster-workload.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { isFerretDB, NO_MONGO } from '../support/test-env.ts';
 
@@ -29,7 +33,7 @@ const SKIP = NO_MONGO || (!isFerretDB() || !BIN ? 'the simulated cluster is buil
 const SHARDS = ['shard01', 'shard02'];
 const DBS = ['app', 'crm'];
 /** What a test clears on the target before its restore: the source's databases and the renamed copy. */
-const CLEARED = [...DBS, 'copy'];
+const CLEARED = [...DBS, 'copy', 'ledger'];
 
 function lastJson(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
@@ -46,6 +50,8 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
   let cliArgs: string[];
   let close: () => Promise<void> = async () => {};
   let beforeDelete: Map<string, string>;
+  /** The cross-shard prepared transaction on ledger.entries: shard01's prepare, T, the snapshot just before T. */
+  let ledgerTxn: { prepare: Ts; commitTimestamp: Ts; between: Ts; before: Map<string, string> };
   const cli = (args: string[]) => runCli(['--json', ...cliArgs, ...args]);
   const orders = (cluster: SimCluster, shard: string) => cluster.shard(shard).client.db('app').collection('orders');
 
@@ -61,6 +67,7 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
     // app.orders over both shards (k < 100 on shard01), app.items wholly on shard01, crm unsharded on shard02.
     await shardCollection(source, { db: 'app', coll: 'orders', key: 'k', primary: 'shard01', chunks: [{ min: SIM_MIN, max: 100, shard: 'shard01' }, { min: 100, max: SIM_MAX, shard: 'shard02' }] });
     await shardCollection(source, { db: 'app', coll: 'items', key: 'k', primary: 'shard01', chunks: [{ min: SIM_MIN, max: SIM_MAX, shard: 'shard01' }] });
+    await shardCollection(source, { db: 'ledger', coll: 'entries', key: 'k', primary: 'shard01', chunks: [{ min: SIM_MIN, max: 100, shard: 'shard01' }, { min: 100, max: SIM_MAX, shard: 'shard02' }] });
     await addDatabase(source, 'crm', 'shard02');
     for (let k = 0; k < 200; k += 10) await orders(source, k < 100 ? 'shard01' : 'shard02').insertOne({ _id: k, k, v: 0 } as Document);
     await source.shard('shard01').client.db('app').collection('items').insertMany([1, 2, 3].map((k) => ({ _id: k, k }) as Document));
@@ -83,6 +90,23 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
     await orders(source, 'shard01').updateOne({ _id: 55 } as Document, { $set: { v: 2 } });
     await orders(source, 'shard02').insertOne({ _id: 175, k: 175, v: 2 } as Document);
     await source.shard('shard02').client.db('crm').collection('notes').deleteOne({ _id: 1 } as Document);
+    // A cross-shard transaction on ledger.entries, prepared on shard01 at P, then real writes on
+    // shard02 (after P: a new second), then shard02's prepare, so T (the newest prepare + 1) is
+    // after those writes; then the commits and a write after them.
+    await nextSecond();
+    const ledger = (shard: string) => source.shard(shard).client.db('ledger').collection('entries');
+    const txn = newTransaction();
+    const prepare = await prepareOnShard(source.shard('shard01'), txn, 'ledger.entries', [{ _id: 'tx-50', k: 50 }]);
+    await nextSecond();
+    await ledger('shard02').insertMany([150, 151].map((k) => ({ _id: k, k }) as Document));
+    const between = await lastOplogTs(source.shard('shard02'));
+    const prepare2 = await prepareOnShard(source.shard('shard02'), txn, 'ledger.entries', [{ _id: 'tx-160', k: 160 }]);
+    const commitTimestamp = commitTimestampFor([prepare, prepare2]);
+    assert.ok(compareSimTs(prepare, between) < 0 && compareSimTs(between, commitTimestamp) < 0, 'the writes on shard02 are between P and T');
+    ledgerTxn = { prepare, commitTimestamp, between, before: (await snapshotThroughRouter(source, [...DBS, 'ledger'])).docs };
+    await commitOnShard(source.shard('shard01'), txn, prepare, commitTimestamp);
+    await commitOnShard(source.shard('shard02'), txn, prepare2, commitTimestamp);
+    await ledger('shard02').insertOne({ _id: 152, k: 152 } as Document);
     // Every member's oplog past all of it, so the cluster window covers it.
     await nextSecond();
     await passCutoff(source, { t: Math.floor(Date.now() / 1000), i: 0 });
@@ -101,9 +125,9 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
     for (const shard of target.shards) for (const db of CLEARED) await shard.client.db(db).dropDatabase();
     const config = target.config.client.db('config');
     await config.collection('databases').deleteMany({ _id: { $in: CLEARED } } as Document);
-    const colls = await config.collection('collections').find({ _id: /^(app|crm|copy)\./ } as Document).toArray();
+    const colls = await config.collection('collections').find({ _id: /^(app|crm|copy|ledger)\./ } as Document).toArray();
     await config.collection('chunks').deleteMany({ uuid: { $in: colls.map((doc) => doc.uuid as unknown) } });
-    await config.collection('collections').deleteMany({ _id: /^(app|crm|copy)\./ } as Document);
+    await config.collection('collections').deleteMany({ _id: /^(app|crm|copy|ledger)\./ } as Document);
   }
 
   test('--before-first: every shard as the source was just before the first matching op, the receipt naming its shard', async () => {
@@ -132,6 +156,25 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
     assert.match(dry.stdout, /dry run: nothing written/);
   });
 
+  // Failed before: the cutoff was shard01's prepare P, and the target lacked shard02's 150 and 151.
+  test('--before-first an op of a prepared cross-shard transaction: cut at its commitTimestamp, the writes on another shard between its prepare and T kept, the transaction on no shard', async () => {
+    await clearTarget();
+    const restored = await cli(['restore', '--to-topology', target.topologyFile, '--drop', '--before-first', '{"ns":"ledger.entries","id":"tx-50"}']);
+    assert.equal(restored.code, 0, restored.stderr);
+    const got = await snapshotThroughRouter(target, [...DBS, 'ledger']);
+    assert.equal(got.duplicates, 0);
+    const ledgerDocs = [...got.docs.keys()].filter((key) => key.startsWith('ledger.')).sort();
+    assert.deepEqual(ledgerDocs, ['ledger.entries/{"$numberInt":"150"}', 'ledger.entries/{"$numberInt":"151"}'], 'shard02\'s writes between P and T, not the transaction, not 152');
+    assert.deepEqual([...got.docs.entries()].sort(), [...ledgerTxn.before.entries()].sort());
+    const result = lastJson(restored.stdout) as { beforeFirst?: { member: string; ts: string; cutoff: string; visibleAt: string; until: string }; cutoff?: string };
+    const text = (ts: Ts) => `${ts.t}:${ts.i}`;
+    assert.equal(result.beforeFirst?.member, 'shard01');
+    assert.equal(result.beforeFirst?.ts, text(ledgerTxn.prepare), 'the match is where find shows it: shard01\'s prepare');
+    assert.equal(result.cutoff, text(ledgerTxn.commitTimestamp), 'every member is cut at T');
+    assert.equal(result.beforeFirst?.visibleAt, 'commit-timestamp');
+    assert.equal(result.beforeFirst?.until, text(ledgerTxn.commitTimestamp));
+  });
+
   test('--nsFrom app.* --nsTo copy.*: app\'s data and routing under copy, crm as it was; part of a database, or onto one the backup has, refused in one line before writing', async () => {
     const partial = await runCli([...cliArgs, 'restore', '--to-topology', target.topologyFile, '--nsFrom', 'app.orders', '--nsTo', 'copy.orders']);
     assert.equal(partial.code, 2, partial.stderr);
@@ -149,7 +192,7 @@ describe('cluster restore with --before-first and --nsInclude (folder store)', {
     const renamed = await cli(['restore', '--to-topology', target.topologyFile, '--drop', '--nsFrom', 'app.*', '--nsTo', 'copy.*']);
     assert.equal(renamed.code, 0, renamed.stderr);
     const config = target.config.client.db('config');
-    const databases = await config.collection('databases').find({ _id: { $in: CLEARED } } as Document).sort({ _id: 1 }).toArray();
+    const databases = await config.collection('databases').find({ _id: { $in: [...DBS, 'copy'] } } as Document).sort({ _id: 1 }).toArray();
     assert.deepEqual(databases.map((doc) => [doc._id, doc.primary]), [['copy', 'shard01'], ['crm', 'shard02']]);
     const colls = await config.collection('collections').find({ _id: /^(app|copy|crm)\./ } as Document).sort({ _id: 1 }).toArray();
     assert.deepEqual(colls.map((doc) => doc._id), ['copy.items', 'copy.orders']);

@@ -162,3 +162,49 @@ export async function crossShardTransaction(cluster: SimCluster, ns: string, ins
 export function formatCutoff(ts: Ts): string {
   return `${ts.t}:${ts.i}`;
 }
+
+/** A distributed transaction's identity, shared by every participant's entries. */
+export interface TransactionIdentity {
+  readonly lsid: Document;
+  readonly txnNumber: Long;
+}
+
+export function newTransaction(): TransactionIdentity {
+  return { lsid: session(), txnNumber: Long.fromNumber(7) };
+}
+
+/**
+ * One shard's prepare of a distributed transaction (op_observer_impl.cpp onTransactionPrepare:
+ * applyOps with `prepare: true`, lsid, txnNumber, the null prevOpTime) at the shard's next ts,
+ * which it returns. Nothing is written to the collection: FerretDB has no transactions.
+ */
+export async function prepareOnShard(member: SimMember, txn: TransactionIdentity, ns: string, docs: readonly Document[]): Promise<Ts> {
+  return inject(member, () => ({
+    op: 'c', ns: 'admin.$cmd', lsid: txn.lsid, txnNumber: txn.txnNumber, stmtId: docs.map((_, n) => n),
+    prevOpTime: { ts: new Timestamp({ t: 0, i: 0 }), t: Long.fromNumber(-1) },
+    o: { applyOps: docs.map((doc) => ({ op: 'i', ns, o: doc, o2: { _id: doc._id } })), prepare: true },
+  }));
+}
+
+/**
+ * That shard's `{commitTransaction: 1, commitTimestamp}`, linked to its prepare, in a slot at or
+ * after commitTimestamp (transaction_participant.cpp commitPreparedTransaction); returns its ts.
+ */
+export async function commitOnShard(member: SimMember, txn: TransactionIdentity, prepareTs: Ts, commitTimestamp: Ts): Promise<Ts> {
+  await advancePast(member, commitTimestamp);
+  return inject(member, () => ({
+    op: 'c', ns: 'admin.$cmd', lsid: txn.lsid, txnNumber: txn.txnNumber,
+    prevOpTime: { ts: new Timestamp(prepareTs), t: Long.fromNumber(1) },
+    o: { commitTransaction: 1, commitTimestamp: new Timestamp(commitTimestamp) },
+  }));
+}
+
+/** The coordinator's commitTimestamp: the newest participant prepare + 1 ordinal (db/s/transaction_coordinator_util.cpp). */
+export function commitTimestampFor(prepares: readonly Ts[]): Ts {
+  const newest = prepares.reduce((a, b) => (cmp(a, b) >= 0 ? a : b));
+  return { t: newest.t, i: newest.i + 1 };
+}
+
+export function compareSimTs(a: Ts, b: Ts): number {
+  return cmp(a, b);
+}

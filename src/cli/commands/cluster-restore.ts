@@ -11,6 +11,7 @@ import { RESTORE_STOP, UNITS } from './restore.ts';
 import { memberDone } from '../member-progress.ts';
 import { clusterCutoffAt, firstMatchLines, requireFirstClusterOp, type ClusterFirstMatch } from '../../cluster/cluster-before-first.ts';
 import { formatFoundOp, foundOpToJson, type OpFilter } from '../../restore/find-ops.ts';
+import { visibleMatchJson } from '../../restore/first-visible-op.ts';
 import { databaseRenames } from '../../cluster/database-renames.ts';
 
 export interface ClusterRestoreFlags {
@@ -74,7 +75,7 @@ export async function clusterRestoreCommand(context: Context, flags: ClusterRest
       onProgress: (member, stage, done, total) => context.log.rowProgress?.(member, stage, done, total, UNITS[stage]),
     });
   });
-  const beforeFirstJson = first && { member: first.member.name, ...foundOpToJson(first.op) };
+  const beforeFirstJson = first && { member: first.member.name, ...visibleMatchJson(first, foundOpToJson) };
   const lines = [...(first ? firstMatchLines(first, formatFoundOp) : []), ...namespaceLines(flags), ...describeClusterRestore(result)];
   context.output.result({ type: 'restore', cluster: true, ...clusterRestoreReport(result), ...(beforeFirstJson && { beforeFirst: beforeFirstJson }) }, lines);
 }

@@ -7,18 +7,17 @@ import type { ReplayReceipt } from '../../restore/replay.ts';
 import {
   FILTER_EXAMPLE,
   compileOpFilter,
-  cutoffAt,
   formatFoundOp,
   foundOpToJson,
+  noFirstOpError,
   parseOpFilterJson,
-  requireFirstOp,
-  type FoundOp,
   type OpFilter,
 } from '../../restore/find-ops.ts';
+import { findFirstVisibleOp, visibleCutoff, visibleMatchJson, visibleMatchLine, type VisibleMatch } from '../../restore/first-visible-op.ts';
 import { APPLY_MODES, type ApplyMode } from '../../target/open-target.ts';
-import { parseCutoff, type Cutoff, type Ts } from '../../timestamp.ts';
+import { parseCutoff, type Cutoff } from '../../timestamp.ts';
 import { counted, cutoffLine } from '../receipt-text.ts';
-import { tsWords, windowWords } from '../../archive/window-words.ts';
+import { windowWords } from '../../archive/window-words.ts';
 import { contextOf, stopSignal, withStore } from '../context.ts';
 import { addSourceChoiceOptions, sourceChoiceOf, type SourceChoiceFlags } from '../source-choice-options.ts';
 import { isClusterStore } from '../../cluster/cluster-committer.ts';
@@ -94,13 +93,16 @@ export function registerRestore(program: Command): void {
       }
       const source = sourceChoiceOf(flags);
       const signal = stopSignal(RESTORE_STOP);
-      let first: FoundOp | undefined;
+      let first: VisibleMatch | undefined;
       let cutoff: Cutoff | undefined = until;
       const result = await withStore(context, async (store) => {
-        if (beforeFirst) first = await requireFirstOp(store, beforeFirst, signal, source);
+        // The first match by where its write became visible: a transaction's commit, not its
+        // entry (first-visible-op.ts).
+        if (beforeFirst) first = await findFirstVisibleOp(store, beforeFirst, { signal, source });
+        if (beforeFirst && !first) throw noFirstOpError(beforeFirst);
         // On a terminal only: the receipt prints this line, so plain logs would show it twice.
-        if (first) context.log.status('restore.before-first', `cutoff ${firstMatchWords(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`);
-        if (first) cutoff = cutoffAt(first);
+        if (first) context.log.status('restore.before-first', visibleMatchLine(first, formatFoundOp));
+        if (first) cutoff = visibleCutoff(first);
         return restore({
           store,
           targetUri: flags.to ?? '',
@@ -123,14 +125,9 @@ export function registerRestore(program: Command): void {
           onProgress: (stage, done, total) => context.log.progress(stage, done, total, UNITS[stage]),
         });
       });
-      const cutoffLines = first ? [`cutoff ${firstMatchWords(first.ts)}, the first match (not applied): ${formatFoundOp(first)}`] : [];
-      context.output.result({ type: 'restore', ...result, beforeFirst: first && foundOpToJson(first) }, [...cutoffLines, ...receiptLines(result, cutoff)]);
+      const cutoffLines = first ? [visibleMatchLine(first, formatFoundOp)] : [];
+      context.output.result({ type: 'restore', ...result, beforeFirst: first && visibleMatchJson(first, foundOpToJson) }, [...cutoffLines, ...receiptLines(result, cutoff)]);
     });
-}
-
-/** The op --before-first found: its time, and its position, which --until takes to repeat this restore. */
-function firstMatchWords(ts: Ts): string {
-  return tsWords(ts, { positions: true });
 }
 
 /** A filter that names what to look for: a time range alone would pick the archive's first op. */

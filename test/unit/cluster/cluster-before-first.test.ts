@@ -9,10 +9,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Long, Timestamp, UUID, type Document } from 'mongodb';
-import { beforeBound, clusterCutoffAt, earliestMatch, firstMatchLines } from '../../../src/cluster/cluster-before-first.ts';
-import { candidatesOf, compileOpFilter, formatFoundOp, parseOpFilterJson, type FoundOp, type OpFilter } from '../../../src/restore/find-ops.ts';
+import { clusterCutoffAt, earliestMatch, firstMatchLines } from '../../../src/cluster/cluster-before-first.ts';
+import { compileOpFilter, firstMatchIn, formatFoundOp, parseOpFilterJson, type OpFilter } from '../../../src/restore/find-ops.ts';
+import { FirstVisibleSearch, type VisibleMatch } from '../../../src/restore/first-visible-op.ts';
 import { commitTimestampOf, preparedCommitApplies } from '../../../src/restore/prepared-cutoff.ts';
-import { isBeforeCutoff, tsFromBson } from '../../../src/timestamp.ts';
+import { isBeforeCutoff, tsFromBson, type Ts } from '../../../src/timestamp.ts';
 import { chooseWindow } from '../../../src/cluster/cluster-restore.ts';
 import { UsageError } from '../../../src/errors.ts';
 import type { OplogEntry } from '../../../src/oplog-entry.ts';
@@ -42,82 +43,85 @@ const innerInsert = (id: number) => ({ op: 'i', ns: 'app.orders', ui: new UUID()
 const shard01 = [insert(2, 'app.orders', 1), prepare(5, [innerInsert(7)]), commit(9, 5), insert(11, 'app.orders', 2)];
 const shard02 = [insert(3, 'app.orders', 101), insert(6, 'app.orders', 102), prepare(7, [innerInsert(107)]), commit(10, 7), insert(12, 'app.orders', 103)];
 
-/** A member's first match as find-ops.ts reports it (the scan of one member's chain, in memory). */
-function firstOf(entries: readonly OplogEntry[], filter: OpFilter): FoundOp | undefined {
+/** A member's first match by visibility (first-visible-op.ts's search over one member's chain, in memory). */
+function firstOf(entries: readonly OplogEntry[], filter: OpFilter, bound?: Ts): VisibleMatch | undefined {
+  const search = new FirstVisibleSearch(bound);
   for (const entry of entries) {
-    const candidate = candidatesOf(entry).find((c) => filter.matches(c));
-    if (candidate) return { ts: candidate.ts, wall: null, ns: String(candidate.doc.ns), op: String(candidate.doc.op), command: null, id: candidate.doc.o?._id, inTransaction: candidate.inTransaction, summary: '', chainId: 'c1', key: 'k' };
+    if (search.settled(tsFromBson(entry.ts))) break;
+    search.push(entry, firstMatchIn(entry, filter, { chainId: 'c1', key: 'k' }));
   }
-  return undefined;
+  return search.result(filter);
 }
 
 const filterOf = (json: string) => compileOpFilter(parseOpFilterJson(json, '--before-first'), json);
 const member = (name: string) => ({ name, role: 'shard' as const, setName: `rs-${name}` });
+const matchesOf = (filter: OpFilter, bound?: Ts) => [
+  { member: member('shard01'), match: firstOf(shard01, filter, bound) },
+  { member: member('shard02'), match: firstOf(shard02, filter, bound) },
+].flatMap((m) => (m.match ? [{ ...m.match, member: m.member }] : []));
 
 describe('cluster --before-first', () => {
-  it('takes the smallest ts across members, the member listed first on a tie', () => {
-    const at = (i: number) => ({ op: { ts: tsFromBson(ts(i)) } });
-    assert.equal(earliestMatch([at(9), undefined, at(4), at(6)])?.op.ts.i, 4);
+  it('takes the smallest cutoff across members, the member listed first on a tie', () => {
+    const at = (i: number) => ({ cutoff: tsFromBson(ts(i)) });
+    assert.equal(earliestMatch([at(9), undefined, at(4), at(6)])?.cutoff.i, 4);
     const a = { ...at(4), name: 'a' };
     const b = { ...at(4), name: 'b' };
     assert.equal(earliestMatch([a, b])?.name, 'a');
     assert.equal(earliestMatch([undefined, undefined]), undefined);
   });
 
-  it('a match inside a prepared cross-shard transaction: cut at its prepare, so the transaction applies on no shard and every earlier entry on every shard', () => {
-    // The transaction's op on shard02 (_id 107) is matched; shard01's half of it is not.
-    const filter = filterOf('{"ns":"app.orders","id":107}');
-    const found = [
-      { member: member('shard01'), op: firstOf(shard01, filter) },
-      { member: member('shard02'), op: firstOf(shard02, filter) },
-    ].flatMap((m) => (m.op ? [{ member: m.member, op: m.op }] : []));
-    const first = earliestMatch(found);
+  // Failed before: the cutoff was shard01's prepare ts (5), which dropped shard02's insert at 6,
+  // visible before the transaction (T = 8) on every shard.
+  it('a match inside a prepared cross-shard transaction: cut at its commitTimestamp, so the transaction applies on no shard and every write before T on every shard', () => {
+    // The transaction's op on shard01 (_id 7, prepared there at 5) is matched.
+    const filter = filterOf('{"ns":"app.orders","id":7}');
+    const first = earliestMatch(matchesOf(filter));
     assert.ok(first);
-    assert.equal(first.member.name, 'shard02');
+    assert.equal(first.member.name, 'shard01');
     assert.equal(first.op.inTransaction, true);
+    assert.deepEqual(first.op.ts, { t: SECS, i: 5 }, 'find still reports the op at its prepare entry');
     const cutoff = clusterCutoffAt(first);
-    assert.deepEqual(cutoff.ts, { t: SECS, i: 7 });
-    // The transaction is decided by T on both shards: not applied on either (T=8 >= cutoff 7),
-    // although shard01 prepared its half earlier, at 5.
+    assert.deepEqual(cutoff.ts, tsFromBson(T));
+    assert.equal(first.visibleAt, 'commit-timestamp');
+    // The transaction is decided by T on both shards: not applied on either (T=8, cutoff 8).
     for (const entries of [shard01, shard02]) {
       const commitEntry = entries.find((entry) => commitTimestampOf(entry) !== undefined);
       const decidedAt = commitEntry && commitTimestampOf(commitEntry);
       assert.ok(decidedAt);
       assert.equal(preparedCommitApplies(decidedAt, cutoff), false);
     }
-    // Every plain entry before the cutoff is applied on its shard (1 and 101, 102), none after.
+    // Every plain entry before T is applied on its shard: shard02's 102 at 6 too, between shard01's prepare (5) and T.
     const applied = [...shard01, ...shard02].filter((entry) => entry.op === 'i' && isBeforeCutoff(tsFromBson(entry.ts), entry.wall, cutoff)).map((entry) => entry.o._id);
     assert.deepEqual(applied.sort((x, y) => Number(x) - Number(y)), [1, 101, 102]);
-    assert.match(firstMatchLines(first, formatFoundOp).join('\n'), /on shard shard02 \(rs-shard02\).*\n.*--until 1764583000:7/);
+    const lines = firstMatchLines(first, formatFoundOp).join('\n');
+    assert.match(lines, /on shard shard01 \(rs-shard01\).*\n.*cutoff 1764583000:8 for every member, where the first match became visible \(its prepared transaction's commitTimestamp, logged at 1764583000:9\).*--until 1764583000:8/);
   });
 
-  it('the earliest match wins whichever shard holds it: a prepare on shard01 before a plain insert on shard02', () => {
+  it('a plain insert visible before the transaction wins over the transaction prepared earlier on another shard', () => {
     const filter = filterOf('{"ns":"app.orders","op":"i","from":"1764583000:4"}');
-    const found = [{ member: member('shard01'), op: firstOf(shard01, filter) }, { member: member('shard02'), op: firstOf(shard02, filter) }];
-    assert.equal(found[1]?.op?.ts.i, 6, "shard02's own first match is its plain insert at 6");
-    const first = earliestMatch(found.flatMap((m) => (m.op ? [{ member: m.member, op: m.op }] : [])));
-    assert.equal(first?.member.name, 'shard01');
-    assert.equal(first?.op.inTransaction, true);
-    assert.deepEqual(first && clusterCutoffAt(first).ts, { t: SECS, i: 5 });
+    const found = matchesOf(filter);
+    assert.equal(found.find((m) => m.member.name === 'shard01')?.cutoff.i, 8, "shard01's own first match is its transaction, visible at T");
+    const first = earliestMatch(found);
+    assert.equal(first?.member.name, 'shard02');
+    assert.equal(first?.op.inTransaction, false);
+    assert.deepEqual(first && clusterCutoffAt(first).ts, { t: SECS, i: 6 });
   });
 
-  it('beforeBound narrows later members to ops strictly before the best match', () => {
+  it('a later member is searched only for a match visible before the best so far', () => {
     const filter = filterOf('{"ns":"app.*"}');
-    const bounded = beforeBound(filter, { t: SECS, i: 6 });
-    assert.equal(firstOf(shard02, bounded)?.ts.i, 3);
-    assert.equal(firstOf(shard01.slice(1), beforeBound(filter, { t: SECS, i: 5 })), undefined, 'a match at the bound itself is not earlier');
-    assert.equal(bounded.mayMatchObject({ firstTs: { t: SECS, i: 6 }, lastTs: { t: SECS, i: 9 }, count: 3 } as never), false);
-    assert.equal(bounded.mayMatchObject({ firstTs: { t: SECS, i: 5 }, lastTs: { t: SECS, i: 9 }, count: 3, key: 'k' } as never), true);
+    assert.equal(firstOf(shard02, filter, { t: SECS, i: 6 })?.cutoff.i, 3);
+    assert.equal(firstOf(shard01.slice(1), filter, { t: SECS, i: 8 }), undefined, 'a transaction visible at the bound itself is not earlier');
+    assert.equal(firstOf(shard01.slice(1), filter, { t: SECS, i: 9 })?.cutoff.i, 8);
   });
 
   it('a first match outside every cluster window is refused in one line, naming the op and its member, not passed over for a later match', () => {
     const filter = filterOf('{"ns":"app.orders","id":107}');
-    const op = firstOf(shard02, filter);
-    assert.ok(op);
+    const match = firstOf(shard02, filter);
+    assert.ok(match);
     const window = { baseId: 'b1', from: { t: SECS, i: 9 }, fromWall: null, to: { t: SECS, i: 20 }, toWall: null, chains: new Map(), limits: [] };
     assert.throws(
-      () => chooseWindow({ report: { windows: [window], limits: [] } } as never, clusterCutoffAt({ member: member('shard02'), op })),
-      (error: unknown) => error instanceof UsageError && /^cutoff 1764583000:7 \(before i app\.orders .*\) on shard02 \(1764583000:7\) is outside the cluster's restorable windows/.test(error.message),
+      () => chooseWindow({ report: { windows: [window], limits: [] } } as never, clusterCutoffAt({ ...match, member: member('shard02') })),
+      (error: unknown) => error instanceof UsageError && /^cutoff 1764583000:8 \(before the commitTimestamp of the prepared transaction holding i app\.orders .*\) on shard02 \(1764583000:8\) is outside the cluster's restorable windows/.test(error.message),
     );
   });
 });
