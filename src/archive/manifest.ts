@@ -510,6 +510,17 @@ export function baseDocuments(base: Pick<Base, 'collections' | 'opaque'>): numbe
   return base.collections.reduce((sum, entry) => sum + entry.docs, 0) + (base.opaque?.documents ?? 0);
 }
 
+/** How far a pending base got into the collections it is part way through (dump-pieces.ts). */
+export function partialProgress(pending: Pick<PendingBase, 'partial'>): { collections: number; pieces: number; documents: number } | undefined {
+  const partial = pending.partial ?? [];
+  if (partial.length === 0) return undefined;
+  return {
+    collections: partial.length,
+    pieces: partial.reduce((sum, part) => sum + part.pieces.length, 0),
+    documents: partial.reduce((sum, part) => sum + part.docs, 0),
+  };
+}
+
 /** Collections in a base, named and opaque alike. */
 export function baseCollectionCount(base: Pick<Base, 'collections' | 'opaque'>): number {
   return base.collections.length + (base.opaque?.collections.length ?? 0);

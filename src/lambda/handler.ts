@@ -33,6 +33,8 @@ export const LAMBDA_ENV = {
   chunkSpan: 'MONGO_PITR_CHUNK_SPAN',
   safetyMarginMs: 'MONGO_PITR_SAFETY_MARGIN_MS',
   concurrency: 'MONGO_PITR_CONCURRENCY',
+  /** MiB of documents per piece of a large collection (backup/dump-pieces.ts); decimals allowed. */
+  basePieceMiB: 'MONGO_PITR_BASE_PIECE_MIB',
   includeAuth: 'MONGO_PITR_INCLUDE_AUTH',
   sse: 'MONGO_PITR_SSE',
   sseKmsKeyId: 'MONGO_PITR_SSE_KMS_KEY_ID',
@@ -64,6 +66,8 @@ export interface LambdaSettings {
   readonly baseEveryMs: number | undefined;
   readonly safetyMarginMs: number;
   readonly concurrency: number;
+  /** Absent: DEFAULT_PIECE_BYTES. */
+  readonly pieceBytes?: number;
   readonly includeAuth: boolean;
 }
 
@@ -97,7 +101,15 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaSet
     safetyMarginMs: margin === undefined ? DEFAULT_SAFETY_MARGIN_MS : parseMargin(margin),
     concurrency: parsePositiveInt(value(LAMBDA_ENV.concurrency) ?? String(DEFAULT_DUMP_CONCURRENCY), LAMBDA_ENV.concurrency),
     includeAuth: /^(1|true|yes)$/i.test(value(LAMBDA_ENV.includeAuth) ?? ''),
+    ...pieceBytesOf(value(LAMBDA_ENV.basePieceMiB)),
   };
+}
+
+function pieceBytesOf(text: string | undefined): { pieceBytes?: number } {
+  if (text === undefined) return {};
+  const mib = Number(text);
+  if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`${LAMBDA_ENV.basePieceMiB} ${text}: expected a positive number of MiB`);
+  return { pieceBytes: Math.ceil(mib * 1024 * 1024) };
 }
 
 function parseMargin(text: string): number {
@@ -171,8 +183,8 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
       if (!settings.uri) throw new UsageError(`${ENV.uri} is not set`);
       const source = await connectSource(settings.uri, { deadline: hard });
       try {
-        const { limits, baseEveryMs, concurrency, includeAuth } = settings;
-        const result = await runDue({ source, store, limits, baseEveryMs, concurrency, includeAuth, signal });
+        const { limits, baseEveryMs, concurrency, includeAuth, pieceBytes } = settings;
+        const result = await runDue({ source, store, limits, baseEveryMs, concurrency, includeAuth, signal, ...(pieceBytes && { pieceBytes }) });
         const summary = { ...runDueReport(result), message: describeRunDue(result).join('; '), durationMs: Date.now() - startedAt };
         log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary });
         return { ...summary, stoppedEarly: result.stoppedEarly };
