@@ -10,6 +10,12 @@
 // write since the first collection was read. If T0 has rolled out of the oplog meanwhile, that
 // cannot hold any more: the pending base is dropped and a new one starts.
 //
+// A collection too large for one run does not restart from its first document on every run: an
+// ordinary collection with a plain _id index is dumped in pieces (dump-pieces.ts), each committed
+// as it is sealed, and the next run resumes after the last piece. Encrypted bases, and the
+// collections dump-pieces.ts leaves whole (capped, clustered, collated, time-series, system.*),
+// still resume by whole collections.
+//
 // Each run writes only under its own run id (object-keys.ts), so a resumed base's objects may
 // sit in several bases/<T0>-<run>/ folders; the manifest lists every key. Two runs resuming the
 // same base at once therefore never overwrite each other's objects; the conditional commit lets
