@@ -14,6 +14,7 @@
 // for a collection dumped in one go (take-base.ts).
 //
 // Memory bound: one document in hand between pieces, and storeGzipped's buffers for the piece.
+import { UsageError } from '../errors.ts';
 import type { CatalogEntry } from '../source/catalog.ts';
 import type { Source } from '../source/connect-source.ts';
 import { dumpCollection } from '../source/dump-collection.ts';
@@ -26,6 +27,13 @@ import { storeGzipped } from './store-object.ts';
 const MiB = 1024 * 1024;
 /** Raw bytes per piece: one piece is what a stopped run can lose. */
 export const DEFAULT_PIECE_BYTES = 64 * MiB;
+
+/** A piece size given in MiB (`--piece-size`, MONGO_PITR_BASE_PIECE_MIB); fractions allowed. */
+export function pieceBytesOf(text: string, name: string): number {
+  const mib = Number(text);
+  if (text.trim() === '' || !Number.isFinite(mib) || mib <= 0) throw new UsageError(`${name} ${text}: expected a positive number of MiB`);
+  return Math.ceil(mib * MiB);
+}
 
 /**
  * Whether a collection is dumped in pieces: only an ordinary collection scanned by a plain `_id`

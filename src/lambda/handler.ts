@@ -18,6 +18,7 @@ import { loadCipher } from '../crypt/key-files.ts';
 import { attachCipher } from '../crypt/store-cipher.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
 import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
+import { pieceBytesOf } from '../backup/dump-pieces.ts';
 // Loaded with the module, in Lambda's init phase (which the function timeout does not count),
 // not by the first invocation: the AWS SDK is most of the start-up time (open-store.ts loads it
 // lazily for the CLI's sake).
@@ -101,15 +102,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaSet
     safetyMarginMs: margin === undefined ? DEFAULT_SAFETY_MARGIN_MS : parseMargin(margin),
     concurrency: parsePositiveInt(value(LAMBDA_ENV.concurrency) ?? String(DEFAULT_DUMP_CONCURRENCY), LAMBDA_ENV.concurrency),
     includeAuth: /^(1|true|yes)$/i.test(value(LAMBDA_ENV.includeAuth) ?? ''),
-    ...pieceBytesOf(value(LAMBDA_ENV.basePieceMiB)),
+    ...pieceSetting(value(LAMBDA_ENV.basePieceMiB)),
   };
 }
 
-function pieceBytesOf(text: string | undefined): { pieceBytes?: number } {
-  if (text === undefined) return {};
-  const mib = Number(text);
-  if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`${LAMBDA_ENV.basePieceMiB} ${text}: expected a positive number of MiB`);
-  return { pieceBytes: Math.ceil(mib * 1024 * 1024) };
+function pieceSetting(text: string | undefined): { pieceBytes?: number } {
+  return text === undefined ? {} : { pieceBytes: pieceBytesOf(text, LAMBDA_ENV.basePieceMiB) };
 }
 
 function parseMargin(text: string): number {
