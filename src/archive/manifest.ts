@@ -95,6 +95,36 @@ export interface CollectionEntry {
   /** Documents; null for views. */
   readonly data: StoredObject | null;
   readonly metadata: StoredObject;
+  /**
+   * A collection dumped in pieces over several runs (backup/dump-pieces.ts): its documents go on
+   * in these objects, in order, after `data`'s (the first piece). Each is a gzip stream of raw
+   * BSON like `data`. Optional and additive: absent, `data` holds every document, as mongodump
+   * writes it. Read every collection's documents through dataObjectsOf.
+   */
+  readonly moreData?: readonly StoredObject[];
+}
+
+/** A collection's document objects in order: `data`, then any further pieces; none for a view. */
+export function dataObjectsOf(entry: Pick<CollectionEntry, 'data' | 'moreData'>): StoredObject[] {
+  return entry.data ? [entry.data, ...(entry.moreData ?? [])] : [];
+}
+
+/**
+ * A collection a pending base is part way through (backup/dump-pieces.ts): the pieces stored
+ * and committed so far, in _id order, and the _id the next piece starts after. Plain bases only:
+ * the bound is a document's _id, which an encrypted base's manifest must not show.
+ */
+export interface PartialCollection {
+  readonly db: string;
+  readonly coll: string;
+  /** The source collection's UUID when it has one: a collection dropped and made again starts over. */
+  readonly uuid: string | null;
+  readonly metadata: StoredObject;
+  readonly pieces: readonly StoredObject[];
+  /** Documents in the pieces. */
+  readonly docs: number;
+  /** The last stored document's _id: BSON of {_id: value}, base64 (source/resume-bound.ts). */
+  readonly after: string;
 }
 
 /**
@@ -290,6 +320,11 @@ export interface PendingBase {
    * collection takes. Optional and additive: older manifests protect only the base's own folder.
    */
   readonly folders?: readonly string[];
+  /**
+   * Collections part way through, each a few pieces in (backup/dump-pieces.ts): the next run
+   * resumes them after their last piece. Optional and additive: absent means none.
+   */
+  readonly partial?: readonly PartialCollection[];
 }
 
 export interface Manifest {
@@ -415,7 +450,10 @@ export function addPendingCollection(manifest: Manifest, pending: Omit<PendingBa
   const current = others.find((candidate) => candidate.id === pending.id);
   refuseRivalBase(others, pending);
   const collections = [...(current?.collections ?? []).filter((done) => done.db !== entry.db || done.coll !== entry.coll), entry];
-  const updated: PendingBase = { ...(current ?? pending), collections };
+  // Finished, a collection dumped in pieces is no longer part way through.
+  const { partial: _partial, ...rest } = current ?? pending;
+  const partial = (current?.partial ?? []).filter((part) => part.db !== entry.db || part.coll !== entry.coll);
+  const updated: PendingBase = { ...rest, collections, ...(partial.length > 0 ? { partial } : {}) };
   return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), updated] };
 }
 
@@ -434,6 +472,19 @@ export function recordPendingRun(manifest: Manifest, pending: Omit<PendingBase, 
   return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), { ...base, folders }] };
 }
 
+/**
+ * Records the pieces of a collection part way through (replacing what was recorded of it),
+ * creating the pending base on its first piece, as addPendingCollection does.
+ */
+export function addPendingPiece(manifest: Manifest, pending: Omit<PendingBase, 'collections'>, part: PartialCollection): Manifest {
+  const others = manifest.pendingBases ?? [];
+  const current = others.find((candidate) => candidate.id === pending.id);
+  refuseRivalBase(others, pending);
+  const base: PendingBase = current ?? { ...pending, collections: [] };
+  const partial = [...(base.partial ?? []).filter((known) => known.db !== part.db || known.coll !== part.coll), part];
+  return { ...manifest, pendingBases: [...others.filter((candidate) => candidate.id !== pending.id), { ...base, partial }] };
+}
+
 /** Every base folder a pending base holds on to: its own and each recorded run's. */
 export function pendingFolders(pending: PendingBase): string[] {
   return [pending.id, ...(pending.folders ?? []).filter((folder) => folder !== pending.id)];
@@ -445,17 +496,29 @@ export function pendingFolders(pending: PendingBase): string[] {
  * are what a pending base holds on to.
  */
 export function pendingKeys(pending: PendingBase): string[] {
-  return collectionObjectsOf(pending).map((object) => object.key);
+  const partial = (pending.partial ?? []).flatMap((part) => [part.metadata, ...part.pieces]);
+  return [...collectionObjectsOf(pending), ...partial].map((object) => object.key);
 }
 
 /** The objects of a base's (or pending base's) collections, named and opaque: metadata, then data. */
 export function collectionObjectsOf(base: Pick<Base, 'collections' | 'opaque'>): StoredObject[] {
-  return [...base.collections, ...(base.opaque?.collections ?? [])].flatMap((entry) => (entry.data ? [entry.metadata, entry.data] : [entry.metadata]));
+  return [...base.collections, ...(base.opaque?.collections ?? [])].flatMap((entry) => [entry.metadata, ...dataObjectsOf(entry)]);
 }
 
 /** Documents in a base, named and opaque collections alike. */
 export function baseDocuments(base: Pick<Base, 'collections' | 'opaque'>): number {
   return base.collections.reduce((sum, entry) => sum + entry.docs, 0) + (base.opaque?.documents ?? 0);
+}
+
+/** How far a pending base got into the collections it is part way through (dump-pieces.ts). */
+export function partialProgress(pending: Pick<PendingBase, 'partial'>): { collections: number; pieces: number; documents: number } | undefined {
+  const partial = pending.partial ?? [];
+  if (partial.length === 0) return undefined;
+  return {
+    collections: partial.length,
+    pieces: partial.reduce((sum, part) => sum + part.pieces.length, 0),
+    documents: partial.reduce((sum, part) => sum + part.docs, 0),
+  };
 }
 
 /** Collections in a base, named and opaque alike. */

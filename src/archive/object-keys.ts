@@ -4,6 +4,7 @@
 //   manifest-v1.json                                 format 1 manifest as it was before conversion
 //   bases/<T0>-<runId>/<db>/<coll>.bson.gz           documents, concatenated raw BSON, gzip
 //   bases/<T0>-<runId>/<db>/<coll>.metadata.json.gz  options, indexes, uuid (mongodump format)
+//   bases/<T0>-<runId>/<db>/<coll>.pieces/<n>.bson.gz  a collection dumped in pieces: the n-th (n >= 1)
 //   bases/<T0>-<runId>/oplog.bson.gz                 the oplog written while the dump ran
 //   bases/<T0>-<runId>/<cid>.bson.gz                 encrypted bases: documents, named by a random
 //   bases/<T0>-<runId>/<cid>.metadata.json.gz        collection id, never by db or collection (opaque-base.ts)
@@ -50,6 +51,15 @@ export function unescapeName(segment: string): string {
 
 export function collectionDataKey(id: string, db: string, coll: string): string {
   return `${basePrefix(id)}${escapeName(db)}/${escapeName(coll)}.bson.gz`;
+}
+
+/**
+ * A later piece of a collection dumped in pieces (backup/dump-pieces.ts); the first piece is its
+ * data key. One path segment deeper than any collection's objects (an escaped name holds no "/"),
+ * so no collection's key can be a piece's.
+ */
+export function collectionPieceKey(id: string, db: string, coll: string, piece: number): string {
+  return `${basePrefix(id)}${escapeName(db)}/${escapeName(coll)}.pieces/${String(piece).padStart(6, '0')}.bson.gz`;
 }
 
 export function collectionMetadataKey(id: string, db: string, coll: string): string {

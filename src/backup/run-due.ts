@@ -3,7 +3,7 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { Interrupted, OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { baseCollectionCount, baseDocuments, chainEnd, collectionObjectsOf, newestChainOf, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
+import { baseCollectionCount, baseDocuments, chainEnd, collectionObjectsOf, newestChainOf, partialProgress, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs, tsEquals } from '../timestamp.ts';
@@ -24,6 +24,8 @@ export interface BackupRunOptions {
   readonly store: Store;
   readonly limits?: ChunkLimits;
   readonly concurrency?: number;
+  /** Raw bytes per piece of a collection dumped in pieces (dump-pieces.ts); default DEFAULT_PIECE_BYTES. */
+  readonly pieceBytes?: number;
   readonly includeAuth?: boolean;
   /** A config server member of a cluster: its sharding metadata is dumped too (namespace.ts). */
   readonly includeConfigMetadata?: boolean;
@@ -70,7 +72,9 @@ export async function backupBase(options: BackupRunOptions): Promise<BaseSummary
   const taken = await takeBase({ ...options, committer });
   if (taken.stoppedEarly) {
     const reason: unknown = options.signal?.reason;
-    const stored = taken.pending ? `${counted(baseCollectionCount(taken.pending), 'collection')} stored` : 'nothing stored yet';
+    const partial = taken.pending && partialProgress(taken.pending);
+    const pieces = partial ? ` and ${counted(partial.pieces, 'piece')} of ${counted(partial.collections, 'collection')} part way` : '';
+    const stored = taken.pending ? `${counted(baseCollectionCount(taken.pending), 'collection')} stored${pieces}` : 'nothing stored yet';
     const message = `base backup stopped with ${stored}; the next backup or run resumes it`;
     throw reason instanceof Interrupted ? new Interrupted(reason.signal, `${message} (${reason.signal})`) : new Error(message, { cause: reason });
   }
@@ -100,15 +104,22 @@ export interface PendingBaseSummary {
   readonly startedAt: string;
   readonly collections: number;
   readonly documents: number;
+  /**
+   * Collections part way through, dumped in pieces (dump-pieces.ts): the progress a base too
+   * large for one run makes from run to run. Absent when there are none.
+   */
+  readonly partial?: { readonly collections: number; readonly pieces: number; readonly documents: number };
 }
 
 export function summarizePending(pending: PendingBase): PendingBaseSummary {
+  const partial = partialProgress(pending);
   return {
     baseId: pending.id,
     startTs: formatTs(pending.startTs),
     startedAt: pending.startedAt,
     collections: baseCollectionCount(pending),
     documents: baseDocuments(pending),
+    ...(partial && { partial }),
   };
 }
 
@@ -301,7 +312,9 @@ export function describeRunDue(result: RunDueResult): string[] {
     lines.push(`base ${result.base.chainId} (${reason}${plural(result.base.documents, 'document')}, ${entries(result.base.oplogOps)})`);
   }
   if (result.pendingBase) {
-    lines.push(`base ${result.pendingBase.baseId} in progress: ${plural(result.pendingBase.collections, 'collection')} stored; the next run resumes it`);
+    const partial = result.pendingBase.partial;
+    const pieces = partial ? ` and ${plural(partial.pieces, 'piece')} (${plural(partial.documents, 'document')}) of ${plural(partial.collections, 'collection')} part way` : '';
+    lines.push(`base ${result.pendingBase.baseId} in progress: ${plural(result.pendingBase.collections, 'collection')} stored${pieces}; the next run resumes it`);
   }
   if (result.stoppedEarly) lines.push('stopped early: everything above is committed');
   return lines;

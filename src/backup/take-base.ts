@@ -10,6 +10,12 @@
 // write since the first collection was read. If T0 has rolled out of the oplog meanwhile, that
 // cannot hold any more: the pending base is dropped and a new one starts.
 //
+// A collection too large for one run does not restart from its first document on every run: an
+// ordinary collection with a plain _id index is dumped in pieces (dump-pieces.ts), each committed
+// as it is sealed, and the next run resumes after the last piece. Encrypted bases, and the
+// collections dump-pieces.ts leaves whole (capped, clustered, collated, time-series, system.*),
+// still resume by whole collections.
+//
 // Each run writes only under its own run id (object-keys.ts), so a resumed base's objects may
 // sit in several bases/<T0>-<run>/ folders; the manifest lists every key. Two runs resuming the
 // same base at once therefore never overwrite each other's objects; the conditional commit lets
@@ -21,6 +27,7 @@ import { serializeMetadata, type CollectionMetadata } from '../archive/collectio
 import {
   addChain,
   addPendingCollection,
+  addPendingPiece,
   addPendingOpaqueCollection,
   pendingBaseOf,
   recordPendingRun,
@@ -29,8 +36,11 @@ import {
   type Chain,
   type CollectionEntry,
   type Manifest,
+  type StoredObject,
+  type PartialCollection,
   type PendingBase,
 } from '../archive/manifest.ts';
+import { DEFAULT_PIECE_BYTES, dumpInPieces, dumpsInPieces } from './dump-pieces.ts';
 import {
   baseId,
   baseOplogKey,
@@ -77,6 +87,13 @@ export interface TakeBaseOptions {
   readonly includeConfigMetadata?: boolean;
   /** How long the sealed base waits for the majority point to reach T1 (last-write.ts). */
   readonly majorityWaitMs?: number;
+  /**
+   * Raw bytes per piece of a collection dumped in pieces (dump-pieces.ts): a run stopped by its
+   * signal loses at most the piece it was writing. Default DEFAULT_PIECE_BYTES; tests set it tiny.
+   */
+  readonly pieceBytes?: number;
+  /** Told each sealed piece of a collection that is not its last, once it is committed. */
+  readonly onPiece?: (part: PartialCollection) => void;
   /** Stops the dump between commits; the base stays pending for the next run. */
   readonly signal?: AbortSignal;
   readonly onCollection?: (entry: CollectionEntry) => void;
@@ -185,20 +202,33 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
     options.onDumpPlan({ collections: catalog.length, estimatedDocuments: await estimateDocuments(source, dumped) });
   }
   options.onStage?.('dump', `dumping ${counted(catalog.length, 'collection')}`, catalog.length);
+  const head = { id, source: identity, startTs, startedAt };
+  // Every commit names the manifest version before it: pieces and collections, one at a time.
+  const serially = serialQueue();
+  const partial = new Map((pending.partial ?? []).map((part) => [`${part.db}.${part.coll}`, part]));
+  const pieces: PieceOptions = {
+    pieceBytes: options.pieceBytes ?? DEFAULT_PIECE_BYTES,
+    resumed: (entry) => partial.get(`${entry.db}.${entry.coll}`),
+    commitPiece: (part) =>
+      serially(async () => {
+        await committer.commit((manifest) => addPendingPiece(manifest, head, part));
+        options.onPiece?.(part);
+      }),
+  };
   const failure = await dumpCollections(catalog, {
     concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
     signal,
     dump: (entry) =>
       opaque
         ? dumpOneOpaque(source, store, folder, entry, signal, options.onDocument)
-        : dumpOne(source, store, folder, entry, signal, options.onDocument).then((named) => ({ named })),
-    record: async ({ named, opaque: opaqueEntry }) => {
-      const head = { id, source: identity, startTs, startedAt };
-      await committer.commit((manifest) =>
-        opaqueEntry ? addPendingOpaqueCollection(manifest, head, opaqueEntry) : addPendingCollection(manifest, head, named),
-      );
-      options.onCollection?.(named);
-    },
+        : dumpOne(source, store, folder, entry, signal, options.onDocument, pieces).then((named) => ({ named })),
+    record: ({ named, opaque: opaqueEntry }) =>
+      serially(async () => {
+        await committer.commit((manifest) =>
+          opaqueEntry ? addPendingOpaqueCollection(manifest, head, opaqueEntry) : addPendingCollection(manifest, head, named),
+        );
+        options.onCollection?.(named);
+      }),
   });
   if (signal?.aborted && !failure?.commit) return stopped();
   if (failure) throw failure.error;
@@ -380,6 +410,24 @@ async function* counting<T>(documents: AsyncIterable<T>, onDocument?: () => void
   }
 }
 
+/** Runs the functions it is given one after another, in the order given, whichever fail. */
+function serialQueue(): <T>(run: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (run) => {
+    const result = tail.then(run);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+}
+
+/** How this run dumps collections in pieces (dump-pieces.ts). */
+interface PieceOptions {
+  readonly pieceBytes: number;
+  /** What an earlier run of the base stored of a collection part way through. */
+  readonly resumed: (entry: CatalogEntry) => PartialCollection | undefined;
+  readonly commitPiece: (part: PartialCollection) => Promise<void>;
+}
+
 /** A copy of `items` in random order (Fisher–Yates). */
 function shuffled<T>(items: readonly T[]): T[] {
   const copy = [...items];
@@ -398,15 +446,17 @@ async function dumpOne(
   entry: CatalogEntry,
   signal?: AbortSignal,
   onDocument?: () => void,
+  pieces?: PieceOptions,
 ): Promise<CollectionEntry> {
   // Decided before anything is stored: a collection this version cannot dump fails here.
   const dumped = entry.type === 'view' ? undefined : dumpedData(folder, entry);
-  const metadata = await storeGzipped(
-    store,
-    collectionMetadataKey(folder, entry.db, entry.coll),
-    serializeMetadata(metadataOf(entry)),
-    signal,
-  );
+  const storeMetadata = (): Promise<StoredObject> =>
+    storeGzipped(store, collectionMetadataKey(folder, entry.db, entry.coll), serializeMetadata(metadataOf(entry)), signal);
+  if (pieces && dumpsInPieces(entry)) {
+    const { pieceBytes, commitPiece } = pieces;
+    return dumpInPieces({ source, store, folder, entry, pieceBytes, resumed: pieces.resumed(entry), signal, onDocument, storeMetadata, commitPiece });
+  }
+  const metadata = await storeMetadata();
   if (dumped === undefined) return { db: entry.db, coll: entry.coll, type: entry.type, docs: 0, data: null, metadata };
   let docs = 0;
   const documents = dumpCollection(source.client, entry.db, dumped.coll, signal, source.deadline);

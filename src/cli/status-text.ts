@@ -24,6 +24,14 @@ export interface PendingBaseText {
   readonly setName: string;
   readonly startedAt: string;
   readonly collectionsStored: number;
+  /** Collections part way through, dumped in pieces (backup/dump-pieces.ts); absent: none. */
+  readonly partial?: { readonly collections: number; readonly pieces: number; readonly documents: number };
+}
+
+/** " and 3 pieces (2,000 documents) of 1 collection part way", or nothing. */
+function partialText(partial: PendingBaseText['partial']): string {
+  if (!partial) return '';
+  return ` and ${counted(partial.pieces, 'piece')} (${counted(partial.documents, 'document')}) of ${counted(partial.collections, 'collection')} part way`;
 }
 
 export function statusLines(
@@ -38,7 +46,7 @@ export function statusLines(
   for (const source of sources) lines.push('', ...sourceLines(source, liveLag?.setName === source.setName ? liveLag.seconds : undefined, options));
   for (const base of pending) {
     lines.push('', `pending base ${base.id} (${base.setName}), started ${instantText(Date.parse(base.startedAt), options)} (${ago(secondsSince(base.startedAt, options))}): ` +
-      `${counted(base.collectionsStored, 'collection')} stored, resumed by the next run`);
+      `${counted(base.collectionsStored, 'collection')} stored${partialText(base.partial)}, resumed by the next run`);
   }
   return lines;
 }

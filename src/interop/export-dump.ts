@@ -30,7 +30,7 @@ import { formatWindow, planRestore, verifyContinuity, type RestorePlan } from '.
 import { tsWords, windowPoints, type WindowPoints } from '../archive/window-words.ts';
 import { parseMetadata, serializeMetadata } from '../archive/collection-metadata.ts';
 import { DigestStream } from '../archive/digest.ts';
-import type { CollectionEntry, StoredObject } from '../archive/manifest.ts';
+import { dataObjectsOf, type CollectionEntry, type StoredObject } from '../archive/manifest.ts';
 import type { SourceChoice } from '../archive/source-choice.ts';
 import { readOplogHeader, type OplogHeader } from '../archive/oplog-header.ts';
 import { decodeOplogEntry } from '../archive/bson-decode.ts';
@@ -141,12 +141,16 @@ async function exportCollection(store: Store, entry: CollectionEntry, work: stri
     metadata = serializeMetadata({ ...parseMetadata(metadata, entry.coll), type: 'collection' });
   }
   await writeFile(join(folder, dumpMetadataFile(entry.coll)), metadata, { flag: 'wx', mode: PRIVATE_FILE_MODE });
-  if (!entry.data) return;
-  const digest = new DigestStream();
-  const body = await getRecorded(store, entry.data, signal);
-  const dataFile = dumpDataFile(buckets ? bucketsCollection(entry.coll) : entry.coll);
-  await pipeline(body, digest, decryptStageOf(store, entry.data), createGunzip(), createWriteStream(join(folder, dataFile), { flags: 'wx', mode: PRIVATE_FILE_MODE }), { signal });
-  checkDigest(entry.data, digest);
+  const dataFile = join(folder, dumpDataFile(buckets ? bucketsCollection(entry.coll) : entry.coll));
+  // A collection dumped in pieces (backup/dump-pieces.ts) becomes one .bson file, as mongodump
+  // writes it: the pieces' documents one after the other, each piece checked as it streams.
+  for (const [index, object] of dataObjectsOf(entry).entries()) {
+    const digest = new DigestStream();
+    const body = await getRecorded(store, object, signal);
+    const file = createWriteStream(dataFile, index === 0 ? { flags: 'wx', mode: PRIVATE_FILE_MODE } : { flags: 'a' });
+    await pipeline(body, digest, decryptStageOf(store, object), createGunzip(), file, { signal });
+    checkDigest(object, digest);
+  }
 }
 
 /** A metadata object, gunzipped: a few KiB of options and index specs. */

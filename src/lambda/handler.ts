@@ -18,6 +18,7 @@ import { loadCipher } from '../crypt/key-files.ts';
 import { attachCipher } from '../crypt/store-cipher.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
 import { DEFAULT_DUMP_CONCURRENCY } from '../backup/take-base.ts';
+import { pieceBytesOf } from '../backup/dump-pieces.ts';
 // Loaded with the module, in Lambda's init phase (which the function timeout does not count),
 // not by the first invocation: the AWS SDK is most of the start-up time (open-store.ts loads it
 // lazily for the CLI's sake).
@@ -33,6 +34,8 @@ export const LAMBDA_ENV = {
   chunkSpan: 'MONGO_PITR_CHUNK_SPAN',
   safetyMarginMs: 'MONGO_PITR_SAFETY_MARGIN_MS',
   concurrency: 'MONGO_PITR_CONCURRENCY',
+  /** MiB of documents per piece of a large collection (backup/dump-pieces.ts); decimals allowed. */
+  basePieceMiB: 'MONGO_PITR_BASE_PIECE_MIB',
   includeAuth: 'MONGO_PITR_INCLUDE_AUTH',
   sse: 'MONGO_PITR_SSE',
   sseKmsKeyId: 'MONGO_PITR_SSE_KMS_KEY_ID',
@@ -64,6 +67,8 @@ export interface LambdaSettings {
   readonly baseEveryMs: number | undefined;
   readonly safetyMarginMs: number;
   readonly concurrency: number;
+  /** Absent: DEFAULT_PIECE_BYTES. */
+  readonly pieceBytes?: number;
   readonly includeAuth: boolean;
 }
 
@@ -97,7 +102,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaSet
     safetyMarginMs: margin === undefined ? DEFAULT_SAFETY_MARGIN_MS : parseMargin(margin),
     concurrency: parsePositiveInt(value(LAMBDA_ENV.concurrency) ?? String(DEFAULT_DUMP_CONCURRENCY), LAMBDA_ENV.concurrency),
     includeAuth: /^(1|true|yes)$/i.test(value(LAMBDA_ENV.includeAuth) ?? ''),
+    ...pieceSetting(value(LAMBDA_ENV.basePieceMiB)),
   };
+}
+
+function pieceSetting(text: string | undefined): { pieceBytes?: number } {
+  return text === undefined ? {} : { pieceBytes: pieceBytesOf(text, LAMBDA_ENV.basePieceMiB) };
 }
 
 function parseMargin(text: string): number {
@@ -171,8 +181,8 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
       if (!settings.uri) throw new UsageError(`${ENV.uri} is not set`);
       const source = await connectSource(settings.uri, { deadline: hard });
       try {
-        const { limits, baseEveryMs, concurrency, includeAuth } = settings;
-        const result = await runDue({ source, store, limits, baseEveryMs, concurrency, includeAuth, signal });
+        const { limits, baseEveryMs, concurrency, includeAuth, pieceBytes } = settings;
+        const result = await runDue({ source, store, limits, baseEveryMs, concurrency, includeAuth, signal, ...(pieceBytes && { pieceBytes }) });
         const summary = { ...runDueReport(result), message: describeRunDue(result).join('; '), durationMs: Date.now() - startedAt };
         log.event('lambda.result', summary.message, { requestId: context.awsRequestId, ...summary });
         return { ...summary, stoppedEarly: result.stoppedEarly };

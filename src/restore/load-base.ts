@@ -15,7 +15,7 @@ import { TargetError } from '../errors.ts';
 import { parseMetadata, type CollectionMetadata } from '../archive/collection-metadata.ts';
 import { readBsonFile } from '../archive/bson-frames.ts';
 import { decodeOrdered } from '../ordered-document.ts';
-import type { Base, CollectionEntry } from '../archive/manifest.ts';
+import { dataObjectsOf, type Base, type CollectionEntry } from '../archive/manifest.ts';
 import { bucketsCollection, holdsBuckets } from '../archive/timeseries-layout.ts';
 import { joinNs, splitNs } from '../namespace.ts';
 import type { NamespaceMapper } from './namespace-mapper.ts';
@@ -139,15 +139,19 @@ async function loadCollection(
   const { db, coll } = splitNs(target);
   const collection = options.client.db(db).collection(dataCollection(entry, coll));
   const counts = { documents: 0, duplicates: 0 };
-  const dataFile = entry.data ? options.files.get(entry.data.key) : undefined;
+  // A collection dumped in pieces (backup/dump-pieces.ts) is loaded piece after piece, in order.
+  const dataFiles = dataObjectsOf(entry).flatMap((object) => {
+    const file = options.files.get(object.key);
+    return file === undefined ? [] : [file];
+  });
   // A capped collection keeps the newest documents by insertion order, and the dump lists them
   // oldest first ($natural order): inserted out of order, the wrong ones would survive a
   // collection that is full. One ordered batch at a time keeps the dump's order.
   const ordered = isCapped(metadata.options);
-  if (dataFile) {
+  if (dataFiles.length > 0) {
     const window = new TaskWindow(ordered ? 1 : BATCHES_IN_FLIGHT);
     try {
-      for await (const raws of batchFrames(readBsonFile(dataFile, { signal: options.signal }))) {
+      for await (const raws of batchFrames(readBsonFiles(dataFiles, options.signal))) {
         options.signal?.throwIfAborted();
         await window.run(() => insertBatch(collection, raws, counts, target, ordered));
       }
@@ -159,6 +163,11 @@ async function loadCollection(
     await window.drain();
   }
   return { ...counts, indexes: metadata.indexes, uuidPreserved };
+}
+
+/** The documents of several local BSON files, one file after the other. */
+async function* readBsonFiles(files: readonly string[], signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  for (const file of files) yield* readBsonFile(file, { signal });
 }
 
 /**

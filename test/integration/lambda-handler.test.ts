@@ -117,10 +117,14 @@ describe('Lambda handler on the folder store: deadline sweeps', { skip: NO_MONGO
       assert.equal(idle.stoppedEarly, true);
       assert.equal((await readManifest(store)).manifest.chains.length, 0);
 
-      // Short deadlines until the base is complete; writes go on between invocations.
+      // Short deadlines until the base is complete; writes go on between invocations. Pieces of
+      // about 20 KiB (a collection is about 9 of them, backup/dump-pieces.ts), so a deadline also
+      // falls inside collections, which the next invocation resumes after their last piece.
       let midDump = 0;
+      let midCollection = 0;
       let round = 0;
-      await untilDone((budgetMs) => invoke(budgetMs), { startMs: 300, stepMs: 150 }, async (result) => {
+      const pieces = { MONGO_PITR_BASE_PIECE_MIB: '0.02' };
+      await untilDone((budgetMs) => invoke(budgetMs, pieces), { startMs: 300, stepMs: 150 }, async (result) => {
         const { manifest } = await readManifest(store);
         assertConsistent(manifest, db);
         if (!result.stoppedEarly) return;
@@ -128,6 +132,11 @@ describe('Lambda handler on the folder store: deadline sweeps', { skip: NO_MONGO
         const pending = manifest.pendingBases?.[0];
         const stored = pending?.collections.filter((entry) => entry.db === db).length ?? 0;
         if (stored > 0 && stored < COLLECTIONS) midDump++;
+        const partway = pending?.partial?.filter((part) => part.db === db) ?? [];
+        if (partway.length > 0) {
+          midCollection++;
+          assert.equal((result.pendingBase as { partial?: { pieces: number } } | undefined)?.partial?.pieces, pending?.partial?.reduce((sum, part) => sum + part.pieces.length, 0), 'the summary counts the pieces kept');
+        }
         if (pending) assert.equal((result.pendingBase as { collections: number } | undefined)?.collections, pending.collections.length);
         round++;
         await docsOf(client, db, 'c0').updateOne({ _id: round }, { $set: { touched: round } });
@@ -135,6 +144,7 @@ describe('Lambda handler on the folder store: deadline sweeps', { skip: NO_MONGO
         await docsOf(client, db, `c${Math.floor(COLLECTIONS / 2)}`).deleteOne({ _id: round });
       });
       assert.ok(midDump >= 1, 'at least one invocation stopped with the base partly dumped');
+      assert.ok(midCollection >= 1, 'at least one invocation stopped inside a collection and kept its pieces');
       const { manifest: afterBase } = await readManifest(store);
       assert.equal(afterBase.chains.length, 1);
       assert.equal(afterBase.pendingBases, undefined, 'the pending base became the chain');
@@ -143,6 +153,7 @@ describe('Lambda handler on the folder store: deadline sweeps', { skip: NO_MONGO
       // A resumed base keeps what earlier runs stored: objects from more than one run's folder.
       const folders = new Set(chain.base.collections.map((entry) => entry.metadata.key.split('/')[1]));
       assert.ok(folders.size >= 2, 'collections stored by several invocations');
+      assert.ok(chain.base.collections.some((entry) => (entry.moreData?.length ?? 0) > 0), 'collections stored in pieces');
 
       // ~8 MiB of oplog in 1 MiB chunks; short deadlines until it is caught up.
       const ns = `${db}.c1`;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { backupBase, DEFAULT_LIMITS } from '../../backup/run-due.ts';
 import { clusterRunOf, runClusterCommand, type ClusterRunFlags } from './cluster-run.ts';
 import { parsePositiveInt } from '../../config.ts';
+import { DEFAULT_PIECE_BYTES, pieceBytesOf } from '../../backup/dump-pieces.ts';
 import { contextOf, stopSignal, withSourceAndStore } from '../context.ts';
 import { counted } from '../receipt-text.ts';
 import { dumpProgress } from '../dump-progress.ts';
@@ -15,11 +16,13 @@ export function registerBackup(program: Command): void {
     .option('--uri <uri>', 'source replica set connection string (env MONGODB_URI)')
     .option('--include-auth', 'also back up users and roles (admin.system.users/roles)')
     .option('--concurrency <n>', 'collections dumped at once', '4')
+    .option('--piece-size <MiB>', 'a large collection is stored, and resumed after a stop, in pieces of this many MiB of documents', String(DEFAULT_PIECE_BYTES / (1024 * 1024)))
     .option('--topology <file>', 'a sharded cluster described by a JSON file, as for run: a cluster base now, every member at once')
     .option('--allow-balancer', 'take the cluster base even when the balancer runs and no mongos can stop it')
-    .action(async (flags: ClusterRunFlags & { uri?: string; includeAuth?: boolean; concurrency: string }, command: Command) => {
+    .action(async (flags: ClusterRunFlags & { uri?: string; includeAuth?: boolean; concurrency: string; pieceSize: string }, command: Command) => {
       const context = contextOf(command);
       const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
+      const pieceBytes = pieceBytesOf(flags.pieceSize, '--piece-size');
       // A sharded cluster (a topology file, or a mongos at --uri): the cluster pass, with a
       // cluster base now (cluster-run.ts), each member's bar on a row of its own.
       const cluster = await clusterRunOf(context, flags);
@@ -31,6 +34,7 @@ export function registerBackup(program: Command): void {
           source,
           store,
           concurrency,
+          pieceBytes,
           includeAuth: flags.includeAuth,
           signal: stopSignal(),
           onStage: (stage, message, count) => {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { formatWindow, windowOf } from '../../archive/chain-window.ts';
 import { describeDamage, restorableExtent } from '../../archive/chain-health.ts';
-import { baseCollectionCount, baseDocuments, chainChunkCount, chainEnd, chainOpCount, checkpointOf, newestChainOf, type Chain } from '../../archive/manifest.ts';
+import { baseCollectionCount, baseDocuments, chainChunkCount, chainEnd, chainOpCount, checkpointOf, newestChainOf, partialProgress, type Chain, type PendingBase } from '../../archive/manifest.ts';
 import { encryptionOf, kmsKeysOf, summarizeSources, timePoint } from '../../archive/source-summary.ts';
 import { redactUri } from '../../redact.ts';
 import { statusLines } from '../status-text.ts';
@@ -71,6 +71,7 @@ export function registerStatus(program: Command): void {
           startedAt: pending.startedAt,
           startTs: timePoint(pending.startTs),
           collectionsStored: baseCollectionCount(pending),
+          ...partialOf(pending),
         }));
         const stdout = process.stdout;
         const lines = statusLines(redactUri(storeUrl), sources, pendingBases, liveLag, {
@@ -120,4 +121,10 @@ function describeChain(chain: Chain) {
     ...(chain.damage && { damage: chain.damage, damaged: describeDamage(chain), restorable: restorableExtent(chain).kind }),
     ...(chain.verifiedAt && { verifiedAt: chain.verifiedAt }),
   };
+}
+
+/** A pending base's collections part way through, for status (absent: none). */
+function partialOf(pending: PendingBase): { partial?: NonNullable<ReturnType<typeof partialProgress>> } {
+  const partial = partialProgress(pending);
+  return partial ? { partial } : {};
 }

@@ -22,3 +22,13 @@ test('an oplog gap names the lost checkpoint and the oldest entry left by their 
   assert.deepEqual(describeRunDue(result), [`oplog gap: the checkpoint 2026-12-01 12:00:00 UTC is gone from the source's oplog (its oldest entry: 2026-12-01 13:00:00 UTC)`]);
   assert.deepEqual(describeRunDue({ ...result, gap: { ...result.gap, oldestAvailable: null } }), [`oplog gap: the checkpoint 2026-12-01 12:00:00 UTC is gone from the source's oplog (its oldest entry: none)`]);
 });
+
+test('a stopped run names the pieces kept of a collection part way through, so progress shows from run to run', () => {
+  const pendingBase = { baseId: 'B', startTs: `${T}:1`, startedAt: '2026-12-01T12:00:00.000Z', collections: 2, documents: 10 };
+  assert.deepEqual(describeRunDue({ stoppedEarly: true, pendingBase }), ['base B in progress: 2 collections stored; the next run resumes it', 'stopped early: everything above is committed']);
+  const partial = { collections: 1, pieces: 4, documents: 900 };
+  assert.deepEqual(describeRunDue({ stoppedEarly: true, pendingBase: { ...pendingBase, partial } }), [
+    'base B in progress: 2 collections stored and 4 pieces (900 documents) of 1 collection part way; the next run resumes it',
+    'stopped early: everything above is committed',
+  ]);
+});

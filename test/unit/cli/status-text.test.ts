@@ -218,4 +218,10 @@ describe('a pending base', () => {
     const text = statusLines('/s', [], [{ id: 'P', setName: 'rs0', startedAt: wall(1200), collectionsStored: 1 }], undefined, { nowMs: NOW, timeZone: 'UTC', columns: 80, verbose: false }).join('\n');
     assert.match(text, /^pending base P \(rs0\), started 2026-12-01 12:20:00 UTC \(5 minutes ago\): 1 collection stored, resumed by the next run$/m);
   });
+
+  test('shows the pieces kept of a collection part way through: the progress a base too large for one run makes', () => {
+    const partial = { collections: 1, pieces: 3, documents: 2000 };
+    const text = statusLines('/s', [], [{ id: 'P', setName: 'rs0', startedAt: wall(1200), collectionsStored: 0, partial }], undefined, { nowMs: NOW, timeZone: 'UTC', columns: 80, verbose: false }).join('\n');
+    assert.match(text, /: 0 collections stored and 3 pieces \(2,000 documents\) of 1 collection part way, resumed by the next run$/m);
+  });
 });
