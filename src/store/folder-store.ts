@@ -39,6 +39,12 @@ export interface FolderStoreOptions {
   readonly lockWaitMs?: number;
   /** Told by `check` when the store folder is open to other accounts (see private-mode.ts). */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Fault injection for tests: awaited by putIfMatch after its last check and right before the
+   * step that publishes the new version, where a real process may be stopped for any length of
+   * time (SIGSTOP, a suspended laptop, a paused VM).
+   */
+  readonly beforePublish?: (key: string) => Promise<void> | void;
 }
 
 /** Where putIfMatch locks `key`: hashed, so that any key gives one short, flat file name. */
@@ -200,6 +206,7 @@ export class FolderStore implements Store {
           hint: 'another run judged this one hung; read the object again and retry',
         });
       }
+      if (lock) await this.#options.beforePublish?.(key);
       await renameIntoPlace(tempPath, path);
       return { key, etag: etagOf(written), size: Number(written.size) };
     } catch (error) {
