@@ -5,13 +5,15 @@
 // that stops itself at the publish step (the `beforePublish` fault hook), so the pause is exact.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { FolderStore } from '../../../src/store/folder-store.ts';
+import { StoreError } from '../../../src/errors.ts';
+import { FOLDER_VERSIONS_DIR, FolderStore } from '../../../src/store/folder-store.ts';
+import { versionsFolder } from '../../../src/store/folder-versions.ts';
 
 /** Small, so that a stopped writer's lock (the old design) goes stale within the test. */
 const STALE_LOCK_MS = 300;
@@ -43,7 +45,111 @@ describe('folder store compare-and-swap across a paused writer', () => {
       paused.child.kill('SIGKILL');
     }
   });
+
+  it('a writer paused until old versions were removed does not publish into a freed version name', async () => {
+    const root = join(dir, 'reused');
+    // Grace 0: every superseded version goes at once, so the paused writer's name is free again.
+    const other = new FolderStore(root, { versionGraceMs: 0 });
+    const created = await other.putIfMatch(KEY, Buffer.from('base'), null);
+    const first = await other.putIfMatch(KEY, Buffer.from('first'), created.etag);
+    let resume = () => {};
+    let reached = () => {};
+    const atPublish = new Promise<void>((resolve) => (reached = resolve));
+    const paused = new FolderStore(root, {
+      versionGraceMs: 0,
+      beforePublish: () => {
+        reached();
+        return new Promise<void>((resolve) => (resume = resolve));
+      },
+    });
+    const write = paused.putIfMatch(KEY, Buffer.from('paused'), first.etag);
+    await atPublish;
+    const second = await other.putIfMatch(KEY, Buffer.from('second'), first.etag);
+    await sleep(20); // ctime granularity: "older than 0 ms" must be true
+    await other.putIfMatch(KEY, Buffer.from('third'), second.etag);
+    assert.deepEqual(await versionNames(root, KEY), ['v3'], 'versions 1 and 2 were removed, so the name v2 is free');
+    resume();
+    await assert.rejects(write, (error) => error instanceof StoreError && error.kind === 'precondition-failed');
+    assert.equal(await text(other, KEY), 'third');
+    assert.equal(await readFile(join(root, KEY), 'utf8'), 'third', 'the plain path shows the newest version');
+  });
+
+  it('reads a plain file written before versions existed as version 0 and migrates it on the next write', async () => {
+    const root = join(dir, 'legacy');
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, KEY), 'legacy');
+    const store = new FolderStore(root);
+    const legacy = await store.stat(KEY);
+    assert.equal(await text(store, KEY), 'legacy');
+    assert.ok(legacy);
+    await assert.rejects(store.putIfMatch(KEY, Buffer.from('x'), null), (error) => error instanceof StoreError && error.kind === 'precondition-failed');
+    const next = await store.putIfMatch(KEY, Buffer.from('next'), legacy.etag);
+    assert.deepEqual(await versionNames(root, KEY), ['v0', 'v1']);
+    assert.equal(await text(store, KEY), 'next');
+    assert.equal((await store.stat(KEY))?.etag, next.etag);
+    assert.equal(await readFile(join(root, KEY), 'utf8'), 'next');
+    await assert.rejects(store.putIfMatch(KEY, Buffer.from('stale'), legacy.etag), (error) => error instanceof StoreError && error.kind === 'precondition-failed');
+    // An unconditional put of a versioned key is its next version, not a plain file readers skip.
+    await store.put(KEY, Buffer.from('put'));
+    assert.equal(await text(store, KEY), 'put');
+    assert.deepEqual(await versionNames(root, KEY), ['v0', 'v1', 'v2'], 'superseded versions stay for the grace period');
+  });
+
+  it('lists a versioned key once, with its newest version, and deletes all of it', async () => {
+    const store = new FolderStore(join(dir, 'listed'));
+    const created = await store.putIfMatch(KEY, Buffer.from('one'), null);
+    const replaced = await store.putIfMatch(KEY, Buffer.from('three'), created.etag);
+    await store.put('chunks/a', Buffer.from('a'));
+    const listed = [];
+    for await (const object of store.list('')) listed.push({ key: object.key, etag: object.etag, size: object.size });
+    assert.deepEqual(listed, [{ key: 'chunks/a', etag: (await store.stat('chunks/a'))?.etag, size: 1 }, { key: KEY, etag: replaced.etag, size: 5 }]);
+    await assert.rejects(store.put(`${FOLDER_VERSIONS_DIR}/x`, Buffer.from('x')), /reserved/);
+    await store.delete(KEY);
+    assert.equal(await store.stat(KEY), null);
+    assert.deepEqual(await versionNames(store.rootDir, KEY), []);
+    await assert.rejects(store.putIfMatch(KEY, Buffer.from('again'), replaced.etag), (error) => error instanceof StoreError && error.kind === 'precondition-failed');
+    assert.equal(await store.stat(KEY), null, 'a replacement of a deleted key does not bring it back');
+  });
+
+  for (const point of ['beforePublish', 'afterPublish'] as const) {
+    it(`a writer SIGKILLed ${point === 'beforePublish' ? 'before' : 'after'} it links its version leaves a readable store`, async () => {
+      const root = join(dir, `killed-${point}`);
+      const store = new FolderStore(root);
+      const created = await store.putIfMatch(KEY, Buffer.from('base'), null);
+      const first = await store.putIfMatch(KEY, Buffer.from('first'), created.etag);
+      const exit = await killedWriter(root, KEY, first.etag, point);
+      assert.equal(exit, 'SIGKILL');
+      const expected = point === 'beforePublish' ? 'first' : 'killed';
+      assert.equal(await text(store, KEY), expected);
+      const current = await store.stat(KEY);
+      assert.ok(current);
+      const keys = [];
+      for await (const object of store.list('')) keys.push(object.key);
+      assert.deepEqual(keys, [KEY]);
+      await store.putIfMatch(KEY, Buffer.from('after'), current.etag);
+      assert.equal(await text(store, KEY), 'after');
+      assert.equal(await readFile(join(root, KEY), 'utf8'), 'after', 'the next write points the plain path at the newest version');
+    });
+  }
 });
+
+/** Runs putIfMatch in a child process that SIGKILLs itself at `point`; resolves to its exit signal. */
+async function killedWriter(rootDir: string, key: string, etag: string, point: 'beforePublish' | 'afterPublish'): Promise<string | null> {
+  const storeModule = new URL('../../../src/store/folder-store.ts', import.meta.url).href;
+  const script = `
+    const { FolderStore } = await import(${JSON.stringify(storeModule)});
+    const [rootDir, key, etag, point] = process.argv.slice(1);
+    const store = new FolderStore(rootDir, { [point]: () => process.kill(process.pid, 'SIGKILL') });
+    await store.putIfMatch(key, Buffer.from('killed'), etag);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, rootDir, key, etag, point], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+}
+
+async function versionNames(rootDir: string, key: string): Promise<string[]> {
+  const names = await readdir(versionsFolder(rootDir, key)).catch(() => []);
+  return names.sort();
+}
 
 interface WriterOutcome {
   /** "ok", or the StoreError kind the first putIfMatch failed with. */
