@@ -12,7 +12,7 @@
 // replacement.
 import { randomUUID } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,6 +20,7 @@ import { PitrError, StoreError } from '../errors.ts';
 import { formatMode, isOpenToOthers, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { countBody } from './counted-body.ts';
 import { errnoCode, folderStoreError } from './folder-errors.ts';
+import { linkIntoPlace, renameIntoPlace, stampAfter, statFile, writeDurably } from './folder-files.ts';
 import { DEFAULT_VERSION_GRACE_MS, FOLDER_VERSIONS_DIR, linkExclusive, listVersions, removeSuperseded, versionPath, versionsFolder } from './folder-versions.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
 import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
@@ -30,14 +31,6 @@ export { FOLDER_VERSIONS_DIR };
 const TEMP_SUFFIX = '.tmp';
 /** A temporary file this old belongs to a run that died; no put takes a day. */
 const ABANDONED_TEMP_MS = 24 * 60 * 60 * 1000;
-/**
- * Inode numbers are reused and mtime advances in kernel ticks (often 4 ms), so three quick writes
- * of one size could repeat an etag. Each write's mtime is therefore pushed at least this far past
- * the mtime of the file it replaces.
- */
-const MTIME_STEP_NS = 1_000_000n;
-/** Renames retried when a concurrent delete removed the freshly made parent folder. */
-const RENAME_ATTEMPTS = 3;
 /** Reads retried when the version chosen was removed before it could be opened. */
 const READ_ATTEMPTS = 3;
 
@@ -402,78 +395,6 @@ export class FolderStore implements Store {
   }
 }
 
-/** Streams `chunks` into a new file and fsyncs it, so the rename that follows publishes whole bytes. */
-async function writeDurably(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
-  const handle = await open(path, 'wx', PRIVATE_FILE_MODE);
-  try {
-    for await (const chunk of chunks) {
-      // Memory bound: one chunk of the body at a time.
-      for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset)).bytesWritten;
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Makes the new file's mtime later than the one it replaces (see MTIME_STEP_NS); returns its stats. */
-async function stampAfter(tempPath: string, path: string): Promise<BigIntStats> {
-  const written = await stat(tempPath, { bigint: true });
-  const previous = await stat(path, { bigint: true }).catch(() => null);
-  if (!previous || written.mtimeNs > previous.mtimeNs) return written;
-  const seconds = (ns: bigint) => Number(ns) / 1e9;
-  await utimes(tempPath, seconds(written.atimeNs), seconds(previous.mtimeNs + MTIME_STEP_NS));
-  return stat(tempPath, { bigint: true });
-}
-
-/** Links `tempPath` to `path` only if that name is free; false when it exists. */
-async function linkIntoPlace(tempPath: string, path: string): Promise<boolean> {
-  const folder = dirname(path);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
-      if (!(await linkExclusive(tempPath, path))) return false;
-      break;
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT' || attempt >= RENAME_ATTEMPTS) throw error;
-    }
-  }
-  await fsyncFolder(folder);
-  return true;
-}
-
-async function renameIntoPlace(tempPath: string, path: string): Promise<void> {
-  const folder = dirname(path);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
-      await rename(tempPath, path);
-      break;
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT' || attempt >= RENAME_ATTEMPTS) throw error;
-    }
-  }
-  await fsyncFolder(folder);
-}
-
-/** Makes the rename itself durable; some platforms cannot open a folder for fsync. */
-async function fsyncFolder(folder: string): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(folder, 'r');
-  } catch (error) {
-    if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'EPERM') return;
-    throw error;
-  }
-  try {
-    await handle.sync();
-  } catch (error) {
-    if (errnoCode(error) !== 'EINVAL' && errnoCode(error) !== 'EPERM') throw error;
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Inode, mtime in ns and size: rename keeps all three, and every write changes at least one. */
 function etagOf(stats: BigIntStats): string {
   return [stats.ino, stats.mtimeNs, stats.size].map((value) => value.toString(36)).join('-');
@@ -481,17 +402,6 @@ function etagOf(stats: BigIntStats): string {
 
 function objectInfo(key: string, stats: BigIntStats): ObjectInfo {
   return { key, size: Number(stats.size), etag: etagOf(stats), lastModified: new Date(Number(stats.mtimeMs)) };
-}
-
-/** A file's stats, or null when there is no file by that name. */
-async function statFile(path: string): Promise<BigIntStats | null> {
-  try {
-    const stats = await stat(path, { bigint: true });
-    return stats.isFile() ? stats : null;
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
-  }
 }
 
 function putResult(key: string, written: BigIntStats): PutResult {

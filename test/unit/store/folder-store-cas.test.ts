@@ -15,7 +15,10 @@ import { StoreError } from '../../../src/errors.ts';
 import { FOLDER_VERSIONS_DIR, FolderStore } from '../../../src/store/folder-store.ts';
 import { versionsFolder } from '../../../src/store/folder-versions.ts';
 
-/** Small, so that a stopped writer's lock (the old design) goes stale within the test. */
+/**
+ * The option of the lock-based design this test was first run against (where it lost the second
+ * commit): small, so that the stopped writer's lock went stale within the test. Ignored now.
+ */
 const STALE_LOCK_MS = 300;
 const KEY = 'manifest.json';
 
