@@ -5,9 +5,9 @@
 // and `check` sweeps temporary files old enough to be abandoned.
 //
 // putIfMatch takes no lock. Creating (etag null) links the temporary file to the key's name,
-// which fails if the name exists. Replacing publishes numbered versions (folder-versions.ts):
-// the newest version is the object, and <root>/a/b/c is kept as a hard link to it so that people
-// and tools see the current bytes at the usual path. A key with no versions is its plain file
+// which fails if the name exists. Replacing publishes numbered versions (folder-versions.ts) in
+// <root>/a/b/.mongo-pitr-versions/c/: the newest version is the object, and <root>/a/b/c is kept
+// as a hard link to it so that people and tools see the current bytes at the usual path. A key with no versions is its plain file
 // (version 0: stores written before versions existed), and becomes versioned on its next
 // replacement.
 import { randomUUID } from 'node:crypto';
@@ -73,7 +73,7 @@ export class FolderStore implements Store {
   async put(key: string, body: Readable | Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {
     const path = this.#pathOf(key);
     return this.#writeThen(key, path, body, options.signal, async (tempPath) => {
-      const folder = versionsFolder(this.rootDir, key);
+      const folder = versionsFolder(path);
       // A key replaced by putIfMatch has versions; an unconditional put becomes the next one.
       if ((await listVersions(folder)).length > 0) return this.#publishAnyVersion(key, path, folder, tempPath);
       const written = await stampAfter(tempPath, path);
@@ -116,12 +116,13 @@ export class FolderStore implements Store {
 
   async delete(key: string): Promise<void> {
     const path = this.#pathOf(key);
-    const folder = versionsFolder(this.rootDir, key);
+    const folder = versionsFolder(path);
     try {
       // Lowest first, like every removal of versions (folder-versions.ts).
       for (const version of await listVersions(folder)) await unlink(versionPath(folder, version)).catch(ignoreMissing);
       // Not empty: a writer published meanwhile, and its version is the object now.
       await rmdir(folder).catch(() => {});
+      await rmdir(dirname(folder)).catch(() => {}); // other keys of this folder may have versions
     } catch (error) {
       throw folderStoreError(error, 'delete', folder);
     }
@@ -187,8 +188,9 @@ export class FolderStore implements Store {
 
   #pathOf(key: string): string {
     assertStoreKey(key);
-    const first = key.split('/', 1)[0];
-    if (first === FOLDER_TEMP_DIR || first === FOLDER_VERSIONS_DIR) throw new PitrError(`invalid store key ${JSON.stringify(key)}: ${first} is reserved`);
+    const segments = key.split('/');
+    if (segments[0] === FOLDER_TEMP_DIR) throw new PitrError(`invalid store key ${JSON.stringify(key)}: ${FOLDER_TEMP_DIR} is reserved`);
+    if (segments.includes(FOLDER_VERSIONS_DIR)) throw new PitrError(`invalid store key ${JSON.stringify(key)}: ${FOLDER_VERSIONS_DIR} is reserved`);
     return join(this.rootDir, ...key.split('/'));
   }
 
@@ -224,7 +226,7 @@ export class FolderStore implements Store {
       const written = await stat(tempPath, { bigint: true });
       await this.#options.beforePublish?.(key);
       // Versions without a plain file: a delete of this key is under way; it still exists.
-      const versioned = (await listVersions(versionsFolder(this.rootDir, key))).length > 0;
+      const versioned = (await listVersions(versionsFolder(path))).length > 0;
       if (versioned || !(await linkIntoPlace(tempPath, path))) throw this.#preconditionFailed(key, null, await this.#statCurrent(key, path));
       return putResult(key, written);
     });
@@ -237,7 +239,7 @@ export class FolderStore implements Store {
    * freed by the removal of old versions after an arbitrarily long pause (folder-versions.ts).
    */
   async #replace(key: string, path: string, body: Buffer, etag: string): Promise<PutResult> {
-    const folder = versionsFolder(this.rootDir, key);
+    const folder = versionsFolder(path);
     const current = await this.#resolve(key, path, 'putIfMatch');
     const currentStats = await statFile(current.path).catch((error: unknown) => {
       throw folderStoreError(error, 'putIfMatch: stat', current.path);
@@ -311,7 +313,7 @@ export class FolderStore implements Store {
 
   /** The newest version of `key`, or its plain file when it has none. */
   async #resolve(key: string, path: string, operation: string): Promise<Resolved> {
-    const folder = versionsFolder(this.rootDir, key);
+    const folder = versionsFolder(path);
     let versions: number[];
     try {
       versions = await listVersions(folder);
@@ -356,7 +358,7 @@ export class FolderStore implements Store {
     // Sorting folders as "name/" makes a depth-first walk yield keys in S3's order (UTF-8 bytes):
     // every key under "a/" sorts after "a-b" ("-" < "/") and before "a0" ("/" < "0").
     const sorted = entries
-      .filter((entry) => entry.name.startsWith(namePrefix) && !(folderKey === '' && (entry.name === FOLDER_TEMP_DIR || entry.name === FOLDER_VERSIONS_DIR)))
+      .filter((entry) => entry.name.startsWith(namePrefix) && entry.name !== FOLDER_VERSIONS_DIR && !(folderKey === '' && entry.name === FOLDER_TEMP_DIR))
       .map((entry) => ({ entry, order: Buffer.from(entry.isDirectory() ? `${entry.name}/` : entry.name) }))
       .sort((a, b) => Buffer.compare(a.order, b.order));
     for (const { entry } of sorted) {

@@ -11,12 +11,11 @@
 // name N+1 is free again only after N+1 was superseded and removed, and by then N was removed
 // too. So a writer that links N+1 and then still finds N with the etag it read has published
 // the true successor of N (folder-store.ts, putIfMatch).
-import { createHash } from 'node:crypto';
 import { link, readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { errnoCode } from './folder-errors.ts';
 
-/** Holds one folder of versions per conditionally written key; never a key's first segment. */
+/** Beside a conditionally written key, holds its versions; never a segment of a key. */
 export const FOLDER_VERSIONS_DIR = '.mongo-pitr-versions';
 /**
  * How long a superseded version is kept. Readers need milliseconds between choosing a version and
@@ -27,9 +26,12 @@ export const FOLDER_VERSIONS_DIR = '.mongo-pitr-versions';
 export const DEFAULT_VERSION_GRACE_MS = 10 * 60 * 1000;
 const VERSION_NAME = /^v(0|[1-9][0-9]{0,15})$/;
 
-/** The versions folder of `key`: hashed, so that any key gives one short, flat name. */
-export function versionsFolder(rootDir: string, key: string): string {
-  return join(rootDir, FOLDER_VERSIONS_DIR, createHash('sha256').update(key).digest('hex'));
+/**
+ * The versions folder of the key whose plain file is `path`: beside it, so that a folder of the
+ * store (a cluster member's `members/<name>/`) copied or opened on its own keeps its versions.
+ */
+export function versionsFolder(path: string): string {
+  return join(dirname(path), FOLDER_VERSIONS_DIR, basename(path));
 }
 
 export function versionPath(folder: string, version: number): string {

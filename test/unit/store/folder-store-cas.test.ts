@@ -107,11 +107,28 @@ describe('folder store compare-and-swap across a paused writer', () => {
     for await (const object of store.list('')) listed.push({ key: object.key, etag: object.etag, size: object.size });
     assert.deepEqual(listed, [{ key: 'chunks/a', etag: (await store.stat('chunks/a'))?.etag, size: 1 }, { key: KEY, etag: replaced.etag, size: 5 }]);
     await assert.rejects(store.put(`${FOLDER_VERSIONS_DIR}/x`, Buffer.from('x')), /reserved/);
+    await assert.rejects(store.put(`chunks/${FOLDER_VERSIONS_DIR}/x`, Buffer.from('x')), /reserved/);
     await store.delete(KEY);
     assert.equal(await store.stat(KEY), null);
     assert.deepEqual(await versionNames(store.rootDir, KEY), []);
     await assert.rejects(store.putIfMatch(KEY, Buffer.from('again'), replaced.etag), (error) => error instanceof StoreError && error.kind === 'precondition-failed');
     assert.equal(await store.stat(KEY), null, 'a replacement of a deleted key does not bring it back');
+  });
+
+  it('keeps the versions beside the key, so a member folder opened as its own store sees them', async () => {
+    const root = join(dir, 'cluster');
+    const cluster = new FolderStore(root);
+    const member = `members/rs0/${KEY}`;
+    const created = await cluster.putIfMatch(member, Buffer.from('one'), null);
+    const replaced = await cluster.putIfMatch(member, Buffer.from('two'), created.etag);
+    const alone = new FolderStore(join(root, 'members', 'rs0'));
+    assert.equal((await alone.stat(KEY))?.etag, replaced.etag);
+    await alone.putIfMatch(KEY, Buffer.from('three'), replaced.etag);
+    assert.equal(await text(cluster, member), 'three');
+    await assert.rejects(cluster.putIfMatch(member, Buffer.from('stale'), replaced.etag), (error) => error instanceof StoreError && error.kind === 'precondition-failed');
+    const keys = [];
+    for await (const object of cluster.list('')) keys.push(object.key);
+    assert.deepEqual(keys, [member]);
   });
 
   for (const point of ['beforePublish', 'afterPublish'] as const) {
@@ -150,7 +167,7 @@ async function killedWriter(rootDir: string, key: string, etag: string, point: '
 }
 
 async function versionNames(rootDir: string, key: string): Promise<string[]> {
-  const names = await readdir(versionsFolder(rootDir, key)).catch(() => []);
+  const names = await readdir(versionsFolder(join(rootDir, key))).catch(() => []);
   return names.sort();
 }
 
