@@ -72,7 +72,7 @@ export async function renameIntoPlace(tempPath: string, path: string): Promise<v
 }
 
 /** Makes the rename itself durable; some platforms cannot open a folder for fsync. */
-async function fsyncFolder(folder: string): Promise<void> {
+export async function fsyncFolder(folder: string): Promise<void> {
   let handle: FileHandle;
   try {
     handle = await open(folder, 'r');

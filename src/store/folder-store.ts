@@ -20,7 +20,7 @@ import { PitrError, StoreError } from '../errors.ts';
 import { formatMode, isOpenToOthers, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { countBody } from './counted-body.ts';
 import { errnoCode, folderStoreError } from './folder-errors.ts';
-import { linkIntoPlace, renameIntoPlace, stampAfter, statFile, writeDurably } from './folder-files.ts';
+import { fsyncFolder, linkIntoPlace, renameIntoPlace, stampAfter, statFile, writeDurably } from './folder-files.ts';
 import { DEFAULT_VERSION_GRACE_MS, FOLDER_VERSIONS_DIR, linkExclusive, listVersions, removeSuperseded, versionPath, versionsFolder } from './folder-versions.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
 import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
@@ -252,6 +252,7 @@ export class FolderStore implements Store {
       // ENOENT: the versions folder is gone, so the key was deleted meanwhile.
       const linked = await linkExclusive(tempPath, versionPath(folder, base + 1)).catch((error: unknown) => (isMissing(error) ? false : Promise.reject(error)));
       if (!linked) throw this.#preconditionFailed(key, etag, await this.#statCurrent(key, path));
+      await fsyncFolder(folder);
       await this.#options.afterPublish?.(key);
       const replaced = await statFile(versionPath(folder, base));
       // Nothing is removed here: if the new version is visible, commit.ts recognises its bytes.
@@ -284,6 +285,7 @@ export class FolderStore implements Store {
       const newest = (await listVersions(folder)).at(-1) ?? 0;
       const written = await stampAfter(tempPath, versionPath(folder, newest));
       if (await linkExclusive(tempPath, versionPath(folder, newest + 1))) {
+        await fsyncFolder(folder);
         await this.#afterPublish(path, folder);
         return putResult(key, written);
       }
@@ -339,6 +341,15 @@ export class FolderStore implements Store {
     }
   }
 
+  async #statPlain(key: string, path: string): Promise<ObjectInfo | null> {
+    try {
+      const stats = await statFile(path);
+      return stats && objectInfo(key, stats);
+    } catch (error) {
+      throw folderStoreError(error, 'stat', path);
+    }
+  }
+
   #preconditionFailed(key: string, expected: string | null, found: BigIntStats | null): StoreError {
     return new StoreError('precondition-failed', `putIfMatch ${key} in ${this.url}: expected ${expected === null ? 'no object' : `version ${expected}`}, found ${found ? `version ${etagOf(found)}` : 'no object'}`, {
       hint: 'another run changed it first; read it again and retry',
@@ -361,6 +372,8 @@ export class FolderStore implements Store {
       .filter((entry) => entry.name.startsWith(namePrefix) && entry.name !== FOLDER_VERSIONS_DIR && !(folderKey === '' && entry.name === FOLDER_TEMP_DIR))
       .map((entry) => ({ entry, order: Buffer.from(entry.isDirectory() ? `${entry.name}/` : entry.name) }))
       .sort((a, b) => Buffer.compare(a.order, b.order));
+    // Only a folder holding versions needs each file resolved; the common case stats it directly.
+    const hasVersions = entries.some((entry) => entry.name === FOLDER_VERSIONS_DIR);
     for (const { entry } of sorted) {
       const key = folderKey + entry.name;
       // A file no key could name (a backslash in its name, say) was not written by a store.
@@ -368,7 +381,7 @@ export class FolderStore implements Store {
       if (entry.isDirectory()) {
         yield* this.#walk(`${key}/`, '');
       } else if (entry.isFile() || entry.isSymbolicLink()) {
-        const info = await this.stat(key);
+        const info = hasVersions ? await this.stat(key) : await this.#statPlain(key, join(folder, entry.name));
         if (info) yield info; // deleted since readdir, or a link to a folder
       }
     }
