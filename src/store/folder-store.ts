@@ -20,6 +20,7 @@ import { PitrError, StoreError } from '../errors.ts';
 import { formatMode, isOpenToOthers, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { countBody } from './counted-body.ts';
 import { errnoCode, folderStoreError } from './folder-errors.ts';
+import { fenceLegacyWriters } from './folder-legacy-fence.ts';
 import { fsyncFolder, linkIntoPlace, renameIntoPlace, stampAfter, statFile, writeDurably } from './folder-files.ts';
 import { DEFAULT_VERSION_GRACE_MS, FOLDER_VERSIONS_DIR, linkExclusive, listVersions, removeSuperseded, versionPath, versionsFolder } from './folder-versions.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
@@ -268,6 +269,8 @@ export class FolderStore implements Store {
    */
   async #startVersions(key: string, path: string, folder: string, etag: string): Promise<number> {
     try {
+      await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+      await fenceLegacyWriters(this.#tempDir, key);
       await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
       await linkExclusive(path, versionPath(folder, 0));
     } catch (error) {

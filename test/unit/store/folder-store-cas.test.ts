@@ -5,14 +5,15 @@
 // that stops itself at the publish step (the `beforePublish` fault hook), so the pause is exact.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { StoreError } from '../../../src/errors.ts';
-import { FOLDER_VERSIONS_DIR, FolderStore } from '../../../src/store/folder-store.ts';
+import { LEGACY_FENCE_HOST, legacyLockPath } from '../../../src/store/folder-legacy-fence.ts';
+import { FOLDER_TEMP_DIR, FOLDER_VERSIONS_DIR, FolderStore } from '../../../src/store/folder-store.ts';
 import { versionsFolder } from '../../../src/store/folder-versions.ts';
 
 /**
@@ -129,6 +130,22 @@ describe('folder store compare-and-swap across a paused writer', () => {
     const keys = [];
     for await (const object of cluster.list('')) keys.push(object.key);
     assert.deepEqual(keys, [member]);
+  });
+
+  it('fences off the lock-based mongo-pitr from a key once it has versions', async () => {
+    // The lock-based putIfMatch (folder-lock.ts before this change) broke a lock only when it had
+    // not been touched for the stale age, or named a dead pid on its own host. The fence is
+    // neither, so such a writer times out naming it instead of writing a plain file nobody reads.
+    const store = new FolderStore(join(dir, 'fenced'));
+    const created = await store.putIfMatch(KEY, Buffer.from('one'), null);
+    await store.putIfMatch(KEY, Buffer.from('two'), created.etag);
+    const path = legacyLockPath(join(store.rootDir, FOLDER_TEMP_DIR), KEY);
+    const owner = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    assert.equal(typeof owner.pid, 'number');
+    assert.equal(typeof owner.token, 'string');
+    assert.equal(owner.host, LEGACY_FENCE_HOST);
+    assert.notEqual(owner.host, hostname());
+    assert.ok((await stat(path)).mtimeMs > Date.now() + 100 * 365 * 24 * 3600 * 1000, 'never untouched for the stale age');
   });
 
   for (const point of ['beforePublish', 'afterPublish'] as const) {
