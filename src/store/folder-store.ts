@@ -162,7 +162,14 @@ export class FolderStore implements Store {
     try {
       await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await (await open(probePath, 'wx', PRIVATE_FILE_MODE)).close();
-      await unlink(probePath);
+      // putIfMatch needs hard links: a filesystem without them fails here, before a run uploads.
+      const linkedPath = `${probePath}.link${TEMP_SUFFIX}`;
+      try {
+        await linkExclusive(probePath, linkedPath);
+      } finally {
+        await unlink(linkedPath).catch(() => {});
+        await unlink(probePath);
+      }
     } catch (error) {
       throw folderStoreError(error, 'check: write to', this.#tempDir);
     }

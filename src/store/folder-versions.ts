@@ -13,6 +13,7 @@
 // the true successor of N (folder-store.ts, putIfMatch).
 import { link, readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { StoreError } from '../errors.ts';
 import { errnoCode } from './folder-errors.ts';
 
 /** Beside a conditionally written key, holds its versions; never a segment of a key. */
@@ -63,7 +64,16 @@ export async function linkExclusive(existing: string, created: string): Promise<
     await link(existing, created);
     return true;
   } catch (error) {
-    if (errnoCode(error) === 'EEXIST') return false;
+    const code = errnoCode(error);
+    if (code === 'EEXIST') return false;
+    // link(2): EPERM when the filesystem has no hard links (FAT, some network shares); the
+    // files here are this process's own, so a permission problem is unlikely.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+      throw new StoreError('io', `link ${created} failed (${code}): the folder store's compare-and-swap needs a filesystem with hard links`, {
+        cause: error,
+        hint: 'put the store folder on a filesystem with hard links (ext4, xfs, btrfs, APFS, NFS), or use an S3 store',
+      });
+    }
     throw error;
   }
 }

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { StoreError } from '../../../src/errors.ts';
 import { LEGACY_FENCE_HOST, legacyLockPath } from '../../../src/store/folder-legacy-fence.ts';
 import { FOLDER_TEMP_DIR, FOLDER_VERSIONS_DIR, FolderStore } from '../../../src/store/folder-store.ts';
-import { versionsFolder } from '../../../src/store/folder-versions.ts';
+import { linkExclusive, versionsFolder } from '../../../src/store/folder-versions.ts';
 
 /**
  * The option of the lock-based design this test was first run against (where it lost the second
@@ -146,6 +146,13 @@ describe('folder store compare-and-swap across a paused writer', () => {
     assert.equal(owner.host, LEGACY_FENCE_HOST);
     assert.notEqual(owner.host, hostname());
     assert.ok((await stat(path)).mtimeMs > Date.now() + 100 * 365 * 24 * 3600 * 1000, 'never untouched for the stale age');
+  });
+
+  it('names the missing hard links when the filesystem refuses link(2)', async () => {
+    // link(2) fails with EPERM on a filesystem without hard links, as it does for a folder.
+    const folder = join(dir, 'no-links');
+    await mkdir(folder);
+    await assert.rejects(linkExclusive(folder, join(dir, 'no-links-2')), (error) => error instanceof StoreError && error.kind === 'io' && /hard links/.test(`${error.message} ${error.hint}`));
   });
 
   for (const point of ['beforePublish', 'afterPublish'] as const) {
