@@ -22,7 +22,8 @@ export const FOLDER_VERSIONS_DIR = '.mongo-pitr-versions';
  * How long a superseded version is kept. Readers need milliseconds between choosing a version and
  * opening it; the margin is for writers: one paused longer than this between publishing and
  * verifying its publish is told precondition-failed although it may have landed (the safe side:
- * commit.ts then finds its own bytes and counts the commit).
+ * the committers then find their own bytes if still newest, and otherwise report a conflict, and
+ * the next run reads the manifest that holds the commit).
  */
 export const DEFAULT_VERSION_GRACE_MS = 10 * 60 * 1000;
 const VERSION_NAME = /^v(0|[1-9][0-9]{0,15})$/;
