@@ -50,6 +50,19 @@ describe('folder store compare-and-swap across a paused writer', () => {
     }
   });
 
+  it('several processes appending with retries, old versions removed at once, lose and repeat nothing', async () => {
+    const root = join(dir, 'appenders');
+    const store = new FolderStore(root);
+    await store.putIfMatch(KEY, Buffer.from('[]'), null);
+    const writers = 4;
+    const appends = 25;
+    const exits = await Promise.all(Array.from({ length: writers }, (_, n) => appender(root, KEY, `w${n}`, appends)));
+    assert.deepEqual(exits, Array.from({ length: writers }, () => 0));
+    const tokens = JSON.parse(await text(store, KEY)) as string[];
+    const expected = Array.from({ length: writers }, (_, n) => Array.from({ length: appends }, (_, i) => `w${n}-${i}`)).flat();
+    assert.deepEqual([...tokens].sort(), expected.sort());
+  });
+
   it('a writer paused until old versions were removed does not publish into a freed version name', async () => {
     const root = join(dir, 'reused');
     // Grace 0: every superseded version goes at once, so the paused writer's name is free again.
@@ -176,6 +189,40 @@ describe('folder store compare-and-swap across a paused writer', () => {
     });
   }
 });
+
+/**
+ * A child process that appends `count` tokens to the JSON array at `key`, each by read, append,
+ * putIfMatch, retried on precondition-failed, with random pauses at both publish hooks and old
+ * versions removed at once. A retry first looks for its token: a write reported failed may have
+ * landed (the committers' etagIfHolding does the same). Resolves to its exit code.
+ */
+function appender(rootDir: string, key: string, name: string, count: number): Promise<number | null> {
+  const storeModule = new URL('../../../src/store/folder-store.ts', import.meta.url).href;
+  const script = `
+    const { FolderStore } = await import(${JSON.stringify(storeModule)});
+    const { setTimeout: sleep } = await import('node:timers/promises');
+    const [rootDir, key, name, count] = process.argv.slice(1);
+    const pause = () => (Math.random() < 0.3 ? sleep(Math.random() * 5) : undefined);
+    const store = new FolderStore(rootDir, { versionGraceMs: 0, beforePublish: pause, afterPublish: pause });
+    const read = async () => { const chunks = []; for await (const c of await store.get(key)) chunks.push(c); return JSON.parse(Buffer.concat(chunks).toString()); };
+    for (let i = 0; i < Number(count); i++) {
+      const token = name + '-' + i;
+      for (;;) {
+        const info = await store.stat(key);
+        const tokens = await read();
+        if (tokens.includes(token)) break;
+        try {
+          await store.putIfMatch(key, Buffer.from(JSON.stringify([...tokens, token])), info.etag);
+          break;
+        } catch (error) {
+          if (error?.kind !== 'precondition-failed') throw error;
+        }
+      }
+    }
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, rootDir, key, name, String(count)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
 
 /** Runs putIfMatch in a child process that SIGKILLs itself at `point`; resolves to its exit signal. */
 async function killedWriter(rootDir: string, key: string, etag: string, point: 'beforePublish' | 'afterPublish'): Promise<string | null> {
