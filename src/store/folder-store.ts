@@ -3,9 +3,16 @@
 // fsynced, then renamed into place and the folder entry fsynced: a killed process leaves at most
 // a stray temporary file, never a partial object. `list` never looks inside the temporary folder,
 // and `check` sweeps temporary files old enough to be abandoned.
-import { createHash, randomUUID } from 'node:crypto';
+//
+// putIfMatch takes no lock. Creating (etag null) links the temporary file to the key's name,
+// which fails if the name exists. Replacing publishes numbered versions (folder-versions.ts) in
+// <root>/a/b/.mongo-pitr-versions/c/: the newest version is the object, and <root>/a/b/c is kept
+// as a hard link to it so that people and tools see the current bytes at the usual path. A key with no versions is its plain file
+// (version 0: stores written before versions existed), and becomes versioned on its next
+// replacement.
+import { randomUUID } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { mkdir, open, readdir, rename, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,37 +20,41 @@ import { PitrError, StoreError } from '../errors.ts';
 import { formatMode, isOpenToOthers, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-mode.ts';
 import { countBody } from './counted-body.ts';
 import { errnoCode, folderStoreError } from './folder-errors.ts';
-import { acquireLock, type HeldLock } from './folder-lock.ts';
+import { fenceLegacyWriters } from './folder-legacy-fence.ts';
+import { fsyncFolder, linkIntoPlace, renameIntoPlace, stampAfter, statFile, writeDurably } from './folder-files.ts';
+import { DEFAULT_VERSION_GRACE_MS, FOLDER_VERSIONS_DIR, linkExclusive, listVersions, removeSuperseded, versionPath, versionsFolder } from './folder-versions.ts';
 import { assertStoreKey, assertStorePrefix, isStoreKey } from './store-key.ts';
 import type { GetOptions, ObjectInfo, PutResult, Store } from './store.ts';
 
-/** Holds temporary files and lock files; never a key's first segment. */
+/** Holds temporary files; never a key's first segment. */
 export const FOLDER_TEMP_DIR = '.mongo-pitr-tmp';
+export { FOLDER_VERSIONS_DIR };
 const TEMP_SUFFIX = '.tmp';
-const LOCK_SUFFIX = '.lock';
 /** A temporary file this old belongs to a run that died; no put takes a day. */
 const ABANDONED_TEMP_MS = 24 * 60 * 60 * 1000;
-/**
- * Inode numbers are reused and mtime advances in kernel ticks (often 4 ms), so three quick writes
- * of one size could repeat an etag. Each write's mtime is therefore pushed at least this far past
- * the mtime of the file it replaces.
- */
-const MTIME_STEP_NS = 1_000_000n;
-/** Renames retried when a concurrent delete removed the freshly made parent folder. */
-const RENAME_ATTEMPTS = 3;
+/** Reads retried when the version chosen was removed before it could be opened. */
+const READ_ATTEMPTS = 3;
 
-export interface FolderStoreOptions {
-  /** Age after which an untouched putIfMatch lock is taken to be abandoned (folder-lock.ts). */
-  readonly staleLockMs?: number;
-  /** How long putIfMatch waits for a live lock holder. */
-  readonly lockWaitMs?: number;
-  /** Told by `check` when the store folder is open to other accounts (see private-mode.ts). */
-  readonly onWarning?: (message: string) => void;
+/** Where a key's current bytes are: its newest version, or its plain file when it has none. */
+interface Resolved {
+  readonly path: string;
+  /** The version number, or null for a plain file. */
+  readonly version: number | null;
 }
 
-/** Where putIfMatch locks `key`: hashed, so that any key gives one short, flat file name. */
-export function folderLockPath(rootDir: string, key: string): string {
-  return join(rootDir, FOLDER_TEMP_DIR, createHash('sha256').update(key).digest('hex') + LOCK_SUFFIX);
+export interface FolderStoreOptions {
+  /** How long a superseded version of a conditionally written key is kept (folder-versions.ts). */
+  readonly versionGraceMs?: number;
+  /** Told by `check` when the store folder is open to other accounts (see private-mode.ts). */
+  readonly onWarning?: (message: string) => void;
+  /**
+   * Fault injection for tests: awaited by putIfMatch after its last check and right before the
+   * step that publishes the new version, where a real process may be stopped for any length of
+   * time (SIGSTOP, a suspended laptop, a paused VM).
+   */
+  readonly beforePublish?: (key: string) => Promise<void> | void;
+  /** Fault injection for tests: awaited after a new version is linked, before anything else. */
+  readonly afterPublish?: (key: string) => Promise<void> | void;
 }
 
 export class FolderStore implements Store {
@@ -61,33 +72,40 @@ export class FolderStore implements Store {
   }
 
   async put(key: string, body: Readable | Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {
-    return this.#write(key, this.#pathOf(key), body, options.signal, null);
+    const path = this.#pathOf(key);
+    return this.#writeThen(key, path, body, options.signal, async (tempPath) => {
+      const folder = versionsFolder(path);
+      // A key replaced by putIfMatch has versions; an unconditional put becomes the next one.
+      if ((await listVersions(folder)).length > 0) return this.#publishAnyVersion(key, path, folder, tempPath);
+      const written = await stampAfter(tempPath, path);
+      await renameIntoPlace(tempPath, path);
+      return putResult(key, written);
+    });
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
     const path = this.#pathOf(key);
     options.signal?.throwIfAborted();
-    let handle: FileHandle | undefined;
-    try {
-      handle = await open(path, 'r');
-      if (!(await handle.stat()).isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-    } catch (error) {
-      await handle?.close();
-      if (isMissing(error)) throw this.#notFound(key, error);
-      throw folderStoreError(error, 'get', path);
+    for (let attempt = 1; ; attempt++) {
+      let handle: FileHandle | undefined;
+      const current = await this.#resolve(key, path, 'get');
+      try {
+        handle = await open(current.path, 'r');
+        if (!(await handle.stat()).isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+        return handle.createReadStream({ signal: options.signal, start: options.start ?? 0 });
+      } catch (error) {
+        await handle?.close();
+        // A superseded version removed between choosing it and opening it: look again.
+        if (isMissing(error) && current.version !== null && attempt < READ_ATTEMPTS) continue;
+        if (isMissing(error)) throw this.#notFound(key, error);
+        throw folderStoreError(error, 'get', current.path);
+      }
     }
-    return handle.createReadStream({ signal: options.signal, start: options.start ?? 0 });
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
-    const path = this.#pathOf(key);
-    try {
-      const stats = await stat(path, { bigint: true });
-      return stats.isFile() ? objectInfo(key, stats) : null;
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw folderStoreError(error, 'stat', path);
-    }
+    const stats = await this.#statCurrent(key, this.#pathOf(key));
+    return stats && objectInfo(key, stats);
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -99,6 +117,16 @@ export class FolderStore implements Store {
 
   async delete(key: string): Promise<void> {
     const path = this.#pathOf(key);
+    const folder = versionsFolder(path);
+    try {
+      // Lowest first, like every removal of versions (folder-versions.ts).
+      for (const version of await listVersions(folder)) await unlink(versionPath(folder, version)).catch(ignoreMissing);
+      // Not empty: a writer published meanwhile, and its version is the object now.
+      await rmdir(folder).catch(() => {});
+      await rmdir(dirname(folder)).catch(() => {}); // other keys of this folder may have versions
+    } catch (error) {
+      throw folderStoreError(error, 'delete', folder);
+    }
     try {
       await unlink(path);
     } catch (error) {
@@ -109,29 +137,13 @@ export class FolderStore implements Store {
     await this.#removeEmptyFolders(dirname(path));
   }
 
+  /**
+   * No lock: the step that decides is a link(2) to a name that must not exist, which exactly one
+   * writer wins however long any of them was paused (see folder-versions.ts).
+   */
   async putIfMatch(key: string, body: Buffer, etag: string | null): Promise<PutResult> {
     const path = this.#pathOf(key);
-    const lockPath = folderLockPath(this.rootDir, key);
-    let lock: HeldLock;
-    try {
-      await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
-      lock = await acquireLock(lockPath, { staleLockMs: this.#options.staleLockMs, waitMs: this.#options.lockWaitMs });
-    } catch (error) {
-      throw folderStoreError(error, 'lock', lockPath);
-    }
-    try {
-      const current = await this.stat(key);
-      if (etag === null ? current !== null : current?.etag !== etag) {
-        const found = current ? `version ${current.etag}` : 'no object';
-        throw new StoreError('precondition-failed', `putIfMatch ${key} in ${this.url}: expected ${etag === null ? 'no object' : `version ${etag}`}, found ${found}`, {
-          hint: 'another run changed it first; read it again and retry',
-        });
-      }
-      return await this.#write(key, path, body, undefined, lock);
-    } finally {
-      // Best effort: a lock left behind stops being refreshed and is broken once it is stale.
-      await lock.release().catch(() => {});
-    }
+    return etag === null ? this.#create(key, path, body) : this.#replace(key, path, body, etag);
   }
 
   async check(): Promise<void> {
@@ -150,7 +162,14 @@ export class FolderStore implements Store {
     try {
       await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await (await open(probePath, 'wx', PRIVATE_FILE_MODE)).close();
-      await unlink(probePath);
+      // putIfMatch needs hard links: a filesystem without them fails here, before a run uploads.
+      const linkedPath = `${probePath}.link${TEMP_SUFFIX}`;
+      try {
+        await linkExclusive(probePath, linkedPath);
+      } finally {
+        await unlink(linkedPath).catch(() => {});
+        await unlink(probePath);
+      }
     } catch (error) {
       throw folderStoreError(error, 'check: write to', this.#tempDir);
     }
@@ -177,7 +196,9 @@ export class FolderStore implements Store {
 
   #pathOf(key: string): string {
     assertStoreKey(key);
-    if (key.split('/', 1)[0] === FOLDER_TEMP_DIR) throw new PitrError(`invalid store key ${JSON.stringify(key)}: ${FOLDER_TEMP_DIR} is reserved`);
+    const segments = key.split('/');
+    if (segments[0] === FOLDER_TEMP_DIR) throw new PitrError(`invalid store key ${JSON.stringify(key)}: ${FOLDER_TEMP_DIR} is reserved`);
+    if (segments.includes(FOLDER_VERSIONS_DIR)) throw new PitrError(`invalid store key ${JSON.stringify(key)}: ${FOLDER_VERSIONS_DIR} is reserved`);
     return join(this.rootDir, ...key.split('/'));
   }
 
@@ -185,8 +206,8 @@ export class FolderStore implements Store {
     return new StoreError('not-found', `no object ${key} in ${this.url}`, { cause, hint: 'it may have been pruned, or the store URL points elsewhere' });
   }
 
-  /** Writes to a temporary file, then renames it over `path`; `lock` is checked just before. */
-  async #write(key: string, path: string, body: Readable | Buffer, signal: AbortSignal | undefined, lock: HeldLock | null): Promise<PutResult> {
+  /** Streams `body` into a fsynced temporary file and hands it to `publish`, which names it. */
+  async #writeThen(key: string, path: string, body: Readable | Buffer, signal: AbortSignal | undefined, publish: (tempPath: string) => Promise<PutResult>): Promise<PutResult> {
     const tempPath = join(this.#tempDir, `${process.pid}-${randomUUID()}${TEMP_SUFFIX}`);
     const counted = Buffer.isBuffer(body) ? null : countBody(body, signal);
     const chunks = Buffer.isBuffer(body) ? [body] : (counted?.stream ?? []);
@@ -194,22 +215,155 @@ export class FolderStore implements Store {
       signal?.throwIfAborted();
       await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await writeDurably(tempPath, chunks);
-      const written = await stampAfter(tempPath, path);
-      if (lock && !(await lock.isHeld())) {
-        throw new StoreError('precondition-failed', `putIfMatch ${key} in ${this.url}: the lock was taken over while writing`, {
-          hint: 'another run judged this one hung; read the object again and retry',
-        });
-      }
-      await renameIntoPlace(tempPath, path);
-      return { key, etag: etagOf(written), size: Number(written.size) };
+      return await publish(tempPath);
     } catch (error) {
       counted?.discard();
-      // The temporary folder is invisible to list and swept by check, so this may fail quietly.
-      await unlink(tempPath).catch(() => {});
       if (signal?.aborted) throw signal.reason;
       if (counted?.bodyFailed) throw counted.bodyError;
       throw folderStoreError(error, 'put', path);
+    } finally {
+      // Gone after a rename; a second name of the published file after a link. The temporary
+      // folder is invisible to list and swept by check, so this may fail quietly.
+      await unlink(tempPath).catch(() => {});
     }
+  }
+
+  /** putIfMatch(key, body, null): the temporary file is linked to the key's name if it is free. */
+  async #create(key: string, path: string, body: Buffer): Promise<PutResult> {
+    return this.#writeThen(key, path, body, undefined, async (tempPath) => {
+      const written = await stat(tempPath, { bigint: true });
+      await this.#options.beforePublish?.(key);
+      // Versions without a plain file: a delete of this key is under way; it still exists.
+      const versioned = (await listVersions(versionsFolder(path))).length > 0;
+      if (versioned || !(await linkIntoPlace(tempPath, path))) throw this.#preconditionFailed(key, null, await this.#statCurrent(key, path));
+      return putResult(key, written);
+    });
+  }
+
+  /**
+   * putIfMatch(key, body, etag): checks that the newest version is `etag`, links the new bytes
+   * to the next version's name (EEXIST: another writer got there first), then checks that the
+   * version it replaced is still there unchanged, which proves the name was fresh and not one
+   * freed by the removal of old versions after an arbitrarily long pause (folder-versions.ts).
+   */
+  async #replace(key: string, path: string, body: Buffer, etag: string): Promise<PutResult> {
+    const folder = versionsFolder(path);
+    const current = await this.#resolve(key, path, 'putIfMatch');
+    const currentStats = await statFile(current.path).catch((error: unknown) => {
+      throw folderStoreError(error, 'putIfMatch: stat', current.path);
+    });
+    if (currentStats === null || etagOf(currentStats) !== etag) throw this.#preconditionFailed(key, etag, await this.#statCurrent(key, path));
+    const base = current.version ?? (await this.#startVersions(key, path, folder, etag));
+    return this.#writeThen(key, path, body, undefined, async (tempPath) => {
+      const written = await stampAfter(tempPath, versionPath(folder, base));
+      await this.#options.beforePublish?.(key);
+      // ENOENT: the versions folder is gone, so the key was deleted meanwhile.
+      const linked = await linkExclusive(tempPath, versionPath(folder, base + 1)).catch((error: unknown) => (isMissing(error) ? false : Promise.reject(error)));
+      if (!linked) throw this.#preconditionFailed(key, etag, await this.#statCurrent(key, path));
+      await fsyncFolder(folder);
+      await this.#options.afterPublish?.(key);
+      const replaced = await statFile(versionPath(folder, base));
+      // Nothing is removed here: if the new version is visible, commit.ts recognises its bytes.
+      if (replaced === null || etagOf(replaced) !== etag) throw this.#preconditionFailed(key, etag, await this.#statCurrent(key, path));
+      await this.#afterPublish(path, folder);
+      return putResult(key, written);
+    });
+  }
+
+  /**
+   * Makes a plain file version 0 (a second name of the same file) before its first replacement;
+   * another writer may do the same at once. Returns 0 once version 0 is the file that was read.
+   */
+  async #startVersions(key: string, path: string, folder: string, etag: string): Promise<number> {
+    try {
+      await mkdir(this.#tempDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+      await fenceLegacyWriters(this.#tempDir, key);
+      await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
+      await linkExclusive(path, versionPath(folder, 0));
+    } catch (error) {
+      if (isMissing(error)) throw this.#preconditionFailed(key, etag, null);
+      throw folderStoreError(error, 'putIfMatch: version', path);
+    }
+    const first = await statFile(versionPath(folder, 0));
+    if (first === null || etagOf(first) !== etag) throw this.#preconditionFailed(key, etag, await this.#statCurrent(key, path));
+    return 0;
+  }
+
+  /** An unconditional put of a versioned key: the next free version, whichever that is. */
+  async #publishAnyVersion(key: string, path: string, folder: string, tempPath: string): Promise<PutResult> {
+    for (;;) {
+      const newest = (await listVersions(folder)).at(-1) ?? 0;
+      const written = await stampAfter(tempPath, versionPath(folder, newest));
+      if (await linkExclusive(tempPath, versionPath(folder, newest + 1))) {
+        await fsyncFolder(folder);
+        await this.#afterPublish(path, folder);
+        return putResult(key, written);
+      }
+    }
+  }
+
+  /**
+   * Points the key's plain path at the newest version (for people and tools reading the folder;
+   * readers here never rely on it) and removes superseded versions.
+   */
+  async #afterPublish(path: string, folder: string): Promise<void> {
+    const newest = (await listVersions(folder)).at(-1);
+    if (newest !== undefined) {
+      const mirrorPath = join(this.#tempDir, `${process.pid}-${randomUUID()}${TEMP_SUFFIX}`);
+      try {
+        await link(versionPath(folder, newest), mirrorPath);
+        await renameIntoPlace(mirrorPath, path);
+      } catch (error) {
+        // Removed since listed: a newer version was published, whose writer mirrors it.
+        if (!isMissing(error)) throw error;
+      } finally {
+        await unlink(mirrorPath).catch(() => {});
+      }
+    }
+    await removeSuperseded(folder, this.#options.versionGraceMs ?? DEFAULT_VERSION_GRACE_MS);
+  }
+
+  /** The newest version of `key`, or its plain file when it has none. */
+  async #resolve(key: string, path: string, operation: string): Promise<Resolved> {
+    const folder = versionsFolder(path);
+    let versions: number[];
+    try {
+      versions = await listVersions(folder);
+    } catch (error) {
+      throw folderStoreError(error, operation, folder);
+    }
+    const newest = versions.at(-1);
+    return newest === undefined ? { path, version: null } : { path: versionPath(folder, newest), version: newest };
+  }
+
+  async #statCurrent(key: string, path: string): Promise<BigIntStats | null> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.#resolve(key, path, 'stat');
+      let stats: BigIntStats | null;
+      try {
+        stats = await statFile(current.path);
+      } catch (error) {
+        throw folderStoreError(error, 'stat', current.path);
+      }
+      // A superseded version removed between choosing it and reading it: look again.
+      if (stats === null && current.version !== null && attempt < READ_ATTEMPTS) continue;
+      return stats;
+    }
+  }
+
+  async #statPlain(key: string, path: string): Promise<ObjectInfo | null> {
+    try {
+      const stats = await statFile(path);
+      return stats && objectInfo(key, stats);
+    } catch (error) {
+      throw folderStoreError(error, 'stat', path);
+    }
+  }
+
+  #preconditionFailed(key: string, expected: string | null, found: BigIntStats | null): StoreError {
+    return new StoreError('precondition-failed', `putIfMatch ${key} in ${this.url}: expected ${expected === null ? 'no object' : `version ${expected}`}, found ${found ? `version ${etagOf(found)}` : 'no object'}`, {
+      hint: 'another run changed it first; read it again and retry',
+    });
   }
 
   /** Yields the objects under `folderKey` whose names start with `namePrefix`, in key order. */
@@ -225,9 +379,11 @@ export class FolderStore implements Store {
     // Sorting folders as "name/" makes a depth-first walk yield keys in S3's order (UTF-8 bytes):
     // every key under "a/" sorts after "a-b" ("-" < "/") and before "a0" ("/" < "0").
     const sorted = entries
-      .filter((entry) => entry.name.startsWith(namePrefix) && !(folderKey === '' && entry.name === FOLDER_TEMP_DIR))
+      .filter((entry) => entry.name.startsWith(namePrefix) && entry.name !== FOLDER_VERSIONS_DIR && !(folderKey === '' && entry.name === FOLDER_TEMP_DIR))
       .map((entry) => ({ entry, order: Buffer.from(entry.isDirectory() ? `${entry.name}/` : entry.name) }))
       .sort((a, b) => Buffer.compare(a.order, b.order));
+    // Only a folder holding versions needs each file resolved; the common case stats it directly.
+    const hasVersions = entries.some((entry) => entry.name === FOLDER_VERSIONS_DIR);
     for (const { entry } of sorted) {
       const key = folderKey + entry.name;
       // A file no key could name (a backslash in its name, say) was not written by a store.
@@ -235,7 +391,7 @@ export class FolderStore implements Store {
       if (entry.isDirectory()) {
         yield* this.#walk(`${key}/`, '');
       } else if (entry.isFile() || entry.isSymbolicLink()) {
-        const info = await this.stat(key);
+        const info = hasVersions ? await this.stat(key) : await this.#statPlain(key, join(folder, entry.name));
         if (info) yield info; // deleted since readdir, or a link to a folder
       }
     }
@@ -264,62 +420,6 @@ export class FolderStore implements Store {
   }
 }
 
-/** Streams `chunks` into a new file and fsyncs it, so the rename that follows publishes whole bytes. */
-async function writeDurably(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
-  const handle = await open(path, 'wx', PRIVATE_FILE_MODE);
-  try {
-    for await (const chunk of chunks) {
-      // Memory bound: one chunk of the body at a time.
-      for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset)).bytesWritten;
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Makes the new file's mtime later than the one it replaces (see MTIME_STEP_NS); returns its stats. */
-async function stampAfter(tempPath: string, path: string): Promise<BigIntStats> {
-  const written = await stat(tempPath, { bigint: true });
-  const previous = await stat(path, { bigint: true }).catch(() => null);
-  if (!previous || written.mtimeNs > previous.mtimeNs) return written;
-  const seconds = (ns: bigint) => Number(ns) / 1e9;
-  await utimes(tempPath, seconds(written.atimeNs), seconds(previous.mtimeNs + MTIME_STEP_NS));
-  return stat(tempPath, { bigint: true });
-}
-
-async function renameIntoPlace(tempPath: string, path: string): Promise<void> {
-  const folder = dirname(path);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
-      await rename(tempPath, path);
-      break;
-    } catch (error) {
-      if (errnoCode(error) !== 'ENOENT' || attempt >= RENAME_ATTEMPTS) throw error;
-    }
-  }
-  await fsyncFolder(folder);
-}
-
-/** Makes the rename itself durable; some platforms cannot open a folder for fsync. */
-async function fsyncFolder(folder: string): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(folder, 'r');
-  } catch (error) {
-    if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'EPERM') return;
-    throw error;
-  }
-  try {
-    await handle.sync();
-  } catch (error) {
-    if (errnoCode(error) !== 'EINVAL' && errnoCode(error) !== 'EPERM') throw error;
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Inode, mtime in ns and size: rename keeps all three, and every write changes at least one. */
 function etagOf(stats: BigIntStats): string {
   return [stats.ino, stats.mtimeNs, stats.size].map((value) => value.toString(36)).join('-');
@@ -327,6 +427,14 @@ function etagOf(stats: BigIntStats): string {
 
 function objectInfo(key: string, stats: BigIntStats): ObjectInfo {
   return { key, size: Number(stats.size), etag: etagOf(stats), lastModified: new Date(Number(stats.mtimeMs)) };
+}
+
+function putResult(key: string, written: BigIntStats): PutResult {
+  return { key, etag: etagOf(written), size: Number(written.size) };
+}
+
+function ignoreMissing(error: unknown): void {
+  if (!isMissing(error)) throw error;
 }
 
 function isMissing(error: unknown): boolean {

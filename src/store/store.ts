@@ -1,7 +1,7 @@
 // The storage seam: bytes ↔ named objects. It knows nothing about backups, chains or BSON; keys
 // are opaque strings made by archive/object-keys.ts. Two implementations: a local folder and S3
 // (or S3-compatible). Conditional writes (`putIfMatch`) are what keep two runs from forking the
-// manifest: S3 `If-Match`/`If-None-Match`, and in the folder store a lock plus atomic rename.
+// manifest: S3 `If-Match`/`If-None-Match`, and in the folder store versions published by link(2).
 import type { Readable } from 'node:stream';
 
 export interface ObjectInfo {

@@ -1,9 +1,8 @@
 // One contract for the Store interface, run against every implementation: the folder store in a
 // temporary directory and the S3 store on MinIO (or the given endpoint) under a random prefix.
-// After it come the cases only one backend has: S3 credentials and buckets, folder locks, and
+// After it come the cases only one backend has: S3 credentials and buckets, the folder store's layout, and
 // the pure parsing of store URLs.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -271,52 +270,13 @@ describe('S3 store: bucket and credentials', { skip: NO_S3 }, () => {
   });
 });
 
-describe('Folder store: locks and layout', () => {
+describe('Folder store: layout', () => {
   let dir = '';
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'folder-store-'));
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
-  });
-
-  it('breaks a lock whose holder was killed without waiting for it to age', async () => {
-    const store = new FolderStore(join(dir, 'killed'));
-    await store.check();
-    const holder = await holdLockInChild(store.rootDir, 'manifest');
-    holder.kill('SIGKILL');
-    await exited(holder);
-    const started = Date.now();
-    await store.putIfMatch('manifest', Buffer.from('after'), null);
-    assert.ok(Date.now() - started < 5_000, 'the default stale age is 30 s; a dead pid must not wait for it');
-  });
-
-  it('breaks a lock whose holder hangs once it is older than the stale age', async () => {
-    const store = new FolderStore(join(dir, 'hung'), { staleLockMs: 1_000 });
-    await store.check();
-    const holder = await holdLockInChild(store.rootDir, 'manifest', 1_000);
-    try {
-      holder.kill('SIGSTOP'); // alive, but no longer refreshing its lock
-      const started = Date.now();
-      await store.putIfMatch('manifest', Buffer.from('after'), null);
-      // The holder touched its lock at most a third of the stale age before it stopped.
-      assert.ok(Date.now() - started >= 500, 'a fresh lock of a live process is respected until it goes stale');
-    } finally {
-      holder.kill('SIGKILL');
-      await exited(holder);
-    }
-  });
-
-  it('waits for a live holder and gives up with an io error', async () => {
-    const store = new FolderStore(join(dir, 'live'), { staleLockMs: 10_000, lockWaitMs: 300 });
-    await store.check();
-    const holder = await holdLockInChild(store.rootDir, 'manifest');
-    try {
-      await assert.rejects(store.putIfMatch('manifest', Buffer.from('x'), null), (error) => error instanceof StoreError && error.kind === 'io' && /lock/.test(error.message));
-    } finally {
-      holder.kill('SIGKILL');
-      await exited(holder);
-    }
   });
 
   it('gives every rewrite a new etag, even of the same bytes in the same clock tick', async () => {
@@ -399,33 +359,6 @@ async function assertOneWinner(store: Store, key: string, etag: string | null): 
   const [winner] = winners;
   assert.equal((await readAll(await store.get(key))).toString(), `writer ${winner?.n}`);
   assert.equal((await store.stat(key))?.etag, winner?.result.etag);
-}
-
-/** Starts a process that takes the putIfMatch lock of `key` and holds it until killed. */
-async function holdLockInChild(rootDir: string, key: string, staleLockMs?: number): Promise<ChildProcess> {
-  const lockModule = new URL('../../src/store/folder-lock.ts', import.meta.url).href;
-  const storeModule = new URL('../../src/store/folder-store.ts', import.meta.url).href;
-  const script = `
-    const { acquireLock } = await import(${JSON.stringify(lockModule)});
-    const { folderLockPath } = await import(${JSON.stringify(storeModule)});
-    const [rootDir, key, staleLockMs] = process.argv.slice(1);
-    await acquireLock(folderLockPath(rootDir, key), { staleLockMs: staleLockMs ? Number(staleLockMs) : undefined });
-    process.stdout.write('locked\\n');
-    setInterval(() => {}, 60_000);
-  `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, rootDir, key, String(staleLockMs ?? '')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (data: Buffer) => data.toString().includes('locked') && resolve());
-    child.once('exit', (code) => reject(new Error(`lock holder exited early with ${code}`)));
-  });
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 function storeErrorOf(kind: StoreErrorKind): (error: unknown) => boolean {

@@ -1,5 +1,5 @@
 // The folder store keeps backups private whatever the umask: every folder it makes is 0700 and
-// every file 0600 (objects, the manifest written by putIfMatch, its lock and temporary files),
+// every file 0600 (objects, the manifest written by putIfMatch, its versions and temporary files),
 // and a store folder that other accounts can read gets a warning naming the path and the fix.
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { acquireLock } from '../../../src/store/folder-lock.ts';
-import { FolderStore, folderLockPath } from '../../../src/store/folder-store.ts';
+import { FolderStore } from '../../../src/store/folder-store.ts';
 import { modeReport } from '../../support/file-modes.ts';
 
 describe('folder store modes', () => {
@@ -24,22 +23,18 @@ describe('folder store modes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('a new store, its objects, manifest and lock are 0700 folders and 0600 files under umask 000', async () => {
+  test('a new store, its objects, manifest and its versions are 0700 folders and 0600 files under umask 000', async () => {
     const root = join(dir, 'parent', 'store');
     const store = new FolderStore(root);
     await store.check();
     await store.put('bases/0001/db/coll.bson.gz', Buffer.from('documents'));
     await store.put('chunks/0001/0002.bson.gz', Readable.from([Buffer.from('oplog')]));
-    await store.putIfMatch('manifest.json', Buffer.from('{}'), null);
-    // A lock held while we look, so its file is among those checked.
-    const lock = await acquireLock(folderLockPath(root, 'manifest.json'));
-    try {
-      const report = modeReport(join(dir, 'parent'));
-      assert.deepEqual(report.wrong, []);
-      assert.ok(report.entries >= 10, 'the walk saw the objects, the manifest and the lock');
-    } finally {
-      await lock.release();
-    }
+    const created = await store.putIfMatch('manifest.json', Buffer.from('{}'), null);
+    // A replacement, so that the versions folder and its files are among those checked.
+    await store.putIfMatch('manifest.json', Buffer.from('{"n":1}'), created.etag);
+    const report = modeReport(join(dir, 'parent'));
+    assert.deepEqual(report.wrong, []);
+    assert.ok(report.entries >= 12, 'the walk saw the objects, the manifest and its versions');
   });
 
   test('check warns, naming the folder and the fix, when the store folder is open to others', async () => {
