@@ -14,6 +14,15 @@ import { compareTs, formatTs, tsEquals, type Ts } from '../timestamp.ts';
  */
 export const MANIFEST_FORMAT_VERSION = 2;
 
+/**
+ * 3: format 2 with a base collection stored in several pieces (`moreData`, a pending base's
+ * `partial`: backup/dump-pieces.ts). A reader of format 2 would ignore those fields and restore
+ * the first piece alone, without a word, so a manifest that holds pieces is written as format 3,
+ * which such a reader refuses ("upgrade mongo-pitr"); one without pieces stays format 2, readable
+ * by every reader of format 2.
+ */
+export const MANIFEST_PIECES_FORMAT_VERSION = 3;
+
 /** Which replica set a chain belongs to; chunks never append across sources. */
 export interface SourceIdentity {
   readonly setName: string;
@@ -356,9 +365,9 @@ export function parseManifest(bytes: Buffer | string): Manifest {
   if (!isRecord(value) || typeof value.formatVersion !== 'number' || !Array.isArray(value.chains)) {
     throw new IntegrityError('manifest.json is not a mongo-pitr manifest');
   }
-  if (value.formatVersion > MANIFEST_FORMAT_VERSION) {
+  if (value.formatVersion > MANIFEST_PIECES_FORMAT_VERSION) {
     throw new IntegrityError(
-      `manifest.json has format ${value.formatVersion}; this mongo-pitr reads up to ${MANIFEST_FORMAT_VERSION}`,
+      `manifest.json has format ${value.formatVersion}; this mongo-pitr reads up to ${MANIFEST_PIECES_FORMAT_VERSION}`,
       { hint: 'upgrade mongo-pitr' },
     );
   }
@@ -366,7 +375,21 @@ export function parseManifest(bytes: Buffer | string): Manifest {
 }
 
 export function serializeManifest(manifest: Manifest): Buffer {
-  return Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`);
+  return Buffer.from(`${JSON.stringify({ ...manifest, formatVersion: formatToWrite(manifest) }, null, 1)}\n`);
+}
+
+/** The format a manifest is written as: 3 while it holds collection pieces, else as it was (1 or 2). */
+export function formatToWrite(manifest: Manifest): number {
+  if (manifest.formatVersion < MANIFEST_FORMAT_VERSION) return manifest.formatVersion;
+  return holdsPieces(manifest) ? MANIFEST_PIECES_FORMAT_VERSION : MANIFEST_FORMAT_VERSION;
+}
+
+function holdsPieces(manifest: Manifest): boolean {
+  const inPieces = (entries: readonly CollectionEntry[]): boolean => entries.some((entry) => (entry.moreData?.length ?? 0) > 0);
+  return (
+    manifest.chains.some((chain) => inPieces(chain.base.collections)) ||
+    (manifest.pendingBases ?? []).some((pending) => (pending.partial?.length ?? 0) > 0 || inPieces(pending.collections))
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

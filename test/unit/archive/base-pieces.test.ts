@@ -10,7 +10,10 @@ import {
   addPendingPiece,
   collectionObjectsOf,
   dataObjectsOf,
+  MANIFEST_FORMAT_VERSION,
+  parseManifest,
   partialProgress,
+  serializeManifest,
   pendingKeys,
   recordPendingRun,
   type Chain,
@@ -37,6 +40,21 @@ function part(pieces: StoredObject[], docs: number): PartialCollection {
 }
 
 describe('collections dumped in pieces: the manifest', () => {
+  // A reader of format 2 ignores moreData and partial and would restore the first piece alone,
+  // silently: a manifest holding pieces is written as a format such a reader refuses.
+  test('is written as format 3 while it holds pieces, and as format 2 again once it holds none', () => {
+    const formatOf = (manifest: Manifest) => parseManifest(serializeManifest(manifest)).formatVersion;
+    let manifest: Manifest = recordPendingRun({ formatVersion: 2, chains: [] }, head, head.id);
+    assert.equal(formatOf(manifest), MANIFEST_FORMAT_VERSION);
+    manifest = addPendingPiece(manifest, head, part([first], 10));
+    assert.ok(formatOf(manifest) > MANIFEST_FORMAT_VERSION, 'a pending base part way through a collection');
+    manifest = addPendingCollection(manifest, head, { db: 'db', coll: 'big', type: 'collection', docs: 30, data: first, moreData: [second], metadata });
+    assert.ok(formatOf(manifest) > MANIFEST_FORMAT_VERSION, 'a finished collection of two pieces');
+    manifest = addPendingCollection(manifest, head, { db: 'db', coll: 'big', type: 'collection', docs: 30, data: first, metadata });
+    assert.equal(formatOf(manifest), MANIFEST_FORMAT_VERSION, 'one piece: readable by every format-2 reader');
+    assert.equal(formatOf({ formatVersion: 1, chains: [] }), 1, 'a format-1 manifest kept as it was (commit.ts keeps a copy)');
+  });
+
   test('a pending base records each sealed piece, and forgets the partial record once the collection is whole', () => {
     let manifest: Manifest = recordPendingRun({ formatVersion: 2, chains: [] }, head, head.id);
     manifest = addPendingPiece(manifest, head, part([first], 10));
