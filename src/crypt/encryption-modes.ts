@@ -2,7 +2,7 @@
 // the cryptographic libraries. age-encryption and @aws-crypto/client-node (which brings the KMS
 // and DynamoDB clients of the AWS SDK) add about 40 MiB of resident code and heap to a process;
 // V8 sizes its old generation as a multiple of what survives a full collection, so that weight
-// was paid again in uncollected garbage (restore peak RSS 281 MiB at 20,000 documents, 173 MiB
+// was paid again in uncollected garbage (restore peak RSS 281 MiB at 20,000 documents, 241 MiB
 // with neither library loaded). A store that holds no encrypted object, with no key given, never
 // loads them: age-cipher.ts and kms-cipher.ts are imported only when a key is given or an
 // encrypted object is read (store-cipher.ts, key-files.ts, decrypt-file.ts).
