@@ -6,8 +6,7 @@
 import { readHead } from '../backup/commit.ts';
 import { clusterStatus } from '../cluster/cluster-status.ts';
 import type { SourceIdentity } from '../archive/manifest.ts';
-import { BackupMetrics, MEMBER_LABELS, type SourceMetrics } from '../metrics/backup-metrics.ts';
-import { ClusterWindowMetrics } from '../metrics/cluster-window-metrics.ts';
+import type { SourceMetrics } from '../metrics/backup-metrics.ts';
 import { instrumentStore, kindOf } from '../metrics/instrumented-store.ts';
 import { serveMetrics } from '../metrics/metrics-server.ts';
 import type { OpenStoreOptions } from '../store/open-store.ts';
@@ -30,6 +29,9 @@ export interface ClusterMetrics {
 
 export async function startClusterMetrics(context: Context, addr: string | undefined): Promise<ClusterMetrics | undefined> {
   if (!addr) return undefined;
+  // prom-client is loaded only when metrics are served (metrics.ts says why).
+  const { BackupMetrics, MEMBER_LABELS } = await import('../metrics/backup-metrics.ts');
+  const { ClusterWindowMetrics } = await import('../metrics/cluster-window-metrics.ts');
   const metrics = new BackupMetrics({ labelNames: MEMBER_LABELS });
   const window = new ClusterWindowMetrics(metrics.registry);
   const server = await serveMetrics(addr, metrics.registry);

@@ -2,7 +2,7 @@
 // object, its scrape endpoint, and the store hooks that feed it (S3 retries, failures by kind).
 import type { Command } from 'commander';
 import { readHead } from '../backup/commit.ts';
-import { BackupMetrics } from '../metrics/backup-metrics.ts';
+import type { BackupMetrics } from '../metrics/backup-metrics.ts';
 import { instrumentStore, kindOf } from '../metrics/instrumented-store.ts';
 import { serveMetrics, type MetricsServer } from '../metrics/metrics-server.ts';
 import type { Source } from '../source/connect-source.ts';
@@ -30,7 +30,8 @@ export interface RunMetrics {
 /** Undefined when --metrics-addr is not given: no server, no hooks. */
 export async function startMetrics(context: Context, flags: MetricsFlags): Promise<RunMetrics | undefined> {
   if (!flags.metricsAddr) return undefined;
-  const metrics = new BackupMetrics();
+  // prom-client is loaded only when metrics are served: every other command starts without it.
+  const metrics = new (await import('../metrics/backup-metrics.ts')).BackupMetrics();
   const server: MetricsServer = await serveMetrics(flags.metricsAddr, metrics.registry);
   context.log.event('metrics.listen', `metrics at ${server.url}`, { url: server.url });
   return {

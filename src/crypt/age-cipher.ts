@@ -9,12 +9,11 @@
 import { ReadableStream } from 'node:stream/web';
 import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
 import { IntegrityError, KeyError, UsageError } from '../errors.ts';
+import { missingIdentity, type ByteStage } from './encryption-modes.ts';
 
-/** What the manifest records on an object encrypted by this cipher. */
-export const AGE_ENCRYPTION = 'age' as const;
-
-/** A pipeline stage: bytes in, bytes out. */
-export type ByteStage = (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>;
+// Kept exported from here for callers that name them so; they live in encryption-modes.ts,
+// which readers import without loading age-encryption.
+export { AGE_ENCRYPTION, missingIdentity, type ByteStage } from './encryption-modes.ts';
 
 /** The library's message when no identity unwraps any of a file's stanzas (age-encryption index.js). */
 const NO_IDENTITY_MATCHED = 'no identity matched';
@@ -74,9 +73,6 @@ export class AgeCipher {
 }
 
 /** Thrown before anything is downloaded when an encrypted object meets no --identity. */
-export function missingIdentity(key: string): KeyError {
-  return new KeyError(`${key} is encrypted (age) and no identity was given`, { hint: 'give the age identity file it was encrypted to with --identity <file>, repeated for several' });
-}
 
 function decryptionError(key: string, error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);

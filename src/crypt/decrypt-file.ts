@@ -10,7 +10,6 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { KeyError } from '../errors.ts';
 import { PRIVATE_FILE_MODE } from '../private-mode.ts';
-import { KmsCipher } from './kms-cipher.ts';
 import type { Ciphers } from './store-cipher.ts';
 
 /** The first line of every age file (age-encryption.org/v1 spec, "Header"). */
@@ -55,7 +54,8 @@ export interface PlainFile {
 export async function plainFileOf(path: string, cipher: Ciphers | undefined, signal?: AbortSignal): Promise<PlainFile> {
   let stage;
   if (await isKmsFile(path)) {
-    stage = (cipher?.kms ?? new KmsCipher({})).decryptFileStage(path);
+    // Imported here only: plain files never load the Encryption SDK (encryption-modes.ts).
+    stage = (cipher?.kms ?? new (await import('./kms-cipher.ts')).KmsCipher({})).decryptFileStage(path);
   } else if (await isAgeFile(path)) {
     if (!cipher?.age?.canDecrypt) throw new KeyError(`${path} is encrypted (age) and no identity was given`, { hint: 'give the age identity file it was encrypted to with --identity <file>' });
     stage = cipher.age.decryptStage(path);

@@ -10,7 +10,7 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Store } from '../store/store.ts';
-import { KMS_ENCRYPTION } from './kms-cipher.ts';
+import { KMS_ENCRYPTION } from './encryption-modes.ts';
 import { decryptStageOf, piecesOf, requireIdentityFor, type EncryptedObject } from './store-cipher.ts';
 
 type Recorded = EncryptedObject & { readonly storedBytes: number };

@@ -5,8 +5,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
 import { formatMode, isOpenToOthers } from '../private-mode.ts';
-import { AgeCipher, recipientOfIdentity } from './age-cipher.ts';
-import { KMS_PREFIX, KmsCipher } from './kms-cipher.ts';
+// The cipher modules are imported only when a key is named (encryption-modes.ts says why).
+import { KMS_PREFIX } from './encryption-modes.ts';
 import type { Ciphers } from './store-cipher.ts';
 
 const RECIPIENT_PREFIX = 'age1';
@@ -34,8 +34,8 @@ export async function loadCipher(options: KeyOptions): Promise<Ciphers | undefin
   checkOneMode(kmsKeys, recipients);
   const identities: string[] = [];
   for (const file of options.identity ?? []) identities.push(...(await identitiesIn(file, options.onWarning)));
-  const age = recipients.length === 0 && identities.length === 0 ? undefined : new AgeCipher({ recipients, identities });
-  const kms = kmsKeys.length === 0 && options.kmsEndpoint === undefined ? undefined : new KmsCipher({ keyId: kmsKeys[0], endpoint: options.kmsEndpoint });
+  const age = recipients.length === 0 && identities.length === 0 ? undefined : new (await import('./age-cipher.ts')).AgeCipher({ recipients, identities });
+  const kms = kmsKeys.length === 0 && options.kmsEndpoint === undefined ? undefined : new (await import('./kms-cipher.ts')).KmsCipher({ keyId: kmsKeys[0], endpoint: options.kmsEndpoint });
   if (!age && !kms) return undefined;
   return { ...(age && { age }), ...(kms && { kms }) };
 }
@@ -57,7 +57,7 @@ async function identitiesIn(file: string, onWarning?: (message: string) => void)
   if (identities.length === 0) throw new UsageError(`identity file ${file} holds no age identity (AGE-SECRET-KEY-…)`, { hint: 'make one with age-keygen -o <file>' });
   for (const identity of identities) {
     try {
-      await recipientOfIdentity(identity);
+      await (await import('./age-cipher.ts')).recipientOfIdentity(identity);
     } catch (error) {
       throw new UsageError(`identity file ${file} holds a malformed age identity`, { cause: error, hint: 'make one with age-keygen -o <file>' });
     }

@@ -29,19 +29,17 @@ import { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { buildClient, cacheClients, CommitmentPolicy, getClient, KmsKeyringNode, KMS, type MessageHeader } from '@aws-crypto/client-node';
 import { IntegrityError, KeyError, UsageError } from '../errors.ts';
-import type { ByteStage } from './age-cipher.ts';
+import type { ByteStage } from './encryption-modes.ts';
 
-/** What the manifest records on an object encrypted by this cipher. */
-export const KMS_ENCRYPTION = 'kms' as const;
+// Kept exported from here for callers that name them so; they live in encryption-modes.ts,
+// which readers import without loading the Encryption SDK.
+export { KMS_ENCRYPTION, KMS_PREFIX } from './encryption-modes.ts';
 
 /** Plaintext bytes per frame of the message body (the SDK's default is 4 KiB; larger frames cost fewer tags). */
 export const KMS_FRAME_BYTES = 64 * 1024;
 
 /** The encryption-context entry that binds a message to its object key. */
 export const OBJECT_CONTEXT_KEY = 'mongo-pitr:object';
-
-/** How `--encrypt` names a KMS key: kms:<key id, key ARN, alias/name or alias ARN>. */
-export const KMS_PREFIX = 'kms:';
 
 const { encryptStream, decryptStream } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
 

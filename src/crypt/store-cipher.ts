@@ -12,8 +12,12 @@
 import type { Store } from '../store/store.ts';
 import type { ObjectPart } from '../archive/manifest.ts';
 import { partsStage } from '../archive/object-parts.ts';
-import { AGE_ENCRYPTION, missingIdentity, type AgeCipher, type ByteStage } from './age-cipher.ts';
-import { KMS_ENCRYPTION, KmsCipher } from './kms-cipher.ts';
+import type { AgeCipher } from './age-cipher.ts';
+import type { KmsCipher } from './kms-cipher.ts';
+// Not the cipher modules themselves: a store without encrypted objects never loads their
+// libraries (encryption-modes.ts says what they weigh). A cipher given by the user was made by
+// key-files.ts, which imported its module then.
+import { AGE_ENCRYPTION, deferredStage, KMS_ENCRYPTION, missingIdentity, type ByteStage } from './encryption-modes.ts';
 
 /** The keys a command was given: either mode may be absent. */
 export interface Ciphers {
@@ -83,12 +87,12 @@ function optional(kmsKeyId: string | undefined): { kmsKeyId?: string } {
 }
 
 /** KMS reads without a --kms-endpoint: AWS's endpoint, or AWS_ENDPOINT_URL_KMS, which the SDK reads. */
-let defaultKms: KmsCipher | undefined;
+let defaultKms: Promise<KmsCipher> | undefined;
 
-function kmsOf(store: Store): KmsCipher {
+async function kmsOf(store: Store): Promise<KmsCipher> {
   const kms = cipherOf(store)?.kms;
   if (kms) return kms;
-  defaultKms ??= new KmsCipher({});
+  defaultKms ??= import('./kms-cipher.ts').then(({ KmsCipher }) => new KmsCipher({}));
   return defaultKms;
 }
 
@@ -100,7 +104,7 @@ export function decryptStageOf(store: Store, object: EncryptedObject): ByteStage
     return partsStage(object.key, object.parts.map((part, index) => ({ storedBytes: part.storedBytes, stage: decryptStageOf(store, pieces[index] ?? { key: object.key }) })));
   }
   if (object.encryption === undefined) return passThrough;
-  if (object.encryption === KMS_ENCRYPTION) return kmsOf(store).decryptStage(object.key, object.kmsKeyId);
+  if (object.encryption === KMS_ENCRYPTION) return deferredStage(async () => (await kmsOf(store)).decryptStage(object.key, object.kmsKeyId));
   const age = cipherOf(store)?.age;
   if (!age?.canDecrypt) throw missingIdentity(object.key);
   return age.decryptStage(object.key);
