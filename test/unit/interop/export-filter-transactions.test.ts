@@ -15,15 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BSON, Binary, Long, Timestamp, UUID, type Document } from 'mongodb';
-import { addChunk, chainEnd, linkOf, type Chain } from '../../../src/archive/manifest.ts';
-import { chunkKey, newRunId } from '../../../src/archive/object-keys.ts';
-import { readOplogHeader, type RawOplogEntry } from '../../../src/archive/oplog-header.ts';
-import { ManifestCommitter } from '../../../src/backup/commit.ts';
-import { writeOplogObject } from '../../../src/backup/write-oplog-object.ts';
 import { exportDump } from '../../../src/interop/export-dump.ts';
 import { FolderStore } from '../../../src/store/folder-store.ts';
 import type { Store } from '../../../src/store/store.ts';
-import { START_T, syntheticBase } from '../../support/synthetic-chain.ts';
+import { chainOfEntries } from '../../support/entry-chain.ts';
+import { START_T } from '../../support/synthetic-chain.ts';
 
 const T = START_T + 1;
 const ts = (i: number) => new Timestamp({ t: T, i });
@@ -44,27 +40,10 @@ let dir = '';
 before(async () => void (dir = await mkdtemp(join(tmpdir(), 'export-filter-txn-'))));
 after(async () => rm(dir, { recursive: true, force: true }));
 
-async function* entriesOf(docs: Document[]): AsyncGenerator<RawOplogEntry> {
-  for (const doc of docs) {
-    const raw = Buffer.from(BSON.serialize(doc));
-    yield { raw, header: readOplogHeader(raw) };
-  }
-}
-
+/** A chain: the synthetic base, then one chunk per list of entries (entry-chain.ts). */
 async function storeWith(name: string, chunks: Document[][]): Promise<Store> {
   const store = new FolderStore(join(dir, name));
-  const committer = await ManifestCommitter.open(store);
-  let chain: Chain = await syntheticBase(store, committer);
-  for (const docs of chunks) {
-    const previous = chainEnd(chain);
-    const written = await writeOplogObject(store, chunkKey(chain.id, { t: T, i: docs[0]?.ts.low ?? 0 }, newRunId()), entriesOf(docs), previous.lastTs);
-    const chunk = {
-      ...written.object, afterTs: previous.lastTs, prevSha256: linkOf(previous), sealedAt: new Date().toISOString(), lagMs: 0,
-      commitPoint: 'lastWritten' as const, commitPointTs: written.object.lastTs, commitPointWall: written.object.lastWall, stats: { byNs: written.byNs },
-    };
-    const manifest = await committer.commit((head) => addChunk(head, chain.id, chunk));
-    chain = manifest.chains.find((candidate) => candidate.id === chain.id) ?? chain;
-  }
+  await chainOfEntries(store, chunks);
   return store;
 }
 
