@@ -13,6 +13,7 @@ import { addChunkOptions, limitsOf, type ChunkFlags } from '../chunk-options.ts'
 import { counted } from '../receipt-text.ts';
 import { clusterRunOf, runClusterCommand, type ClusterRunFlags } from './cluster-run.ts';
 import { dumpProgress } from '../dump-progress.ts';
+import { DEFAULT_PIECE_BYTES, pieceBytesOf } from '../../backup/dump-pieces.ts';
 
 export function registerRun(program: Command): void {
   addMetricsOption(addChunkOptions(
@@ -23,13 +24,15 @@ export function registerRun(program: Command): void {
       .option('--base-every <duration>', 'take a new base when the newest is older than this (e.g. 1d)')
       .option('--verify-every <duration>', 'read back and hash the whole chain when its last verify is older than this', '1d')
       .option('--no-compact', 'do not compact old chunks at the end of the pass')
+      .option('--piece-size <MiB>', 'a large collection of a base is stored, and resumed after a stop, in pieces of this many MiB of documents', String(DEFAULT_PIECE_BYTES / (1024 * 1024)))
       .option('--topology <file>', 'a sharded cluster described by a JSON file: {"config": uri, "shards": {name: uri}, "mongos"?: [uri]}')
       .option('--allow-balancer', 'take a cluster base even when the balancer runs and no mongos can stop it'),
-  )).action(async (flags: ChunkFlags & MetricsFlags & ClusterRunFlags & { uri?: string; baseEvery?: string; verifyEvery: string; compact: boolean }, command: Command) => {
+  )).action(async (flags: ChunkFlags & MetricsFlags & ClusterRunFlags & { uri?: string; baseEvery?: string; verifyEvery: string; compact: boolean; pieceSize: string }, command: Command) => {
     const context = contextOf(command);
     const limits = limitsOf(flags);
     const baseEveryMs = flags.baseEvery ? parseDuration(flags.baseEvery, '--base-every') : undefined;
     const verifyEveryMs = parseDuration(flags.verifyEvery, '--verify-every');
+    const pieceBytes = pieceBytesOf(flags.pieceSize, '--piece-size');
     // A sharded cluster (a topology file, or a mongos at --uri): every member, one cluster timeline.
     const cluster = await clusterRunOf(context, flags);
     // A cluster pass serves every member's series and the cluster window (cluster-run-metrics.ts).
@@ -47,6 +50,7 @@ export function registerRun(program: Command): void {
           baseEveryMs,
           verifyEveryMs,
           compact: flags.compact,
+          pieceBytes,
           signal: stopSignal(),
           onStage: (stage, message, count) => {
             progress.stage(stage, count);
