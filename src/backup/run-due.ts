@@ -3,7 +3,7 @@
 // deadline, SIGTERM) ends the work between commits, so the chain is always consistent.
 import { Interrupted, OplogGap, UsageError } from '../errors.ts';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SPAN_SECONDS, type ChunkLimits } from '../archive/chunker.ts';
-import { baseCollectionCount, baseDocuments, chainEnd, collectionObjectsOf, newestChainOf, partialProgress, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PendingBase } from '../archive/manifest.ts';
+import { baseCollectionCount, baseDocuments, chainEnd, collectionObjectsOf, newestChainOf, partialProgress, pendingBaseOf, type Chain, type Chunk, type CollectionEntry, type PartialCollection, type PendingBase } from '../archive/manifest.ts';
 import type { Source } from '../source/connect-source.ts';
 import type { Store } from '../store/store.ts';
 import { formatTs, tsEquals } from '../timestamp.ts';
@@ -32,6 +32,8 @@ export interface BackupRunOptions {
   readonly signal?: AbortSignal;
   /** Progress: a base's collection is stored. */
   readonly onCollection?: (entry: CollectionEntry) => void;
+  /** A sealed piece of a collection dumped in pieces that is not its last is committed (take-base.ts). */
+  readonly onPiece?: (part: PartialCollection) => void;
   /** Progress: a chunk's upload begins, then it is committed. */
   readonly onChunkStart?: (key: string) => void;
   readonly onChunk?: (chunk: Chunk) => void;

@@ -4,6 +4,7 @@
 // when the pass ends, as a replica-set run's are (commands/run.ts); the cluster window is read
 // again after each chunk and at the end. The chunks are counted with observeWritten, not
 // observeChunk: a member's pass may restart its chain (an oplog gap) and commit onto a new one.
+import { storedByCollection, storedByPiece } from '../metrics/stored-bytes.ts';
 import { readHead } from '../backup/commit.ts';
 import type { SourceIdentity } from '../archive/manifest.ts';
 import type { MemberProgress } from '../cluster/cluster-base.ts';
@@ -38,9 +39,14 @@ export function clusterRunMetrics(context: Context, metrics: ClusterMetrics, sto
           // The cluster window moves only as far as every member: read it again from the store.
           metrics.refreshWindow(store);
         },
+        // Each base object counted once, as this process commits it (stored-bytes.ts).
+        onPiece: (part) => {
+          hooks.onPiece?.(part);
+          members.get(member)?.series.observeStored(storedByPiece(part));
+        },
         onCollection: (entry) => {
           hooks.onCollection?.(entry);
-          members.get(member)?.series.observeStored((entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes);
+          members.get(member)?.series.observeStored(storedByCollection(entry));
         },
       };
     },

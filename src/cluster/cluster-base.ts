@@ -24,7 +24,7 @@ export const DEFAULT_MEMBER_CONCURRENCY = 4;
  * waits on and its dump's documents, so each member working in parallel can draw its own bar;
  * and its committed chunks, for its metrics series (cli/cluster-run-metrics.ts).
  */
-export type MemberProgress = Pick<BackupRunOptions, 'onStage' | 'onDumpPlan' | 'onDocument' | 'onCollection' | 'onChunk'>;
+export type MemberProgress = Pick<BackupRunOptions, 'onStage' | 'onDumpPlan' | 'onDocument' | 'onCollection' | 'onPiece' | 'onChunk'>;
 
 export interface ClusterBaseOptions {
   readonly store: Store;

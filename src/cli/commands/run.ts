@@ -14,6 +14,7 @@ import { counted } from '../receipt-text.ts';
 import { clusterRunOf, runClusterCommand, type ClusterRunFlags } from './cluster-run.ts';
 import { dumpProgress } from '../dump-progress.ts';
 import { DEFAULT_PIECE_BYTES, pieceBytesOf } from '../../backup/dump-pieces.ts';
+import { storedByCollection, storedByPiece } from '../../metrics/stored-bytes.ts';
 
 export function registerRun(program: Command): void {
   addMetricsOption(addChunkOptions(
@@ -60,8 +61,10 @@ export function registerRun(program: Command): void {
           // A base, when one is due, draws the same bar as backup's.
           onDumpPlan: (plan) => progress.plan(plan),
           onDocument: () => progress.document(),
+          // Each base object counted once, as this process commits it (stored-bytes.ts).
+          onPiece: (part) => metrics?.metrics.observeStored(storedByPiece(part)),
           onCollection: (entry) => {
-            metrics?.metrics.observeStored((entry.data?.storedBytes ?? 0) + entry.metadata.storedBytes);
+            metrics?.metrics.observeStored(storedByCollection(entry));
             progress.collection(entry);
           },
         });
