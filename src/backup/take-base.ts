@@ -203,17 +203,16 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
   }
   options.onStage?.('dump', `dumping ${counted(catalog.length, 'collection')}`, catalog.length);
   const head = { id, source: identity, startTs, startedAt };
-  // Every commit names the manifest version before it: pieces and collections, one at a time.
-  const serially = serialQueue();
+  // Pieces and collections are committed in the order they come: ManifestCommitter.commit
+  // queues every commit after the one before (commit.ts), each naming the version before it.
   const partial = new Map((pending.partial ?? []).map((part) => [`${part.db}.${part.coll}`, part]));
   const pieces: PieceOptions = {
     pieceBytes: options.pieceBytes ?? DEFAULT_PIECE_BYTES,
     resumed: (entry) => partial.get(`${entry.db}.${entry.coll}`),
-    commitPiece: (part) =>
-      serially(async () => {
-        await committer.commit((manifest) => addPendingPiece(manifest, head, part));
-        options.onPiece?.(part);
-      }),
+    commitPiece: async (part) => {
+      await committer.commit((manifest) => addPendingPiece(manifest, head, part));
+      options.onPiece?.(part);
+    },
   };
   const failure = await dumpCollections(catalog, {
     concurrency: options.concurrency ?? DEFAULT_DUMP_CONCURRENCY,
@@ -222,13 +221,12 @@ async function dumpBase(options: TakeBaseOptions, pending: PendingBase, resumed:
       opaque
         ? dumpOneOpaque(source, store, folder, entry, signal, options.onDocument)
         : dumpOne(source, store, folder, entry, signal, options.onDocument, pieces).then((named) => ({ named })),
-    record: ({ named, opaque: opaqueEntry }) =>
-      serially(async () => {
-        await committer.commit((manifest) =>
-          opaqueEntry ? addPendingOpaqueCollection(manifest, head, opaqueEntry) : addPendingCollection(manifest, head, named),
-        );
-        options.onCollection?.(named);
-      }),
+    record: async ({ named, opaque: opaqueEntry }) => {
+      await committer.commit((manifest) =>
+        opaqueEntry ? addPendingOpaqueCollection(manifest, head, opaqueEntry) : addPendingCollection(manifest, head, named),
+      );
+      options.onCollection?.(named);
+    },
   });
   if (signal?.aborted && !failure?.commit) return stopped();
   if (failure) throw failure.error;
@@ -408,16 +406,6 @@ async function* counting<T>(documents: AsyncIterable<T>, onDocument?: () => void
     onDocument?.();
     yield document;
   }
-}
-
-/** Runs the functions it is given one after another, in the order given, whichever fail. */
-function serialQueue(): <T>(run: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (run) => {
-    const result = tail.then(run);
-    tail = result.catch(() => undefined);
-    return result;
-  };
 }
 
 /** How this run dumps collections in pieces (dump-pieces.ts). */
