@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { sealOf } from '../../src/archive/chain-window.ts';
 import { chainChunkCount, parseManifest, type Chain } from '../../src/archive/manifest.ts';
 import { finished, runCli, spawnCli } from '../support/cli.ts';
+import { scrapeSamples } from '../support/metrics-scrape.ts';
 import { markCutoff, passCutoff } from '../support/cluster-workload.ts';
 import { startSimCluster, type SimCluster } from '../support/sim-cluster.ts';
 import { STORE_KINDS } from '../support/stores.ts';
@@ -27,25 +28,7 @@ const SHARDS = ['shard01', 'shard02'];
 /** "secs:ordinal" as status --json gives a time: the seconds. */
 const secondsOf = (formatted: string): number => Number(formatted.split(':')[0]);
 
-/** The samples of one scrape: "name{labels sorted by name}" → value; undefined when nothing answers. */
-async function scrape(url: string): Promise<Map<string, number> | undefined> {
-  let text: string;
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    if (response.status !== 200) return undefined;
-    text = await response.text();
-  } catch {
-    return undefined;
-  }
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!match?.[1] || !match[3]) continue;
-    const labels = (match[2] ?? '').split(',').filter(Boolean).sort().join(',');
-    samples.set(labels ? `${match[1]}{${labels}}` : match[1], Number(match[3]));
-  }
-  return samples;
-}
+const scrape = (url: string): Promise<Map<string, number> | undefined> => scrapeSamples(url, 5000);
 
 /** The key a member's series has: its labels in name order. */
 function memberKey(name: string, member: { name: string; role: string; setName: string }): string {

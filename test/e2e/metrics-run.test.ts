@@ -12,28 +12,13 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readManifest } from '../../src/backup/commit.ts';
 import { finished, runCli, spawnCli } from '../support/cli.ts';
+import { scrapeSamples } from '../support/metrics-scrape.ts';
 import { useDedicatedMongo } from '../support/dedicated-mongo.ts';
 import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, NO_S3, uniqueName } from '../support/test-env.ts';
 import { freePort } from '../servers/process-server.ts';
 
-/** The samples of one scrape ("name{labels}" → value), or undefined when nothing answers. */
-async function scrape(url: string): Promise<Map<string, number> | undefined> {
-  let text: string;
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    if (response.status !== 200) return undefined;
-    text = await response.text();
-  } catch {
-    return undefined;
-  }
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (match?.[1] && match[2]) samples.set(match[1], Number(match[2]));
-  }
-  return samples;
-}
+const scrape = (url: string): Promise<Map<string, number> | undefined> => scrapeSamples(url, 2000);
 
 describe('mongo-pitr run --metrics-addr', { skip: NO_MONGO || NO_S3 }, () => {
   const server = useDedicatedMongo();

@@ -13,18 +13,14 @@ import { STORE_KINDS } from '../support/stores.ts';
 import { NO_MONGO, NO_S3, uniqueName } from '../support/test-env.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { freePort } from '../servers/process-server.ts';
+import { parseSamples } from '../support/metrics-scrape.ts';
 
-/** The samples of one scrape: "name{labels}" → value. */
+/** The samples of one scrape (metrics-scrape.ts), asserting it answered as Prometheus expects. */
 async function scrape(url: string): Promise<Map<string, number>> {
   const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (match?.[1] && match[2]) samples.set(match[1], Number(match[2]));
-  }
-  return samples;
+  return parseSamples(await response.text());
 }
 
 function sample(samples: Map<string, number>, name: string): number {
