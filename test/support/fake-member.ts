@@ -34,6 +34,23 @@ export function memberHello(lastWrite: { ts: Ts; t: number }, majority: { ts: Ts
   };
 }
 
+/**
+ * A member whose newest oplog entry is always its last write, majority-committed (a primary with
+ * nothing in flight), holding `collections` (default: shop.orders with one document).
+ */
+export function settledMember(oplog: Document[], collections = new Map([['shop.orders', [{ _id: 1 }]]])): MemberState {
+  const state: MemberState = {
+    oplog,
+    collections,
+    hello: () => {
+      const last = state.oplog.at(-1)?.ts as Timestamp;
+      const ts = { t: last.high, i: last.low };
+      return memberHello({ ts, t: 1 }, { ts, t: 1 });
+    },
+  };
+  return state;
+}
+
 function tsOf(document: Document): number {
   const ts = document.ts as Timestamp;
   return ts.high * 2 ** 32 + ts.low;

@@ -28,7 +28,7 @@ import { UsageError } from '../../../src/errors.ts';
 import { openStore } from '../../../src/store/open-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { parseCutoff, type Ts } from '../../../src/timestamp.ts';
-import { fakeSource, memberHello, oplogEntry, type MemberState } from '../../support/fake-member.ts';
+import { fakeSource, oplogEntry, settledMember } from '../../support/fake-member.ts';
 
 const S = 1_764_583_200;
 const at = (second: number, i = 1): Ts => ({ t: S + second, i });
@@ -64,20 +64,6 @@ function abort(ts: Ts, txn: number, preparedAt: Ts): Document {
   });
 }
 
-/** A member whose last write, majority-committed, is always its newest oplog entry. */
-function member(oplog: Document[]): MemberState {
-  const state: MemberState = {
-    oplog,
-    collections: new Map([['shop.orders', [{ _id: 1 }]]]),
-    hello: () => {
-      const last = state.oplog.at(-1)?.ts as Timestamp;
-      const ts = { t: last.high, i: last.low };
-      return memberHello({ ts, t: 1 }, { ts, t: 1 });
-    },
-  };
-  return state;
-}
-
 async function open(): Promise<{ store: Store; committer: ManifestCommitter }> {
   const store = await openStore(await mkdtemp(join(tmpdir(), 'mongo-pitr-open-prepares-')));
   return { store, committer: await ManifestCommitter.open(store) };
@@ -94,7 +80,7 @@ const cutoff = (ts: Ts) => parseCutoff(`${ts.t}:${ts.i}`);
 
 test('the open set: the base oplog ends with A open, carried chunk to chunk; C aborted, A committed in a later chunk, D left open', async () => {
   const A = at(1), B = at(2), C = at(4), D = at(8);
-  const state = member([insert(at(0), 1), prepare(A, 1), prepare(B, 2), commit(at(3), 2, B, { t: B.t, i: 2 })]);
+  const state = settledMember([insert(at(0), 1), prepare(A, 1), prepare(B, 2), commit(at(3), 2, B, { t: B.t, i: 2 })]);
   // T0 is the commit point, at(3): the base oplog starts at A, the first entry of a transaction
   // open there, which config.transactions names (db/session/session_txn_record.idl: state
   // "prepared", startOpTime; source/transaction-start.ts).
@@ -145,7 +131,7 @@ test('the open set: the base oplog ends with A open, carried chunk to chunk; C a
 
 test('the open set survives a segment seal: the head alone answers the window question', async () => {
   const P = at(2);
-  const state = member([insert(at(0), 1)]);
+  const state = settledMember([insert(at(0), 1)]);
   const source = fakeSource(state);
   const { store, committer } = await open();
   const base = await takeBase({ source, store, committer });
@@ -179,7 +165,7 @@ test('the open set survives a segment seal: the head alone answers the window qu
 
 test('records older than the open set stay unknown: no window cut, no refusal (replay checks at its end)', async () => {
   const P = at(2);
-  const state = member([insert(at(0), 1)]);
+  const state = settledMember([insert(at(0), 1)]);
   const source = fakeSource(state);
   const { store, committer } = await open();
   const base = await takeBase({ source, store, committer });
@@ -203,7 +189,7 @@ test('records older than the open set stay unknown: no window cut, no refusal (r
 
 test('the stream carries the set too: a prepare decided in a later streamed chunk leaves it, a new one stays', async () => {
   const P = at(2), Q = at(5);
-  const state = member([insert(at(0), 1)]);
+  const state = settledMember([insert(at(0), 1)]);
   const source = fakeSource(state);
   const { store, committer } = await open();
   const base = await takeBase({ source, store, committer });

@@ -29,7 +29,7 @@ import { takeBase } from '../../../src/backup/take-base.ts';
 import { clusterWindows } from '../../../src/cluster/cluster-window.ts';
 import { openStore } from '../../../src/store/open-store.ts';
 import type { Ts } from '../../../src/timestamp.ts';
-import { fakeSource, memberHello, oplogEntry, type MemberState } from '../../support/fake-member.ts';
+import { fakeSource, oplogEntry, settledMember, type MemberState } from '../../support/fake-member.ts';
 import { SHARED_DIR } from '../../support/test-env.ts';
 
 const S = 1_764_583_200;
@@ -47,20 +47,6 @@ async function periodicNoop(): Promise<(ts: Ts) => Document> {
 
 function insert(ts: Ts, _id: number): Document {
   return oplogEntry(ts, 1, { op: 'i', ns: 'shop.orders', ui: UI, o: { _id }, o2: { _id } });
-}
-
-/** A member whose newest entry is always its majority-committed last write, as on an idle primary. */
-function member(oplog: Document[]): MemberState {
-  const state: MemberState = {
-    oplog,
-    collections: new Map([['shop.orders', [{ _id: 1 }]]]),
-    hello: () => {
-      const last = state.oplog.at(-1)?.ts as Timestamp;
-      const ts = { t: last.high, i: last.low };
-      return memberHello({ ts, t: 1 }, { ts, t: 1 });
-    },
-  };
-  return state;
 }
 
 async function chainAfterPass(state: MemberState): Promise<{ chain: () => Chain; pass: () => Promise<number> }> {
@@ -89,8 +75,8 @@ test('the archiver reads a periodic noop like any entry: ns "" and op "n" parse'
 
 test('an idle shard\'s noops advance its chain window and the cluster window past its last write', async () => {
   const noop = await periodicNoop();
-  const busy = member([insert(at(0), 1)]);
-  const idle = member([insert(at(0, 2), 1)]);
+  const busy = settledMember([insert(at(0), 1)]);
+  const idle = settledMember([insert(at(0, 2), 1)]);
   const busyChain = await chainAfterPass(busy);
   const idleChain = await chainAfterPass(idle);
 
