@@ -2,11 +2,13 @@
 // in exactly one chunk [min, max) of config.chunks (s/catalog/type_chunk.h; the chunks of a
 // collection cover MinKey .. MaxKey without gaps or overlaps). A restore uses it to drop the
 // orphans a chunk migration left on a shard that does not own them at the cutoff (the range
-// deleter's job on a live cluster), and to count documents as a router would. Pure.
+// deleter's job on a live cluster), and to count documents as a router would. Pure. Shard key
+// values are ordered by bson-order.ts, as the server orders them.
 import { createHash } from 'node:crypto';
 import { BSON, Long } from 'mongodb';
 import type { Document } from 'mongodb';
 import { IntegrityError, UsageError } from '../errors.ts';
+import { bsonType, canonicalType, compareBsonValues, valueBytes } from '../bson-order.ts';
 
 /** A chunk as config.chunks holds it, reduced to what ownership needs. */
 export interface ChunkRange {
@@ -15,130 +17,10 @@ export interface ChunkRange {
   readonly shard: string;
 }
 
-/**
- * The canonical type of a value in BSON comparison order (bson/bsontypes.h
- * canonicalizeBSONType): types of one rank compare by value, ranks by rank. Numbers of every
- * width share a rank, as do strings and symbols.
- */
-function canonicalType(value: unknown): number {
-  if (value === undefined) return 0;
-  if (value === null) return 5;
-  switch (typeof value) {
-    case 'number':
-    case 'bigint':
-      return 10;
-    case 'string':
-      return 15;
-    case 'boolean':
-      return 40;
-    default:
-  }
-  if (Array.isArray(value)) return 25;
-  if (value instanceof Date) return 45;
-  if (value instanceof RegExp) return 50;
-  const type = bsonType(value);
-  switch (type) {
-    case 'MinKey':
-      return -1;
-    case 'MaxKey':
-      return 127;
-    case 'Int32':
-    case 'Double':
-    case 'Long':
-    case 'Decimal128':
-      return 10;
-    case 'BSONSymbol':
-      return 15;
-    case 'Binary':
-      return 30;
-    case 'ObjectId':
-      return 35;
-    case 'Timestamp':
-      return 47;
-    case 'BSONRegExp':
-      return 50;
-    case 'Code':
-      return (value as { scope?: unknown }).scope ? 65 : 60;
-    case undefined:
-      return 20;
-    default:
-      throw unsupported(`a ${type} value`);
-  }
-}
-
-function bsonType(value: unknown): string | undefined {
-  const type = typeof value === 'object' && value !== null ? (value as { _bsontype?: unknown })._bsontype : undefined;
-  return typeof type === 'string' ? type : undefined;
-}
-
 function unsupported(what: string): UsageError {
   return new UsageError(`shard key with ${what} is not supported for chunk ownership`, {
     hint: 'shard keys of numbers, strings, ObjectIds, dates, booleans, binaries, timestamps, embedded documents, MinKey/MaxKey are supported',
   });
-}
-
-/**
- * BSON comparison order of two values, as the server compares shard key values
- * (bson/bsonelement.cpp compareElements, simple collation): canonical type first, then the
- * value — numbers numerically across widths, strings by their UTF-8 bytes, documents element by
- * element (type, then field name, then value), binaries by length, then subtype, then bytes.
- */
-export function compareBsonValues(a: unknown, b: unknown): number {
-  const rank = canonicalType(a) - canonicalType(b);
-  if (rank !== 0) return Math.sign(rank);
-  switch (canonicalType(a)) {
-    case -1:
-    case 0:
-    case 5:
-    case 127:
-      return 0;
-    case 10:
-      return compareNumbers(a, b);
-    case 15:
-      return Math.sign(Buffer.compare(Buffer.from(String(a), 'utf8'), Buffer.from(String(b), 'utf8')));
-    case 20:
-    case 25:
-      return compareDocuments(a as Document, b as Document);
-    case 30:
-      return compareBinaries(a as { buffer: Uint8Array; sub_type: number }, b as { buffer: Uint8Array; sub_type: number });
-    case 35:
-      return Math.sign(Buffer.compare(Buffer.from((a as { id: Uint8Array }).id), Buffer.from((b as { id: Uint8Array }).id)));
-    case 40:
-      return Number(a) - Number(b);
-    case 45:
-      return Math.sign((a as Date).getTime() - (b as Date).getTime());
-    case 47:
-      return compareTimestamps(a as Long, b as Long);
-    default:
-      throw unsupported(`a value of BSON rank ${canonicalType(a)}`);
-  }
-}
-
-function compareDocuments(a: Document, b: Document): number {
-  const left = Object.entries(a);
-  const right = Object.entries(b);
-  for (let index = 0; index < Math.min(left.length, right.length); index++) {
-    const [nameA, valueA] = left[index] ?? [];
-    const [nameB, valueB] = right[index] ?? [];
-    const rank = canonicalType(valueA) - canonicalType(valueB);
-    if (rank !== 0) return Math.sign(rank);
-    const names = Buffer.compare(Buffer.from(String(nameA)), Buffer.from(String(nameB)));
-    if (names !== 0) return Math.sign(names);
-    const values = compareBsonValues(valueA, valueB);
-    if (values !== 0) return values;
-  }
-  return Math.sign(left.length - right.length);
-}
-
-function compareBinaries(a: { buffer: Uint8Array; sub_type: number }, b: { buffer: Uint8Array; sub_type: number }): number {
-  if (a.buffer.length !== b.buffer.length) return Math.sign(a.buffer.length - b.buffer.length);
-  if (a.sub_type !== b.sub_type) return Math.sign(a.sub_type - b.sub_type);
-  return Math.sign(Buffer.compare(Buffer.from(a.buffer), Buffer.from(b.buffer)));
-}
-
-function compareTimestamps(a: Long, b: Long): number {
-  const [x, y] = [BigInt.asUintN(64, a.toBigInt()), BigInt.asUintN(64, b.toBigInt())];
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** A number of any width as an exact integer, or a double. */
@@ -149,24 +31,6 @@ function numeric(value: unknown): bigint | number {
   if (type === 'Long') return (value as Long).toBigInt();
   if (type === 'Int32' || type === 'Double') return Number((value as { valueOf(): number }).valueOf());
   throw unsupported('a Decimal128 value');
-}
-
-/** Numeric order across int32, int64 and double, exactly (NaN first, as the server orders it). */
-function compareNumbers(a: unknown, b: unknown): number {
-  const [x, y] = [numeric(a), numeric(b)];
-  if (typeof x === 'number' && Number.isNaN(x)) return typeof y === 'number' && Number.isNaN(y) ? 0 : -1;
-  if (typeof y === 'number' && Number.isNaN(y)) return 1;
-  if (typeof x === 'bigint' && typeof y === 'bigint') return x < y ? -1 : x > y ? 1 : 0;
-  if (typeof x === 'number' && typeof y === 'number') return Math.sign(x - y) || 0;
-  // `|| 0`: no -0 out of the negation.
-  return (typeof x === 'bigint' ? -compareDoubleToInteger(y as number, x) : compareDoubleToInteger(x as number, y as bigint)) || 0;
-}
-
-function compareDoubleToInteger(double: number, integer: bigint): number {
-  if (!Number.isFinite(double)) return double > 0 ? 1 : -1;
-  const floor = BigInt(Math.floor(double));
-  if (floor !== integer) return floor < integer ? -1 : 1;
-  return double > Math.floor(double) ? 1 : 0;
 }
 
 const INT64_MAX = (1n << 63n) - 1n;
@@ -191,21 +55,12 @@ function int32(value: number): Buffer {
   return buffer;
 }
 
-/**
- * The bytes a value occupies in a BSON document (BSONElement::value() .. valuesize()): found by
- * serializing {"": value} and cutting off the document's length, the type byte, the empty name's
- * terminator and the document's terminator.
- */
-function valueBytes(value: unknown): Buffer {
-  const bytes = Buffer.from(BSON.serialize({ '': value }));
-  return bytes.subarray(4 + 1 + 1, bytes.length - 1);
-}
-
 /** db/hasher.cpp recursiveHash: canonical type, field name (inside documents), then the value. */
 function hashInto(parts: Buffer[], value: unknown, fieldName: string | undefined): void {
   const type = canonicalType(value);
   if (type === 47) throw unsupported('a hashed Timestamp');
   if (type === 65) throw unsupported('hashed code with scope');
+  if (type === 55) throw unsupported('a hashed DBPointer');
   parts.push(int32(type));
   if (fieldName !== undefined) parts.push(Buffer.from(`${fieldName}\0`, 'utf8'));
   if (type === 20 || type === 25) {

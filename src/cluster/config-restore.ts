@@ -9,7 +9,7 @@
 import type { Document, MongoClient } from 'mongodb';
 import { MaxKey, MinKey } from 'mongodb';
 import { CONFIG_METADATA_COLLECTIONS, ConfigMetadataRewriter, rewriteConfigDocuments, type ConfigMetadataCollection } from './config-metadata.ts';
-import { compareBsonValues } from './chunk-ownership.ts';
+import { compareBsonValues } from '../bson-order.ts';
 import type { ShardMap } from './shard-map.ts';
 import type { ChunkRange } from './chunk-ownership.ts';
 import { WHOLE_SCOPE, type ConfigScope } from './config-scope.ts';

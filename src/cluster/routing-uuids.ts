@@ -16,7 +16,7 @@
 import { Binary, type Document, type MongoClient } from 'mongodb';
 import { splitNs } from '../namespace.ts';
 import type { ShardedCollection } from './config-restore.ts';
-import { compareBsonValues } from './chunk-ownership.ts';
+import { compareBsonValues } from '../bson-order.ts';
 
 const MAJORITY = { w: 'majority' } as const;
 

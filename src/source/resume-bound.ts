@@ -7,11 +7,12 @@
 // (docs "Comparison/Sort Order", type bracketing), so a number bound would never return the
 // string, object or ObjectId _ids that sort after every number, and those documents would be
 // missing from the base. `min` is inclusive, so the document equal to the bound (the last one
-// stored) comes back first and is skipped here, by BSON order (bson-order.ts). A server that
+// stored) comes back first and is skipped here, by BSON order (../bson-order.ts, exact for every
+// number: a lossy comparison would skip the document after a deleted bound as "equal"). A server that
 // ignores `min` (FerretDB 1.x does) still sorts by _id, and the same skip then drops every
 // document up to the bound: slower, never wrong.
 import { BSON, type Document, type FindOptions } from 'mongodb';
-import { compareBson } from './bson-order.ts';
+import { compareBsonValues } from '../bson-order.ts';
 
 /** The _id index, ascending: the order pieces are dumped in. */
 const ID_ORDER = { _id: 1 } as const;
@@ -30,7 +31,7 @@ export function resumeFind(after: unknown): ResumeFind {
 
 /** True when `id` sorts after the bound, so the document belongs to the next piece. */
 export function isPastBound(id: unknown, after: unknown): boolean {
-  return after === undefined || compareBson(id, after) > 0;
+  return after === undefined || compareBsonValues(id, after) > 0;
 }
 
 /** The _id of a raw document, every BSON type kept (so it can be a bound again, as it was). */

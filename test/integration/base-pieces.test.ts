@@ -22,7 +22,7 @@ import { ManifestCommitter, readManifest } from '../../src/backup/commit.ts';
 import { takeBase } from '../../src/backup/take-base.ts';
 import { verifyStore } from '../../src/backup/verify-store.ts';
 import { exportDump } from '../../src/interop/export-dump.ts';
-import { compareBson } from '../../src/source/bson-order.ts';
+import { compareBsonValues as compareBson } from '../../src/bson-order.ts';
 import { connectSource } from '../../src/source/connect-source.ts';
 import { decodeBound } from '../../src/source/resume-bound.ts';
 import { readObjectDocuments } from '../support/chain-reader.ts';

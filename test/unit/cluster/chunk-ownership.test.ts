@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Binary, BSONRegExp, BSONSymbol, Code, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'mongodb';
-import { ChunkOwnership, compareBsonValues, hashedValue, shardKeyOf } from '../../../src/cluster/chunk-ownership.ts';
+import { ChunkOwnership, hashedValue, shardKeyOf } from '../../../src/cluster/chunk-ownership.ts';
+import { compareBsonValues } from '../../../src/bson-order.ts';
 import { IntegrityError, UsageError } from '../../../src/errors.ts';
 
 describe('hashedValue: hasher_test.cpp vectors', () => {

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, type Document, type FindOptions } from 'mongodb';
-import { compareBson } from '../../../src/source/bson-order.ts';
+import { compareBsonValues as compareBson } from '../../../src/bson-order.ts';
 import { decodeBound, encodeBound, idOf, isPastBound, resumeFind, type ResumeFind } from '../../../src/source/resume-bound.ts';
 
 /** _ids in ascending BSON order, one or more of each canonical type an _id can have. */
@@ -73,7 +73,7 @@ function resumeWith(find: ResumeFind, after: unknown): unknown[] {
   return scanned.filter((id) => isPastBound(id, after));
 }
 
-describe('BSON order (source/bson-order.ts)', () => {
+describe('BSON order (bson-order.ts)', () => {
   it('sorts _ids of every type as the _id index holds them', () => {
     const reversed = [...IDS_IN_ORDER].reverse();
     const interleaved = reversed.filter((_, i) => i % 2 === 0).concat(reversed.filter((_, i) => i % 2 === 1));
