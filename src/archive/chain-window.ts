@@ -199,16 +199,24 @@ function requireWhole(chain: Chain): void {
  */
 export function verifyContinuity(chain: Chain): void {
   requireWhole(chain);
-  let previous: OplogObject = chain.base.oplog;
-  for (const chunk of chain.chunks) {
-    if (!tsEquals(chunk.afterTs, previous.lastTs) || chunk.prevSha256 !== linkOf(previous)) {
-      // Times first; the positions too, since the two ends may share a second and differ by ordinal.
-      throw new IntegrityError(
-        `chain ${chain.id} is broken before ${chunk.key}: it follows ${tsWords(chunk.afterTs, { positions: true })}, the previous object ends at ${pointWords(timePoint(previous.lastTs, previous.lastWall), { positions: true })}`,
-      );
-    }
+  const broken = firstBrokenLink(chain.base.oplog, chain.chunks);
+  if (broken) {
+    const { chunk, previous } = broken;
+    // Times first; the positions too, since the two ends may share a second and differ by ordinal.
+    throw new IntegrityError(
+      `chain ${chain.id} is broken before ${chunk.key}: it follows ${tsWords(chunk.afterTs, { positions: true })}, the previous object ends at ${pointWords(timePoint(previous.lastTs, previous.lastWall), { positions: true })}`,
+    );
+  }
+}
+
+/** The first chunk that does not follow the object before it, by ts and by hash, with that object. */
+function firstBrokenLink(start: OplogObject, chunks: readonly Chunk[]): { chunk: Chunk; previous: OplogObject } | undefined {
+  let previous = start;
+  for (const chunk of chunks) {
+    if (!tsEquals(chunk.afterTs, previous.lastTs) || chunk.prevSha256 !== linkOf(previous)) return { chunk, previous };
     previous = chunk;
   }
+  return undefined;
 }
 
 /**
@@ -220,12 +228,7 @@ export function verifyContinuity(chain: Chain): void {
  * damage in the head. So a head answers for the chain without a read that grows with its age.
  */
 export function headLinksUp(chain: Chain): boolean {
-  let previous: OplogObject = chain.history?.end ?? chain.base.oplog;
-  for (const chunk of chain.chunks) {
-    if (!tsEquals(chunk.afterTs, previous.lastTs) || chunk.prevSha256 !== linkOf(previous)) return false;
-    previous = chunk;
-  }
-  return true;
+  return firstBrokenLink(chain.history?.end ?? chain.base.oplog, chain.chunks) === undefined;
 }
 
 /** Every key a chain references. */
